@@ -1,0 +1,137 @@
+import swagger from '@fastify/swagger';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import { endpoints, ErrorBody, type CallableName, type Endpoint, type EndpointName } from '#protocol';
+import type { Logger } from '../log.js';
+import { HEARTHD_VERSION } from '../version.js';
+import { ApiError } from './api-error.js';
+import type { Handlers } from './handlers.js';
+import type { SseStreams } from './sse.js';
+import { describeAjvErrors, validatorCompiler } from './validation.js';
+
+/** Request bodies are small JSON documents; anything larger is a mistake or an attack. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+const toFastifyPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+const pathPattern = (path: string) => new RegExp(`^${path.replace(/\{\w+\}/g, '[^/]+')}$`);
+
+function errorFromFastify(error: FastifyError): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error.validation) {
+    const details = describeAjvErrors(
+      error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'request'),
+      error.validation,
+    );
+    return new ApiError(
+      'invalid-request',
+      `Invalid request: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`,
+      details,
+    );
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError('payload-too-large', `Request body exceeds ${BODY_LIMIT_BYTES} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError('unsupported-media-type', 'Send request bodies as application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ApiError('invalid-json', `Request body is not valid JSON: ${error.message}`);
+  }
+  if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
+    return new ApiError('invalid-json', `Request body is not valid JSON: ${error.message}`);
+  }
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return new ApiError('invalid-request', error.message);
+  }
+  return new ApiError('internal', 'hearthd hit an unexpected error; its log has the details (journalctl -u hearthd)');
+}
+
+export type HearthServer = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger>;
+
+export async function buildServer(deps: {
+  log: Logger;
+  handlers: Handlers;
+  streams: SseStreams;
+}): Promise<HearthServer> {
+  const app = Fastify({
+    loggerInstance: deps.log,
+    bodyLimit: BODY_LIMIT_BYTES,
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  // Bodies are JSON or nothing; anything else is refused with 415 rather than half-parsed.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const apiError = errorFromFastify(error);
+    if (apiError.code === 'internal') request.log.error({ err: error, url: request.url }, 'request failed');
+    return reply.code(apiError.status).send(apiError.body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = Object.values(endpoints as Record<string, Endpoint>)
+      .filter((e) => pathPattern(e.path).test(path))
+      .map((e) => e.method);
+    if (allowed.length) {
+      reply.header('allow', allowed.join(', '));
+      const error = new ApiError(
+        'method-not-allowed',
+        `${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`,
+      );
+      return reply.code(error.status).send(error.body);
+    }
+    const error = new ApiError('not-found', `No such endpoint: ${request.method} ${path} (see GET /v1/openapi.json)`);
+    return reply.code(error.status).send(error.body);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'hearthd API',
+        version: HEARTHD_VERSION,
+        description: 'The Hearth helper daemon. Served over a Unix socket (default /run/hearth/hearthd.sock).',
+      },
+    },
+  });
+
+  for (const [name, endpoint] of Object.entries(endpoints) as [EndpointName, Endpoint][]) {
+    const status = endpoint.status ?? 200;
+    app.route({
+      method: endpoint.method,
+      url: toFastifyPath(endpoint.path),
+      schema: {
+        operationId: name,
+        summary: endpoint.summary,
+        ...(endpoint.params && { params: endpoint.params }),
+        ...(endpoint.query && { querystring: endpoint.query }),
+        ...(endpoint.body && { body: endpoint.body }),
+        response: endpoint.stream
+          ? {
+              [status]: {
+                description: 'text/event-stream; each data line is one of these',
+                content: { 'text/event-stream': { schema: endpoint.response } },
+              },
+            }
+          : { [status]: endpoint.response, '4xx': ErrorBody, '5xx': ErrorBody },
+      },
+      handler: endpoint.stream
+        ? (request, reply) => deps.streams.handle(request, reply)
+        : async (request, reply) => {
+            const handler = deps.handlers[name as CallableName] as (input: unknown) => Promise<unknown>;
+            const result = await handler({ params: request.params, query: request.query, body: request.body });
+            return reply.code(status).send(result);
+          },
+    });
+  }
+  return app;
+}

@@ -1,0 +1,356 @@
+import type { Capacity, CheckCategory, CheckId, CheckStatus, ReadinessCheck, Remedy } from '#protocol';
+import {
+  FIRMWARE_PATHS,
+  MAX_ENVIRONMENTS,
+  MIN_ENVIRONMENT_BYTES,
+  RUNNER_RESERVE_BYTES,
+  type HostFacts,
+  type KernelModule,
+  type ModuleState,
+} from './facts.js';
+import { installRemedy, modprobeRemedy } from './remedies.js';
+
+/**
+ * Judges measured facts. Every non-pass result says what was measured and, where the user can
+ * act, the exact command for their distro. Pure: no I/O, so each branch is unit-testable.
+ */
+type Outcome = { status: CheckStatus; detail: string; remedy?: Remedy };
+type Check = { id: CheckId; title: string; category: CheckCategory; judge: (f: HostFacts) => Outcome };
+
+const pass = (detail: string): Outcome => ({ status: 'pass', detail });
+const warn = (detail: string, remedy?: Remedy): Outcome => ({ status: 'warn', detail, ...(remedy && { remedy }) });
+const fail = (detail: string, remedy?: Remedy): Outcome => ({ status: 'fail', detail, ...(remedy && { remedy }) });
+
+const GiB = 1024 ** 3;
+const gib = (bytes: number) => `${Number((bytes / GiB).toFixed(1))} GiB`;
+
+const hasVirtFlag = (f: HostFacts) => f.cpu?.flags.has('vmx') === true || f.cpu?.flags.has('svm') === true;
+const isPvm = (f: HostFacts) => f.modules.kvm_pvm === 'loaded' || f.modules.kvm_pvm === 'builtin';
+const usable = (state: ModuleState) => state === 'loaded' || state === 'builtin';
+const vendorModule = (f: HostFacts): KernelModule => (f.cpu?.vendor === 'amd' ? 'kvm_amd' : 'kvm_intel');
+const firmwareSetting = (f: HostFacts) => (f.cpu?.vendor === 'amd' ? 'AMD-V (SVM)' : 'Intel VT-x');
+
+export function capacityOf(f: HostFacts): Capacity {
+  const total = f.memory?.totalBytes ?? 0;
+  const available = f.memory?.availableBytes ?? 0;
+  const fits = Math.floor(Math.max(0, available - RUNNER_RESERVE_BYTES) / MIN_ENVIRONMENT_BYTES);
+  return {
+    memoryTotalBytes: total,
+    memoryAvailableBytes: available,
+    runnerReserveBytes: RUNNER_RESERVE_BYTES,
+    perEnvironmentBytes: MIN_ENVIRONMENT_BYTES,
+    environments: Math.min(MAX_ENVIRONMENTS, fits),
+  };
+}
+
+const toolFound = (f: HostFacts, tool: keyof HostFacts['tools']) => f.tools[tool].found;
+const toolDetail = (f: HostFacts, tool: keyof HostFacts['tools']) => {
+  const fact = f.tools[tool];
+  if (fact.found) return `${fact.path}${fact.version ? ` (version ${fact.version})` : ''}`;
+  return fact.untrusted
+    ? `Only ${fact.untrusted} was found, and hearthd will not run it: it is writable by users other than root`
+    : 'Not found in system directories';
+};
+
+export const CHECKS: readonly Check[] = [
+  {
+    id: 'arch',
+    title: 'x86_64 processor',
+    category: 'platform',
+    judge: (f) =>
+      f.arch === 'x86_64'
+        ? pass('x86_64')
+        : fail(`This machine is ${f.arch}`, { summary: 'Hearth runs on x86_64 machines only.' }),
+  },
+  {
+    id: 'cpu-virtualization',
+    title: 'CPU virtualization extensions',
+    category: 'kvm',
+    judge: (f) => {
+      if (f.cpu === undefined) return warn('/proc/cpuinfo could not be read');
+      if (hasVirtFlag(f)) return pass(f.cpu.flags.has('vmx') ? 'Intel VT-x (vmx)' : 'AMD-V (svm)');
+      if (isPvm(f)) return warn('No vmx/svm flag; KVM here is provided by the paravirtual kvm_pvm module instead');
+      const inVm = f.cpu.flags.has('hypervisor');
+      return fail(
+        inVm ? 'No vmx/svm flag: this machine is itself a VM without nested virtualization' : 'No vmx/svm flag',
+        {
+          summary: inVm
+            ? `Enable nested virtualization for this VM on its host (${firmwareSetting(f)} passthrough).`
+            : `Enable ${firmwareSetting(f)} in the firmware (BIOS/UEFI) setup and restart.`,
+        },
+      );
+    },
+  },
+  {
+    id: 'kvm-device',
+    title: '/dev/kvm',
+    category: 'kvm',
+    judge: (f) => {
+      if (!f.kvm.present) {
+        return fail('/dev/kvm does not exist', {
+          ...modprobeRemedy(['kvm', vendorModule(f)], 'The KVM modules are not loaded.'),
+          summary: `Enable ${firmwareSetting(f)} in the firmware setup, then load the KVM modules now and at every boot.`,
+        });
+      }
+      return f.kvm.charDevice
+        ? pass('Character device present')
+        : fail('/dev/kvm exists but is not a character device', {
+            summary: 'Something replaced the device node; remove /dev/kvm and reboot so the kernel recreates it.',
+          });
+    },
+  },
+  {
+    id: 'kvm-access',
+    title: '/dev/kvm opens read-write',
+    category: 'kvm',
+    judge: (f) => {
+      if (f.kvm.open === undefined) return fail('Not checked: there is no usable /dev/kvm');
+      if (f.kvm.open === 'ok') return pass('Opened read-write');
+      return fail(`Opening /dev/kvm read-write failed with ${f.kvm.open}`, {
+        summary:
+          'hearthd must be able to open /dev/kvm; run it as root (the installed service does) or add its user to the kvm group.',
+        command: 'sudo usermod -aG kvm "$USER"',
+      });
+    },
+  },
+  {
+    id: 'kvm-kind',
+    title: 'KVM can boot standard guests',
+    category: 'kvm',
+    judge: (f) => {
+      if (isPvm(f)) {
+        return warn(
+          'Paravirtual KVM (kvm_pvm): standard guest kernels stop with "KVM internal error … emulation failure" under it, so VMs run with QEMU software emulation (TCG), many times slower',
+          {
+            summary:
+              'For full speed, run Hearth on bare metal or in a VM with nested VT-x/AMD-V; until then set the accelerator to tcg.',
+          },
+        );
+      }
+      if (!hasVirtFlag(f)) return fail('No hardware virtualization to boot guests with');
+      return pass(f.cpu?.flags.has('hypervisor') ? 'Nested KVM inside a VM (works, somewhat slower)' : 'Hardware KVM');
+    },
+  },
+  {
+    id: 'kernel-modules',
+    title: 'Kernel modules',
+    category: 'kernel',
+    judge: (f) => {
+      const needed: KernelModule[] = [
+        'kvm',
+        ...(isPvm(f) ? [] : [vendorModule(f)]),
+        'tun',
+        'bridge',
+        'br_netfilter',
+        'nf_tables',
+        'nf_nat',
+        'nf_conntrack',
+      ];
+      const byState = (state: ModuleState) => needed.filter((m) => f.modules[m] === state);
+      const absent = byState('absent');
+      const loadable = byState('available');
+      const unknown = byState('unknown');
+      const ok = needed.filter((m) => usable(f.modules[m]));
+      const detail = [
+        ok.length && `ready: ${ok.join(', ')}`,
+        loadable.length && `not loaded: ${loadable.join(', ')}`,
+        absent.length && `missing from this kernel: ${absent.join(', ')}`,
+        unknown.length && `could not be determined: ${unknown.join(', ')}`,
+      ]
+        .filter(Boolean)
+        .join('; ');
+      if (absent.length)
+        return fail(detail, {
+          summary: `This kernel was built without ${absent.join(', ')}; use your distribution's standard kernel.`,
+        });
+      if (loadable.length) return warn(detail, modprobeRemedy(loadable, 'Some modules Hearth needs are not loaded.'));
+      if (unknown.length)
+        return warn(detail, {
+          summary:
+            'Neither /proc/modules, modules.builtin nor the kernel config could be read; make sure these modules are available.',
+        });
+      return pass(detail);
+    },
+  },
+  {
+    id: 'ip-forwarding',
+    title: 'IPv4 forwarding',
+    category: 'network',
+    judge: (f) => {
+      if (f.ipForward === true) return pass('net.ipv4.ip_forward = 1');
+      if (f.ipForward === undefined) return warn('net.ipv4.ip_forward could not be read');
+      return warn('net.ipv4.ip_forward = 0: environments will have no network access', {
+        summary: 'Enable IPv4 forwarding now and at every boot.',
+        command: "echo 'net.ipv4.ip_forward = 1' | sudo tee /etc/sysctl.d/60-hearth.conf && sudo sysctl --system",
+      });
+    },
+  },
+  {
+    id: 'memory',
+    title: 'Memory',
+    category: 'resources',
+    judge: (f) => {
+      if (f.memory === undefined) return fail('/proc/meminfo could not be read');
+      const { environments } = capacityOf(f);
+      const detail = `${gib(f.memory.availableBytes)} available of ${gib(f.memory.totalBytes)}: room for ${environments} environment${environments === 1 ? '' : 's'} of ${gib(MIN_ENVIRONMENT_BYTES)}`;
+      const need = gib(MIN_ENVIRONMENT_BYTES + RUNNER_RESERVE_BYTES);
+      if (environments === 0)
+        return fail(detail, {
+          summary: `Each environment needs at least ${gib(MIN_ENVIRONMENT_BYTES)} plus ~100 MiB for Hearth; free at least ${need} by closing applications, or add memory.`,
+        });
+      if (environments === 1)
+        return warn(detail, { summary: 'Only one environment fits; close applications or add memory to run more.' });
+      return pass(detail);
+    },
+  },
+  {
+    id: 'disk',
+    title: 'Free disk space',
+    category: 'resources',
+    judge: (f) => {
+      if (f.disk === undefined) return fail('Free space could not be measured');
+      const detail = `${gib(f.disk.freeBytes)} free of ${gib(f.disk.totalBytes)} at ${f.disk.path}`;
+      const remedy = {
+        summary: `Free space on the filesystem that holds ${f.disk.path}: Hearth needs at least 10 GiB and recommends 50 GiB.`,
+      };
+      if (f.disk.freeBytes < 10 * GiB) return fail(detail, remedy);
+      if (f.disk.freeBytes < 50 * GiB) return warn(detail, remedy);
+      return pass(detail);
+    },
+  },
+  {
+    id: 'cloud-hypervisor',
+    title: 'Cloud Hypervisor (preferred VMM)',
+    category: 'hypervisor',
+    judge: (f) => {
+      if (toolFound(f, 'cloud-hypervisor')) return pass(toolDetail(f, 'cloud-hypervisor'));
+      const remedy: Remedy = {
+        summary:
+          'Optional but faster and lighter than QEMU: install the cloud-hypervisor-static release binary as root-owned /usr/lib/hearth/bin/cloud-hypervisor.',
+        command: 'sudo install -D -o root -g root -m 0755 cloud-hypervisor-static /usr/lib/hearth/bin/cloud-hypervisor',
+      };
+      const fallback = toolFound(f, 'qemu')
+        ? '; QEMU will run environments instead'
+        : ' and neither is QEMU: no VMM can run environments';
+      return (toolFound(f, 'qemu') ? warn : fail)(`${toolDetail(f, 'cloud-hypervisor')}${fallback}`, remedy);
+    },
+  },
+  {
+    id: 'cloud-hypervisor-firmware',
+    title: 'Cloud Hypervisor firmware',
+    category: 'hypervisor',
+    judge: (f) => {
+      if (f.cloudHypervisorFirmware) return pass(f.cloudHypervisorFirmware);
+      if (!toolFound(f, 'cloud-hypervisor')) return pass('Not needed while Cloud Hypervisor is not installed');
+      return warn(
+        `No hypervisor-fw or CLOUDHV.fd in ${FIRMWARE_PATHS.map((p) => p.replace(/\/[^/]+$/, ''))
+          .filter((d, i, a) => a.indexOf(d) === i)
+          .join(' or ')}; Cloud Hypervisor cannot boot cloud images`,
+        {
+          summary: 'Install the rust-hypervisor-firmware release file as /usr/lib/hearth/firmware/hypervisor-fw.',
+          command: 'sudo install -D -o root -g root -m 0644 hypervisor-fw /usr/lib/hearth/firmware/hypervisor-fw',
+        },
+      );
+    },
+  },
+  {
+    id: 'qemu',
+    title: 'QEMU (fallback VMM)',
+    category: 'hypervisor',
+    judge: (f) => {
+      if (toolFound(f, 'qemu')) return pass(toolDetail(f, 'qemu'));
+      const hasCh = toolFound(f, 'cloud-hypervisor');
+      const remedy = installRemedy(
+        f.distro.packageManager,
+        'qemu',
+        hasCh ? 'QEMU is the fallback when Cloud Hypervisor cannot run a VM.' : 'A VMM is required.',
+      );
+      return (hasCh ? warn : fail)(toolDetail(f, 'qemu'), remedy);
+    },
+  },
+  {
+    id: 'qemu-img',
+    title: 'qemu-img (disk images)',
+    category: 'hypervisor',
+    judge: (f) =>
+      toolFound(f, 'qemu-img')
+        ? pass(toolDetail(f, 'qemu-img'))
+        : fail(
+            toolDetail(f, 'qemu-img'),
+            installRemedy(
+              f.distro.packageManager,
+              'qemu-img',
+              'Environment disks are qcow2 overlays made with qemu-img.',
+            ),
+          ),
+  },
+  {
+    id: 'firewall-tool',
+    title: 'nftables or iptables',
+    category: 'network',
+    judge: (f) => {
+      if (toolFound(f, 'nft')) return pass(toolDetail(f, 'nft'));
+      if (toolFound(f, 'iptables')) return pass(toolDetail(f, 'iptables'));
+      return fail(
+        'Neither nft nor iptables found',
+        installRemedy(f.distro.packageManager, 'nftables', 'Environments reach the network through NAT rules.'),
+      );
+    },
+  },
+  {
+    id: 'ip-tool',
+    title: 'ip (iproute2)',
+    category: 'network',
+    judge: (f) =>
+      toolFound(f, 'ip')
+        ? pass(toolDetail(f, 'ip'))
+        : fail(
+            toolDetail(f, 'ip'),
+            installRemedy(f.distro.packageManager, 'iproute', 'hearthd creates the bridge and TAP devices with ip.'),
+          ),
+  },
+  {
+    id: 'dnsmasq',
+    title: 'dnsmasq (DHCP and DNS for environments)',
+    category: 'network',
+    judge: (f) =>
+      toolFound(f, 'dnsmasq')
+        ? pass(toolDetail(f, 'dnsmasq'))
+        : fail(
+            toolDetail(f, 'dnsmasq'),
+            installRemedy(
+              f.distro.packageManager,
+              'dnsmasq',
+              'Environments get their addresses and names from dnsmasq.',
+            ),
+          ),
+  },
+  {
+    id: 'tun-device',
+    title: '/dev/net/tun',
+    category: 'network',
+    judge: (f) => {
+      if (f.tun.present && f.tun.charDevice) return pass('Character device present');
+      return fail(
+        f.tun.present ? '/dev/net/tun is not a character device' : '/dev/net/tun does not exist',
+        modprobeRemedy(['tun'], 'VM network devices are TAP devices.'),
+      );
+    },
+  },
+  {
+    id: 'vhost-net-device',
+    title: '/dev/vhost-net',
+    category: 'network',
+    judge: (f) => {
+      if (f.vhostNet.present && f.vhostNet.charDevice) return pass('Character device present');
+      return warn(
+        '/dev/vhost-net does not exist: VM networking works but uses more CPU',
+        modprobeRemedy(['vhost_net'], 'vhost-net moves VM network traffic into the kernel.'),
+      );
+    },
+  },
+];
+
+export function runChecks(facts: HostFacts): ReadinessCheck[] {
+  return CHECKS.map(({ id, title, category, judge }) => ({ id, title, category, ...judge(facts) }));
+}

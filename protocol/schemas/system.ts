@@ -1,0 +1,62 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { OneOf } from './common.js';
+
+export const VmmKind = OneOf(['cloud-hypervisor', 'qemu']);
+export type VmmKind = Static<typeof VmmKind>;
+
+export const DetectedVmm = Type.Object(
+  {
+    kind: VmmKind,
+    path: Type.String(),
+    version: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type DetectedVmm = Static<typeof DetectedVmm>;
+
+export const VersionInfo = Type.Object(
+  {
+    hearthd: Type.String({ description: 'hearthd release' }),
+    api: Type.Literal('v1'),
+    apiRevision: Type.Integer({
+      minimum: 1,
+      description: 'Bumped on every backwards-compatible addition to v1',
+    }),
+    vmms: Type.Array(DetectedVmm, { description: 'VMMs found on this machine' }),
+  },
+  { additionalProperties: false },
+);
+export type VersionInfo = Static<typeof VersionInfo>;
+
+export const HypervisorSetting = OneOf(['auto', 'cloud-hypervisor', 'qemu'], {
+  description: 'Which VMM runs environments; auto prefers Cloud Hypervisor',
+});
+export const AccelSetting = OneOf(['auto', 'kvm', 'tcg'], {
+  description: 'QEMU accelerator; auto uses KVM when it is usable',
+});
+
+export const Settings = Type.Object(
+  {
+    hypervisor: HypervisorSetting,
+    accel: AccelSetting,
+    heartbeatSeconds: Type.Integer({ minimum: 1, maximum: 300 }),
+    readinessIntervalSeconds: Type.Integer({ minimum: 5, maximum: 3600 }),
+  },
+  { additionalProperties: false },
+);
+export type Settings = Static<typeof Settings>;
+
+export const SettingsPatch = Type.Partial(Settings, { additionalProperties: false, minProperties: 1 });
+export type SettingsPatch = Static<typeof SettingsPatch>;
+
+export const ConfigView = Type.Object(
+  {
+    settings: Settings,
+    overriddenByFlags: Type.Array(Type.KeyOf(Settings), {
+      description:
+        'Settings fixed by hearthd command-line flags for this run; changes to them are saved but take effect only without the flag',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type ConfigView = Static<typeof ConfigView>;
