@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HearthdClient } from '#protocol/client';
+
+/** The bundled hearthd that `npm run build` produces: the same file the installer ships. */
+export const HEARTHD_BUNDLE = join(import.meta.dirname, '..', '..', '..', 'dist', 'helper', 'hearthd.mjs');
+
+export interface HearthdPaths {
+  dir: string;
+  socket: string;
+  stateDir: string;
+  runtimeDir: string;
+}
+
+export async function makePaths(prefix = 'hearthd-test-'): Promise<HearthdPaths> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, socket: join(dir, 'hearthd.sock'), stateDir: join(dir, 'state'), runtimeDir: join(dir, 'run') };
+}
+
+/** A real hearthd process on a temporary socket, with its output kept for assertions. */
+export class HearthdProcess {
+  readonly output: string[] = [];
+  exitCode: number | null | undefined;
+  private readonly exited: Promise<number | null>;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly paths: HearthdPaths,
+  ) {
+    const collect = (chunk: Buffer) => this.output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        this.exitCode = code;
+        resolve(code);
+      }),
+    );
+  }
+
+  /** Starts hearthd without waiting for it (for tests of failing starts). */
+  static spawn(paths: HearthdPaths, extraArgs: string[] = []): HearthdProcess {
+    if (!existsSync(HEARTHD_BUNDLE)) throw new Error(`${HEARTHD_BUNDLE} is missing: run npm run build first`);
+    const child = spawn(
+      process.execPath,
+      [
+        HEARTHD_BUNDLE,
+        '--socket',
+        paths.socket,
+        '--state-dir',
+        paths.stateDir,
+        '--runtime-dir',
+        paths.runtimeDir,
+        ...extraArgs,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    return new HearthdProcess(child, paths);
+  }
+
+  /** Starts hearthd and resolves once it answers on its socket. */
+  static async start(paths?: HearthdPaths, extraArgs: string[] = []): Promise<HearthdProcess> {
+    const daemon = HearthdProcess.spawn(paths ?? (await makePaths()), extraArgs);
+    await daemon.waitUntilServing();
+    return daemon;
+  }
+
+  client(): HearthdClient {
+    return new HearthdClient(this.paths.socket);
+  }
+
+  async waitUntilServing(timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const client = this.client();
+    try {
+      for (;;) {
+        if (this.exitCode !== undefined)
+          throw new Error(`hearthd exited with ${this.exitCode}:\n${this.output.join('\n')}`);
+        try {
+          await client.call('getVersion');
+          return;
+        } catch (error) {
+          if (Date.now() > deadline)
+            throw new Error(
+              `hearthd did not serve within ${timeoutMs} ms: ${String(error)}\n${this.output.join('\n')}`,
+            );
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    } finally {
+      await client.close();
+    }
+  }
+
+  /** Parsed JSON log lines. */
+  logs(): Array<Record<string, unknown>> {
+    return this.output.flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  waitForExit(): Promise<number | null> {
+    return this.exited;
+  }
+
+  async stop(): Promise<number | null> {
+    if (this.exitCode === undefined) this.signal('SIGTERM');
+    return this.exited;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.exitCode === undefined) {
+      this.signal('SIGKILL');
+      await this.exited;
+    }
+    await rm(this.paths.dir, { recursive: true, force: true });
+  }
+}

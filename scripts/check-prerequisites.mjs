@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Runs before `npm test`: says exactly what to install when something the tests need is
+// missing, instead of letting a test fail obscurely. No dependencies: it must run before npm ci.
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** One row per external program the test suite drives for real. */
+const PROGRAMS = [
+  { bin: 'qemu-system-x86_64', apt: 'qemu-system-x86', why: 'hearthd detects and runs QEMU' },
+  { bin: 'qemu-img', apt: 'qemu-utils', why: 'environment disks are qcow2 overlays' },
+];
+
+const problems = [];
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  problems.push(`Node.js ${process.versions.node} is too old; Hearth needs 20.19 or newer.`);
+}
+if (!existsSync(new URL('../node_modules/.package-lock.json', import.meta.url))) {
+  problems.push('Dependencies are not installed. Run: npm ci');
+}
+
+const path = (process.env.PATH ?? '').split(delimiter).concat(['/usr/sbin', '/sbin']);
+const found = (bin) =>
+  path.some((dir) => {
+    try {
+      accessSync(join(dir, bin), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+const missing = PROGRAMS.filter((p) => !found(p.bin));
+if (missing.length) {
+  const isDebian = existsSync('/etc/debian_version');
+  const pkgs = [...new Set(missing.map((p) => p.apt))].join(' ');
+  for (const p of missing) problems.push(`${p.bin} is missing (${p.why}).`);
+  problems.push(
+    isDebian
+      ? `Install with: sudo apt-get install -y --no-install-recommends ${pkgs}`
+      : `Install the equivalents of the Debian packages: ${pkgs}`,
+  );
+}
+
+if (problems.length) {
+  process.stderr.write(`npm test cannot run yet:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  process.exit(1);
+}
