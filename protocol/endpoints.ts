@@ -1,5 +1,19 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { HearthEvent } from './events.js';
+import {
+  ClassBody,
+  ClassList,
+  ClassParams,
+  CreateEnvironment,
+  Environment,
+  EnvironmentClass,
+  EnvironmentList,
+  EnvironmentParams,
+  LogLineEvent,
+  LogLines,
+  LogsQuery,
+  StopQuery,
+} from './schemas/environments.js';
 import { HostQuery, HostReport } from './schemas/host.js';
 import { ConfigView, SettingsPatch, VersionInfo } from './schemas/system.js';
 
@@ -23,6 +37,11 @@ export interface Endpoint {
   readonly status?: 200 | 201 | 202 | 204;
   /** Server-sent events instead of one JSON body. */
   readonly stream?: true;
+  /**
+   * With `?follow=1` the endpoint answers with server-sent events of this schema instead of
+   * `response` (after first sending what `response` would hold, one event per line).
+   */
+  readonly follow?: TSchema;
 }
 
 export const endpoints = {
@@ -58,10 +77,100 @@ export const endpoints = {
     summary: 'This API as an OpenAPI 3.1 document, generated from the same schemas hearthd validates with',
     response: Type.Object({ openapi: Type.String() }, { additionalProperties: true }),
   },
+  listEnvironments: {
+    method: 'GET',
+    path: '/v1/environments',
+    summary: 'All environments on this machine, oldest first',
+    response: EnvironmentList,
+  },
+  createEnvironment: {
+    method: 'POST',
+    path: '/v1/environments',
+    summary: 'Create an environment (its own copy-on-write disk over the image) and, unless start is false, boot it',
+    body: CreateEnvironment,
+    response: Environment,
+    status: 201,
+  },
+  getEnvironment: {
+    method: 'GET',
+    path: '/v1/environments/{id}',
+    summary: 'One environment, by id or name',
+    params: EnvironmentParams,
+    response: Environment,
+  },
+  deleteEnvironment: {
+    method: 'DELETE',
+    path: '/v1/environments/{id}',
+    summary: 'Kill its VM if one runs and remove every file the environment owned',
+    params: EnvironmentParams,
+    response: Environment,
+  },
+  startEnvironment: {
+    method: 'POST',
+    path: '/v1/environments/{id}/start',
+    summary: 'Boot a stopped or failed environment on its existing disk',
+    params: EnvironmentParams,
+    response: Environment,
+    status: 202,
+  },
+  stopEnvironment: {
+    method: 'POST',
+    path: '/v1/environments/{id}/stop',
+    summary: 'Press the ACPI power button; kill the VMM if the guest is not off within stopTimeoutSeconds',
+    params: EnvironmentParams,
+    query: StopQuery,
+    response: Environment,
+    status: 202,
+  },
+  restartEnvironment: {
+    method: 'POST',
+    path: '/v1/environments/{id}/restart',
+    summary: 'Stop (gracefully) and start again on the same disk',
+    params: EnvironmentParams,
+    response: Environment,
+    status: 202,
+  },
+  getEnvironmentLogs: {
+    method: 'GET',
+    path: '/v1/environments/{id}/logs',
+    summary: "The last lines of the environment's serial console (or of hearthd's event log for it); follow=1 streams",
+    params: EnvironmentParams,
+    query: LogsQuery,
+    response: LogLines,
+    follow: LogLineEvent,
+  },
+  listClasses: {
+    method: 'GET',
+    path: '/v1/classes',
+    summary: 'Environment classes (CPUs, memory, disk)',
+    response: ClassList,
+  },
+  getClass: {
+    method: 'GET',
+    path: '/v1/classes/{name}',
+    summary: 'One environment class',
+    params: ClassParams,
+    response: EnvironmentClass,
+  },
+  putClass: {
+    method: 'PUT',
+    path: '/v1/classes/{name}',
+    summary: 'Create or replace an environment class (running environments keep what they started with)',
+    params: ClassParams,
+    body: ClassBody,
+    response: EnvironmentClass,
+  },
+  deleteClass: {
+    method: 'DELETE',
+    path: '/v1/classes/{name}',
+    summary: 'Remove an environment class no environment uses',
+    params: ClassParams,
+    response: ClassList,
+  },
   events: {
     method: 'GET',
     path: '/v1/events',
-    summary: 'Server-sent event stream: hello, heartbeat, readiness and config changes',
+    summary: 'Server-sent event stream: hello, heartbeat, readiness, config, environment and class changes',
     response: HearthEvent,
     stream: true,
   },
@@ -86,3 +195,11 @@ export type ResponseOf<N extends EndpointName> = Static<Endpoints[N]['response']
 export type CallableName = {
   [N in EndpointName]: Endpoints[N] extends { stream: true } ? never : N;
 }[EndpointName];
+
+/** Endpoints that can also stream (`?follow=1`). */
+export type FollowableName = {
+  [N in EndpointName]: Endpoints[N] extends { follow: TSchema } ? N : never;
+}[EndpointName];
+export type FollowEventOf<N extends FollowableName> = Endpoints[N] extends { follow: infer S extends TSchema }
+  ? Static<S>
+  : never;

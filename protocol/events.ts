@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Timestamp } from './schemas/common.js';
+import { OneOf, Timestamp } from './schemas/common.js';
+import { Environment, EnvironmentClass } from './schemas/environments.js';
 import { Verdict } from './schemas/host.js';
 import { Settings } from './schemas/system.js';
 
@@ -39,7 +40,29 @@ export const ConfigEvent = Type.Object(
   { additionalProperties: false, description: 'hearthd settings changed' },
 );
 
-export const HearthEvent = Type.Union([HelloEvent, HeartbeatEvent, ReadinessEvent, ConfigEvent]);
+export const EnvironmentEvent = Type.Object(
+  {
+    ...envelope,
+    type: Type.Literal('environment'),
+    change: OneOf(['created', 'updated', 'deleted']),
+    environment: Environment,
+  },
+  { additionalProperties: false, description: 'An environment was created, changed state, or is gone' },
+);
+
+export const ClassesEvent = Type.Object(
+  { ...envelope, type: Type.Literal('classes'), classes: Type.Array(EnvironmentClass) },
+  { additionalProperties: false, description: 'Environment classes changed' },
+);
+
+export const HearthEvent = Type.Union([
+  HelloEvent,
+  HeartbeatEvent,
+  ReadinessEvent,
+  ConfigEvent,
+  EnvironmentEvent,
+  ClassesEvent,
+]);
 export type HearthEvent = Static<typeof HearthEvent>;
 export type HearthEventType = HearthEvent['type'];
 export type HearthEventOf<T extends HearthEventType> = Extract<HearthEvent, { type: T }>;

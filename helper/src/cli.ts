@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { Settings } from '#protocol';
 import type { DaemonOptions } from './daemon/daemon.js';
+import { CRASH_POINTS, type CrashPoint } from './environments/environment-manager.js';
 
 export const USAGE = `Usage: hearthd [options]
 
@@ -22,17 +23,78 @@ Options:
   --heartbeat-seconds N          override the event-stream heartbeat interval for this run
   --readiness-interval-seconds N override how often the machine is re-checked for this run
   --log-level LEVEL              fatal|error|warn|info|debug|trace (default info)
+  --vmm-user NAME                run VMM processes as this user (default: hearth when it exists)
   --host-root DIR                read machine facts below DIR instead of / (tests only)
+  --cloud-hypervisor-binary PATH run PATH as Cloud Hypervisor (tests only: the contract double)
+  --test-crash-at POINT          kill hearthd at ${CRASH_POINTS.join('|')} (tests only)
   -h, --help                     show this help
+
+Installing an image (an administrator's command; never possible through the API):
+
+  hearthd install-image --state-dir DIR --name NAME --kernel FILE --disk FILE
+                        [--initrd FILE] [--cmdline TEXT] [--ready-marker TEXT]
+
+Copies the kernel and initrd, converts the disk to qcow2 and writes a manifest under
+DIR/images/NAME/. Environments get copy-on-write overlays of that disk.
 `;
 
+export interface InstallImageOptions {
+  stateDir: string;
+  name: string;
+  kernel: string;
+  initrd?: string | undefined;
+  disk: string;
+  cmdline: string;
+  readyMarker?: string | undefined;
+}
+
 export type CliResult =
-  { kind: 'run'; options: DaemonOptions; logLevel: string } | { kind: 'help' } | { kind: 'error'; message: string };
+  | { kind: 'run'; options: DaemonOptions; logLevel: string }
+  | { kind: 'install-image'; options: InstallImageOptions }
+  | { kind: 'help' }
+  | { kind: 'error'; message: string };
+
+function parseInstallImage(argv: string[]): CliResult {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'state-dir': { type: 'string', default: '/var/lib/hearth' },
+        name: { type: 'string' },
+        kernel: { type: 'string' },
+        initrd: { type: 'string' },
+        disk: { type: 'string' },
+        cmdline: { type: 'string', default: 'console=ttyS0' },
+        'ready-marker': { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    return { kind: 'error', message: (error as Error).message };
+  }
+  if (!values.name || !values.kernel || !values.disk)
+    return { kind: 'error', message: 'install-image needs --name, --kernel and --disk' };
+  return {
+    kind: 'install-image',
+    options: {
+      stateDir: resolve(values['state-dir']),
+      name: values.name,
+      kernel: resolve(values.kernel),
+      initrd: values.initrd === undefined ? undefined : resolve(values.initrd),
+      disk: resolve(values.disk),
+      cmdline: values.cmdline,
+      readyMarker: values['ready-marker'],
+    },
+  };
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const FlagSettings = Type.Partial(Settings);
 
 export function parseCli(argv: string[]): CliResult {
+  if (argv[0] === 'install-image') return parseInstallImage(argv.slice(1));
   let values;
   try {
     ({ values } = parseArgs({
@@ -50,6 +112,9 @@ export function parseCli(argv: string[]): CliResult {
         'readiness-interval-seconds': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         'host-root': { type: 'string', default: '/' },
+        'vmm-user': { type: 'string' },
+        'cloud-hypervisor-binary': { type: 'string' },
+        'test-crash-at': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -59,6 +124,11 @@ export function parseCli(argv: string[]): CliResult {
   if (values.help) return { kind: 'help' };
   if (!LOG_LEVELS.includes(values['log-level'])) {
     return { kind: 'error', message: `--log-level must be one of ${LOG_LEVELS.join(', ')}` };
+  }
+
+  const crashAt = values['test-crash-at'];
+  if (crashAt !== undefined && !(CRASH_POINTS as readonly string[]).includes(crashAt)) {
+    return { kind: 'error', message: `--test-crash-at must be one of ${CRASH_POINTS.join(', ')}` };
   }
 
   const settingsFlags = Object.fromEntries(
@@ -85,6 +155,10 @@ export function parseCli(argv: string[]): CliResult {
       hostRoot: resolve(values['host-root']),
       socketGroup: values['socket-group'],
       settingsFlags,
+      vmmUser: values['vmm-user'],
+      cloudHypervisorBinary:
+        values['cloud-hypervisor-binary'] === undefined ? undefined : resolve(values['cloud-hypervisor-binary']),
+      crashAt: crashAt as CrashPoint | undefined,
     },
   };
 }

@@ -1,6 +1,10 @@
+import { join } from 'node:path';
 import { parseCli, USAGE } from './cli.js';
 import { startDaemon } from './daemon/daemon.js';
 import { SocketInUseError } from './daemon/socket.js';
+import { findExecutable } from './host/executables.js';
+import { HostRoot } from './host/host-root.js';
+import { ImageStore } from './images/image-store.js';
 import { createLogger } from './log.js';
 
 const cli = parseCli(process.argv.slice(2));
@@ -11,6 +15,27 @@ if (cli.kind === 'help') {
 if (cli.kind === 'error') {
   process.stderr.write(`hearthd: ${cli.message}\n\n${USAGE}`);
   process.exit(64); // EX_USAGE
+}
+
+if (cli.kind === 'install-image') {
+  const qemuImg = await findExecutable(new HostRoot('/'), 'qemu-img');
+  if (!qemuImg.found) {
+    process.stderr.write('hearthd: qemu-img is not installed (Debian/Ubuntu: apt-get install qemu-utils)\n');
+    process.exit(69); // EX_UNAVAILABLE
+  }
+  try {
+    const manifest = await new ImageStore(join(cli.options.stateDir, 'images')).install({
+      ...cli.options,
+      qemuImg: qemuImg.executable.hostPath,
+    });
+    process.stdout.write(
+      `installed image ${manifest.name} in ${join(cli.options.stateDir, 'images', manifest.name)}\n`,
+    );
+    process.exit(0);
+  } catch (error) {
+    process.stderr.write(`hearthd: install-image failed: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
 }
 
 const log = createLogger(cli.logLevel);

@@ -7,6 +7,8 @@ import {
   type Endpoint,
   type ErrorBody,
   type ErrorCode,
+  type FollowableName,
+  type FollowEventOf,
   type HearthEvent,
   type RequestOf,
   type ResponseOf,
@@ -110,12 +112,31 @@ export class HearthdClient {
    * Follows `/v1/events` until `signal` aborts or hearthd closes the stream. Reconnecting is the
    * caller's choice (the app's connection manager does it with backoff).
    */
-  async *events(signal?: AbortSignal): AsyncGenerator<HearthEvent> {
+  events(signal?: AbortSignal): AsyncGenerator<HearthEvent> {
+    return this.sse<HearthEvent>(endpoints.events.path, signal);
+  }
+
+  /**
+   * Follows an endpoint that streams with `?follow=1` (such as an environment's logs): yields
+   * the lines it already has, then each new one, until `signal` aborts or hearthd ends it.
+   */
+  follow<N extends FollowableName>(
+    name: N,
+    request: RequestOf<N>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<FollowEventOf<N>> {
+    const endpoint: Endpoint = endpoints[name];
+    const withFollow = request as { params?: object; query?: object };
+    const path = buildPath(endpoint, { ...withFollow, query: { ...withFollow.query, follow: '1' } });
+    return this.sse<FollowEventOf<N>>(path, signal);
+  }
+
+  private async *sse<T>(path: string, signal?: AbortSignal): AsyncGenerator<T> {
     let response;
     try {
       response = await this.http.request({
         method: 'GET',
-        path: endpoints.events.path,
+        path,
         headers: { accept: 'text/event-stream' },
         ...(signal && { signal }),
       });
@@ -123,11 +144,17 @@ export class HearthdClient {
       throw this.wrapConnectionError(error);
     }
     if (response.statusCode !== 200) {
-      await response.body.dump();
+      const text = await response.body.text();
+      let body: Partial<ErrorBody> = {};
+      try {
+        body = JSON.parse(text) as ErrorBody;
+      } catch {
+        // Not our error shape.
+      }
       throw new HearthdError(
         response.statusCode,
-        'unavailable',
-        `event stream refused with HTTP ${response.statusCode}`,
+        body.code ?? 'unavailable',
+        body.message ?? `stream refused with HTTP ${response.statusCode}`,
       );
     }
     const stream = (Readable.toWeb(response.body) as ReadableStream<Uint8Array>)
@@ -135,7 +162,7 @@ export class HearthdClient {
       .pipeThrough(new EventSourceParserStream());
     try {
       for await (const message of stream as unknown as AsyncIterable<{ data: string }>) {
-        yield JSON.parse(message.data) as HearthEvent;
+        yield JSON.parse(message.data) as T;
       }
     } catch (error) {
       if (signal?.aborted) return;

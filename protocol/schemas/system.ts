@@ -41,6 +41,26 @@ export const Settings = Type.Object(
     accel: AccelSetting,
     heartbeatSeconds: Type.Integer({ minimum: 1, maximum: 300 }),
     readinessIntervalSeconds: Type.Integer({ minimum: 5, maximum: 3600 }),
+    maxEnvironments: Type.Integer({
+      minimum: 1,
+      maximum: 10,
+      description: 'Environments that may run at once (hard cap 10)',
+    }),
+    minimumMemoryMiB: Type.Integer({
+      minimum: 64,
+      maximum: 1024 * 1024,
+      description: 'Smallest memory an environment class may have (default 2048)',
+    }),
+    reservedHostMemoryMiB: Type.Integer({
+      minimum: 0,
+      maximum: 1024 * 1024,
+      description: 'Host memory never given to environments (for the desktop and hearthd)',
+    }),
+    stopTimeoutSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 600,
+      description: 'How long a stop waits after the ACPI power button before killing the VMM',
+    }),
   },
   { additionalProperties: false },
 );

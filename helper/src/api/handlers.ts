@@ -3,27 +3,45 @@ import {
   API_VERSION,
   type CallableName,
   type DetectedVmm,
+  type FollowableName,
   type RequestOf,
   type ResponseOf,
 } from '#protocol';
+import type { EnvironmentManager } from '../environments/environment-manager.js';
+import type { ClassStore } from '../environments/class-store.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { ReadinessService } from '../host/readiness-service.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import { HEARTHD_VERSION } from '../version.js';
+import { ApiError } from './api-error.js';
+import type { SseConnection } from './sse.js';
 
 export type Handlers = { [N in CallableName]: (request: RequestOf<N>) => Promise<ResponseOf<N>> };
+
+/**
+ * Handlers for `?follow=1`: they check the request first (throwing ApiError answers with JSON),
+ * then call `open()` to switch the response to server-sent events.
+ */
+export type Followers = {
+  [N in FollowableName]: (request: RequestOf<N>, open: () => SseConnection) => Promise<void>;
+};
 
 export interface Services {
   bus: EventBus;
   readiness: ReadinessService;
   settings: SettingsStore;
+  environments: EnvironmentManager;
+  classes: ClassStore;
   detectVmms: () => Promise<DetectedVmm[]>;
   /** Re-applies timers and anything else that follows the settings. */
   applySettings: () => void;
   openApiDocument: () => ResponseOf<'getOpenApi'>;
 }
 
+const DEFAULT_TAIL = 200;
+
 export function createHandlers(services: Services): Handlers {
+  const { environments, classes, bus } = services;
   return {
     getVersion: async () => ({
       hearthd: HEARTHD_VERSION,
@@ -39,6 +57,60 @@ export function createHandlers(services: Services): Handlers {
       services.applySettings();
       services.bus.publish({ type: 'config', settings: view.settings });
       return view;
+    },
+
+    listEnvironments: () => Promise.resolve({ environments: environments.list() }),
+    // The socket does not tell Node the peer's uid (no SO_PEERCRED in Node), so owner is unknown.
+    createEnvironment: ({ body }) => environments.create(body, null),
+    getEnvironment: ({ params }) => Promise.resolve(environments.get(params.id)),
+    deleteEnvironment: ({ params }) => environments.delete(params.id),
+    startEnvironment: ({ params }) => environments.start(params.id),
+    stopEnvironment: ({ params, query }) => environments.stop(params.id, query.force ?? false),
+    restartEnvironment: ({ params }) => environments.restart(params.id),
+    getEnvironmentLogs: ({ params, query }) =>
+      environments.logs(params.id, query.source ?? 'console', query.tail ?? DEFAULT_TAIL),
+
+    listClasses: () => Promise.resolve({ classes: classes.list() }),
+    getClass: ({ params }) => {
+      const found = classes.get(params.name);
+      if (!found) throw new ApiError('not-found', `There is no environment class "${params.name}"`);
+      return Promise.resolve(found);
+    },
+    putClass: async ({ params, body }) => {
+      environments.checkClassFits({ name: params.name, ...body }, services.settings.effective);
+      const saved = await classes.put(params.name, body);
+      bus.publish({ type: 'classes', classes: classes.list() });
+      return saved;
+    },
+    deleteClass: async ({ params }) => {
+      if (!classes.get(params.name)) throw new ApiError('not-found', `There is no environment class "${params.name}"`);
+      const users = environments.classInUse(params.name);
+      if (users.length)
+        throw new ApiError('conflict', `Class ${params.name} is used by ${users.join(', ')}; delete those first`);
+      await classes.remove(params.name);
+      bus.publish({ type: 'classes', classes: classes.list() });
+      return { classes: classes.list() };
+    },
+  };
+}
+
+export function createFollowers(services: Pick<Services, 'environments'>): Followers {
+  return {
+    getEnvironmentLogs: async ({ params, query }, open) => {
+      services.environments.get(params.id); // 404 as JSON before the stream starts
+      const connection = open();
+      const stop = await services.environments.followLogs(
+        params.id,
+        query.source ?? 'console',
+        query.tail ?? DEFAULT_TAIL,
+        (line) => {
+          connection.send('line', { type: 'line', line });
+        },
+        () => {
+          connection.end();
+        },
+      );
+      connection.onClose(stop);
     },
   };
 }

@@ -1,11 +1,18 @@
 import swagger from '@fastify/swagger';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
-import { endpoints, ErrorBody, type CallableName, type Endpoint, type EndpointName } from '#protocol';
+import {
+  endpoints,
+  ErrorBody,
+  type CallableName,
+  type Endpoint,
+  type EndpointName,
+  type FollowableName,
+} from '#protocol';
 import type { Logger } from '../log.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { ApiError } from './api-error.js';
-import type { Handlers } from './handlers.js';
+import type { Followers, Handlers } from './handlers.js';
 import type { SseStreams } from './sse.js';
 import { describeAjvErrors, validatorCompiler } from './validation.js';
 
@@ -51,6 +58,7 @@ export type HearthServer = FastifyInstance<Server, IncomingMessage, ServerRespon
 export async function buildServer(deps: {
   log: Logger;
   handlers: Handlers;
+  followers: Followers;
   streams: SseStreams;
 }): Promise<HearthServer> {
   const app = Fastify({
@@ -127,6 +135,17 @@ export async function buildServer(deps: {
       handler: endpoint.stream
         ? (request, reply) => deps.streams.handle(request, reply)
         : async (request, reply) => {
+            const follow = (request.query as { follow?: string } | undefined)?.follow;
+            if (endpoint.follow && (follow === '1' || follow === 'true')) {
+              const follower = deps.followers[name as FollowableName] as (
+                input: unknown,
+                open: () => ReturnType<SseStreams['start']>,
+              ) => Promise<void>;
+              await follower({ params: request.params, query: request.query }, () =>
+                deps.streams.start(request, reply),
+              );
+              return reply;
+            }
             const handler = deps.handlers[name as CallableName] as (input: unknown) => Promise<unknown>;
             const result = await handler({ params: request.params, query: request.query, body: request.body });
             return reply.code(status).send(result);

@@ -6,11 +6,23 @@ import type { EventBus } from '../events/event-bus.js';
 /** A client that buffers more than this is too slow to follow; it is dropped and may reconnect. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
-export function formatSse(event: HearthEvent): string {
-  return `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+export function formatSse(event: string, id: number, data: unknown): string {
+  return `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-/** Open event streams, so shutdown can end them instead of waiting for clients to leave. */
+/** One open server-sent-events response. */
+export interface SseConnection {
+  /** Sends one message; drops the client if it cannot keep up. */
+  send(event: string, data: unknown, id?: number): void;
+  end(): void;
+  /** Called once when the client goes or the stream is ended. */
+  onClose(listener: () => void): void;
+}
+
+/**
+ * Every open server-sent-events response (the event stream and followed logs), so shutdown can
+ * end them instead of waiting for clients to leave.
+ */
 export class SseStreams {
   private readonly open = new Set<ServerResponse>();
 
@@ -19,7 +31,8 @@ export class SseStreams {
     private readonly hello: () => HearthEvent,
   ) {}
 
-  handle(request: FastifyRequest, reply: FastifyReply): void {
+  /** Takes the response over from Fastify and starts an SSE stream on it. */
+  start(request: FastifyRequest, reply: FastifyReply): SseConnection {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -29,20 +42,45 @@ export class SseStreams {
     });
     res.flushHeaders();
     this.open.add(res);
-    const send = (event: HearthEvent) => {
-      if (res.writableLength > MAX_BUFFERED_BYTES) {
-        res.destroy();
-        return;
-      }
-      res.write(formatSse(event));
-    };
-    const unsubscribe = this.bus.subscribe(send);
+    let seq = 0;
+    const listeners: Array<() => void> = [];
+    let closed = false;
     const cleanup = () => {
-      unsubscribe();
+      if (closed) return;
+      closed = true;
       this.open.delete(res);
+      for (const listener of listeners) listener();
     };
     request.raw.once('close', cleanup);
     res.once('close', cleanup);
+    return {
+      send: (event, data, id) => {
+        if (closed) return;
+        if (res.writableLength > MAX_BUFFERED_BYTES) {
+          res.destroy();
+          return;
+        }
+        seq += 1;
+        res.write(formatSse(event, id ?? seq, data));
+      },
+      end: () => {
+        res.end();
+        cleanup();
+      },
+      onClose: (listener) => {
+        if (closed) listener();
+        else listeners.push(listener);
+      },
+    };
+  }
+
+  /** `GET /v1/events`: hello, then every published event. */
+  handle(request: FastifyRequest, reply: FastifyReply): void {
+    const connection = this.start(request, reply);
+    const send = (event: HearthEvent) => {
+      connection.send(event.type, event, event.seq);
+    };
+    connection.onClose(this.bus.subscribe(send));
     send(this.hello());
   }
 

@@ -1,16 +1,23 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Settings } from '#protocol';
-import { createHandlers } from '../api/handlers.js';
+import { readFile } from 'node:fs/promises';
+import { createFollowers, createHandlers } from '../api/handlers.js';
 import { buildServer, type HearthServer } from '../api/server.js';
 import { SseStreams } from '../api/sse.js';
+import { ClassStore } from '../environments/class-store.js';
+import { EnvironmentManager, type CrashPoint } from '../environments/environment-manager.js';
+import { lookupUser, type VmmUser } from '../environments/vmm-user.js';
 import { EventBus } from '../events/event-bus.js';
+import { findExecutable } from '../host/executables.js';
 import { HostRoot } from '../host/host-root.js';
 import { ReadinessService } from '../host/readiness-service.js';
 import { detectVmms } from '../host/vmms.js';
+import { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../log.js';
 import { SettingsStore } from '../settings/settings-store.js';
 import { HEARTHD_VERSION } from '../version.js';
+import { VmmRegistry } from '../vmm/registry.js';
 import { claimSocketPath, secureSocket } from './socket.js';
 
 export interface DaemonOptions {
@@ -21,6 +28,30 @@ export interface DaemonOptions {
   hostRoot: string;
   socketGroup: string;
   settingsFlags: Partial<Settings>;
+  /**
+   * The user VMM processes run as. `undefined`: "hearth" when that user exists, else the user
+   * running hearthd (logged as a warning). An explicit name must exist.
+   */
+  vmmUser?: string | undefined;
+  /** Test-only: a Cloud Hypervisor binary outside the system directories (the contract double). */
+  cloudHypervisorBinary?: string | undefined;
+  /** Test-only: kill hearthd at this point of a create or delete. */
+  crashAt?: CrashPoint | undefined;
+}
+
+async function resolveVmmUser(name: string | undefined, log: Logger): Promise<VmmUser | undefined> {
+  const wanted = name ?? 'hearth';
+  const user = await lookupUser(wanted);
+  if (user) return user.uid === process.getuid?.() ? undefined : user;
+  if (name !== undefined) throw new Error(`--vmm-user ${name}: no such user; create it or choose another`);
+  log.warn('user "hearth" does not exist: VMM processes run as the user running hearthd (install creates it)');
+  return undefined;
+}
+
+async function hostMemoryMiB(): Promise<number> {
+  const meminfo = await readFile('/proc/meminfo', 'utf8');
+  const kib = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0);
+  return Math.floor(kib / 1024);
 }
 
 export interface RunningDaemon {
@@ -37,6 +68,28 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
   const host = new HostRoot(options.hostRoot);
   const settings = await SettingsStore.open(join(options.stateDir, 'settings.json'), options.settingsFlags, log);
   const readiness = new ReadinessService(host, options.stateDir, bus, log);
+  const classes = await ClassStore.open(join(options.stateDir, 'classes.json'));
+  const images = new ImageStore(join(options.stateDir, 'images'));
+  const vmms = new VmmRegistry(host, { cloudHypervisorBinary: options.cloudHypervisorBinary });
+  const environments = new EnvironmentManager({
+    stateDir: options.stateDir,
+    runtimeDir: options.runtimeDir,
+    bus,
+    log,
+    settings: () => settings.effective,
+    classes,
+    images,
+    vmms,
+    qemuImg: async () => {
+      const found = await findExecutable(host, 'qemu-img');
+      if (!found.found) throw new Error('qemu-img is not installed (Debian/Ubuntu: apt-get install qemu-utils)');
+      return found.executable.hostPath;
+    },
+    vmmUser: await resolveVmmUser(options.vmmUser, log),
+    hostMemoryMiB,
+    crashAt: options.crashAt,
+  });
+  await environments.open();
   const streams = new SseStreams(bus, () => bus.unpublished({ type: 'hello', hearthd: HEARTHD_VERSION, api: 'v1' }));
 
   let heartbeat: NodeJS.Timeout | undefined;
@@ -53,14 +106,17 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
     bus,
     readiness,
     settings,
+    environments,
+    classes,
     detectVmms: () => detectVmms(host),
     applySettings,
     openApiDocument: () => app!.swagger() as never,
   });
-  app = await buildServer({ log, handlers, streams });
+  app = await buildServer({ log, handlers, followers: createFollowers({ environments }), streams });
   app.addHook('preClose', (done) => {
     clearInterval(heartbeat);
     readiness.stop();
+    environments.close();
     streams.endAll();
     done();
   });

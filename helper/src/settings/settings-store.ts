@@ -11,6 +11,10 @@ export const DEFAULT_SETTINGS: Settings = {
   accel: 'auto',
   heartbeatSeconds: 15,
   readinessIntervalSeconds: 60,
+  maxEnvironments: 10,
+  minimumMemoryMiB: 2048,
+  reservedHostMemoryMiB: 1024,
+  stopTimeoutSeconds: 60,
 };
 
 const StoredSettings = Type.Partial(Settings);

@@ -1,0 +1,122 @@
+import { copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { execa } from 'execa';
+import writeFileAtomic from 'write-file-atomic';
+import { ImageName } from '#protocol';
+import { isMissing } from '../host/host-root.js';
+
+/** A file inside the image's own directory: a bare name, never a path. */
+const FileName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
+
+/**
+ * `<state>/images/<name>/manifest.json`. Images are installed by an administrator
+ * (`hearthd install-image`), never through the socket API.
+ */
+export const ImageManifest = Type.Object(
+  {
+    name: ImageName,
+    kernel: FileName,
+    initrd: Type.Union([FileName, Type.Null()]),
+    /** qcow2 base disk: environments get overlays backed by it; it is never written. */
+    disk: FileName,
+    cmdline: Type.String({ maxLength: 2048 }),
+    /** A line the guest prints on its serial console once it is ready; null: running = VMM booted. */
+    readyMarker: Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()]),
+    installedAt: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type ImageManifest = Static<typeof ImageManifest>;
+
+export interface Image {
+  manifest: ImageManifest;
+  kernel: string;
+  initrd: string | null;
+  disk: string;
+}
+
+export class ImageStore {
+  constructor(readonly dir: string) {}
+
+  async get(name: string): Promise<Image | undefined> {
+    if (!Value.Check(ImageName, name)) return undefined;
+    const base = join(this.dir, name);
+    let manifest: unknown;
+    try {
+      manifest = JSON.parse(await readFile(join(base, 'manifest.json'), 'utf8'));
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    if (!Value.Check(ImageManifest, manifest)) return undefined;
+    return {
+      manifest,
+      kernel: join(base, manifest.kernel),
+      initrd: manifest.initrd === null ? null : join(base, manifest.initrd),
+      disk: join(base, manifest.disk),
+    };
+  }
+
+  async names(): Promise<string[]> {
+    try {
+      const entries = await readdir(this.dir, { withFileTypes: true });
+      const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+      const valid = await Promise.all(names.map(async (n) => ((await this.get(n)) ? n : undefined)));
+      return valid.filter((n): n is string => n !== undefined).sort();
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+  }
+
+  /**
+   * Installs an image from files an administrator names: copies the kernel and initrd, converts
+   * the disk to qcow2, writes the manifest, and swaps the directory in atomically.
+   */
+  async install(source: {
+    name: string;
+    kernel: string;
+    initrd?: string | undefined;
+    disk: string;
+    cmdline: string;
+    readyMarker?: string | undefined;
+    qemuImg: string;
+  }): Promise<ImageManifest> {
+    if (!Value.Check(ImageName, source.name)) throw new Error(`invalid image name ${JSON.stringify(source.name)}`);
+    await mkdir(this.dir, { recursive: true, mode: 0o755 });
+    const final = join(this.dir, source.name);
+    const staging = join(this.dir, `.staging-${source.name}-${process.pid}`);
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(staging, { mode: 0o755 });
+    try {
+      await copyFile(source.kernel, join(staging, 'vmlinuz'));
+      if (source.initrd) await copyFile(source.initrd, join(staging, 'initrd.img'));
+      await execa(source.qemuImg, ['convert', '-O', 'qcow2', source.disk, join(staging, 'disk.qcow2')], {
+        timeout: 600_000,
+      });
+      const manifest: ImageManifest = {
+        name: source.name,
+        kernel: 'vmlinuz',
+        initrd: source.initrd ? 'initrd.img' : null,
+        disk: 'disk.qcow2',
+        cmdline: source.cmdline,
+        readyMarker: source.readyMarker ?? null,
+        installedAt: new Date().toISOString(),
+      };
+      if (!Value.Check(ImageManifest, manifest)) throw new Error('invalid image manifest');
+      await writeFileAtomic(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
+      const old = `${final}.old-${process.pid}`;
+      await rename(final, old).catch((error: unknown) => {
+        if (!isMissing(error)) throw error;
+      });
+      await rename(staging, final);
+      await rm(old, { recursive: true, force: true });
+      return manifest;
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      throw error;
+    }
+  }
+}

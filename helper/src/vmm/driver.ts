@@ -1,0 +1,80 @@
+import type { VmmKind } from '#protocol';
+import type { DetachedProcess } from './process.js';
+
+/** Everything a VMM needs to run one VM. All paths are hearthd's own, never a caller's. */
+export interface VmSpec {
+  /** Environment id; also the VM's name. */
+  id: string;
+  cpus: number;
+  memoryMiB: number;
+  kernel: string;
+  initrd: string | null;
+  cmdline: string;
+  /** The environment's qcow2 overlay. */
+  disk: string;
+  /** Serial console output file (appended). */
+  consoleFile: string;
+  /** The VMM's own stdout/stderr. */
+  vmmLogFile: string;
+  /** Per-VM runtime directory: control socket, event monitor, pid file. */
+  runtimeDir: string;
+  uid?: number;
+  gid?: number;
+}
+
+/** Why a VM's guest went away, as far as the VMM told us before it exited. */
+export type GuestExit = 'guest-poweroff' | 'guest-reset' | 'host-request' | 'guest-panic' | 'unknown';
+
+/** A live connection to one VMM's control socket. */
+export interface VmHandle {
+  /** Guest state as the VMM reports it. */
+  status(): Promise<'running' | 'paused' | 'created' | 'shutdown' | 'other'>;
+  /** ACPI power button: asks the guest to shut down. */
+  powerButton(): Promise<void>;
+  /** Ends the VM and the VMM process at once (the guest gets no say). */
+  terminate(): Promise<void>;
+  /** Called once when the control connection closes (usually: the VMM exited). */
+  onClose(listener: () => void): void;
+  /** What the VMM said about the guest's end, if it said anything. */
+  readonly lastExit: GuestExit | undefined;
+  /** Stops watching without touching the VM (hearthd shutting down). */
+  detach(): void;
+}
+
+export interface LaunchedVm {
+  process: DetachedProcess;
+  handle: VmHandle;
+}
+
+/** One VMM (Cloud Hypervisor, QEMU) behind the same calls. */
+export interface VmmDriver {
+  readonly kind: VmmKind;
+  readonly binary: string;
+  readonly version: string;
+  /** Starts a detached VMM for `spec`, configures and boots it; resolves once it runs the guest. */
+  launch(spec: VmSpec): Promise<LaunchedVm>;
+  /** Reconnects to a VMM started earlier (by this or an earlier hearthd). */
+  attach(spec: VmSpec): Promise<VmHandle>;
+  /** True when `argv` is this driver's VMM running `spec` (a pid file is only a hint). */
+  owns(argv: readonly string[], spec: VmSpec): boolean;
+  /** Files in `spec.runtimeDir` the VMM creates (removed when it is gone). */
+  runtimeFiles(spec: VmSpec): string[];
+}
+
+export class VmmError extends Error {}
+
+/** Polls `check` every `intervalMs` until it returns a value or `timeoutMs` passes. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  intervalMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new VmmError(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,163 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { OneOf, Timestamp } from './common.js';
+import { VmmKind } from './system.js';
+
+/**
+ * A name people give an environment; it becomes a host name (`<name>.hearth`), so it is a DNS
+ * label: lower-case letters, digits and inner hyphens, starting with a letter, at most 63 long.
+ */
+export const EnvironmentName = Type.String({
+  pattern: '^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$',
+  maxLength: 63,
+  description: 'DNS label: a-z, 0-9 and inner hyphens, starting with a letter; unique on this machine',
+});
+
+/** hearthd's id for an environment: `env-` and 12 hex digits. Never reused. */
+export const EnvironmentId = Type.String({ pattern: '^env-[0-9a-f]{12}$' });
+
+/** Path parameter: an environment's id or its name. Nothing path-like passes this pattern. */
+export const EnvironmentRef = Type.String({
+  pattern: '^[a-z][a-z0-9-]{0,62}$',
+  description: "The environment's id (env-…) or its name",
+});
+export const EnvironmentParams = Type.Object({ id: EnvironmentRef }, { additionalProperties: false });
+
+/** Class and image names: short identifiers, never paths. */
+export const ClassName = Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$', maxLength: 32 });
+export const ImageName = Type.String({ pattern: '^[a-z][a-z0-9.-]{0,62}$', maxLength: 63 });
+
+export const EnvironmentState = OneOf(
+  ['creating', 'starting', 'running', 'stopping', 'stopped', 'failed', 'deleting'],
+  {
+    description:
+      'creating: disk being made; starting: VMM launched, guest booting; running: guest reported ready; ' +
+      'stopping: power button pressed; stopped: no VMM (disk kept); failed: see reason; deleting: files being removed',
+  },
+);
+export type EnvironmentState = Static<typeof EnvironmentState>;
+
+export const Resources = Type.Object(
+  {
+    cpus: Type.Integer({ minimum: 1, maximum: 256 }),
+    memoryMiB: Type.Integer({ minimum: 64, maximum: 4 * 1024 * 1024 }),
+    diskGiB: Type.Integer({ minimum: 1, maximum: 16 * 1024 }),
+  },
+  { additionalProperties: false },
+);
+export type Resources = Static<typeof Resources>;
+
+export const EnvironmentVmm = Type.Object(
+  {
+    kind: VmmKind,
+    version: Type.String(),
+    pid: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'VMM process while one runs' }),
+  },
+  { additionalProperties: false },
+);
+
+export const Environment = Type.Object(
+  {
+    id: EnvironmentId,
+    name: EnvironmentName,
+    owner: Type.Object(
+      { uid: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'Calling uid, where known' }) },
+      { additionalProperties: false },
+    ),
+    class: ClassName,
+    image: ImageName,
+    state: EnvironmentState,
+    reason: Type.Union([Type.String(), Type.Null()], {
+      description: 'Why it is failed or stopped (for example "VMM exited on signal SIGKILL")',
+    }),
+    desired: OneOf(['running', 'stopped'], { description: 'What the user last asked for' }),
+    resources: Resources,
+    vmm: Type.Union([EnvironmentVmm, Type.Null()], { description: 'The VMM that runs (or last ran) it' }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    startedAt: Type.Union([Timestamp, Type.Null()]),
+    readyAt: Type.Union([Timestamp, Type.Null()], { description: 'When the guest last reported ready' }),
+    stoppedAt: Type.Union([Timestamp, Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type Environment = Static<typeof Environment>;
+
+export const EnvironmentList = Type.Object({ environments: Type.Array(Environment) }, { additionalProperties: false });
+export type EnvironmentList = Static<typeof EnvironmentList>;
+
+export const CreateEnvironment = Type.Object(
+  {
+    name: EnvironmentName,
+    class: ClassName,
+    image: Type.Optional(ImageName),
+    start: Type.Optional(Type.Boolean({ description: 'Boot it at once (default true)' })),
+  },
+  { additionalProperties: false },
+);
+export type CreateEnvironment = Static<typeof CreateEnvironment>;
+
+export const StopQuery = Type.Object(
+  {
+    force: Type.Optional(Type.Boolean({ description: 'Kill the VMM at once instead of pressing the power button' })),
+  },
+  { additionalProperties: false },
+);
+
+export const EnvironmentClass = Type.Object(
+  {
+    name: ClassName,
+    description: Type.String({ maxLength: 200 }),
+    ...Resources.properties,
+  },
+  { additionalProperties: false },
+);
+export type EnvironmentClass = Static<typeof EnvironmentClass>;
+
+export const ClassParams = Type.Object({ name: ClassName }, { additionalProperties: false });
+export const ClassBody = Type.Object(
+  { description: Type.Optional(Type.String({ maxLength: 200 })), ...Resources.properties },
+  { additionalProperties: false },
+);
+export type ClassBody = Static<typeof ClassBody>;
+export const ClassList = Type.Object({ classes: Type.Array(EnvironmentClass) }, { additionalProperties: false });
+export type ClassList = Static<typeof ClassList>;
+
+export const LogSource = OneOf(['console', 'events'], {
+  description: "console: the VM's serial console; events: what hearthd did to the environment",
+});
+export const LogsQuery = Type.Object(
+  {
+    tail: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, description: 'Last N lines (default 200)' })),
+    follow: Type.Optional(
+      OneOf(['1', '0', 'true', 'false'], { description: 'follow=1: keep the response open as server-sent events' }),
+    ),
+    source: Type.Optional(LogSource),
+  },
+  { additionalProperties: false },
+);
+export const LogLines = Type.Object(
+  {
+    source: LogSource,
+    lines: Type.Array(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type LogLines = Static<typeof LogLines>;
+
+/** One SSE message (`event: line`) of a followed log. */
+export const LogLineEvent = Type.Object(
+  { type: Type.Literal('line'), line: Type.String() },
+  { additionalProperties: false },
+);
+export type LogLineEvent = Static<typeof LogLineEvent>;
+
+/** One line of an environment's event log (`events.log`, NDJSON). */
+export const EnvironmentLogEntry = Type.Object(
+  {
+    time: Timestamp,
+    event: Type.String({ description: 'created, start-requested, vmm-launched, ready, stop-requested, exited, …' }),
+    message: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type EnvironmentLogEntry = Static<typeof EnvironmentLogEntry>;
