@@ -73,7 +73,7 @@ export class HearthdClient {
 
   async call<N extends CallableName>(
     name: N,
-    ...args: keyof RequestOf<N> extends never ? [] : [RequestOf<N>]
+    ...args: object extends RequestOf<N> ? [request?: RequestOf<N>] : [request: RequestOf<N>]
   ): Promise<ResponseOf<N>> {
     const endpoint: Endpoint = endpoints[name];
     const request = (args[0] ?? {}) as { params?: object; query?: object; body?: unknown };
