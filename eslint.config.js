@@ -90,7 +90,8 @@ export default defineConfig(
           message: 'The renderer is sandboxed web content: use window.hearth, never Node or Electron.',
         },
         {
-          group: ['**/helper/**', '**/main/**', '#protocol/client', '**/protocol/client/**'],
+          // A leading # would be a comment in gitignore-style groups, hence the regex.
+          regex: '^(#protocol/client|.*/(helper|main|protocol/client)/)',
           message: 'The renderer may import only the shared contract (#protocol).',
         },
       ]),
