@@ -4,7 +4,7 @@ import {
   type CallableName,
   type DetectedVmm,
   type FollowableName,
-  type RequestOf,
+  type HandlerRequestOf,
   type ResponseOf,
 } from '#protocol';
 import type { EnvironmentManager } from '../environments/environment-manager.js';
@@ -16,14 +16,14 @@ import { HEARTHD_VERSION } from '../version.js';
 import { ApiError } from './api-error.js';
 import type { SseConnection } from './sse.js';
 
-export type Handlers = { [N in CallableName]: (request: RequestOf<N>) => Promise<ResponseOf<N>> };
+export type Handlers = { [N in CallableName]: (request: HandlerRequestOf<N>) => Promise<ResponseOf<N>> };
 
 /**
  * Handlers for `?follow=1`: they check the request first (throwing ApiError answers with JSON),
  * then call `open()` to switch the response to server-sent events.
  */
 export type Followers = {
-  [N in FollowableName]: (request: RequestOf<N>, open: () => SseConnection) => Promise<void>;
+  [N in FollowableName]: (request: HandlerRequestOf<N>, open: () => SseConnection) => Promise<void>;
 };
 
 export interface Services {

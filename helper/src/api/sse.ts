@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HearthEvent } from '#protocol';
 import type { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../log.js';
 
 /** A client that buffers more than this is too slow to follow; it is dropped and may reconnect. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -29,6 +30,7 @@ export class SseStreams {
   constructor(
     private readonly bus: EventBus,
     private readonly hello: () => HearthEvent,
+    private readonly log: Logger,
   ) {}
 
   /** Takes the response over from Fastify and starts an SSE stream on it. */
@@ -42,13 +44,14 @@ export class SseStreams {
     });
     res.flushHeaders();
     this.open.add(res);
+    this.log.debug({ open: this.open.size }, 'event stream opened');
     let seq = 0;
     const listeners: Array<() => void> = [];
     let closed = false;
     const cleanup = () => {
       if (closed) return;
       closed = true;
-      this.open.delete(res);
+      if (this.open.delete(res)) this.log.debug({ open: this.open.size }, 'event stream closed');
       for (const listener of listeners) listener();
     };
     request.raw.once('close', cleanup);

@@ -90,7 +90,11 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
     crashAt: options.crashAt,
   });
   await environments.open();
-  const streams = new SseStreams(bus, () => bus.unpublished({ type: 'hello', hearthd: HEARTHD_VERSION, api: 'v1' }));
+  const streams = new SseStreams(
+    bus,
+    () => bus.unpublished({ type: 'hello', hearthd: HEARTHD_VERSION, api: 'v1' }),
+    log,
+  );
 
   let heartbeat: NodeJS.Timeout | undefined;
   const applySettings = () => {
