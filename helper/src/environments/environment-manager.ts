@@ -399,9 +399,10 @@ export class EnvironmentManager {
     for (const line of (await this.logs(ref, source, tail)).lines) onLine(line);
     let partial = '';
     const stopFile = followFile(file, offset, (text) => {
-      const lines = (partial + (source === 'console' ? cleanConsoleText(text) : text)).split('\n');
+      // Cleaned line by line: a control sequence may be split between two reads, never between lines.
+      const lines = (partial + text).split('\n');
       partial = lines.pop() ?? '';
-      for (const line of lines) onLine(line);
+      for (const line of lines) onLine(source === 'console' ? cleanConsoleText(line) : line);
     });
     const gone = setInterval(() => {
       if (!this.entries.has(entry.record.environment.id)) {

@@ -65,6 +65,8 @@ export interface LaunchOptions {
   outputFile: string;
   uid?: number;
   gid?: number;
+  /** Added to the VMM's minimal environment. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -77,7 +79,7 @@ export async function launchDetached(binary: string, args: string[], options: La
     const child = spawn(binary, args, {
       detached: true,
       stdio: ['ignore', output.fd, output.fd],
-      env: { LC_ALL: 'C', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      env: { LC_ALL: 'C', PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...options.env },
       ...(options.uid !== undefined && { uid: options.uid }),
       ...(options.gid !== undefined && { gid: options.gid }),
     });

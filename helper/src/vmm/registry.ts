@@ -63,7 +63,7 @@ export class VmmRegistry {
     const wanted = settings.hypervisor;
     if (wanted === 'auto' || wanted === 'cloud-hypervisor') {
       const ch = await this.binary('cloud-hypervisor');
-      if (ch) return new CloudHypervisorDriver(ch.path, ch.version);
+      if (ch) return new CloudHypervisorDriver(ch.path, ch.version, this.doubleEnv());
       if (wanted === 'cloud-hypervisor')
         throw new ApiError(
           'unavailable',
@@ -81,6 +81,22 @@ export class VmmRegistry {
 
   /** A driver for a VM started earlier with `binary` (for reattaching and ownership checks). */
   forExisting(kind: VmmKind, binary: string, version: string, accel: 'kvm' | 'tcg'): VmmDriver {
-    return kind === 'qemu' ? new QemuDriver(binary, version, accel) : new CloudHypervisorDriver(binary, version);
+    return kind === 'qemu'
+      ? new QemuDriver(binary, version, accel)
+      : new CloudHypervisorDriver(binary, version, this.doubleEnv());
+  }
+
+  /**
+   * With a test binary (the contract double), its settings pass through from hearthd's own
+   * environment: PATH (it runs on node) and HEARTH_CH_DOUBLE_* (fault injection). Never otherwise.
+   */
+  private doubleEnv(): Record<string, string> {
+    if (!this.overrides.cloudHypervisorBinary) return {};
+    return Object.fromEntries(
+      Object.entries(process.env).filter(
+        (entry): entry is [string, string] =>
+          entry[1] !== undefined && (entry[0] === 'PATH' || entry[0].startsWith('HEARTH_CH_DOUBLE_')),
+      ),
+    );
   }
 }

@@ -75,12 +75,14 @@ class ChHandle implements VmHandle {
       return undefined;
     }
     const events = parseEventMonitor(`${text}\n\n`).events;
-    for (const event of events.reverse()) {
-      if (event.event === 'panic') return 'guest-panic';
-      if (event.event === 'reboot') return 'guest-reset';
-      if (event.source === 'vm' && event.event === 'shutdown') return 'guest-poweroff';
-      if (event.source === 'vmm' && event.event === 'shutdown') return 'host-request';
-    }
+    let lastBoot = -1;
+    events.forEach((e, i) => {
+      if (e.source === 'vm' && (e.event === 'booted' || e.event === 'rebooted')) lastBoot = i;
+    });
+    const after = events.slice(lastBoot + 1);
+    if (after.some((e) => e.event === 'panic')) return 'guest-panic';
+    if (after.some((e) => e.source === 'vm' && e.event === 'shutdown')) return 'guest-poweroff';
+    if (after.some((e) => e.source === 'vmm' && e.event === 'shutdown')) return 'host-request';
     return undefined;
   }
 
@@ -99,18 +101,20 @@ export class CloudHypervisorDriver implements VmmDriver {
   constructor(
     readonly binary: string,
     readonly version: string,
+    /** Extra environment for the VMM (tests only: the double's PATH and fault settings). */
+    private readonly extraEnv: Record<string, string> = {},
   ) {}
 
+  /**
+   * Only the VMM's own sockets: as in Cloud Hypervisor, VM options on the command line (even
+   * `--serial`) need a payload there; a VM created over the API takes them from `vm.create`.
+   */
   args(spec: VmSpec): string[] {
     return [
       '--api-socket',
       `path=${join(spec.runtimeDir, API_SOCKET)}`,
       '--event-monitor',
       `path=${join(spec.runtimeDir, EVENT_MONITOR)}`,
-      '--serial',
-      `file=${spec.consoleFile}`,
-      '--console',
-      'off',
       '--seccomp',
       'true',
     ];
@@ -135,6 +139,7 @@ export class CloudHypervisorDriver implements VmmDriver {
   async launch(spec: VmSpec): Promise<LaunchedVm> {
     const process = await launchDetached(this.binary, this.args(spec), {
       outputFile: spec.vmmLogFile,
+      env: this.extraEnv,
       ...(spec.uid !== undefined && { uid: spec.uid }),
       ...(spec.gid !== undefined && { gid: spec.gid }),
     });

@@ -1,0 +1,266 @@
+import { execFileSync } from 'node:child_process';
+import { chmod, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Environment, ErrorBody, EnvironmentList, LogLines, type HearthEvent } from '#protocol';
+import { HearthdError } from '#protocol/client';
+import {
+  installTestImage,
+  killVmms,
+  processesMentioning,
+  processUid,
+  TEST_IMAGE,
+  waitForState,
+} from './support/environments.js';
+import { HearthdProcess, makePaths } from './support/hearthd-process.js';
+import { assertMatches } from './support/schema.js';
+
+/** Raw HTTP over the socket, for requests the typed client would never send. */
+function raw(socket: string, method: string, path: string, body?: string) {
+  const args = ['-s', '-o', '-', '-w', '\n%{http_code}', '--unix-socket', socket, '-X', method];
+  if (body !== undefined) args.push('-H', 'content-type: application/json', '--data-binary', '@-');
+  const out = execFileSync('curl', [...args, `http://hearthd${path}`], { input: body ?? '', encoding: 'utf8' });
+  const split = out.lastIndexOf('\n');
+  return { status: Number(out.slice(split + 1)), body: JSON.parse(out.slice(0, split)) as unknown };
+}
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+const NOBODY = 65534;
+
+/**
+ * The whole life of an environment on a real QEMU TCG VM, through a real hearthd process that
+ * runs its VMMs as the unprivileged user `nobody`.
+ */
+describe('environments on real QEMU (TCG) VMs', () => {
+  let daemon: HearthdProcess;
+  let readyMarker: string;
+  const events: HearthEvent[] = [];
+  const abort = new AbortController();
+
+  beforeAll(async () => {
+    const paths = await makePaths('hearthd-env-');
+    // The VMM runs as nobody: it must be able to reach its files below the test directory.
+    await chmod(paths.dir, 0o711);
+    ({ readyMarker } = await installTestImage(paths));
+    daemon = await HearthdProcess.start(paths, ['--hypervisor', 'qemu', '--accel', 'tcg', '--vmm-user', 'nobody']);
+    const client = daemon.client();
+    await client.call('updateConfig', { body: { minimumMemoryMiB: 64 } });
+    await client.call('putClass', { params: { name: 'tiny' }, body: { cpus: 1, memoryMiB: 128, diskGiB: 2 } });
+    void (async () => {
+      try {
+        for await (const event of client.events(abort.signal)) events.push(event);
+      } catch {
+        // Ended with the test.
+      }
+    })();
+  }, 180_000);
+
+  afterAll(async () => {
+    abort.abort();
+    await killVmms(daemon.paths);
+    await daemon.dispose();
+  });
+
+  it('creates, boots, logs, stops, restarts on the same disk, and deletes without leftovers', async () => {
+    const client = daemon.client();
+    const created = await client.call('createEnvironment', { body: { name: 'alpha', class: 'tiny' } });
+    assertMatches(Environment, created);
+    expect(created).toMatchObject({
+      name: 'alpha',
+      class: 'tiny',
+      image: TEST_IMAGE,
+      state: 'starting',
+      desired: 'running',
+      resources: { cpus: 1, memoryMiB: 128, diskGiB: 2 },
+      vmm: { kind: 'qemu' },
+    });
+    const id = created.id;
+    const stateDir = join(daemon.paths.stateDir, 'environments', id);
+    const runtimeDir = join(daemon.paths.runtimeDir, 'vms', id);
+
+    // running = the guest printed its ready marker on the serial console
+    const running = await waitForState(client, id, 'running');
+    expect(running.readyAt).not.toBeNull();
+    const pid = running.vmm!.pid!;
+    expect(await processUid(pid)).toBe(NOBODY);
+    const logs = await client.call('getEnvironmentLogs', { params: { id: 'alpha' }, query: { tail: 50 } });
+    assertMatches(LogLines, logs);
+    expect(logs.lines).toContain(readyMarker);
+    expect(logs.lines).toContain('HEARTH-DISK boot-count=1');
+    const two = await client.call('getEnvironmentLogs', { params: { id }, query: { tail: 2 } });
+    expect(two.lines).toHaveLength(2);
+
+    // Its disk is an overlay on the image (nothing copied), grown to the class's size.
+    const info = JSON.parse(
+      execFileSync('qemu-img', ['info', '-U', '--output=json', join(stateDir, 'disk.qcow2')], { encoding: 'utf8' }),
+    ) as { 'backing-filename': string; 'virtual-size': number; 'actual-size': number };
+    expect(info['backing-filename']).toBe(join(daemon.paths.stateDir, 'images', TEST_IMAGE, 'disk.qcow2'));
+    expect(info['virtual-size']).toBe(2 * 1024 ** 3);
+    expect(info['actual-size']).toBeLessThan(8 * 1024 * 1024);
+
+    // Follow the console while the environment stops and starts again.
+    const followAbort = new AbortController();
+    const followed: string[] = [];
+    const following = (async () => {
+      try {
+        for await (const message of client.follow(
+          'getEnvironmentLogs',
+          { params: { id }, query: { tail: 1 } },
+          followAbort.signal,
+        )) {
+          followed.push(message.line);
+          if (message.line.includes('boot-count=2')) return;
+        }
+      } catch (error) {
+        if (!followAbort.signal.aborted) throw error;
+      }
+    })();
+
+    const stopping = await client.call('stopEnvironment', { params: { id } });
+    expect(stopping.state).toBe('stopping');
+    const stopped = await waitForState(client, id, 'stopped', 30_000);
+    expect(stopped.reason).toContain('stopped on request');
+    expect(stopped.vmm?.pid).toBeNull();
+    expect(await processesMentioning(runtimeDir)).toEqual([]);
+    expect(await exists(runtimeDir)).toBe(false);
+
+    await client.call('startEnvironment', { params: { id } });
+    await waitForState(client, id, 'running');
+    await Promise.race([
+      following,
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`follow saw: ${followed.join(' | ')}`)), 30_000)),
+    ]);
+    followAbort.abort();
+    expect(followed[0]).toBe(readyMarker); // the tail of one line came first
+    expect(followed, followed.join(' | ')).toContain('HEARTH-DISK boot-count=2'); // same disk: its counter went on
+
+    // hearthd's own log of what it did
+    const journal = await client.call('getEnvironmentLogs', { params: { id }, query: { source: 'events' } });
+    const names = journal.lines.map((l) => (JSON.parse(l) as { event: string }).event);
+    expect(names).toEqual(
+      expect.arrayContaining(['created', 'disk-created', 'vmm-launched', 'ready', 'stop-requested', 'exited']),
+    );
+    expect(journal.lines.join('\n')).toMatch(/exited.*stopped on request/);
+
+    const files = (await readdir(stateDir)).sort();
+    expect(files).toEqual(['console.log', 'disk.qcow2', 'environment.json', 'events.log', 'vmm.log']);
+
+    const deleted = await client.call('deleteEnvironment', { params: { id: 'alpha' } });
+    expect(deleted.id).toBe(id);
+    expect(await exists(stateDir)).toBe(false);
+    expect(await exists(runtimeDir)).toBe(false);
+    expect(await processesMentioning(id)).toEqual([]);
+    expect((await client.call('listEnvironments')).environments).toEqual([]);
+    await expect(client.call('getEnvironment', { params: { id } })).rejects.toMatchObject({ status: 404 });
+
+    const seen = events.filter((e) => e.type === 'environment' && e.environment.id === id);
+    const states = seen.map((e) => (e.type === 'environment' ? `${e.change}:${e.environment.state}` : ''));
+    expect(states[0]).toBe('created:creating');
+    expect(states).toEqual(
+      expect.arrayContaining(['updated:running', 'updated:stopping', 'updated:stopped', 'deleted:deleting']),
+    );
+    await client.close();
+  }, 180_000);
+
+  it('notices a killed VMM within a second and says why', async () => {
+    const client = daemon.client();
+    const created = await client.call('createEnvironment', { body: { name: 'victim', class: 'tiny' } });
+    const running = await waitForState(client, created.id, 'running');
+    process.kill(running.vmm!.pid!, 'SIGKILL');
+    const killedAt = Date.now();
+    const failed = await waitForState(client, created.id, ['failed', 'stopped'], 5_000);
+    expect(Date.now() - killedAt).toBeLessThan(1_000);
+    expect(failed.state).toBe('failed');
+    expect(failed.reason).toBe('VMM exited on signal SIGKILL');
+    await client.call('deleteEnvironment', { params: { id: created.id } });
+    await client.close();
+  }, 120_000);
+
+  it('refuses invalid names, unknown classes and images, and path-like input, changing nothing', async () => {
+    const socket = daemon.paths.socket;
+    const before = await readdir(join(daemon.paths.stateDir, 'environments'));
+    const cases: Array<[string, string, string | undefined, number, string]> = [
+      ['POST', '/v1/environments', '{"name":"Upper","class":"tiny"}', 400, 'invalid-request'],
+      ['POST', '/v1/environments', '{"name":"-dash","class":"tiny"}', 400, 'invalid-request'],
+      ['POST', '/v1/environments', `{"name":"${'a'.repeat(64)}","class":"tiny"}`, 400, 'invalid-request'],
+      ['POST', '/v1/environments', '{"name":"../etc","class":"tiny"}', 400, 'invalid-request'],
+      ['POST', '/v1/environments', '{"name":"a/b","class":"tiny"}', 400, 'invalid-request'],
+      ['POST', '/v1/environments', '{"name":"ok","class":"../tiny"}', 400, 'invalid-request'],
+      ['POST', '/v1/environments', '{"name":"ok","class":"tiny","image":"/etc/passwd"}', 400, 'invalid-request'],
+      ['POST', '/v1/environments', '{"name":"ok","class":"tiny","kernel":"/tmp/evil"}', 400, 'invalid-request'],
+      ['POST', '/v1/environments', '{"name":"ok","class":"huge"}', 422, 'unprocessable'],
+      ['POST', '/v1/environments', '{"name":"ok","class":"tiny","image":"nope"}', 422, 'unprocessable'],
+      ['POST', '/v1/environments', '{"name":"ok","class":"medium"}', 422, 'unprocessable'],
+      ['GET', '/v1/environments/..%2F..%2Fetc', undefined, 400, 'invalid-request'],
+      ['GET', '/v1/environments/nope', undefined, 404, 'not-found'],
+      ['DELETE', '/v1/environments/nope', undefined, 404, 'not-found'],
+      ['POST', '/v1/environments/nope/start', undefined, 404, 'not-found'],
+      ['GET', '/v1/environments/nope/logs?tail=-1', undefined, 400, 'invalid-request'],
+      ['PUT', '/v1/classes/Big', '{"cpus":1,"memoryMiB":128,"diskGiB":1}', 400, 'invalid-request'],
+      ['PUT', '/v1/classes/big', '{"cpus":1,"memoryMiB":32,"diskGiB":1}', 400, 'invalid-request'],
+      ['PUT', '/v1/classes/big', '{"cpus":64,"memoryMiB":128,"diskGiB":1}', 422, 'unprocessable'],
+      ['DELETE', '/v1/classes/nope', undefined, 404, 'not-found'],
+    ];
+    for (const [method, path, body, status, code] of cases) {
+      const response = raw(socket, method, path, body);
+      expect({ method, path, body, status: response.status }).toEqual({ method, path, body, status });
+      assertMatches(ErrorBody, response.body);
+      expect((response.body as ErrorBody).code).toBe(code);
+    }
+    const medium = raw(socket, 'POST', '/v1/environments', '{"name":"ok","class":"medium"}').body as ErrorBody;
+    expect(medium.message).toMatch(/4 vCPUs but this machine has \d+|below the minimum/);
+    const list = raw(socket, 'GET', '/v1/environments').body;
+    assertMatches(EnvironmentList, list);
+    expect(list).toEqual({ environments: [] });
+    expect(await readdir(join(daemon.paths.stateDir, 'environments'))).toEqual(before);
+    const classes = raw(socket, 'GET', '/v1/classes').body as { classes: Array<{ name: string }> };
+    expect(classes.classes.map((c) => c.name).sort()).toEqual(['large', 'medium', 'small', 'tiny']);
+  });
+
+  it('admits at most maxEnvironments and only as much memory as the host can give', async () => {
+    const client = daemon.client();
+    try {
+      await client.call('updateConfig', { body: { maxEnvironments: 2 } });
+      await client.call('createEnvironment', { body: { name: 'one', class: 'tiny' } });
+      await client.call('createEnvironment', { body: { name: 'two', class: 'tiny' } });
+      const third = await client
+        .call('createEnvironment', { body: { name: 'three', class: 'tiny' } })
+        .catch((e: unknown) => e);
+      expect(third).toBeInstanceOf(HearthdError);
+      expect(third).toMatchObject({ status: 409, code: 'conflict' });
+      expect((third as Error).message).toContain('2 environments are already running and the limit is 2');
+      // A stopped environment does not count; starting it is refused the same way.
+      await client.call('createEnvironment', { body: { name: 'four', class: 'tiny', start: false } });
+      await expect(client.call('startEnvironment', { params: { id: 'four' } })).rejects.toMatchObject({
+        status: 409,
+      });
+      expect((await client.call('getEnvironment', { params: { id: 'four' } })).state).toBe('stopped');
+
+      // Memory: leave room for exactly one more 128 MiB environment plus its 100 MiB overhead... minus one.
+      await client.call('updateConfig', { body: { maxEnvironments: 10 } });
+      const meminfo = await readFile('/proc/meminfo', 'utf8');
+      const totalMiB = Math.floor(Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)![1]) / 1024);
+      const reserved = totalMiB - (2 * 228 + 227);
+      await client.call('updateConfig', { body: { reservedHostMemoryMiB: reserved } });
+      const refused = await client.call('startEnvironment', { params: { id: 'four' } }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ status: 409, code: 'conflict' });
+      expect((refused as Error).message).toContain('needs 228 MiB (128 MiB + 100 MiB overhead)');
+      expect((refused as Error).message).toContain('short by 1 MiB');
+      expect((await client.call('getEnvironment', { params: { id: 'four' } })).state).toBe('stopped');
+      await client.call('updateConfig', { body: { reservedHostMemoryMiB: reserved - 1 } });
+      await client.call('startEnvironment', { params: { id: 'four' } });
+      expect((await waitForState(client, 'four', ['running'])).state).toBe('running');
+    } finally {
+      await client.call('updateConfig', { body: { maxEnvironments: 10, reservedHostMemoryMiB: 1024 } });
+      for (const env of (await client.call('listEnvironments')).environments)
+        await client.call('deleteEnvironment', { params: { id: env.id } });
+      await client.close();
+    }
+    expect(await processesMentioning(`${daemon.paths.runtimeDir}/`)).toEqual([]);
+  }, 180_000);
+});

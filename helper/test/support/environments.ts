@@ -1,0 +1,99 @@
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import type { Environment, EnvironmentState } from '#protocol';
+import type { HearthdClient } from '#protocol/client';
+import { HEARTHD_BUNDLE, type HearthdPaths } from './hearthd-process.js';
+import { ensureTestGuest } from './test-guest.js';
+
+const run = promisify(execFile);
+
+export const TEST_IMAGE = 'test-guest';
+
+/**
+ * Installs the test guest as an image of the hearthd that will use `paths`, the way an
+ * administrator does: `hearthd install-image` (never through the API).
+ */
+export async function installTestImage(paths: HearthdPaths): Promise<{ readyMarker: string }> {
+  const guest = await ensureTestGuest();
+  await run(process.execPath, [
+    HEARTHD_BUNDLE,
+    'install-image',
+    '--state-dir',
+    paths.stateDir,
+    '--name',
+    TEST_IMAGE,
+    '--kernel',
+    guest.kernel,
+    '--initrd',
+    guest.initrd,
+    '--disk',
+    guest.baseDisk,
+    '--cmdline',
+    guest.cmdline,
+    '--ready-marker',
+    guest.readyMarker,
+  ]);
+  return { readyMarker: guest.readyMarker };
+}
+
+/** Polls until the environment is in one of `states`; fails with its last state and reason. */
+export async function waitForState(
+  client: HearthdClient,
+  ref: string,
+  states: EnvironmentState | EnvironmentState[],
+  timeoutMs = 60_000,
+): Promise<Environment> {
+  const wanted = Array.isArray(states) ? states : [states];
+  const deadline = Date.now() + timeoutMs;
+  let last: Environment | undefined;
+  for (;;) {
+    last = await client.call('getEnvironment', { params: { id: ref } });
+    if (wanted.includes(last.state)) return last;
+    if (Date.now() > deadline)
+      throw new Error(
+        `${ref} did not reach ${wanted.join('|')} within ${timeoutMs} ms: it is ${last.state} (${last.reason ?? 'no reason'})`,
+      );
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface ProcessRow {
+  pid: number;
+  argv: string[];
+}
+
+/** Live (non-zombie) processes whose command line mentions `needle`. */
+export async function processesMentioning(needle: string): Promise<ProcessRow[]> {
+  const rows: ProcessRow[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+      if (state === 'Z') continue;
+      const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+      if (argv.some((a) => a.includes(needle))) rows.push({ pid: Number(entry), argv });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return rows;
+}
+
+/** Test cleanup: VMMs outlive hearthd by design, so tests kill what they started. */
+export async function killVmms(paths: HearthdPaths): Promise<void> {
+  for (const row of await processesMentioning(`${paths.runtimeDir}/`)) {
+    try {
+      process.kill(row.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** uid of a process, from /proc/<pid>/status. */
+export async function processUid(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+}
