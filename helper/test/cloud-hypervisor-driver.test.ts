@@ -1,0 +1,161 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HearthdError } from '#protocol/client';
+import { parseRequestRecord } from './doubles/cloud-hypervisor/request-record.js';
+import { assertAllRequestsValid, CH_DOUBLE_PATH, type RequestRecordEntry } from './support/cloud-hypervisor-double.js';
+import { installTestImage, killVmms, processesMentioning, waitForState } from './support/environments.js';
+import { HearthdProcess, makePaths, type HearthdPaths } from './support/hearthd-process.js';
+
+/**
+ * hearthd's Cloud Hypervisor driver, driven through the real hearthd against the contract double
+ * (there is no Cloud Hypervisor binary on these machines): every request it sends must be valid
+ * against CH's official v53.0 OpenAPI document, and it must cope with CH's error answers.
+ */
+describe('Cloud Hypervisor driver against the contract double', () => {
+  let paths: HearthdPaths;
+  let daemon: HearthdProcess | undefined;
+  let record: string;
+
+  /** (Re)starts hearthd with the double's environment (fault injection is set per VMM launch). */
+  async function restart(doubleEnv: Record<string, string> = {}): Promise<HearthdProcess> {
+    await daemon?.stop();
+    for (const key of Object.keys(process.env)) if (key.startsWith('HEARTH_CH_DOUBLE_')) delete process.env[key];
+    Object.assign(process.env, { HEARTH_CH_DOUBLE_RECORD: record, ...doubleEnv });
+    daemon = await HearthdProcess.start(paths, [
+      '--hypervisor',
+      'cloud-hypervisor',
+      '--cloud-hypervisor-binary',
+      CH_DOUBLE_PATH,
+      '--vmm-user',
+      'root',
+    ]);
+    return daemon;
+  }
+  const requests = (): RequestRecordEntry[] =>
+    existsSync(record) ? parseRequestRecord(readFileSync(record, 'utf8')) : [];
+  const actions = () => requests().map((r) => `${r.action}:${r.status}`);
+
+  beforeAll(async () => {
+    paths = await makePaths('hearthd-ch-');
+    record = join(paths.dir, 'ch-requests.jsonl');
+    await installTestImage(paths);
+    const client = (await restart()).client();
+    await client.call('updateConfig', { body: { minimumMemoryMiB: 64, stopTimeoutSeconds: 1 } });
+    await client.call('putClass', { params: { name: 'tiny' }, body: { cpus: 1, memoryMiB: 128, diskGiB: 1 } });
+    await client.close();
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const key of Object.keys(process.env)) if (key.startsWith('HEARTH_CH_DOUBLE_')) delete process.env[key];
+    await killVmms(paths);
+    await daemon?.dispose();
+    await rm(paths.dir, { recursive: true, force: true });
+  });
+
+  it('creates and boots over the API, reattaches after a hearthd restart, and stops with the power button', async () => {
+    let client = daemon!.client();
+    const created = await client.call('createEnvironment', { body: { name: 'chvm', class: 'tiny' } });
+    const running = await waitForState(client, created.id, 'running', 20_000);
+    expect(running.vmm).toMatchObject({ kind: 'cloud-hypervisor', version: '53.0.0' });
+    const vmm = await processesMentioning(join(paths.runtimeDir, 'vms', created.id) + '/');
+    expect(vmm.map((p) => p.pid)).toEqual([running.vmm!.pid]);
+    // Only sockets on the command line; the VM itself comes from vm.create.
+    expect(vmm[0]!.argv.slice(2)).toEqual([
+      '--api-socket',
+      `path=${join(paths.runtimeDir, 'vms', created.id, 'api.sock')}`,
+      '--event-monitor',
+      `path=${join(paths.runtimeDir, 'vms', created.id, 'events.json')}`,
+      '--seccomp',
+      'true',
+    ]);
+    const logs = await client.call('getEnvironmentLogs', { params: { id: created.id } });
+    expect(logs.lines).toContain('HEARTH-GUEST-READY');
+
+    const create = requests().find((r) => r.action === 'vm.create')!;
+    expect(create.body).toMatchObject({
+      cpus: { boot_vcpus: 1, max_vcpus: 1 },
+      memory: { size: 128 * 1024 * 1024 },
+      payload: { kernel: join(paths.stateDir, 'images', 'test-guest', 'vmlinuz') },
+      disks: [
+        {
+          path: join(paths.stateDir, 'environments', created.id, 'disk.qcow2'),
+          image_type: 'Qcow2',
+          backing_files: true,
+        },
+      ],
+      serial: { mode: 'File', file: join(paths.stateDir, 'environments', created.id, 'console.log') },
+      console: { mode: 'Off' },
+    });
+    await client.close();
+
+    // hearthd restarts; the VMM does not, and the new hearthd pings it and takes over.
+    client = (await restart()).client();
+    expect(await client.call('getEnvironment', { params: { id: created.id } })).toMatchObject({
+      state: 'running',
+      vmm: { pid: running.vmm!.pid },
+    });
+    await client.call('stopEnvironment', { params: { id: created.id } });
+    const stopped = await waitForState(client, created.id, 'stopped', 10_000);
+    expect(stopped.reason).toContain('stopped on request');
+    expect(actions()).toEqual(
+      expect.arrayContaining(['vmm.ping:200', 'vm.create:204', 'vm.boot:204', 'vm.power-button:204']),
+    );
+    expect(actions().indexOf('vm.create:204')).toBeLessThan(actions().indexOf('vm.boot:204'));
+    assertAllRequestsValid(requests());
+    await client.call('deleteEnvironment', { params: { id: created.id } });
+    await client.close();
+  }, 120_000);
+
+  it('shuts the VM and the VMM down when the guest ignores the power button', async () => {
+    const client = (await restart({ HEARTH_CH_DOUBLE_GUEST: 'acpi=off' })).client();
+    const created = await client.call('createEnvironment', { body: { name: 'stubborn', class: 'tiny' } });
+    await waitForState(client, created.id, 'running', 20_000);
+    await client.call('stopEnvironment', { params: { id: created.id } });
+    const stopped = await waitForState(client, created.id, 'stopped', 15_000);
+    expect(stopped.reason).toContain('stopped on request');
+    const sent = actions();
+    expect(sent.indexOf('vm.power-button:204')).toBeGreaterThan(-1);
+    expect(sent.indexOf('vm.shutdown:204')).toBeGreaterThan(sent.indexOf('vm.power-button:204'));
+    expect(sent.some((a) => a.startsWith('vmm.shutdown:2'))).toBe(true);
+    assertAllRequestsValid(requests());
+    const journal = await client.call('getEnvironmentLogs', {
+      params: { id: created.id },
+      query: { source: 'events' },
+    });
+    expect(journal.lines.join('\n')).toContain('stop-timeout');
+    await client.call('deleteEnvironment', { params: { id: created.id } });
+    await client.close();
+  }, 120_000);
+
+  it('reports a failed vm.boot as a failed environment and leaves no VMM behind', async () => {
+    const client = (await restart({ HEARTH_CH_DOUBLE_FAIL: 'vm.boot:500' })).client();
+    const error = await client
+      .call('createEnvironment', { body: { name: 'noboot', class: 'tiny' } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HearthdError);
+    expect((error as HearthdError).message).toContain('vm.boot answered HTTP 500');
+    const env = await client.call('getEnvironment', { params: { id: 'noboot' } });
+    expect(env.state).toBe('failed');
+    expect(env.reason).toContain('vm.boot answered HTTP 500');
+    expect(await processesMentioning(join(paths.runtimeDir, 'vms', env.id) + '/')).toEqual([]);
+    expect(requests().find((r) => r.action === 'vm.boot')).toMatchObject({ status: 500, valid: true });
+    assertAllRequestsValid(requests());
+    await client.call('deleteEnvironment', { params: { id: 'noboot' } });
+    await client.close();
+  }, 60_000);
+
+  it('notices a VMM that crashes while being stopped', async () => {
+    const client = (await restart({ HEARTH_CH_DOUBLE_FAIL: 'vm.power-button:crash' })).client();
+    const created = await client.call('createEnvironment', { body: { name: 'crashy', class: 'tiny' } });
+    await waitForState(client, created.id, 'running', 20_000);
+    await client.call('stopEnvironment', { params: { id: created.id } }).catch(() => undefined);
+    const stopped = await waitForState(client, created.id, ['stopped', 'failed'], 10_000);
+    expect(stopped.state).toBe('stopped');
+    expect(stopped.reason).toContain('SIGKILL');
+    assertAllRequestsValid(requests());
+    await client.call('deleteEnvironment', { params: { id: created.id } });
+    await client.close();
+  }, 60_000);
+});
