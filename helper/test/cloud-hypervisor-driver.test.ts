@@ -13,6 +13,12 @@ import { HearthdProcess, makePaths, type HearthdPaths } from './support/hearthd-
  * (there is no Cloud Hypervisor binary on these machines): every request it sends must be valid
  * against CH's official v53.0 OpenAPI document, and it must cope with CH's error answers.
  */
+/** The double's settings reach it through hearthd's environment (see VmmRegistry). */
+function clearDoubleEnv(): void {
+  for (const key of ['HEARTH_CH_DOUBLE_FAIL', 'HEARTH_CH_DOUBLE_GUEST', 'HEARTH_CH_DOUBLE_RECORD'])
+    Reflect.deleteProperty(process.env, key);
+}
+
 describe('Cloud Hypervisor driver against the contract double', () => {
   let paths: HearthdPaths;
   let daemon: HearthdProcess | undefined;
@@ -21,7 +27,7 @@ describe('Cloud Hypervisor driver against the contract double', () => {
   /** (Re)starts hearthd with the double's environment (fault injection is set per VMM launch). */
   async function restart(doubleEnv: Record<string, string> = {}): Promise<HearthdProcess> {
     await daemon?.stop();
-    for (const key of Object.keys(process.env)) if (key.startsWith('HEARTH_CH_DOUBLE_')) delete process.env[key];
+    clearDoubleEnv();
     Object.assign(process.env, { HEARTH_CH_DOUBLE_RECORD: record, ...doubleEnv });
     daemon = await HearthdProcess.start(paths, [
       '--hypervisor',
@@ -48,7 +54,7 @@ describe('Cloud Hypervisor driver against the contract double', () => {
   }, 180_000);
 
   afterAll(async () => {
-    for (const key of Object.keys(process.env)) if (key.startsWith('HEARTH_CH_DOUBLE_')) delete process.env[key];
+    clearDoubleEnv();
     await killVmms(paths);
     await daemon?.dispose();
     await rm(paths.dir, { recursive: true, force: true });
