@@ -8,6 +8,9 @@ import { delimiter, join } from 'node:path';
 const PROGRAMS = [
   { bin: 'qemu-system-x86_64', apt: 'qemu-system-x86', why: 'hearthd detects and runs QEMU' },
   { bin: 'qemu-img', apt: 'qemu-utils', why: 'environment disks are qcow2 overlays' },
+  { bin: 'mkfs.ext4', apt: 'e2fsprogs', why: 'the test guest has an ext4 base disk' },
+  { bin: 'debugfs', apt: 'e2fsprogs', why: 'tests read the guest disk from the host' },
+  { bin: 'apt-get', apt: 'apt', why: 'the test guest is built from Debian packages' },
 ];
 
 const problems = [];
