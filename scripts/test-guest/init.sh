@@ -41,7 +41,15 @@ load_modules() {
 # The disk counts its own boots so a test can prove it persists. The write is a rename, so a crash
 # never leaves a half-written counter.
 count_boot() {
-  [ -b "$DISK" ] || return 0
+  # devtmpfs creates /dev/vda a moment after virtio_blk has probed it (sysfs has it at once); on a
+  # loaded host that moment is long enough for a bare [ -b ] to miss the disk. Wait up to ~5 s.
+  [ -e "/sys/block/${DISK##*/}" ] || return 0
+  tries=0
+  until [ -b "$DISK" ]; do
+    tries=$((tries + 1))
+    [ "$tries" -le 100 ] || { error "$DISK is in sysfs but never appeared in /dev"; return 0; }
+    sleep 0.05
+  done
   mkdir -p "$DISK_MOUNT"
   if ! mount -t ext4 "$DISK" "$DISK_MOUNT"; then
     error "cannot mount $DISK"
