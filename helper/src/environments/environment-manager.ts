@@ -282,28 +282,31 @@ export class EnvironmentManager {
       await mkdir(layout.stateDir, { mode: 0o711 });
       await this.persist(entry);
       this.entries.set(id, entry);
-      this.publish(entry, 'created');
-      await this.journal(entry, 'created', `created from image ${image.manifest.name} with class ${cls.name}`);
-      try {
-        const started = Date.now();
-        await createOverlay(await this.o.qemuImg(), image.disk, layout.disk, cls.diskGiB);
-        await this.giveToVmmUser(layout.disk, 0o600);
-        await this.journal(
-          entry,
-          'disk-created',
-          `qcow2 overlay over ${image.manifest.name}, ${cls.diskGiB} GiB, in ${Date.now() - started} ms`,
-        );
-      } catch (error) {
-        await this.transition(entry, 'failed', { reason: `could not create its disk: ${(error as Error).message}` });
-        throw new ApiError('internal', `Could not create the disk of ${request.name}: ${(error as Error).message}`);
-      }
-      this.crashPoint('create:after-disk');
-      if (!start) {
-        await this.transition(entry, 'stopped', { reason: null });
-        return;
-      }
-      await this.launch(entry);
-      this.crashPoint('create:after-launch');
+      // Everything after this point holds the environment's own lock: a delete waits for it.
+      await this.serial(entry, async () => {
+        this.publish(entry, 'created');
+        await this.journal(entry, 'created', `created from image ${image.manifest.name} with class ${cls.name}`);
+        try {
+          const started = Date.now();
+          await createOverlay(await this.o.qemuImg(), image.disk, layout.disk, cls.diskGiB);
+          await this.giveToVmmUser(layout.disk, 0o600);
+          await this.journal(
+            entry,
+            'disk-created',
+            `qcow2 overlay over ${image.manifest.name}, ${cls.diskGiB} GiB, in ${Date.now() - started} ms`,
+          );
+        } catch (error) {
+          await this.transition(entry, 'failed', { reason: `could not create its disk: ${(error as Error).message}` });
+          throw new ApiError('internal', `Could not create the disk of ${request.name}: ${(error as Error).message}`);
+        }
+        this.crashPoint('create:after-disk');
+        if (!start) {
+          await this.transition(entry, 'stopped', { reason: null });
+          return;
+        }
+        await this.launch(entry);
+        this.crashPoint('create:after-launch');
+      });
     }).then(() => this.get(request.name));
   }
 
