@@ -9,6 +9,7 @@ import {
   EnvironmentClass,
   EnvironmentList,
   EnvironmentParams,
+  ImageList,
   LogLineEvent,
   LogLines,
   LogsQuery,
@@ -138,6 +139,12 @@ export const endpoints = {
     query: LogsQuery,
     response: LogLines,
     follow: LogLineEvent,
+  },
+  listImages: {
+    method: 'GET',
+    path: '/v1/images',
+    summary: 'Images environments can be created from (installed with hearthd install-image, not through the API)',
+    response: ImageList,
   },
   listClasses: {
     method: 'GET',

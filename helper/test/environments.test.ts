@@ -183,7 +183,12 @@ describe('environments on real QEMU (TCG) VMs', () => {
   it('notices a killed VMM within a second and says why', async () => {
     const client = daemon.client();
     const created = await client.call('createEnvironment', { body: { name: 'victim', class: 'tiny' } });
+    const first = await waitForState(client, created.id, 'running');
+    // restart: power button, then a new VMM on the same disk
+    await client.call('restartEnvironment', { params: { id: 'victim' } });
     const running = await waitForState(client, created.id, 'running');
+    expect(running.vmm!.pid).not.toBe(first.vmm!.pid);
+    expect(running.startedAt! > first.startedAt!).toBe(true);
     process.kill(running.vmm!.pid!, 'SIGKILL');
     const killedAt = Date.now();
     const failed = await waitForState(client, created.id, ['failed', 'stopped'], 5_000);
@@ -231,6 +236,8 @@ describe('environments on real QEMU (TCG) VMs', () => {
     assertMatches(EnvironmentList, list);
     expect(list).toEqual({ environments: [] });
     expect(await readdir(join(daemon.paths.stateDir, 'environments'))).toEqual(before);
+    const images = raw(socket, 'GET', '/v1/images').body as { images: Array<{ name: string; readyMarker: string }> };
+    expect(images.images).toEqual([expect.objectContaining({ name: TEST_IMAGE, readyMarker })]);
     const classes = raw(socket, 'GET', '/v1/classes').body as { classes: Array<{ name: string }> };
     expect(classes.classes.map((c) => c.name).sort()).toEqual(['large', 'medium', 'small', 'tiny']);
   });

@@ -161,3 +161,18 @@ export const EnvironmentLogEntry = Type.Object(
   { additionalProperties: false },
 );
 export type EnvironmentLogEntry = Static<typeof EnvironmentLogEntry>;
+
+/** An image environments can be created from (installed by an administrator). */
+export const ImageInfo = Type.Object(
+  {
+    name: ImageName,
+    readyMarker: Type.Union([Type.String(), Type.Null()], {
+      description: 'The console line that means "running"; null: running once the VMM booted it',
+    }),
+    installedAt: Timestamp,
+  },
+  { additionalProperties: false },
+);
+export type ImageInfo = Static<typeof ImageInfo>;
+export const ImageList = Type.Object({ images: Type.Array(ImageInfo) }, { additionalProperties: false });
+export type ImageList = Static<typeof ImageList>;

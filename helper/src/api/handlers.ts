@@ -9,6 +9,7 @@ import {
 } from '#protocol';
 import type { EnvironmentManager } from '../environments/environment-manager.js';
 import type { ClassStore } from '../environments/class-store.js';
+import type { ImageStore } from '../images/image-store.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { ReadinessService } from '../host/readiness-service.js';
 import type { SettingsStore } from '../settings/settings-store.js';
@@ -32,6 +33,7 @@ export interface Services {
   settings: SettingsStore;
   environments: EnvironmentManager;
   classes: ClassStore;
+  images: ImageStore;
   detectVmms: () => Promise<DetectedVmm[]>;
   /** Re-applies timers and anything else that follows the settings. */
   applySettings: () => void;
@@ -70,6 +72,18 @@ export function createHandlers(services: Services): Handlers {
     getEnvironmentLogs: ({ params, query }) =>
       environments.logs(params.id, query.source ?? 'console', query.tail ?? DEFAULT_TAIL),
 
+    listImages: async () => {
+      const images = await Promise.all((await services.images.names()).map((name) => services.images.get(name)));
+      return {
+        images: images
+          .filter((image) => image !== undefined)
+          .map(({ manifest }) => ({
+            name: manifest.name,
+            readyMarker: manifest.readyMarker,
+            installedAt: manifest.installedAt,
+          })),
+      };
+    },
     listClasses: () => Promise.resolve({ classes: classes.list() }),
     getClass: ({ params }) => {
       const found = classes.get(params.name);

@@ -112,6 +112,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
     settings,
     environments,
     classes,
+    images,
     detectVmms: () => detectVmms(host),
     applySettings,
     openApiDocument: () => app!.swagger() as never,
