@@ -164,4 +164,21 @@ describe('Cloud Hypervisor driver against the contract double', () => {
     await client.call('deleteEnvironment', { params: { id: created.id } });
     await client.close();
   }, 60_000);
+
+  it('ends a guest that never reports ready within bootTimeoutSeconds', async () => {
+    const client = (await restart({ HEARTH_CH_DOUBLE_GUEST: 'ready-ms=600000' })).client();
+    await client.call('updateConfig', { body: { bootTimeoutSeconds: 1 } });
+    try {
+      const created = await client.call('createEnvironment', { body: { name: 'silent', class: 'tiny' } });
+      const failed = await waitForState(client, created.id, ['failed', 'stopped', 'running'], 15_000);
+      expect(failed.state).toBe('failed');
+      expect(failed.reason).toContain('did not print its ready marker (HEARTH-GUEST-READY) within 1 s');
+      expect(await processesMentioning(join(paths.runtimeDir, 'vms', created.id) + '/')).toEqual([]);
+      assertAllRequestsValid(requests());
+      await client.call('deleteEnvironment', { params: { id: created.id } });
+    } finally {
+      await client.call('updateConfig', { body: { bootTimeoutSeconds: 300 } });
+      await client.close();
+    }
+  }, 60_000);
 });

@@ -56,6 +56,11 @@ export const Settings = Type.Object(
       maximum: 1024 * 1024,
       description: 'Host memory never given to environments (for the desktop and hearthd)',
     }),
+    bootTimeoutSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      description: 'How long a starting environment may take to report ready before it is ended as failed',
+    }),
     stopTimeoutSeconds: Type.Integer({
       minimum: 1,
       maximum: 600,

@@ -74,6 +74,8 @@ interface Entry {
   exitKnown?: Promise<ExitStatus> | undefined;
   stopFollowing?: (() => void) | undefined;
   stopTimer?: NodeJS.Timeout | undefined;
+  /** Why hearthd itself ended the VMM (boot timeout), reported instead of the exit status. */
+  failure?: string | undefined;
   /** Operations on one environment run one at a time. */
   queue: Promise<unknown>;
   checking: boolean;
@@ -612,7 +614,21 @@ export class EnvironmentManager {
     const runtime = entry.record.runtime;
     if (!runtime) return;
     let seen = '';
-    const stop = followFile(
+    // A guest that never reports ready is ended, not left "starting" for ever.
+    const seconds = this.o.settings().bootTimeoutSeconds;
+    const startedAt = Date.parse(entry.record.environment.startedAt ?? now());
+    const timer = setTimeout(
+      () => {
+        void this.serial(entry, async () => {
+          if (entry.record.environment.state !== 'starting') return;
+          entry.failure = `the guest did not print its ready marker (${marker}) within ${seconds} s (bootTimeoutSeconds); its console log may say why`;
+          await this.journal(entry, 'boot-timeout', entry.failure);
+          await this.terminate(entry);
+        });
+      },
+      Math.max(0, startedAt + seconds * 1000 - Date.now()),
+    );
+    const stopFile = followFile(
       entry.layout.console,
       runtime.consoleOffset,
       (text) => {
@@ -628,6 +644,10 @@ export class EnvironmentManager {
       },
       50,
     );
+    const stop = () => {
+      stopFile();
+      clearTimeout(timer);
+    };
     entry.stopFollowing = stop;
   }
 
@@ -660,7 +680,8 @@ export class EnvironmentManager {
       while (Date.now() < deadline && (await this.sameProcess(runtime))) await new Promise((r) => setTimeout(r, 50));
       if (await this.sameProcess(runtime)) await this.kill(runtime.pid);
     }
-    await this.check(entry);
+    // No check() here: terminate runs under the environment's lock, which check() takes too.
+    // The watcher (or the exit status) records the end within a tick.
   }
 
   private async sameProcess(runtime: RuntimeRecord): Promise<boolean> {
@@ -752,7 +773,12 @@ export class EnvironmentManager {
     if (env.state === 'deleting') return;
     let state: EnvironmentState;
     let reason: string;
-    if (env.desired === 'stopped' || env.state === 'stopping') {
+    const failure = entry.failure;
+    entry.failure = undefined;
+    if (failure) {
+      state = 'failed';
+      reason = failure;
+    } else if (env.desired === 'stopped' || env.state === 'stopping') {
       state = 'stopped';
       reason =
         lastExit === 'guest-poweroff' ? 'stopped on request (guest powered off)' : `stopped on request (${exitText})`;

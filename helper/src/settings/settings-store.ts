@@ -14,6 +14,7 @@ export const DEFAULT_SETTINGS: Settings = {
   maxEnvironments: 10,
   minimumMemoryMiB: 2048,
   reservedHostMemoryMiB: 1024,
+  bootTimeoutSeconds: 300,
   stopTimeoutSeconds: 60,
 };
 
