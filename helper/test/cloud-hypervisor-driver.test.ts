@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthdError } from '#protocol/client';
@@ -25,13 +25,16 @@ describe('Cloud Hypervisor driver against the contract double', () => {
   let record: string;
 
   /** (Re)starts hearthd with the double's environment (fault injection is set per VMM launch). */
-  async function restart(doubleEnv: Record<string, string> = {}): Promise<HearthdProcess> {
+  async function restart(
+    doubleEnv: Record<string, string> = {},
+    hypervisor = 'cloud-hypervisor',
+  ): Promise<HearthdProcess> {
     await daemon?.stop();
     clearDoubleEnv();
     Object.assign(process.env, { HEARTH_CH_DOUBLE_RECORD: record, ...doubleEnv });
     daemon = await HearthdProcess.start(paths, [
       '--hypervisor',
-      'cloud-hypervisor',
+      hypervisor,
       '--cloud-hypervisor-binary',
       CH_DOUBLE_PATH,
       '--vmm-user',
@@ -179,6 +182,36 @@ describe('Cloud Hypervisor driver against the contract double', () => {
     } finally {
       await client.call('updateConfig', { body: { bootTimeoutSeconds: 300 } });
       await client.close();
+    }
+  }, 60_000);
+
+  it('is what hypervisor "auto" picks when Cloud Hypervisor is installed', async () => {
+    const client = (await restart({}, 'auto')).client();
+    const created = await client.call('createEnvironment', { body: { name: 'auto', class: 'tiny', start: true } });
+    expect(created.vmm?.kind).toBe('cloud-hypervisor');
+    await client.call('deleteEnvironment', { params: { id: created.id } });
+    await client.close();
+  }, 60_000);
+
+  it('refuses to start with hypervisor cloud-hypervisor when it is not installed, saying what to do', async () => {
+    // A hearthd without the double: the machine has no cloud-hypervisor binary.
+    const other = await HearthdProcess.start(await makePaths('hearthd-noch-'));
+    try {
+      await installTestImage(other.paths);
+      const client = other.client();
+      await client.call('updateConfig', { body: { hypervisor: 'cloud-hypervisor', minimumMemoryMiB: 64 } });
+      await client.call('putClass', { params: { name: 'tiny' }, body: { cpus: 1, memoryMiB: 128, diskGiB: 1 } });
+      const error = await client
+        .call('createEnvironment', { body: { name: 'nope', class: 'tiny' } })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ status: 503, code: 'unavailable' });
+      expect((error as Error).message).toContain('no cloud-hypervisor binary is installed');
+      // Refused before anything was made.
+      expect((await client.call('listEnvironments')).environments).toEqual([]);
+      expect(await readdir(join(other.paths.stateDir, 'environments'))).toEqual([]);
+      await client.close();
+    } finally {
+      await other.dispose();
     }
   }, 60_000);
 });

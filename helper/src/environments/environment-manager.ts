@@ -251,7 +251,10 @@ export class EnvironmentManager {
     return this.admitted(start, async () => {
       if ([...this.entries.values()].some((e) => e.record.environment.name === request.name))
         throw new ApiError('conflict', `An environment named "${request.name}" already exists; choose another name`);
-      if (start) await this.checkAdmission(cls);
+      if (start) {
+        await this.checkAdmission(cls);
+        await this.o.vmms.forNewVm(this.o.settings()); // a missing VMM is refused before anything is made
+      }
       const id = `env-${randomBytes(6).toString('hex')}`;
       const layout = layoutOf(this.o.stateDir, this.o.runtimeDir, id);
       const time = now();
@@ -306,7 +309,14 @@ export class EnvironmentManager {
           await this.transition(entry, 'stopped', { reason: null });
           return;
         }
-        await this.launch(entry);
+        try {
+          await this.launch(entry);
+        } catch (error) {
+          // launch records its own failures; anything else must not leave a half-made "creating".
+          if (entry.record.environment.state === 'creating')
+            await this.transition(entry, 'failed', { reason: `could not start: ${(error as Error).message}` });
+          throw error;
+        }
         this.crashPoint('create:after-launch');
       });
     }).then(() => this.get(request.name));
@@ -528,7 +538,13 @@ export class EnvironmentManager {
       await this.transition(entry, 'failed', { reason: `its image ${env.image} is no longer installed` });
       throw new ApiError('unprocessable', `The image ${env.image} of ${env.name} is no longer installed; reinstall it`);
     }
-    const driver = await this.o.vmms.forNewVm(this.o.settings());
+    let driver: VmmDriver;
+    try {
+      driver = await this.o.vmms.forNewVm(this.o.settings());
+    } catch (error) {
+      await this.transition(entry, 'failed', { reason: (error as Error).message });
+      throw error;
+    }
     const diskPresent = (await fileSize(entry.layout.disk)) > 0;
     if (!diskPresent) {
       await createOverlay(await this.o.qemuImg(), image.disk, entry.layout.disk, env.resources.diskGiB);
