@@ -52,6 +52,8 @@ const RuntimeRecord = Type.Object(
     startTime: Type.Number(),
     /** Console size when the VMM started: the ready marker is looked for after this. */
     consoleOffset: Type.Integer({ minimum: 0 }),
+    /** vmm.log size when the VMM started: what it wrote since is its own account of its end. */
+    vmmLogOffset: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   { additionalProperties: false },
 );
@@ -558,6 +560,7 @@ export class EnvironmentManager {
     await mkdir(entry.layout.runtimeDir, { recursive: true, mode: 0o700 });
     await this.giveToVmmUser(entry.layout.runtimeDir, 0o700);
     const consoleOffset = await fileSize(entry.layout.console);
+    const vmmLogOffset = await fileSize(entry.layout.vmmLog);
 
     await this.transition(entry, 'starting', {
       desired: 'running',
@@ -595,6 +598,7 @@ export class EnvironmentManager {
       pid: vmm.pid,
       startTime: vmm.startTime,
       consoleOffset,
+      vmmLogOffset,
     };
     await writeFileAtomic(entry.layout.pidFile, `${JSON.stringify({ pid: vmm.pid, startTime: vmm.startTime })}\n`, {
       mode: 0o644,
@@ -764,16 +768,22 @@ export class EnvironmentManager {
       if (entry.exitKnown && !entry.exit) await Promise.race([entry.exitKnown, new Promise((r) => setTimeout(r, 300))]);
       await this.serial(entry, async () => {
         if (entry.record.runtime !== runtime) return;
-        await this.vmmGone(
-          entry,
-          entry.exit
-            ? describeExit(entry.exit)
-            : `VMM process ${runtime.pid} is gone (killed or crashed; it was started by an earlier hearthd run, so its exit status is not known)`,
-        );
+        const said = await this.vmmLastWords(entry.layout.vmmLog, runtime.vmmLogOffset ?? 0);
+        const exitText = entry.exit
+          ? describeExit(entry.exit)
+          : `VMM process ${runtime.pid} is gone (killed or crashed; it was started by an earlier hearthd run, so its exit status is not known)`;
+        await this.vmmGone(entry, said ? `${exitText}; it said: ${said}` : exitText);
       });
     } finally {
       entry.checking = false;
     }
+  }
+
+  /** The last line the VMM wrote to its own log since it started, if any. */
+  private async vmmLastWords(file: string, offset: number): Promise<string | undefined> {
+    const text = (await readText(file)).slice(offset).trim();
+    const last = text.split('\n').at(-1)?.trim();
+    return last ? last.slice(0, 300) : undefined;
   }
 
   /** Records that the VMM is gone: stopped when asked for or powered off by the guest, else failed. */
