@@ -434,11 +434,6 @@ export class EnvironmentManager {
     return stop;
   }
 
-  /** Environments whose VMM is up, for admission and the benchmark's RSS figures. */
-  activeCount(): number {
-    return [...this.entries.values()].filter((e) => ACTIVE.has(e.record.environment.state)).length;
-  }
-
   // ---- classes ------------------------------------------------------------------------
 
   checkClassFits(cls: Pick<EnvironmentClass, 'name' | 'cpus' | 'memoryMiB'>, settings: Settings): void {
