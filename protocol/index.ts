@@ -5,3 +5,4 @@ export * from './schemas/common.js';
 export * from './schemas/host.js';
 export * from './schemas/system.js';
 export * from './version.js';
+export * from './ipc.js';

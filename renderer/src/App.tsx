@@ -1,18 +1,97 @@
-import type { Verdict } from '#protocol';
+import { useCallback, useEffect, useState } from 'react';
+import type { AppInfo, ConnectionStatus, HostReport, InstallRun } from '#protocol';
+import { call, HearthCallError, useHearthEvent } from './hearth.js';
+import { ConnectionPanel } from './ConnectionPanel.js';
+import { InstallPanel } from './InstallPanel.js';
+import { ReadinessReport } from './ReadinessReport.js';
 
-const VERDICT_LABEL: Record<Verdict, string> = {
-  ready: 'Ready',
-  degraded: 'Works with limitations',
-  'not-ready': 'Not ready',
-};
-
-/** Placeholder shell; the setup and dashboard views arrive with the desktop-app issues. */
+/** The setup page: connection to hearthd, this machine's readiness, and the helper installer. */
 export function App() {
+  const [connection, setConnection] = useState<ConnectionStatus | null>(null);
+  const [info, setInfo] = useState<AppInfo | null>(null);
+  const [host, setHost] = useState<HostReport | null>(null);
+  const [hostError, setHostError] = useState<string | null>(null);
+  const [install, setInstall] = useState<InstallRun | null>(null);
+  const [fatal, setFatal] = useState<string | null>(null);
+
+  const loadHost = useCallback((fresh = false) => {
+    call('getHost', fresh ? { fresh } : {}).then(
+      (report) => {
+        setHost(report);
+        setHostError(null);
+      },
+      (error: unknown) => setHostError(error instanceof Error ? error.message : String(error)),
+    );
+  }, []);
+
+  useEffect(() => {
+    Promise.all([call('getConnection', {}), call('getAppInfo', {}), call('getInstallRun', {})]).then(
+      ([status, app, run]) => {
+        setConnection(status);
+        setInfo(app);
+        setInstall(run);
+      },
+      (error: unknown) => setFatal(error instanceof HearthCallError ? error.message : String(error)),
+    );
+  }, []);
+
+  useHearthEvent('connection', setConnection);
+  useHearthEvent('install', setInstall);
+  useHearthEvent('hearthd', (event) => {
+    if (event.type === 'hello' || event.type === 'readiness') loadHost();
+  });
+
+  const connected = connection?.state === 'connected';
+  useEffect(() => {
+    if (connected) loadHost();
+  }, [connected, loadHost]);
+
+  if (fatal !== null) {
+    return (
+      <main className="page">
+        <div className="banner banner-fail" role="alert">
+          <strong>Hearth cannot reach its own app process.</strong> {fatal}
+        </div>
+      </main>
+    );
+  }
+
   return (
-    <main className="shell">
-      <h1>Hearth</h1>
-      <p>Development environments on your own machine.</p>
-      <p className="muted">Readiness states: {Object.values(VERDICT_LABEL).join(' · ')}</p>
-    </main>
+    <div className="app">
+      <header className="topbar">
+        <div className="brand">
+          <span className="logo" aria-hidden="true" />
+          <span className="brand-name">Hearth</span>
+          <span className="brand-sub">Setup</span>
+        </div>
+        <div className="topbar-meta">
+          {info && (
+            <span className="muted small">
+              app {info.version}
+              {info.shell === 'browser' ? ' · browser mode' : ''}
+            </span>
+          )}
+        </div>
+      </header>
+      <main className="page">
+        <ConnectionPanel
+          status={connection}
+          install={install}
+          onInstall={(action, purge) => {
+            call('runInstaller', { action, ...(purge && { purge }) }).then(setInstall, (error: unknown) =>
+              setHostError(error instanceof Error ? error.message : String(error)),
+            );
+          }}
+          onRetry={() => void call('reconnect', {}).then(setConnection)}
+        />
+        {install && <InstallPanel run={install} />}
+        <ReadinessReport
+          report={host}
+          error={hostError}
+          live={connected}
+          onRecheck={() => loadHost(true)}
+        />
+      </main>
+    </div>
   );
 }
