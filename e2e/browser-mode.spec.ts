@@ -8,7 +8,8 @@ import { artifactPath, CHROMIUM, launchChromium } from './support/browser.js';
 
 const RENDERER = join(import.meta.dirname, '..', 'dist', 'renderer');
 const missing = [CHROMIUM, join(RENDERER, 'index.html')].filter((p) => !existsSync(p));
-if (missing.length) console.warn(`SKIPPED browser-mode e2e: missing ${missing.join(', ')} (apt-get install chromium; npm run build)`);
+if (missing.length)
+  console.warn(`SKIPPED browser-mode e2e: missing ${missing.join(', ')} (apt-get install chromium; npm run build)`);
 
 /**
  * The renderer in Debian's Chromium, bridged (browser mode) to the real main-process logic and a
@@ -32,26 +33,29 @@ describe.skipIf(missing.length > 0)('browser mode against a real hearthd', () =>
     await page.goto(dev.url);
   });
   afterAll(async () => {
-    await browser?.close();
-    await dev?.close();
-    await daemon?.dispose();
+    await browser.close();
+    await dev.close();
+    await daemon.dispose();
   });
 
   it('shows the connection and this machine’s real readiness report', async () => {
     await page.getByTestId('connection-state').filter({ hasText: 'Connected' }).waitFor({ timeout: 10_000 });
     const client = daemon.client();
-    const report = await client.call('getHost');
+    const report = await client.call('getHost', { query: {} });
     await client.close();
     await page.getByTestId('verdict-reason').waitFor();
     expect(await page.getByTestId('verdict-reason').textContent()).toBe(report.reason);
-    const shown = await page.locator('[data-check]').evaluateAll((els) =>
-      els.map((el) => [el.getAttribute('data-check'), el.getAttribute('data-status')]),
-    );
+    const shown = await page
+      .locator('[data-check]')
+      .evaluateAll((els) =>
+        els.map((el): [string | null, string | null] => [
+          el.getAttribute('data-check'),
+          el.getAttribute('data-status'),
+        ]),
+      );
     expect(new Map(shown)).toEqual(new Map(report.checks.map((c) => [c.id, c.status])));
     for (const check of report.checks.filter((c) => c.remedy?.command !== undefined)) {
-      await expect(page.locator(`[data-check="${check.id}"] .command code`).textContent()).resolves.toBe(
-        check.remedy!.command,
-      );
+      expect(await page.locator(`[data-check="${check.id}"] .command code`).textContent()).toBe(check.remedy!.command);
     }
     // The token left the address bar once read.
     expect(page.url()).not.toContain('hearth-token');
@@ -72,7 +76,7 @@ describe.skipIf(missing.length > 0)('browser mode against a real hearthd', () =>
 
     daemon = await HearthdProcess.start(paths);
     await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 8_000 });
-    await expect(page.getByText('The helper is offline').count()).resolves.toBe(0);
+    expect(await page.getByText('The helper is offline').count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
   });
 

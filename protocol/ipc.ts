@@ -132,7 +132,10 @@ export interface InvokeDef {
 
 export const ipcInvoke = {
   getAppInfo: { request: Empty, response: AppInfo },
-  setAutostart: { request: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }), response: AppInfo },
+  setAutostart: {
+    request: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
+    response: AppInfo,
+  },
   getConnection: { request: Empty, response: ConnectionStatus },
   /** Reconnect now instead of waiting for the next backoff step. */
   reconnect: { request: Empty, response: ConnectionStatus },

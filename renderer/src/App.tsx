@@ -85,12 +85,7 @@ export function App() {
           onRetry={() => void call('reconnect', {}).then(setConnection)}
         />
         {install && <InstallPanel run={install} />}
-        <ReadinessReport
-          report={host}
-          error={hostError}
-          live={connected}
-          onRecheck={() => loadHost(true)}
-        />
+        <ReadinessReport report={host} error={hostError} live={connected} onRecheck={() => loadHost(true)} />
       </main>
     </div>
   );

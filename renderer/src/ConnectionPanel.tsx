@@ -54,7 +54,11 @@ export function ConnectionPanel(props: {
       <dl className="facts">
         <div>
           <dt>Running version</dt>
-          <dd>{status.version ? `hearthd ${status.version.hearthd} (API ${status.version.api} r${status.version.apiRevision})` : '—'}</dd>
+          <dd>
+            {status.version
+              ? `hearthd ${status.version.hearthd} (API ${status.version.api} r${status.version.apiRevision})`
+              : '—'}
+          </dd>
         </div>
         <div>
           <dt>Bundled version</dt>
@@ -80,7 +84,12 @@ export function ConnectionPanel(props: {
         )}
         {status.state !== 'not-installed' && (
           <span className="uninstall">
-            <button type="button" className="btn btn-ghost btn-danger" disabled={busy} onClick={() => props.onInstall('uninstall', purge)}>
+            <button
+              type="button"
+              className="btn btn-ghost btn-danger"
+              disabled={busy}
+              onClick={() => props.onInstall('uninstall', purge)}
+            >
               Uninstall helper
             </button>
             <label className="small">

@@ -38,7 +38,9 @@ export function ReadinessReport(props: {
           <h2 id="readiness-title">This machine</h2>
           <p className="muted small">What hearthd measured, and the exact command for anything to fix.</p>
         </div>
-        {report && <StatusBadge tone={VERDICT[report.verdict].tone} label={VERDICT[report.verdict].label} testId="verdict" />}
+        {report && (
+          <StatusBadge tone={VERDICT[report.verdict].tone} label={VERDICT[report.verdict].label} testId="verdict" />
+        )}
       </div>
       {!props.live && report && (
         <div className="banner banner-warn" role="status">
@@ -48,7 +50,9 @@ export function ReadinessReport(props: {
       )}
       {!report && (
         <p className="muted">
-          {props.live ? (props.error ?? 'Loading the readiness report…') : 'The readiness report appears once the helper is running.'}
+          {props.live
+            ? (props.error ?? 'Loading the readiness report…')
+            : 'The readiness report appears once the helper is running.'}
         </p>
       )}
       {report && (
@@ -88,7 +92,12 @@ export function ReadinessReport(props: {
             {[...report.checks]
               .sort((a, b) => ORDER[a.status] - ORDER[b.status])
               .map((check) => (
-                <li key={check.id} className={`check check-${check.status}`} data-check={check.id} data-status={check.status}>
+                <li
+                  key={check.id}
+                  className={`check check-${check.status}`}
+                  data-check={check.id}
+                  data-status={check.status}
+                >
                   <div className="check-head">
                     <StatusBadge tone={CHECK[check.status].tone} label={CHECK[check.status].label} />
                     <span className="check-title">{check.title}</span>

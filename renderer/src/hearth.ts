@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useEffectEvent } from 'react';
 import type { HearthApi, IpcEvent, IpcEventName, IpcInvokeName, IpcRequest, IpcResponse } from '#protocol';
 
 declare global {
@@ -18,7 +18,8 @@ export class HearthCallError extends Error {
 }
 
 export function api(): HearthApi {
-  if (!window.hearth) throw new HearthCallError('unavailable', 'window.hearth is missing: this page must run inside Hearth.');
+  if (!window.hearth)
+    throw new HearthCallError('unavailable', 'window.hearth is missing: this page must run inside Hearth.');
   return window.hearth;
 }
 
@@ -30,7 +31,6 @@ export async function call<N extends IpcInvokeName>(name: N, request: IpcRequest
 }
 
 export function useHearthEvent<N extends IpcEventName>(name: N, listener: (event: IpcEvent<N>) => void): void {
-  const [latest] = useState(() => ({ current: listener }));
-  latest.current = listener;
-  useEffect(() => (window.hearth ? window.hearth.on(name, (event) => latest.current(event)) : undefined), [name, latest]);
+  const onEvent = useEffectEvent(listener);
+  useEffect(() => (window.hearth ? window.hearth.on(name, (event) => onEvent(event)) : undefined), [name]);
 }

@@ -80,7 +80,8 @@ export class AppCore {
     this.handlers = {
       getAppInfo: appInfo,
       setAutostart: async ({ enabled }) => {
-        if (!options.autostart) throw new IpcFailure('unavailable', 'Start at login is only available in the desktop app.');
+        if (!options.autostart)
+          throw new IpcFailure('unavailable', 'Start at login is only available in the desktop app.');
         await options.autostart.set(enabled);
         return appInfo();
       },
@@ -90,9 +91,7 @@ export class AppCore {
         return Promise.resolve(this.connection.status);
       },
       getHost: ({ fresh }) =>
-        this.connection.withClient((client) =>
-          client.call('getHost', { query: fresh === undefined ? {} : { fresh } }),
-        ),
+        this.connection.withClient((client) => client.call('getHost', { query: fresh === undefined ? {} : { fresh } })),
       getInstallRun: () => Promise.resolve(this.installer.run),
       runInstaller: async (request) => {
         try {

@@ -4,7 +4,10 @@ import { dirname, join } from 'node:path';
 
 /** Where the XDG autostart entry lives: $XDG_CONFIG_HOME/autostart/hearth.desktop. */
 export function autostartPath(env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
-  const config = env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : join(home, '.config');
+  const config =
+    env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME.startsWith('/')
+      ? env.XDG_CONFIG_HOME
+      : join(home, '.config');
   return join(config, 'autostart', 'hearth.desktop');
 }
 

@@ -32,7 +32,8 @@ const MESSAGES: Record<ConnectionState, string> = {
   'permission-denied':
     'You may not use the Hearth helper yet. Re-run "Install helper" to get access, or log out and back in.',
   connected: 'Connected to the Hearth helper.',
-  'version-mismatch': 'The running Hearth helper speaks a different API version than this app. Install the helper again to update it.',
+  'version-mismatch':
+    'The running Hearth helper speaks a different API version than this app. Install the helper again to update it.',
   unreachable: 'The Hearth helper did not answer.',
 };
 
@@ -112,7 +113,9 @@ export class ConnectionManager {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         off();
-        reject(new Error(`still ${this.current.state} after ${Math.round(timeoutMs / 1000)} s: ${this.current.message}`));
+        reject(
+          new Error(`still ${this.current.state} after ${Math.round(timeoutMs / 1000)} s: ${this.current.message}`),
+        );
       }, timeoutMs);
       const off = this.onStatus((status) => {
         if (!predicate(status)) return;
@@ -129,12 +132,12 @@ export class ConnectionManager {
       try {
         await this.session(client);
       } catch (error) {
-        if (!this.running) break;
+        if (!this.isRunning()) break;
         await this.classify(error);
       } finally {
         await client.close().catch(() => undefined);
       }
-      if (!this.running) break;
+      if (!this.isRunning()) break;
       await this.backoff();
     }
   }
@@ -142,7 +145,8 @@ export class ConnectionManager {
   /** One connected session: version check, then follow events until the stream ends or stalls. */
   private async session(client: HearthdClient): Promise<void> {
     const version = await client.call('getVersion');
-    if (version.api !== API_VERSION || version.apiRevision < API_REVISION) {
+    // Typed as v1, but an older or newer hearthd may answer anything: check what it said.
+    if ((version.api as string) !== API_VERSION || version.apiRevision < API_REVISION) {
       this.set('version-mismatch', {
         version,
         message: `hearthd ${version.hearthd} speaks API ${version.api} revision ${version.apiRevision}; this app needs ${API_VERSION} revision ${API_REVISION} or newer. Install the helper again to update it.`,
@@ -178,20 +182,35 @@ export class ConnectionManager {
     throw new Error(abort.signal.aborted ? 'hearthd went silent (no heartbeat)' : 'hearthd closed the event stream');
   }
 
+  /** Read through a method: stop() flips it while the loop awaits. */
+  private isRunning(): boolean {
+    return this.running;
+  }
+
   private async classify(error: unknown): Promise<void> {
     if (error instanceof StayError) return;
     if (error instanceof HearthdUnreachableError) {
-      if (error.reason === 'permission-denied') return this.set('permission-denied');
-      if (error.reason === 'refused') return this.set('stopped');
-      if (error.reason === 'no-socket')
-        return this.set((await this.options.isInstalled().catch(() => false)) ? 'stopped' : 'not-installed');
-      return this.set('unreachable', { message: `The Hearth helper did not answer: ${error.message}` });
+      if (error.reason === 'permission-denied') {
+        this.set('permission-denied');
+        return;
+      }
+      if (error.reason === 'refused') {
+        this.set('stopped');
+        return;
+      }
+      if (error.reason === 'no-socket') {
+        this.set((await this.options.isInstalled().catch(() => false)) ? 'stopped' : 'not-installed');
+        return;
+      }
+      this.set('unreachable', { message: `The Hearth helper did not answer: ${error.message}` });
+      return;
     }
     if (error instanceof HearthdError) {
-      return this.set('unreachable', { message: `The Hearth helper answered with an error: ${error.message}` });
+      this.set('unreachable', { message: `The Hearth helper answered with an error: ${error.message}` });
+      return;
     }
     const message = error instanceof Error ? error.message : String(error);
-    return this.set('unreachable', { message: `Lost the connection to the Hearth helper: ${message}` });
+    this.set('unreachable', { message: `Lost the connection to the Hearth helper: ${message}` });
   }
 
   private backoff(): Promise<void> {

@@ -82,7 +82,10 @@ export class SudoPromptRunner implements PrivilegedRunner {
       const result = await new Promise<{ code: number; output: string }>((resolve) => {
         this.exec(command, { name: 'Hearth' }, (error, stdout, stderr) => {
           const output = `${String(stdout ?? '')}${String(stderr ?? '')}`;
-          if (!error) return resolve({ code: 0, output });
+          if (!error) {
+            resolve({ code: 0, output });
+            return;
+          }
           const code = (error as { code?: unknown }).code;
           const dismissed = /dismissed|cancel|not authorized|did not grant|126/i.test(error.message);
           resolve({

@@ -90,7 +90,9 @@ export function trayModel(input: TrayInput): TrayModel {
   const menu: TrayMenuItem[] = [{ type: 'label', label: status }, { type: 'separator' }];
   if (connected && input.environments.length > 0) {
     for (const env of [...input.environments].sort((a, b) => a.name.localeCompare(b.name))) {
-      const items: TrayMenuItem[] = [{ type: 'action', label: 'Open', action: { kind: 'open-environment', id: env.id } }];
+      const items: TrayMenuItem[] = [
+        { type: 'action', label: 'Open', action: { kind: 'open-environment', id: env.id } },
+      ];
       if (env.sshHost !== undefined && env.state === 'running') {
         items.push({
           type: 'action',

@@ -23,7 +23,11 @@ export interface Rect {
  * Saved bounds, made safe for today's screens: kept when at least a usable part of the window
  * (its title area) is on some display, otherwise centred on the primary display and shrunk to fit.
  */
-export function fitBounds(saved: WindowBounds | undefined, displays: readonly Rect[], fallback: { width: number; height: number }): WindowBounds {
+export function fitBounds(
+  saved: WindowBounds | undefined,
+  displays: readonly Rect[],
+  fallback: { width: number; height: number },
+): WindowBounds {
   const primary = displays[0] ?? { x: 0, y: 0, width: fallback.width, height: fallback.height };
   const centred = (w: number, h: number): WindowBounds => {
     const width = Math.min(w, primary.width);

@@ -1,4 +1,4 @@
-import type { HearthApi, IpcEventName, IpcResult } from '#protocol';
+import type { HearthApi, IpcResult } from '#protocol';
 
 /**
  * `window.hearth` in browser mode: the same API the Electron preload exposes, carried over the
@@ -47,7 +47,7 @@ void follow();
 
 const api: HearthApi = {
   async invoke(name, request) {
-    if (name === 'copyText' && navigator.clipboard !== undefined) {
+    if (name === 'copyText') {
       try {
         await navigator.clipboard.writeText((request as { text: string }).text);
         return { ok: true, value: {} } as never;
@@ -70,7 +70,7 @@ const api: HearthApi = {
     }
   },
   on(name, listener) {
-    const set = listeners.get(name as IpcEventName) ?? new Set();
+    const set = listeners.get(name) ?? new Set();
     listeners.set(name, set);
     const wrapped = listener as (payload: unknown) => void;
     set.add(wrapped);

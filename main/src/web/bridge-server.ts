@@ -98,7 +98,10 @@ export class WebBridge {
     if (url.pathname.startsWith('/bridge/')) {
       const authenticated = this.authorized(req);
       if (url.pathname === '/bridge/events' && req.method === 'GET') {
-        if (!authenticated) return send(res, 401, 'application/json', '{"error":"unauthorized"}');
+        if (!authenticated) {
+          send(res, 401, 'application/json', '{"error":"unauthorized"}');
+          return;
+        }
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
         res.write(': hearth bridge\n\n');
         this.streams.add(res);
@@ -107,24 +110,41 @@ export class WebBridge {
       }
       const invoke = /^\/bridge\/invoke\/([A-Za-z]+)$/.exec(url.pathname);
       if (invoke && req.method === 'POST') {
-        if (!authenticated) return send(res, 401, 'application/json', '{"error":"unauthorized"}');
-        if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
-          return send(res, 415, 'application/json', '{"error":"expected application/json"}');
+        if (!authenticated) {
+          send(res, 401, 'application/json', '{"error":"unauthorized"}');
+          return;
+        }
+        if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+          send(res, 415, 'application/json', '{"error":"expected application/json"}');
+          return;
+        }
         const body = await readBody(req);
-        if (body === undefined) return send(res, 413, 'application/json', '{"error":"too large"}');
+        if (body === undefined) {
+          send(res, 413, 'application/json', '{"error":"too large"}');
+          return;
+        }
         let request: unknown;
         try {
           request = JSON.parse(body);
         } catch {
-          return send(res, 400, 'application/json', '{"error":"invalid JSON"}');
+          send(res, 400, 'application/json', '{"error":"invalid JSON"}');
+          return;
         }
         const result = await this.router.handle(invoke[1]!, { kind: 'bridge', authenticated }, request);
-        return send(res, 200, 'application/json', JSON.stringify(result));
+        send(res, 200, 'application/json', JSON.stringify(result));
+        return;
       }
-      return send(res, 404, 'application/json', '{"error":"not found"}');
+      send(res, 404, 'application/json', '{"error":"not found"}');
+      return;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed');
-    if (url.pathname === '/hearth-bridge.js') return send(res, 200, TYPES['.js']!, await this.bridgeClient());
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'text/plain', 'method not allowed');
+      return;
+    }
+    if (url.pathname === '/hearth-bridge.js') {
+      send(res, 200, TYPES['.js']!, await this.bridgeClient());
+      return;
+    }
     return this.serveStatic(url.pathname, res);
   }
 
@@ -132,12 +152,16 @@ export class WebBridge {
     const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
     const root = normalize(this.options.rendererDir) + sep;
     const file = normalize(join(root, relative));
-    if (!file.startsWith(root)) return send(res, 403, 'text/plain', 'forbidden');
+    if (!file.startsWith(root)) {
+      send(res, 403, 'text/plain', 'forbidden');
+      return;
+    }
     let content: Buffer;
     try {
       content = await readFile(file);
     } catch {
-      return send(res, 404, 'text/plain', 'not found');
+      send(res, 404, 'text/plain', 'not found');
+      return;
     }
     if (relative === 'index.html') {
       // The one difference from Electron: the bridge client is loaded before the app.

@@ -26,8 +26,10 @@ export interface DevWebOptions {
 
 const repo = resolve(import.meta.dirname, '..', '..', '..');
 
-export async function startDevWeb(options: DevWebOptions): Promise<{ url: string; core: AppCore; close(): Promise<void> }> {
-  let bridge: WebBridge | undefined;
+export async function startDevWeb(
+  options: DevWebOptions,
+): Promise<{ url: string; core: AppCore; close(): Promise<void> }> {
+  const bridgeRef: { current?: WebBridge } = {};
   const runner: PrivilegedRunner =
     options.installRoot !== undefined || process.getuid?.() === 0
       ? new DirectRunner()
@@ -48,16 +50,17 @@ export async function startDevWeb(options: DevWebOptions): Promise<{ url: string
     autostart: null,
     trayAvailable: () => false,
     copyText: () => Promise.reject(new IpcFailure('unavailable', 'Copying is done by the browser in dev:web.')),
-    emit: (name, payload) => bridge?.emit(name, payload),
+    emit: (name, payload) => bridgeRef.current?.emit(name, payload),
     initialBackoffMs: 200,
     maxBackoffMs: 2_000,
   });
-  bridge = new WebBridge({
+  const bridge = new WebBridge({
     rendererDir: options.rendererDir,
     handlers: core.handlers,
     ...(options.port !== undefined && { port: options.port }),
     ...(options.onError && { onError: options.onError }),
   });
+  bridgeRef.current = bridge;
   const url = await bridge.listen();
   core.start();
   const server = bridge;
