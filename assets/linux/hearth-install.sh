@@ -172,10 +172,14 @@ do_install() {
   [ -f "$R$STATE" ] && grep -q '^HEARTH_CREATED_KVM=1' "$R$STATE" && kvm_existed=0
   changed=0
   put "$here/hearth-sysusers.conf" "$SYSUSERS" 0644
-  before=$(cat "$R/etc/passwd" "$R/etc/group" 2>/dev/null | md5sum)
-  systemd-sysusers $(root_args "--root=$root") "$R$SYSUSERS"
-  after=$(cat "$R/etc/passwd" "$R/etc/group" 2>/dev/null | md5sum)
-  [ "$before" = "$after" ] || mark
+  # systemd-sysusers rewrites temporary files in /etc even when nothing is missing: only call it
+  # when something is, so a second run leaves /etc untouched.
+  if ! has_group hearth || ! has_user hearth-vmm || ! in_group kvm hearth-vmm; then
+    before=$(cat "$R/etc/passwd" "$R/etc/group" 2>/dev/null | md5sum)
+    systemd-sysusers $(root_args "--root=$root") "$R$SYSUSERS"
+    after=$(cat "$R/etc/passwd" "$R/etc/group" 2>/dev/null | md5sum)
+    [ "$before" = "$after" ] || mark
+  fi
   created_kvm=$((1 - kvm_existed))
   [ $changed = 1 ] && result changed || result unchanged
 
@@ -227,7 +231,7 @@ do_install() {
       setfacl -m "u:$uid:rx,d:u:$uid:rw" -- "$R$RUNDIR"
       mark
     fi
-    if [ -S "$R$SOCKET" ] && ! getfacl -n -c -- "$R$SOCKET" | grep -qx "user:$uid:rw-"; then
+    if [ -S "$R$SOCKET" ] && ! getfacl -n -c -- "$R$SOCKET" 2>/dev/null | grep -qx "user:$uid:rw-"; then
       setfacl -m "u:$uid:rw" -- "$R$SOCKET"
       mark
     fi
