@@ -178,8 +178,9 @@ export class ConnectionManager {
       clearTimeout(watchdog);
       this.streamAbort = undefined;
     }
-    if (!this.running) return;
-    throw new Error(abort.signal.aborted ? 'hearthd went silent (no heartbeat)' : 'hearthd closed the event stream');
+    if (!this.isRunning()) return;
+    if (abort.signal.aborted) throw new Error('hearthd went silent (no heartbeat)');
+    throw new StreamEnded();
   }
 
   /** Read through a method: stop() flips it while the loop awaits. */
@@ -188,7 +189,8 @@ export class ConnectionManager {
   }
 
   private async classify(error: unknown): Promise<void> {
-    if (error instanceof StayError) return;
+    // hearthd ended the stream (it is stopping or restarting): the next attempt says which.
+    if (error instanceof StayError || error instanceof StreamEnded) return;
     if (error instanceof HearthdUnreachableError) {
       if (error.reason === 'permission-denied') {
         this.set('permission-denied');
@@ -262,3 +264,6 @@ export class ConnectionManager {
 
 /** The state was already set (version mismatch): back off without reclassifying. */
 class StayError extends Error {}
+
+/** hearthd closed the event stream cleanly. */
+class StreamEnded extends Error {}
