@@ -20,7 +20,7 @@
 #   --user NAME      the person to give socket access (default: whoever ran pkexec or sudo)
 #   --hearthd FILE   the bundled hearthd (default: hearthd.mjs next to this script)
 #   --node FILE      the Node runtime to install for it (default: node next to this script)
-#   --version V      the hearthd version being installed (recorded; the app compares it)
+#   --version V      the hearthd version being installed (default: VERSION next to this script)
 #   --progress FILE  also append progress lines to FILE, written with the caller's own identity
 #   --no-start       install and enable, but do not start (package builds, image builds)
 #   --purge          uninstall: also delete /var/lib/hearth and /etc/hearth (environments, images)
@@ -36,7 +36,7 @@ root=/
 user=
 hearthd_src=$here/hearthd.mjs
 node_src=$here/node
-version=unknown
+version=$(cat -- "$here/VERSION" 2>/dev/null || echo unknown)
 progress=
 start=1
 purge=0

@@ -60,7 +60,7 @@ export function App() {
     <div className="app">
       <header className="topbar">
         <div className="brand">
-          <span className="logo" aria-hidden="true" />
+          <img className="logo" src="./hearth.png" alt="" width={24} height={24} />
           <span className="brand-name">Hearth</span>
           <span className="brand-sub">Setup</span>
         </div>
