@@ -8,6 +8,15 @@ import { delimiter, join } from 'node:path';
 const PROGRAMS = [
   { bin: 'qemu-system-x86_64', apt: 'qemu-system-x86', why: 'hearthd detects and runs QEMU' },
   { bin: 'qemu-img', apt: 'qemu-utils', why: 'environment disks are qcow2 overlays' },
+  { bin: 'curl', apt: 'curl', why: 'the API tests send raw HTTP over the socket' },
+  { bin: 'chromium', apt: 'chromium', why: "the e2e specs drive the renderer in Debian's Chromium" },
+  { bin: 'systemd-analyze', apt: 'systemd', why: 'the hearthd unit is checked with systemd-analyze verify' },
+  { bin: 'systemd-sysusers', apt: 'systemd', why: 'the install script creates the hearth group and user' },
+  { bin: 'systemd-tmpfiles', apt: 'systemd', why: 'the install script creates /run/hearth' },
+  { bin: 'setfacl', apt: 'acl', why: 'the install script grants socket access with an ACL' },
+  { bin: 'getfacl', apt: 'acl', why: 'the install-script tests read those ACLs' },
+  { bin: 'gpasswd', apt: 'passwd', why: 'the install script adds the user to the hearth group' },
+  { bin: 'setpriv', apt: 'util-linux', why: "installer progress is written with the caller's identity" },
 ];
 
 const problems = [];

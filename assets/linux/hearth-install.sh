@@ -259,7 +259,11 @@ do_install() {
       { install -d -m 0755 -- "$(dirname -- "$R$WANTS")" && ln -s "$UNIT" "$R$WANTS"; }
     mark
   fi
-  [ $changed = 1 ] && result changed || result unchanged
+  if [ $live = 0 ]; then
+    [ $changed = 1 ] && result changed "enabled; not started (--root)" || result unchanged "enabled; not started (--root)"
+  else
+    [ $changed = 1 ] && result changed || result unchanged
+  fi
 
   step socket "Wait for hearthd to answer"
   if [ $live = 0 ] || [ $start = 0 ]; then

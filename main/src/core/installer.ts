@@ -203,9 +203,9 @@ export class Installer {
           return;
         }
       }
-    } else {
-      this.options.connection.reconnectNow();
     }
+    // Whatever changed (installed, removed), the connection state should say so now.
+    this.options.connection.reconnectNow();
     this.publish({ ...run, state: 'succeeded', finishedAt: this.now() });
   }
 
