@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
@@ -17,12 +16,17 @@ import { artifactPath } from './support/browser.js';
 const repo = join(import.meta.dirname, '..');
 
 function findElectron(): { path?: string; reason?: string } {
+  // Not require('electron'): when its binary is missing, that starts a download, which must never
+  // happen in tests. Read the path the package's install step records instead.
+  const pkg = join(repo, 'node_modules', 'electron');
+  const override = process.env.HEARTH_ELECTRON;
   let path: string;
-  try {
-    // The electron package exports the binary's path, and throws when the download never happened.
-    path = createRequire(import.meta.url)('electron') as string;
-  } catch (error) {
-    return { reason: `the Electron binary is not installed (${(error as Error).message.split('\n')[0]})` };
+  if (override !== undefined) {
+    path = override;
+  } else if (existsSync(join(pkg, 'path.txt'))) {
+    path = join(pkg, 'dist', readFileSync(join(pkg, 'path.txt'), 'utf8').trim());
+  } else {
+    return { reason: 'the Electron binary was never downloaded (node_modules/electron/path.txt is missing)' };
   }
   if (!existsSync(path)) return { reason: `the Electron binary is missing at ${path}` };
   if (process.env.DISPLAY === undefined && process.env.WAYLAND_DISPLAY === undefined)

@@ -19,8 +19,11 @@ import { TrayView } from './electron/tray.js';
  * Electron). The window loads only our bundled renderer, sandboxed and isolated; everything
  * privileged stays here or in hearthd.
  */
+// The page is loaded from file://, where response headers do not exist: the effective policy is
+// the <meta> in renderer/index.html (checked by main/test/security.test.ts). This header is the
+// same policy, for anything that ever arrives over a protocol that has headers.
 const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
 const packaged = app.isPackaged;
 const resources = packaged

@@ -14,7 +14,7 @@ import { bridgeSenderPolicy, IpcRouter, type IpcHandlers } from '../core/ipc-rou
  * from our own origin, so neither other local users nor web pages in the same browser can use it.
  */
 export const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -165,8 +165,13 @@ export class WebBridge {
     }
     if (relative === 'index.html') {
       // The one difference from Electron: the bridge client is loaded before the app.
+      // The one difference from Electron: the bridge client is loaded before the app, and the page
+      // may fetch from its own origin (the bridge); Electron's page may fetch nothing at all.
       content = Buffer.from(
-        content.toString('utf8').replace('<head>', '<head>\n    <script src="/hearth-bridge.js"></script>'),
+        content
+          .toString('utf8')
+          .replace('<head>', '<head>\n    <script src="/hearth-bridge.js"></script>')
+          .replace("connect-src 'none'", "connect-src 'self'"),
       );
     }
     send(res, 200, TYPES[extname(file)] ?? 'application/octet-stream', content);
