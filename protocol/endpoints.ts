@@ -70,16 +70,19 @@ export const endpoints = {
 export type Endpoints = typeof endpoints;
 export type EndpointName = keyof Endpoints;
 
-type StaticOr<S, Fallback> = S extends TSchema ? Static<S> : Fallback;
 type Field<E, K extends string> = K extends keyof E ? E[K] : undefined;
+type RequestPart = 'params' | 'query' | 'body';
+type PartOf<E, K extends RequestPart> = Field<E, K> extends TSchema ? Static<Field<E, K>> : never;
+type PresentParts<E> = { [K in RequestPart]: Field<E, K> extends TSchema ? K : never }[RequestPart];
+/** Parts whose every field is optional may be left out (`{}` is a valid value for them). */
+type OptionalParts<E> = { [K in PresentParts<E>]: object extends PartOf<E, K> ? K : never }[PresentParts<E>];
 
 /** What a caller passes for an endpoint: only the parts the endpoint has. */
 export type RequestOf<N extends EndpointName> = {
-  [K in 'params' | 'query' | 'body' as Field<Endpoints[N], K> extends TSchema ? K : never]: StaticOr<
-    Field<Endpoints[N], K>,
-    never
-  >;
-};
+  [K in Exclude<PresentParts<Endpoints[N]>, OptionalParts<Endpoints[N]>>]: PartOf<Endpoints[N], K>;
+} & { [K in OptionalParts<Endpoints[N]>]?: PartOf<Endpoints[N], K> };
+/** What a handler receives: every part the endpoint has, validated (an absent query is `{}`). */
+export type HandlerRequestOf<N extends EndpointName> = { [K in PresentParts<Endpoints[N]>]: PartOf<Endpoints[N], K> };
 export type ResponseOf<N extends EndpointName> = Static<Endpoints[N]['response']>;
 
 /** Endpoints that answer with one JSON body (not a stream). */

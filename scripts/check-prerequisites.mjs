@@ -17,6 +17,9 @@ const PROGRAMS = [
   { bin: 'getfacl', apt: 'acl', why: 'the install-script tests read those ACLs' },
   { bin: 'gpasswd', apt: 'passwd', why: 'the install script adds the user to the hearth group' },
   { bin: 'setpriv', apt: 'util-linux', why: "installer progress is written with the caller's identity" },
+  { bin: 'mkfs.ext4', apt: 'e2fsprogs', why: 'the test guest has an ext4 base disk' },
+  { bin: 'debugfs', apt: 'e2fsprogs', why: 'tests read the guest disk from the host' },
+  { bin: 'apt-get', apt: 'apt', why: 'the test guest is built from Debian packages' },
 ];
 
 const problems = [];

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { request } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,12 +9,21 @@ import { HearthdProcess } from './support/hearthd-process.js';
 import { assertMatches } from './support/schema.js';
 
 /** Raw HTTP over the socket, for requests the typed client would never send. */
-function raw(socket: string, method: string, path: string, body?: string, contentType = 'application/json') {
-  const args = ['-s', '-o', '-', '-w', '\n%{http_code}', '--unix-socket', socket, '-X', method];
-  if (body !== undefined) args.push('-H', `content-type: ${contentType}`, '--data-binary', '@-');
-  const out = execFileSync('curl', [...args, `http://hearthd${path}`], { input: body ?? '', encoding: 'utf8' });
-  const split = out.lastIndexOf('\n');
-  return { status: Number(out.slice(split + 1)), body: JSON.parse(out.slice(0, split)) as unknown };
+function raw(socketPath: string, method: string, path: string, body?: string, contentType = 'application/json') {
+  return new Promise<{ status: number; body: unknown }>((resolve, reject) => {
+    const req = request(
+      { socketPath, method, path, headers: body === undefined ? {} : { 'content-type': contentType } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
+        });
+      },
+    );
+    req.once('error', reject);
+    req.end(body);
+  });
 }
 
 describe('hearthd over its Unix socket', () => {
@@ -64,13 +74,13 @@ describe('hearthd over its Unix socket', () => {
       ['GET', '/v1/host?unknown=1', undefined, 400, 'invalid-request'],
     ];
     for (const [method, path, body, status, code] of cases) {
-      const response = raw(socket, method, path, body);
+      const response = await raw(socket, method, path, body);
       expect({ method, path, status: response.status }).toEqual({ method, path, status });
       assertMatches(ErrorBody, response.body);
       expect((response.body as ErrorBody).code).toBe(code);
       expect((response.body as ErrorBody).message.length).toBeGreaterThan(10);
     }
-    const textBody = raw(socket, 'PATCH', '/v1/config', 'heartbeatSeconds=5', 'text/plain');
+    const textBody = await raw(socket, 'PATCH', '/v1/config', 'heartbeatSeconds=5', 'text/plain');
     expect(textBody.status).toBe(415);
 
     const client = daemon.client();

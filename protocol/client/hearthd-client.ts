@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { Client } from 'undici';
+import { Client, Pool } from 'undici';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import {
   endpoints,
@@ -65,15 +65,15 @@ function buildPath(endpoint: Endpoint, request: { params?: object; query?: objec
  * compile time.
  */
 export class HearthdClient {
-  private readonly http: Client;
+  private readonly http: Pool;
 
   constructor(readonly socketPath: string = DEFAULT_SOCKET) {
-    this.http = new Client('http://hearthd', { socketPath, connectTimeout: 2_000 });
+    this.http = new Pool('http://hearthd', { socketPath, connectTimeout: 2_000, connections: 4 });
   }
 
   async call<N extends CallableName>(
     name: N,
-    ...args: keyof RequestOf<N> extends never ? [] : [RequestOf<N>]
+    ...args: object extends RequestOf<N> ? [request?: RequestOf<N>] : [request: RequestOf<N>]
   ): Promise<ResponseOf<N>> {
     const endpoint: Endpoint = endpoints[name];
     const request = (args[0] ?? {}) as { params?: object; query?: object; body?: unknown };
@@ -111,18 +111,23 @@ export class HearthdClient {
    * caller's choice (the app's connection manager does it with backoff).
    */
   async *events(signal?: AbortSignal): AsyncGenerator<HearthEvent> {
+    // A stream holds its connection for as long as it lives; it gets one of its own so that
+    // calls made meanwhile never queue behind it.
+    const connection = new Client('http://hearthd', { socketPath: this.socketPath, connectTimeout: 2_000 });
     let response;
     try {
-      response = await this.http.request({
+      response = await connection.request({
         method: 'GET',
         path: endpoints.events.path,
         headers: { accept: 'text/event-stream' },
         ...(signal && { signal }),
       });
     } catch (error) {
+      await connection.destroy();
       throw this.wrapConnectionError(error);
     }
     if (response.statusCode !== 200) {
+      await connection.destroy();
       await response.body.dump();
       throw new HearthdError(
         response.statusCode,
@@ -142,6 +147,7 @@ export class HearthdClient {
       throw this.wrapConnectionError(error);
     } finally {
       response.body.destroy();
+      await connection.destroy();
     }
   }
 

@@ -3,7 +3,7 @@ import {
   API_VERSION,
   type CallableName,
   type DetectedVmm,
-  type RequestOf,
+  type HandlerRequestOf,
   type ResponseOf,
 } from '#protocol';
 import type { EventBus } from '../events/event-bus.js';
@@ -11,7 +11,7 @@ import type { ReadinessService } from '../host/readiness-service.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import { HEARTHD_VERSION } from '../version.js';
 
-export type Handlers = { [N in CallableName]: (request: RequestOf<N>) => Promise<ResponseOf<N>> };
+export type Handlers = { [N in CallableName]: (request: HandlerRequestOf<N>) => Promise<ResponseOf<N>> };
 
 export interface Services {
   bus: EventBus;

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HearthEvent } from '#protocol';
 import type { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../log.js';
 
 /** A client that buffers more than this is too slow to follow; it is dropped and may reconnect. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -17,6 +18,7 @@ export class SseStreams {
   constructor(
     private readonly bus: EventBus,
     private readonly hello: () => HearthEvent,
+    private readonly log: Logger,
   ) {}
 
   handle(request: FastifyRequest, reply: FastifyReply): void {
@@ -37,9 +39,10 @@ export class SseStreams {
       res.write(formatSse(event));
     };
     const unsubscribe = this.bus.subscribe(send);
+    this.log.debug({ open: this.open.size }, 'event stream opened');
     const cleanup = () => {
       unsubscribe();
-      this.open.delete(res);
+      if (this.open.delete(res)) this.log.debug({ open: this.open.size }, 'event stream closed');
     };
     request.raw.once('close', cleanup);
     res.once('close', cleanup);

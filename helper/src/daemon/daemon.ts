@@ -37,7 +37,11 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
   const host = new HostRoot(options.hostRoot);
   const settings = await SettingsStore.open(join(options.stateDir, 'settings.json'), options.settingsFlags, log);
   const readiness = new ReadinessService(host, options.stateDir, bus, log);
-  const streams = new SseStreams(bus, () => bus.unpublished({ type: 'hello', hearthd: HEARTHD_VERSION, api: 'v1' }));
+  const streams = new SseStreams(
+    bus,
+    () => bus.unpublished({ type: 'hello', hearthd: HEARTHD_VERSION, api: 'v1' }),
+    log,
+  );
 
   let heartbeat: NodeJS.Timeout | undefined;
   const applySettings = () => {

@@ -3,6 +3,7 @@ import {
   FIRMWARE_PATHS,
   MAX_ENVIRONMENTS,
   MIN_ENVIRONMENT_BYTES,
+  NETWORK_MODULES,
   RUNNER_RESERVE_BYTES,
   type HostFacts,
   type KernelModule,
@@ -136,16 +137,7 @@ export const CHECKS: readonly Check[] = [
     title: 'Kernel modules',
     category: 'kernel',
     judge: (f) => {
-      const needed: KernelModule[] = [
-        'kvm',
-        ...(isPvm(f) ? [] : [vendorModule(f)]),
-        'tun',
-        'bridge',
-        'br_netfilter',
-        'nf_tables',
-        'nf_nat',
-        'nf_conntrack',
-      ];
+      const needed: KernelModule[] = ['kvm', ...(isPvm(f) ? [] : [vendorModule(f)]), ...NETWORK_MODULES];
       const byState = (state: ModuleState) => needed.filter((m) => f.modules[m] === state);
       const absent = byState('absent');
       const loadable = byState('available');

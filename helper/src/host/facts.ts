@@ -29,19 +29,10 @@ export type DeviceFact = { present: false } | { present: true; charDevice: boole
 export type ToolFact =
   { found: true; path: string; version: string | undefined } | { found: false; untrusted?: string };
 
-export const KERNEL_MODULES = [
-  'kvm',
-  'kvm_intel',
-  'kvm_amd',
-  'kvm_pvm',
-  'tun',
-  'bridge',
-  'br_netfilter',
-  'nf_tables',
-  'nf_nat',
-  'nf_conntrack',
-  'vhost_net',
-] as const;
+/** Modules the original runner required for environment networking. */
+export const NETWORK_MODULES = ['tun', 'bridge', 'br_netfilter', 'nf_tables', 'nf_nat', 'nf_conntrack'] as const;
+
+export const KERNEL_MODULES = ['kvm', 'kvm_intel', 'kvm_amd', 'kvm_pvm', ...NETWORK_MODULES, 'vhost_net'] as const;
 export type KernelModule = (typeof KERNEL_MODULES)[number];
 
 /** loaded: a live module; builtin: compiled into the kernel; available: can be loaded; absent: cannot. */

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { capacityOf, runChecks } from '../src/host/checks.js';
+import type { HostFacts } from '../src/host/facts.js';
+import { verdictOf } from '../src/host/report.js';
+import { parseOsRelease, packageManagerFor } from '../src/host/distro.js';
+
+const GiB = 1024 ** 3;
+
+/** A healthy machine; each test changes the one fact it is about. */
+function facts(overrides: Partial<HostFacts> = {}): HostFacts {
+  const found = (path: string) => ({ found: true as const, path, version: '1.0' });
+  return {
+    arch: 'x86_64',
+    kernel: '6.8.0',
+    distro: { id: 'debian', name: 'Debian', packageManager: 'apt' },
+    cpu: { vendor: 'intel', flags: new Set(['vmx']) },
+    kvm: { present: true, charDevice: true, open: 'ok' },
+    modules: {
+      kvm: 'loaded',
+      kvm_intel: 'loaded',
+      kvm_amd: 'absent',
+      kvm_pvm: 'absent',
+      tun: 'builtin',
+      bridge: 'loaded',
+      br_netfilter: 'loaded',
+      nf_tables: 'loaded',
+      nf_nat: 'loaded',
+      nf_conntrack: 'loaded',
+      vhost_net: 'loaded',
+    },
+    ipForward: true,
+    memory: { totalBytes: 64 * GiB, availableBytes: 60 * GiB },
+    disk: { path: '/var/lib/hearth', freeBytes: 200 * GiB, totalBytes: 500 * GiB },
+    tools: {
+      'cloud-hypervisor': found('/usr/lib/hearth/bin/cloud-hypervisor'),
+      qemu: found('/usr/bin/qemu-system-x86_64'),
+      'qemu-img': found('/usr/bin/qemu-img'),
+      nft: found('/usr/sbin/nft'),
+      iptables: { found: false },
+      ip: found('/usr/sbin/ip'),
+      dnsmasq: found('/usr/sbin/dnsmasq'),
+    },
+    cloudHypervisorFirmware: '/usr/lib/hearth/firmware/hypervisor-fw',
+    tun: { present: true, charDevice: true },
+    vhostNet: { present: true, charDevice: true },
+    ...overrides,
+  };
+}
+
+const statusOf = (f: HostFacts, id: string) => runChecks(f).find((c) => c.id === id)?.status;
+
+describe('readiness judgements', () => {
+  it('passes every check on a healthy machine', () => {
+    expect(runChecks(facts()).filter((c) => c.status !== 'pass')).toEqual([]);
+  });
+
+  it.each([
+    [9.9, 'fail'],
+    [10, 'warn'],
+    [49.9, 'warn'],
+    [50, 'pass'],
+  ])('judges %s GiB free disk as %s', (free, status) => {
+    const disk = { path: '/var/lib/hearth', freeBytes: free * GiB, totalBytes: 500 * GiB };
+    expect(statusOf(facts({ disk }), 'disk')).toBe(status);
+  });
+
+  it.each([
+    [2, 0, 'fail'],
+    [2.2, 1, 'warn'],
+    [4.2, 2, 'pass'],
+    [200, 10, 'pass'],
+  ])('with %s GiB available fits %s environments (%s)', (available, environments, status) => {
+    const f = facts({ memory: { totalBytes: 256 * GiB, availableBytes: available * GiB } });
+    expect(capacityOf(f).environments).toBe(environments);
+    expect(statusOf(f, 'memory')).toBe(status);
+  });
+
+  it('warns, and says why, under a paravirtual KVM such as kvm_pvm', () => {
+    const f = facts({
+      cpu: { vendor: 'intel', flags: new Set(['hypervisor']) },
+      modules: { ...facts().modules, kvm_intel: 'absent', kvm_pvm: 'builtin' },
+    });
+    const checks = runChecks(f);
+    expect(checks.find((c) => c.id === 'kvm-kind')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('kvm_pvm'),
+    });
+    expect(checks.find((c) => c.id === 'cpu-virtualization')?.status).toBe('warn');
+    expect(checks.find((c) => c.id === 'kernel-modules')?.status).toBe('pass'); // kvm_pvm stands in for kvm_intel
+  });
+
+  it('needs one VMM but not both', () => {
+    const noCh = facts({ tools: { ...facts().tools, 'cloud-hypervisor': { found: false } } });
+    expect([statusOf(noCh, 'cloud-hypervisor'), statusOf(noCh, 'qemu')]).toEqual(['warn', 'pass']);
+    const neither = facts({ tools: { ...noCh.tools, qemu: { found: false } } });
+    expect([statusOf(neither, 'cloud-hypervisor'), statusOf(neither, 'qemu')]).toEqual(['fail', 'fail']);
+  });
+
+  it('accepts iptables when nft is missing', () => {
+    const f = facts({
+      tools: {
+        ...facts().tools,
+        nft: { found: false },
+        iptables: { found: true, path: '/usr/sbin/iptables', version: '1.8.9' },
+      },
+    });
+    expect(statusOf(f, 'firewall-tool')).toBe('pass');
+  });
+
+  it('reports EACCES on /dev/kvm with the group fix', () => {
+    const check = runChecks(facts({ kvm: { present: true, charDevice: true, open: 'EACCES' } })).find(
+      (c) => c.id === 'kvm-access',
+    );
+    expect(check).toMatchObject({ status: 'fail', remedy: { command: 'sudo usermod -aG kvm "$USER"' } });
+  });
+
+  it('derives the verdict from the worst check', () => {
+    const healthy = runChecks(facts());
+    expect(verdictOf(healthy, 10)).toEqual({ verdict: 'ready', reason: 'Ready: room for 10 environments' });
+    const degraded = runChecks(facts({ ipForward: false }));
+    expect(verdictOf(degraded, 3).verdict).toBe('degraded');
+    expect(verdictOf(degraded, 3).reason).toContain('IPv4 forwarding');
+    const broken = runChecks(facts({ arch: 'aarch64', ipForward: false }));
+    expect(verdictOf(broken, 3)).toMatchObject({
+      verdict: 'not-ready',
+      reason: expect.stringContaining('1 problem to fix first: x86_64 processor'),
+    });
+  });
+});
+
+describe('distro detection', () => {
+  it('parses quoted os-release values', () => {
+    expect(
+      parseOsRelease('ID="opensuse-tumbleweed"\nID_LIKE="opensuse suse"\n# comment\nPRETTY_NAME=\'Tumbleweed\'\n'),
+    ).toEqual({
+      ID: 'opensuse-tumbleweed',
+      ID_LIKE: 'opensuse suse',
+      PRETTY_NAME: 'Tumbleweed',
+    });
+  });
+
+  it.each([
+    ['ubuntu', [], 'apt'],
+    ['linuxmint', ['ubuntu', 'debian'], 'apt'],
+    ['fedora', [], 'dnf'],
+    ['rocky', ['rhel', 'centos', 'fedora'], 'dnf'],
+    ['endeavouros', ['arch'], 'pacman'],
+    ['opensuse-tumbleweed', ['opensuse', 'suse'], 'zypper'],
+    ['nixos', [], 'unknown'],
+  ])('maps %s to %s', (id, like, manager) => {
+    expect(packageManagerFor(id, like)).toBe(manager);
+  });
+});

@@ -1,0 +1,466 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, errors as undiciErrors } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  assertAllRequestsValid,
+  CH_DOUBLE_PATH,
+  ChDoubleProcess,
+  chSpec,
+  eventNames,
+  GUEST_READY_MARKER,
+  readEventMonitor,
+  readRequestRecord,
+} from './support/cloud-hypervisor-double.js';
+
+/**
+ * Tests of the Cloud Hypervisor contract double itself: a real process spawned by absolute path,
+ * spoken to over its real Unix socket. Driver tests rely on these behaviours matching CH v53.
+ */
+
+interface Reply {
+  status: number;
+  body: unknown;
+}
+
+let dir: string;
+let doubles: ChDoubleProcess[];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ch-double-'));
+  writeFileSync(join(dir, 'vmlinux'), 'not a kernel');
+  writeFileSync(join(dir, 'disk.qcow2'), 'not a disk');
+  doubles = [];
+});
+
+afterEach(async () => {
+  await Promise.all(doubles.map((d) => d.dispose()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const paths = () => ({
+  socket: join(dir, 'api.sock'),
+  events: join(dir, 'events.json'),
+  serial: join(dir, 'serial.log'),
+  kernel: join(dir, 'vmlinux'),
+  disk: join(dir, 'disk.qcow2'),
+});
+
+/** The VM config a hearthd-like driver would send. */
+function vmConfig(): Record<string, unknown> {
+  const p = paths();
+  return {
+    payload: { kernel: p.kernel, cmdline: 'console=ttyS0 root=/dev/vda1' },
+    cpus: { boot_vcpus: 2, max_vcpus: 2 },
+    memory: { size: 2 * 2 ** 30 },
+    disks: [{ path: p.disk, image_type: 'Qcow2', backing_files: true }],
+    serial: { mode: 'File', file: p.serial },
+    console: { mode: 'Off' },
+  };
+}
+
+async function start(extraArgs: string[] = [], env: Record<string, string> = {}): Promise<ChDoubleProcess> {
+  const p = paths();
+  const args = ['--api-socket', `path=${p.socket}`, '--event-monitor', `path=${p.events}`, ...extraArgs];
+  const double = ChDoubleProcess.spawn(args, { HEARTH_CH_DOUBLE_GUEST: 'ready-ms=50,shutdown-ms=100', ...env });
+  doubles.push(double);
+  await double.waitForApi();
+  return double;
+}
+
+async function api(method: 'GET' | 'PUT' | 'POST', action: string, body?: unknown): Promise<Reply> {
+  const client = new Client('http://localhost', { socketPath: paths().socket });
+  try {
+    const res = await client.request({
+      method,
+      path: `/api/v1/${action}`,
+      ...(body === undefined
+        ? {}
+        : {
+            body: typeof body === 'string' ? body : JSON.stringify(body),
+            headers: { 'content-type': 'application/json' },
+          }),
+    });
+    const text = await res.body.text();
+    return { status: res.statusCode, body: text === '' ? null : (JSON.parse(text) as unknown) };
+  } finally {
+    await client.close();
+  }
+}
+
+async function state(): Promise<string | number> {
+  const info = await api('GET', 'vm.info');
+  return info.status === 200 ? (info.body as { state: string }).state : info.status;
+}
+
+async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const events = () => eventNames(readEventMonitor(paths().events));
+
+describe('cloud-hypervisor-double command line', () => {
+  const run = (args: string[]) => spawnSync(CH_DOUBLE_PATH, args, { encoding: 'utf8' });
+
+  it('prints its version like CH, named a double', () => {
+    const out = run(['--version']);
+    expect(out.status).toBe(0);
+    expect(out.stdout).toBe('cloud-hypervisor v53.0.0-double\n');
+    expect(run(['-V', '-v']).stdout).toContain('Enabled features: ["io_uring", "kvm"]');
+  });
+
+  it('rejects unknown flags and bad values with clap-style errors and exit 2', () => {
+    const unknown = run(['--api-socket', '/tmp/x.sock', '--bogus']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("error: unexpected argument '--bogus' found");
+    const seccomp = run(['--seccomp', 'maybe']);
+    expect(seccomp.status).toBe(2);
+    expect(seccomp.stderr).toContain("invalid value 'maybe' for '--seccomp <seccomp>'");
+    expect(run([]).status).toBe(2);
+  });
+
+  it('refuses VM options such as --serial without a payload, as CH v53 does', () => {
+    const out = run(['--api-socket', `path=${paths().socket}`, '--serial', `file=${paths().serial}`]);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain('the following required arguments were not provided');
+    expect(out.stderr).toContain('<--firmware <firmware>|--kernel <kernel>>');
+  });
+
+  it('starts serving its API socket in well under a second', async () => {
+    const begin = Date.now();
+    await start();
+    const elapsed = Date.now() - begin;
+    console.log(`cloud-hypervisor-double served its API ${elapsed} ms after spawn`);
+    expect(elapsed).toBeLessThan(2_500);
+    expect((statSync(paths().socket).mode & 0o777).toString(8)).toBe('700');
+  });
+
+  it('creates and boots a VM given on the command line', async () => {
+    const p = paths();
+    const double = ChDoubleProcess.spawn([
+      '--api-socket',
+      p.socket,
+      '--kernel',
+      p.kernel,
+      '--cpus',
+      'boot=2',
+      '--memory',
+      'size=1G',
+      '--serial',
+      `file=${p.serial}`,
+      '--console',
+      'off',
+      '--disk',
+      `path=${p.disk},image_type=qcow2,backing_files=on`,
+    ]);
+    doubles.push(double);
+    await double.waitForApi();
+    const info = await api('GET', 'vm.info');
+    expect(info.status).toBe(200);
+    const body = info.body as { state: string; config: Record<string, unknown>; memory_actual_size: number };
+    expect(body.state).toBe('Running');
+    expect(body.memory_actual_size).toBe(2 ** 30);
+    expect(body.config.disks).toEqual([{ path: p.disk, image_type: 'Qcow2', backing_files: true }]);
+    await until(() => existsSync(p.serial) && readFileSync(p.serial, 'utf8').includes(GUEST_READY_MARKER));
+  });
+});
+
+describe('cloud-hypervisor-double API', () => {
+  it('runs create → boot → info → power-button → shutdown → vmm.shutdown like CH with --no-shutdown', async () => {
+    const double = await start(['--no-shutdown']);
+    const p = paths();
+
+    const ping = await api('GET', 'vmm.ping');
+    expect(ping.status).toBe(200);
+    expect(chSpec().validateResponse('vmm.ping', 'GET', 200, ping.body).errors).toEqual([]);
+    expect(ping.body).toMatchObject({ version: '53.0.0', build_version: 'v53.0.0-double', pid: double.child.pid });
+
+    expect((await api('PUT', 'vm.create', vmConfig())).status).toBe(204);
+    expect(await state()).toBe('Created');
+    expect(existsSync(p.serial)).toBe(true); // CH opens console devices at vm.create
+
+    expect((await api('PUT', 'vm.boot')).status).toBe(204);
+    const info = await api('GET', 'vm.info');
+    expect(info.status).toBe(200);
+    expect(chSpec().validateResponse('vm.info', 'GET', 200, info.body).errors).toEqual([]);
+    const running = info.body as { state: string; memory_actual_size: number; config: Record<string, unknown> };
+    expect(running.state).toBe('Running');
+    expect(running.memory_actual_size).toBe(2 * 2 ** 30);
+    expect(running.config).toMatchObject(vmConfig());
+    await until(() => readFileSync(p.serial, 'utf8').includes(`${GUEST_READY_MARKER}\r\n`));
+
+    const counters = await api('GET', 'vm.counters');
+    expect(counters.status).toBe(200);
+    expect(chSpec().validateResponse('vm.counters', 'GET', 200, counters.body).errors).toEqual([]);
+
+    expect((await api('PUT', 'vm.pause')).status).toBe(204);
+    expect(await state()).toBe('Paused');
+    expect((await api('PUT', 'vm.resume')).status).toBe(204);
+    expect((await api('PUT', 'vm.reboot')).status).toBe(204);
+    expect(await state()).toBe('Running');
+
+    expect((await api('PUT', 'vm.power-button')).status).toBe(204);
+    await until(() => events().includes('vm.shutdown'));
+    // CH drops the VM instance on shutdown and keeps the config: vm.info says Created, not Shutdown.
+    expect(await state()).toBe('Created');
+    expect(double.exitCode).toBeUndefined();
+    expect(readFileSync(p.serial, 'utf8')).toContain('powering off');
+
+    // The VM can be booted again, then shut down over the API.
+    expect((await api('PUT', 'vm.boot')).status).toBe(204);
+    expect((await api('PUT', 'vm.shutdown')).status).toBe(204);
+    expect(await state()).toBe('Created');
+
+    // vmm.shutdown answers 200 (the spec says 204) and the process exits 0.
+    const bye = await api('PUT', 'vmm.shutdown');
+    expect(bye.status).toBe(200);
+    expect(await double.waitForExit()).toBe(0);
+
+    expect(events()).toEqual([
+      'vmm.starting',
+      'vm.booting',
+      'vm.booted',
+      'virtio-device.activated',
+      'virtio-device.activated',
+      'vm.pausing',
+      'vm.paused',
+      'vm.resuming',
+      'vm.resumed',
+      'vm.rebooting',
+      'vm.rebooted',
+      'virtio-device.activated',
+      'virtio-device.activated',
+      'vm.shutdown',
+      'vm.booting',
+      'vm.booted',
+      'virtio-device.activated',
+      'virtio-device.activated',
+      'vm.shutdown',
+      'vm.deleted',
+      'vmm.shutdown',
+    ]);
+    const record = readRequestRecord(p.socket);
+    expect(record.map((e) => `${e.method} ${e.action ?? ''} ${e.status ?? ''}`)).toContain('PUT vm.create 204');
+    assertAllRequestsValid(record);
+  });
+
+  it('ends the whole VMM when the guest powers off without --no-shutdown, leaving the socket as CH v53 does', async () => {
+    const double = await start();
+    await api('PUT', 'vm.create', vmConfig());
+    await api('PUT', 'vm.boot');
+    expect((await api('PUT', 'vm.power-button')).status).toBe(204);
+    expect(await double.waitForExit()).toBe(0);
+    expect(events().slice(-3)).toEqual(['vm.shutdown', 'vm.deleted', 'vmm.shutdown']);
+    expect(existsSync(paths().socket)).toBe(true);
+    expect(existsSync(`${paths().socket}.lock`)).toBe(true);
+
+    // The next start finds the stale socket, removes it and serves.
+    await start();
+    expect((await api('GET', 'vmm.ping')).status).toBe(200);
+  });
+
+  it('refuses to start on a socket a live VMM serves', async () => {
+    await start();
+    const second = ChDoubleProcess.spawn(['--api-socket', `path=${paths().socket}`]);
+    doubles.push(second);
+    expect(await second.waitForExit()).toBe(1);
+    expect(second.stderr.join('')).toContain('API socket is already in use');
+    expect((await api('GET', 'vmm.ping')).status).toBe(200);
+  });
+
+  it('rejects bodies that do not match the spec with 400, records them as invalid, and keeps the state', async () => {
+    await start();
+    const twoAsString = { ...vmConfig(), cpus: { boot_vcpus: 'two', max_vcpus: 2 } };
+    const bad = await api('PUT', 'vm.create', twoAsString);
+    expect(bad.status).toBe(400);
+    expect(bad.body).toEqual(['Failed to deserialize JSON', 'cpus.boot_vcpus: must be integer']);
+
+    const noPayload = vmConfig();
+    delete noPayload.payload;
+    expect((await api('PUT', 'vm.create', noPayload)).status).toBe(400);
+    expect((await api('PUT', 'vm.create', '{"payload": ')).status).toBe(400);
+    expect((await api('PUT', 'vm.create')).status).toBe(400);
+    expect(await state()).toBe(404);
+
+    const record = readRequestRecord(paths().socket);
+    const creates = record.filter((e) => e.action === 'vm.create');
+    expect(creates.map((e) => [e.valid, e.status])).toEqual([
+      [false, 400],
+      [false, 400],
+      [false, 400],
+      [false, 400],
+    ]);
+    expect(creates[0]!.errors).toEqual(['cpus.boot_vcpus: must be integer']);
+    expect(creates[0]!.body).toEqual(twoAsString);
+    expect(creates[1]!.errors).toEqual(["(body): must have required property 'payload'"]);
+    expect(() => assertAllRequestsValid(record)).toThrow(/cpus\.boot_vcpus: must be integer/);
+  });
+
+  it('accepts properties the spec does not define, as CH does, but records them as warnings', async () => {
+    await start();
+    const typo = { ...vmConfig(), disks: [{ path: paths().disk, backing_file: true }] };
+    expect((await api('PUT', 'vm.create', typo)).status).toBe(204);
+    const [entry] = readRequestRecord(paths().socket);
+    expect(entry).toMatchObject({ valid: true, warnings: ['disks.0.backing_file: not defined by the spec'] });
+    expect(() => assertAllRequestsValid([entry!])).toThrow(/backing_file/);
+    expect(() => assertAllRequestsValid([entry!], { allowUnknownProperties: true })).not.toThrow();
+  });
+
+  it('answers invalid transitions with CH v53 statuses and leaves the state unchanged', async () => {
+    await start();
+    // No VM: boot and info say "not created" (404); the other actions say "not running" (500).
+    expect(await api('PUT', 'vm.boot')).toEqual({
+      status: 404,
+      body: ['Error from API', 'The VM could not boot', 'VM config is missing'],
+    });
+    expect(await api('GET', 'vm.info')).toEqual({
+      status: 404,
+      body: ['Error from API', 'The VM info is not available', 'VM is not created'],
+    });
+    expect((await api('PUT', 'vm.shutdown')).status).toBe(500);
+    expect((await api('PUT', 'vm.power-button')).status).toBe(500);
+    expect((await api('PUT', 'vm.reboot')).status).toBe(404);
+    expect((await api('PUT', 'vm.delete')).status).toBe(204); // deleting nothing is fine in CH
+
+    await api('PUT', 'vm.create', vmConfig());
+    expect((await api('PUT', 'vm.create', vmConfig())).body).toEqual([
+      'Error from API',
+      'The VM could not be created',
+      'VM is already created',
+    ]);
+    expect((await api('PUT', 'vm.pause')).status).toBe(500);
+    expect((await api('PUT', 'vm.resume')).status).toBe(500);
+    expect((await api('PUT', 'vm.shutdown')).status).toBe(500);
+    expect((await api('GET', 'vm.counters')).status).toBe(500);
+    expect(await state()).toBe('Created');
+
+    await api('PUT', 'vm.boot');
+    const again = await api('PUT', 'vm.boot');
+    expect(again).toEqual({ status: 500, body: ['Error from API', 'The VM could not boot', 'VM is already created'] });
+    const resume = await api('PUT', 'vm.resume');
+    expect(resume.status).toBe(500);
+    expect(resume.body).toContain('Invalid transition: InvalidStateTransition(Running, Running)');
+    expect(await state()).toBe('Running');
+
+    // Wrong method, unknown path, and a body for an action that takes none: CH's 400/404.
+    expect(await api('GET', 'vm.boot')).toEqual({ status: 400, body: ['Bad Request'] });
+    expect(await api('GET', 'vm.nothing')).toEqual({ status: 404, body: ['Not Found'] });
+    expect(await api('PUT', 'vm.boot', {})).toEqual({ status: 400, body: ['Bad Request'] });
+    expect(await state()).toBe('Running');
+
+    const record = readRequestRecord(paths().socket);
+    expect(record.filter((e) => !e.valid).map((e) => `${e.method} ${e.action ?? ''}`)).toEqual([
+      'GET vm.boot',
+      'GET vm.nothing',
+      'PUT vm.boot',
+    ]);
+  });
+
+  it('fails vm.boot when the payload file does not exist, as CH does when it builds the VM', async () => {
+    await start();
+    const config = { ...vmConfig(), payload: { kernel: join(dir, 'missing-vmlinux') } };
+    await api('PUT', 'vm.create', config);
+    const boot = await api('PUT', 'vm.boot');
+    expect(boot.status).toBe(500);
+    expect(boot.body).toContain('Cannot open kernel file');
+    expect(await state()).toBe('Created');
+  });
+
+  it('writes the event monitor as blank-line-separated pretty JSON objects', async () => {
+    const double = await start();
+    await api('PUT', 'vm.create', vmConfig());
+    await api('PUT', 'vm.boot');
+    await api('PUT', 'vm.pause');
+    await api('PUT', 'vm.resume');
+    await api('PUT', 'vm.delete');
+    double.child.kill('SIGTERM');
+    expect(await double.waitForExit()).toBe(0);
+
+    const text = readFileSync(paths().events, 'utf8');
+    expect(text.startsWith('{\n  "timestamp": {\n    "secs": 0,\n    "nanos": ')).toBe(true);
+    expect(text.endsWith('}\n\n')).toBe(true);
+    const chunks = text.split('\n\n').filter((c) => c !== '');
+    for (const chunk of chunks) expect(chunk).toBe(JSON.stringify(JSON.parse(chunk), null, 2));
+    expect(text).not.toMatch(/^\{"timestamp"/m); // not NDJSON
+    const parsed = readEventMonitor(paths().events);
+    expect(parsed[0]).toEqual({
+      timestamp: { secs: 0, nanos: expect.any(Number) },
+      source: 'vmm',
+      event: 'starting',
+      properties: null,
+    });
+    const times = parsed.map((e) => e.timestamp.secs * 1e9 + e.timestamp.nanos);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect(eventNames(parsed)).toEqual([
+      'vmm.starting',
+      'vm.booting',
+      'vm.booted',
+      'virtio-device.activated',
+      'virtio-device.activated',
+      'vm.pausing',
+      'vm.paused',
+      'vm.resuming',
+      'vm.resumed',
+      'vm.shutdown',
+      'vm.deleted',
+      'vmm.shutdown',
+    ]);
+    expect(parsed.filter((e) => e.source === 'virtio-device').map((e) => e.properties)).toEqual([
+      { id: '__rng' },
+      { id: '_disk0' },
+    ]);
+  });
+
+  it('injects failures from HEARTH_CH_DOUBLE_FAIL without changing the VM state', async () => {
+    await start([], { HEARTH_CH_DOUBLE_FAIL: 'vm.boot:500*1,vm.counters:hang' });
+    await api('PUT', 'vm.create', vmConfig());
+    const failed = await api('PUT', 'vm.boot');
+    expect(failed.status).toBe(500);
+    expect((failed.body as string[])[0]).toBe('Error from API');
+    expect(await state()).toBe('Created');
+    expect((await api('PUT', 'vm.boot')).status).toBe(204); // *1: only the first boot fails
+    expect(await state()).toBe('Running');
+
+    const client = new Client('http://localhost', { socketPath: paths().socket, headersTimeout: 300 });
+    await expect(client.request({ method: 'GET', path: '/api/v1/vm.counters' })).rejects.toBeInstanceOf(
+      undiciErrors.HeadersTimeoutError,
+    );
+    await client.destroy();
+
+    const record = readRequestRecord(paths().socket);
+    expect(record.map((e) => [e.action, e.status, e.fault])).toEqual([
+      ['vm.create', 204, null],
+      ['vm.boot', 500, '500'],
+      ['vm.info', 200, null],
+      ['vm.boot', 204, null],
+      ['vm.info', 200, null],
+      ['vm.counters', null, 'hang'],
+    ]);
+    assertAllRequestsValid(record);
+  });
+
+  it('crashes on demand, leaving its socket behind like a killed VMM', async () => {
+    const double = await start([], { HEARTH_CH_DOUBLE_FAIL: 'vm.boot:crash' });
+    await api('PUT', 'vm.create', vmConfig());
+    await expect(api('PUT', 'vm.boot')).rejects.toThrow();
+    await double.waitForExit();
+    expect(double.exitSignal).toBe('SIGKILL');
+    expect(existsSync(paths().socket)).toBe(true);
+    expect(events()).not.toContain('vmm.shutdown');
+  });
+
+  it('shuts down cleanly on SIGTERM, shutting the VM down first', async () => {
+    const double = await start();
+    await api('PUT', 'vm.create', vmConfig());
+    await api('PUT', 'vm.boot');
+    double.child.kill('SIGTERM');
+    expect(await double.waitForExit()).toBe(0);
+    expect(events().slice(-3)).toEqual(['vm.shutdown', 'vm.deleted', 'vmm.shutdown']);
+  });
+});

@@ -1,0 +1,331 @@
+import { accessSync, closeSync, constants, openSync, writeSync } from 'node:fs';
+import type { EventMonitor } from './event-monitor.js';
+import { Guest, type GuestBehaviour } from './guest.js';
+import type { Logger } from './log.js';
+import { CH_VERSION, DOUBLE_BUILD_VERSION, DOUBLE_FEATURES } from './version.js';
+
+/**
+ * The VMM's state machine, modelled on CH v53's `Vmm` (vmm/src/lib.rs) rather than on the spec's
+ * prose, because the two disagree and a driver meets the code:
+ *
+ * - CH keeps the VM *config* (set by vm.create) apart from the VM *instance* (made by vm.boot).
+ *   vm.shutdown drops the instance and keeps the config, so vm.info then reports `Created`, not
+ *   `Shutdown`, and vm.boot may be called again. `Shutdown` is never observable through vm.info.
+ * - Errors answer with a JSON array of messages (outermost first). Since v53 (PR #8320) an error
+ *   whose root cause is "VM is not created" / "VM config is missing" answers 404; every other
+ *   failed action, including wrong-state ones, answers 500. The 405s the spec lists are never sent
+ *   (issue #8680), and vm.shutdown/pause/resume/power-button without a VM answer 500 (issue #8678).
+ * - A guest that powers off (e.g. after vm.power-button) ends the whole VMM process unless CH was
+ *   started with --no-shutdown (PR #8025); with it, only the VM shuts down.
+ */
+
+export type VmConfig = Record<string, unknown>;
+type RunState = 'Running' | 'Paused';
+
+/** A failed API action: CH's status and its error chain, outermost first. */
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly chain: string[],
+  ) {
+    super(chain.join(': '));
+  }
+}
+
+const API = 'Error from API';
+const notCreated = (what: string) => new ApiFailure(404, [API, what, 'VM is not created']);
+const notRunning = (what: string) => new ApiFailure(500, [API, what, 'VM is not running']);
+
+export interface VmmOptions {
+  events: EventMonitor;
+  log: Logger;
+  guest: GuestBehaviour;
+  /** CH's --no-shutdown: a guest power-off shuts the VM down but keeps the VMM alive. */
+  noShutdown: boolean;
+  /** Ends the process; the VMM calls it when a guest power-off ends the VMM. */
+  exit: (code: number) => void;
+}
+
+interface Instance {
+  state: RunState;
+  guest: Guest;
+}
+
+/** Where the guest's serial port goes, opened when CH opens its console devices. */
+interface SerialSink {
+  write(line: string): void;
+  close(): void;
+}
+
+export class Vmm {
+  private config: VmConfig | undefined;
+  private vm: Instance | undefined;
+  private serial: SerialSink | undefined;
+  private counterTicks = 0;
+
+  constructor(private readonly options: VmmOptions) {}
+
+  ping(): Record<string, unknown> {
+    return { build_version: DOUBLE_BUILD_VERSION, version: CH_VERSION, pid: process.pid, features: DOUBLE_FEATURES };
+  }
+
+  create(config: VmConfig): void {
+    if (this.config !== undefined)
+      throw new ApiFailure(500, [API, 'The VM could not be created', 'VM is already created']);
+    // CH stores the config before it opens the console devices, so a failure here still leaves a
+    // created VM behind (a vm.delete is needed before retrying).
+    this.config = withChDefaults(config);
+    this.serial = this.openConsoles('The VM could not be created');
+  }
+
+  boot(): void {
+    const what = 'The VM could not boot';
+    if (this.vm !== undefined) throw new ApiFailure(500, [API, what, 'VM is already created']);
+    // CH emits `booting` before it checks for a config: a boot without a VM still logs it.
+    this.options.events.emit('vm', 'booting');
+    if (this.config === undefined) throw new ApiFailure(404, [API, what, 'VM config is missing']);
+    checkBootable(this.config);
+    this.serial ??= this.openConsoles(what);
+    this.vm = { state: 'Running', guest: this.startGuest(this.config) };
+    this.options.events.emit('vm', 'booted');
+    this.activateDevices(this.config);
+  }
+
+  pause(): void {
+    const what = 'The VM could not be paused';
+    if (this.vm === undefined) throw notRunning(what);
+    this.options.events.emit('vm', 'pausing');
+    if (this.vm.state !== 'Running') throw invalidTransition(what, 'Cannot pause VM', this.vm.state, 'Paused');
+    this.vm.guest.pause();
+    this.vm.state = 'Paused';
+    this.options.events.emit('vm', 'paused');
+  }
+
+  resume(): void {
+    const what = 'The VM could not resume';
+    if (this.vm === undefined) throw notRunning(what);
+    this.options.events.emit('vm', 'resuming');
+    if (this.vm.state !== 'Paused') throw invalidTransition(what, 'Cannot resume VM', this.vm.state, 'Running');
+    this.vm.state = 'Running';
+    this.vm.guest.resume();
+    this.options.events.emit('vm', 'resumed');
+  }
+
+  shutdown(): void {
+    if (this.vm === undefined) throw notRunning('The VM could not shutdown');
+    this.dropInstance();
+    this.options.events.emit('vm', 'shutdown');
+  }
+
+  reboot(): void {
+    this.options.events.emit('vm', 'rebooting');
+    if (this.vm === undefined || this.config === undefined) throw notCreated('The VM could not reboot');
+    this.dropInstance();
+    this.serial = this.openConsoles('The VM could not reboot');
+    this.vm = { state: 'Running', guest: this.startGuest(this.config) };
+    this.options.events.emit('vm', 'rebooted');
+    this.activateDevices(this.config);
+  }
+
+  /** Delivers the ACPI power button; the guest decides what to do (see guest.ts). */
+  powerButton(): void {
+    if (this.vm === undefined) throw notRunning('Error triggering power button');
+    this.vm.guest.powerButton();
+  }
+
+  info(): Record<string, unknown> {
+    if (this.config === undefined) throw notCreated('The VM info is not available');
+    const memory = this.config.memory as { size: number };
+    const info: Record<string, unknown> = {
+      config: this.config,
+      state: this.vm?.state ?? 'Created',
+      memory_actual_size: memory.size,
+    };
+    // CH serialises device_tree only while a VM instance exists (skip_serializing_none).
+    if (this.vm !== undefined) info.device_tree = deviceTree(this.config);
+    return info;
+  }
+
+  counters(): Record<string, Record<string, number>> {
+    if (this.vm === undefined) throw notRunning('The VM info is not available');
+    const tick = ++this.counterTicks;
+    const out: Record<string, Record<string, number>> = {};
+    for (const [id] of devices(this.config ?? {}, 'disks', '_disk')) {
+      out[id] = { read_bytes: 4096 * tick, read_ops: tick, write_bytes: 512 * tick, write_ops: tick };
+    }
+    for (const [id] of devices(this.config ?? {}, 'net', '_net')) {
+      out[id] = { rx_bytes: 1500 * tick, rx_frames: tick, tx_bytes: 1000 * tick, tx_frames: tick };
+    }
+    return out;
+  }
+
+  delete(): void {
+    if (this.config === undefined) return;
+    if (this.vm !== undefined) this.shutdown();
+    this.closeConsoles();
+    this.config = undefined;
+    this.options.events.emit('vm', 'deleted');
+  }
+
+  /** vmm.shutdown, SIGTERM/SIGINT and a guest power-off without --no-shutdown all end here. */
+  vmmShutdown(): void {
+    this.delete();
+    this.options.events.emit('vmm', 'shutdown');
+  }
+
+  /** The guest powered off (ACPI S5 / reset to off): CH's GuestExit path. */
+  private guestExit(): void {
+    this.options.log.info('guest powered off');
+    if (this.options.noShutdown) {
+      this.shutdown();
+      return;
+    }
+    this.vmmShutdown();
+    this.options.exit(0);
+  }
+
+  private startGuest(config: VmConfig): Guest {
+    const payload = config.payload as Record<string, string | undefined>;
+    const boot = payload.kernel ?? payload.firmware ?? payload.igvm ?? '?';
+    const guest = new Guest(
+      this.options.guest,
+      (line) => this.serial?.write(line),
+      () => this.guestExit(),
+      `booting ${boot}${payload.cmdline === undefined ? '' : ` with cmdline "${payload.cmdline}"`}`,
+    );
+    guest.start();
+    return guest;
+  }
+
+  /** Virtio devices activate as the guest's drivers probe them: CH reports each on the monitor. */
+  private activateDevices(config: VmConfig): void {
+    const console = config.console as { mode: string };
+    if (console.mode !== 'Off') this.options.events.emit('virtio-device', 'activated', { id: '__console' });
+    this.options.events.emit('virtio-device', 'activated', { id: '__rng' });
+    for (const [id] of [...devices(config, 'disks', '_disk'), ...devices(config, 'net', '_net')]) {
+      this.options.events.emit('virtio-device', 'activated', { id });
+    }
+  }
+
+  private dropInstance(): void {
+    this.vm?.guest.stop();
+    this.vm = undefined;
+    // CH drops its console devices with the VM instance; the next boot reopens (truncates) them.
+    this.closeConsoles();
+  }
+
+  /** CH's pre_create_console_devices: the serial file is created (truncated) here, not at boot. */
+  private openConsoles(what: string): SerialSink {
+    const serial = this.config?.serial as { mode: string; file?: string } | undefined;
+    const consoleCfg = this.config?.console as { mode: string; file?: string } | undefined;
+    try {
+      if (consoleCfg?.mode === 'File' && consoleCfg.file !== undefined)
+        closeSync(openSync(consoleCfg.file, 'w', 0o600));
+      if (serial?.mode === 'File' && serial.file !== undefined) {
+        const fd = openSync(serial.file, 'w', 0o600);
+        return { write: (line) => writeSync(fd, `${line}\r\n`), close: () => closeSync(fd) };
+      }
+    } catch (error) {
+      throw new ApiFailure(500, [API, what, 'Error creating console devices', (error as Error).message]);
+    }
+    if (serial?.mode === 'Tty') {
+      const write = (line: string) => {
+        try {
+          writeSync(1, `${line}\r\n`);
+        } catch {
+          // A closed stdout loses the guest's output, as a closed tty would; the VMM keeps running.
+        }
+      };
+      return { write, close: () => undefined };
+    }
+    if (serial !== undefined && !['Null', 'Off'].includes(serial.mode)) {
+      this.options.log.warn(`serial mode ${serial.mode} is not simulated by the double; guest output is dropped`);
+    }
+    return { write: () => undefined, close: () => undefined };
+  }
+
+  private closeConsoles(): void {
+    this.serial?.close();
+    this.serial = undefined;
+  }
+}
+
+function invalidTransition(what: string, cannot: string, from: string, to: string): ApiFailure {
+  return new ApiFailure(500, [API, what, cannot, `Invalid transition: InvalidStateTransition(${from}, ${to})`]);
+}
+
+/**
+ * What CH checks when it builds the VM at vm.boot (VmConfig::validate, then opening the payload
+ * and disks): the spec cannot express these, and a driver that gets them wrong fails only here.
+ */
+function checkBootable(config: VmConfig): void {
+  const what = 'The VM could not boot';
+  const payload = config.payload as Record<string, string | undefined>;
+  const cpus = config.cpus as { boot_vcpus: number; max_vcpus: number };
+  if (payload.kernel === undefined && payload.firmware === undefined && payload.igvm === undefined) {
+    throw new ApiFailure(500, [API, what, 'Error validating configuration', 'No kernel specified']);
+  }
+  if (cpus.max_vcpus < cpus.boot_vcpus) {
+    throw new ApiFailure(500, [API, what, 'Error validating configuration', 'Max CPUs lower than boot CPUs']);
+  }
+  const files: Array<[string, string | undefined]> = [
+    ['Cannot open kernel file', payload.kernel],
+    ['Cannot open firmware file', payload.firmware],
+    ['Cannot open initramfs file', payload.initramfs],
+  ];
+  for (const disk of (config.disks ?? []) as Array<{ path?: string; vhost_user?: boolean }>) {
+    if (disk.vhost_user !== true) files.push(['Error from device manager: cannot open disk image', disk.path]);
+  }
+  for (const [message, path] of files) {
+    if (path === undefined) continue;
+    try {
+      accessSync(path, constants.R_OK);
+    } catch (error) {
+      throw new ApiFailure(500, [API, what, message, `${path}: ${(error as Error).message}`]);
+    }
+  }
+}
+
+/**
+ * vm.info echoes the config after serde filled in CH's defaults (vm_config.rs); a driver comparing
+ * it with what it sent must expect them. Only the defaults of top-level sections are applied.
+ */
+function withChDefaults(body: VmConfig): VmConfig {
+  const config = structuredClone(body);
+  config.cpus = {
+    kvm_hyperv: false,
+    max_phys_bits: 46,
+    nested: true,
+    core_scheduling: 'Vm',
+    ...(config.cpus ?? { boot_vcpus: 1, max_vcpus: 1 }),
+  };
+  config.memory = {
+    mergeable: false,
+    hotplug_method: 'Acpi',
+    shared: false,
+    hugepages: false,
+    prefault: false,
+    thp: true,
+    ...(config.memory ?? { size: 512 * 2 ** 20 }),
+  };
+  config.rng ??= { src: '/dev/urandom', iommu: false };
+  config.serial ??= { mode: 'Null' };
+  config.console ??= { mode: 'Tty' };
+  for (const flag of ['iommu', 'watchdog', 'pvpanic', 'landlock_enable']) config[flag] ??= false;
+  return config;
+}
+
+/** Device ids as CH assigns them when the config gives none: `_disk0`, `_net1`, … */
+function devices(config: VmConfig, key: 'disks' | 'net', prefix: string): Array<[string, number]> {
+  const list = (config[key] ?? []) as Array<{ id?: string }>;
+  return list.map((device, i) => [device.id ?? `${prefix}${i}`, i]);
+}
+
+function deviceTree(config: VmConfig): Record<string, unknown> {
+  const tree: Record<string, unknown> = {};
+  const all = [...devices(config, 'disks', '_disk'), ...devices(config, 'net', '_net')];
+  all.forEach(([id], slot) => {
+    tree[id] = { id, resources: [], children: [], pci_bdf: `0000:00:${(slot + 2).toString(16).padStart(2, '0')}.0` };
+  });
+  return tree;
+}

@@ -1,0 +1,73 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HostReport, type CheckId } from '#protocol';
+import { SYSTEM_BIN_DIRS } from '../src/host/executables.js';
+import { HearthdProcess } from './support/hearthd-process.js';
+import { assertMatches } from './support/schema.js';
+
+/**
+ * The report hearthd gives about the machine running the tests, compared with what the test
+ * observes itself. On the CI machines this means: /dev/kvm opens, no vmx/svm flag (KVM comes
+ * from kvm_pvm and cannot boot standard kernels), no Cloud Hypervisor.
+ */
+const cpuFlags = new Set(/^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(/\s+/) ?? []);
+const hasVirtFlag = cpuFlags.has('vmx') || cpuFlags.has('svm');
+const isPvm = existsSync('/sys/module/kvm_pvm');
+const installed = (bin: string) => SYSTEM_BIN_DIRS.some((dir) => existsSync(`${dir}/${bin}`));
+
+describe('readiness of this machine', () => {
+  let daemon: HearthdProcess;
+  let report: HostReport;
+  const check = (id: CheckId) => report.checks.find((c) => c.id === id)!;
+
+  beforeAll(async () => {
+    daemon = await HearthdProcess.start();
+    const client = daemon.client();
+    report = await client.call('getHost');
+    await client.close();
+  });
+  afterAll(async () => {
+    await daemon.dispose();
+  });
+
+  it('is valid against the schema and has every check', () => {
+    assertMatches(HostReport, report);
+    expect(report.checks).toHaveLength(18);
+    expect(report.arch).toBe('x86_64');
+  });
+
+  it('reports the virtualization flags it sees', () => {
+    expect(check('cpu-virtualization').status).toBe(hasVirtFlag ? 'pass' : isPvm ? 'warn' : 'fail');
+  });
+
+  it.runIf(isPvm)('warns that this paravirtual KVM cannot boot standard guests', () => {
+    expect(check('kvm-kind')).toMatchObject({ status: 'warn', detail: expect.stringContaining('kvm_pvm') });
+    expect(check('kvm-kind').remedy?.summary).toContain('tcg');
+  });
+
+  it.runIf(existsSync('/dev/kvm') && process.getuid?.() === 0)('opens /dev/kvm read-write', () => {
+    expect(check('kvm-device').status).toBe('pass');
+    expect(check('kvm-access').status).toBe('pass');
+  });
+
+  it('reports the VMMs that are installed, and only those', () => {
+    const ch = installed('cloud-hypervisor');
+    const qemu = installed('qemu-system-x86_64');
+    expect(check('cloud-hypervisor').status === 'pass').toBe(ch);
+    expect(check('qemu').status === 'pass').toBe(qemu);
+    if (!ch) {
+      expect(check('cloud-hypervisor').remedy?.command).toContain('/usr/lib/hearth/bin/cloud-hypervisor');
+      expect(report.verdict).not.toBe('ready');
+      expect(report.reason).toContain('Cloud Hypervisor');
+    }
+  });
+
+  it('gives a verdict that follows from its checks', () => {
+    const worst = report.checks.some((c) => c.status === 'fail')
+      ? 'not-ready'
+      : report.checks.some((c) => c.status === 'warn')
+        ? 'degraded'
+        : 'ready';
+    expect(report.verdict).toBe(worst);
+  });
+});
