@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { AppInfo, ConnectionStatus, HostReport, InstallRun } from '#protocol';
 import { call, HearthCallError, useHearthEvent } from './hearth.js';
+import { AppSettings } from './AppSettings.js';
 import { ConnectionPanel } from './ConnectionPanel.js';
 import { InstallPanel } from './InstallPanel.js';
 import { ReadinessReport } from './ReadinessReport.js';
@@ -13,6 +14,7 @@ export function App() {
   const [hostError, setHostError] = useState<string | null>(null);
   const [install, setInstall] = useState<InstallRun | null>(null);
   const [fatal, setFatal] = useState<string | null>(null);
+  const [settingsError, setSettingsError] = useState<string | null>(null);
 
   const loadHost = useCallback((fresh = false) => {
     call('getHost', fresh ? { fresh } : {}).then(
@@ -86,6 +88,21 @@ export function App() {
         />
         {install && <InstallPanel run={install} />}
         <ReadinessReport report={host} error={hostError} live={connected} onRecheck={() => loadHost(true)} />
+        {info && (
+          <AppSettings
+            info={info}
+            error={settingsError}
+            onAutostart={(enabled) => {
+              call('setAutostart', { enabled }).then(
+                (next) => {
+                  setInfo(next);
+                  setSettingsError(null);
+                },
+                (error: unknown) => setSettingsError(error instanceof Error ? error.message : String(error)),
+              );
+            }}
+          />
+        )}
       </main>
     </div>
   );
