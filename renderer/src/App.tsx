@@ -15,6 +15,7 @@ export function App() {
   const [install, setInstall] = useState<InstallRun | null>(null);
   const [fatal, setFatal] = useState<string | null>(null);
   const [settingsError, setSettingsError] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
 
   const loadHost = useCallback((fresh = false) => {
     call('getHost', fresh ? { fresh } : {}).then(
@@ -79,9 +80,11 @@ export function App() {
         <ConnectionPanel
           status={connection}
           install={install}
+          error={actionError}
           onInstall={(action, purge) => {
+            setActionError(null);
             call('runInstaller', { action, ...(purge && { purge }) }).then(setInstall, (error: unknown) =>
-              setHostError(error instanceof Error ? error.message : String(error)),
+              setActionError(error instanceof Error ? error.message : String(error)),
             );
           }}
           onRetry={() => void call('reconnect', {}).then(setConnection)}

@@ -15,6 +15,7 @@ const STATE: Record<ConnectionState, { label: string; tone: Tone }> = {
 export function ConnectionPanel(props: {
   status: ConnectionStatus | null;
   install: InstallRun | null;
+  error: string | null;
   onInstall: (action: InstallAction, purge: boolean) => void;
   onRetry: () => void;
 }) {
@@ -51,6 +52,11 @@ export function ConnectionPanel(props: {
       <p className="lead" data-testid="connection-message">
         {status.message}
       </p>
+      {props.error !== null && (
+        <div className="banner banner-fail" role="alert">
+          {props.error}
+        </div>
+      )}
       <dl className="facts">
         <div>
           <dt>Running version</dt>
