@@ -153,6 +153,8 @@ describe('SudoPromptRunner', () => {
 
     const dismissed = new SudoPromptRunner((_c, _o, callback) => callback(new Error('User did not grant permission.')));
     await expect(dismissed.run(script, [], () => undefined)).resolves.toMatchObject({ code: 126 });
+    for (const bad of ['$(reboot)', '`id`', 'a"b', "a'b", 'a\\b'])
+      await expect(dismissed.run(script, ['install', '--version', bad], () => undefined)).rejects.toThrow('refusing');
     await rm(join(script, '..'), { recursive: true, force: true });
   });
 });

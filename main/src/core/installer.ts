@@ -46,7 +46,16 @@ type SudoExec = (
   callback: (error?: Error, stdout?: string | Buffer, stderr?: string | Buffer) => void,
 ) => void;
 
-const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+/**
+ * sudo-prompt hands the command to `/bin/bash -c "…"` inside double quotes, escaping only `"`, so
+ * `$`, backticks and backslashes would be expanded by the outer shell. Our arguments are paths and
+ * versions: anything outside this set is refused rather than quoted.
+ */
+const SAFE_ARG = /^[\w ./@:+=,%-]+$/;
+const quote = (s: string) => {
+  if (!SAFE_ARG.test(s)) throw new Error(`refusing to pass ${JSON.stringify(s)} to the privileged command`);
+  return `'${s}'`;
+};
 
 /**
  * The desktop path: one pkexec (or sudo) password dialog through sudo-prompt. sudo-prompt hands
