@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, clipboard, ipcMain, Notification, screen, session } from 'electron';
+import { app, BrowserWindow, clipboard, ipcMain, nativeTheme, Notification, screen, session } from 'electron';
 import { exec as sudo } from 'sudo-prompt';
 import { eventChannel, invokeChannel, ipcInvokeNames } from '#protocol';
 import { DEFAULT_SOCKET } from '#protocol/client';
@@ -122,7 +122,8 @@ if (!app.requestSingleInstanceLock()) {
       minHeight: 480,
       title: 'Hearth',
       show: false,
-      backgroundColor: '#16191d',
+      // The page's own background, so opening the window never flashes the other theme.
+      backgroundColor: nativeTheme.shouldUseDarkColors ? '#16191d' : '#f6f7f9',
       webPreferences: {
         preload: join(__dirname, 'preload.cjs'),
         contextIsolation: true,
