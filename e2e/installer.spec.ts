@@ -94,3 +94,34 @@ describe.skipIf(reason !== undefined)('installer click-through (browser mode, sc
     await page.getByTestId('verdict-reason').waitFor();
   });
 });
+
+describe.skipIf(reason !== undefined)('installer failure is shown: which step, and why', () => {
+  it("reports the failed step with the script's reason, and the log", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'hearth-e2e-unsafe-'));
+    await chmod(root, 0o755);
+    await mkdir(join(root, 'etc'), { recursive: true });
+    await mkdir(join(root, 'usr/lib'), { recursive: true });
+    await chmod(join(root, 'usr/lib'), 0o777); // writable by anyone: the script must refuse
+    const dev = await startDevWeb({
+      socket: join(root, 'run/hearth/hearthd.sock'),
+      rendererDir: RENDERER,
+      installRoot: root,
+    });
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+      await page.goto(dev.url);
+      await page.getByRole('button', { name: 'Install helper' }).click();
+      await page.locator('[data-testid="install"][data-state="failed"]').waitFor({ timeout: 30_000 });
+      expect(await page.locator('[data-step="preflight"]').getAttribute('data-state')).toBe('failed');
+      expect(await page.locator('[data-step="users"]').getAttribute('data-state')).toBe('pending');
+      const alert = await page.locator('[data-testid="install"] [role="alert"]').textContent();
+      expect(alert).toMatch(/^Check this machine: .*usr\/lib is writable by group or others \(mode 777\)/);
+      await page.screenshot({ path: await artifactPath('installer-failed.png'), fullPage: true });
+    } finally {
+      await browser.close();
+      await dev.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

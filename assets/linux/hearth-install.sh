@@ -92,7 +92,7 @@ say() { printf '%s\n' "$*"; printf '%s\n' "$*" >&3; }
 current=
 step() { current=$1; shift; say "::step $current $*"; }
 result() { say "::result $current $*"; current=; }
-fail() { say "::fail ${current:-setup} $*"; exit 1; }
+fail() { say "::fail ${current:-setup} $*"; current=; exit 1; }
 trap 'rc=$?; [ $rc = 0 ] || [ -z "$current" ] || say "::fail $current command failed (exit $rc): $BASH_COMMAND"' EXIT
 
 # ---------------------------------------------------------------------------------------------

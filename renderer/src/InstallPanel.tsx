@@ -26,6 +26,7 @@ const KIND: Record<InstallRun['kind'], string> = {
 
 export function InstallPanel({ run }: { run: InstallRun }) {
   const overall = RUN[run.state];
+  const log = run.log.filter((l) => !l.startsWith('::'));
   return (
     <section className="card" aria-labelledby="install-title" data-testid="install" data-state={run.state}>
       <div className="card-head">
@@ -39,19 +40,26 @@ export function InstallPanel({ run }: { run: InstallRun }) {
       )}
       <ol className="steps">
         {run.steps.map((step) => {
-          const s = STEP[step.state];
+          const s =
+            step.state === 'pending' && run.state !== 'running'
+              ? { label: 'Not run', tone: 'idle' as const }
+              : STEP[step.state];
+          // A failed step's reason is the banner above; other notes sit under their step.
+          const note = step.state === 'failed' ? undefined : step.note;
           return (
             <li key={step.id} className={`step step-${step.state}`} data-step={step.id} data-state={step.state}>
               <StatusBadge tone={s.tone} label={s.label} />
               <span className="step-title">{step.title}</span>
-              {step.note !== undefined && <span className="step-note muted small">{step.note}</span>}
+              {note !== undefined && <span className="step-note muted small">{note}</span>}
             </li>
           );
         })}
       </ol>
       <details className="log" open={run.state === 'failed'}>
-        <summary>Log ({run.log.length} lines)</summary>
-        <pre>{run.log.filter((l) => !l.startsWith('::')).join('\n') || '(nothing yet)'}</pre>
+        <summary>Log ({log.length} lines)</summary>
+        <pre>
+          {log.join('\n') || (run.state === 'running' ? '(nothing yet)' : '(the install script printed nothing else)')}
+        </pre>
       </details>
     </section>
   );

@@ -24,7 +24,7 @@ export interface InstallPlan {
 }
 
 const TITLES: Record<InstallStepId, string> = {
-  authorize: 'Ask for your password',
+  authorize: 'Get administrator rights (your password)',
   preflight: 'Check this machine',
   users: 'Create the hearth group and the hearth-vmm user',
   files: 'Install hearthd into /usr/lib/hearth',
@@ -128,8 +128,9 @@ export function applyInstallerLine(run: InstallRun, line: string): InstallRun {
       target.state = 'failed';
       target.note = rest;
     }
+    // The first failure is the cause; anything after it is a consequence.
+    if (next.state !== 'failed') next.error = `${target?.title ?? id}: ${rest}`;
     next.state = 'failed';
-    next.error = `${target?.title ?? id}: ${rest}`;
   }
   return next;
 }

@@ -178,7 +178,12 @@ export class Installer {
       this.publish(applyInstallerLine(this.current!, line)),
     );
     let run = this.current!;
-    if (code !== 0 || run.state === 'failed') {
+    if (run.state === 'failed') {
+      // The script said which step failed and why (::fail); keep exactly that.
+      this.publish({ ...run, finishedAt: this.now() });
+      return;
+    }
+    if (code !== 0) {
       const authorize = run.steps.find((s) => s.id === 'authorize');
       const message =
         authorize?.state === 'running'
