@@ -1,53 +1,44 @@
-import { useCallback, useEffect, useState } from 'react';
-import type { AppInfo, ConnectionStatus, HostReport, InstallRun } from '#protocol';
-import { call, HearthCallError, useHearthEvent } from './hearth.js';
+import { useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
 import { AppSettings } from './AppSettings.js';
 import { ConnectionPanel } from './ConnectionPanel.js';
+import { call, HearthCallError, useHearthEvent } from './hearth.js';
 import { InstallPanel } from './InstallPanel.js';
+import { keys, useAppInfo, useHostReport, useRecheckHost, useSetAutostart } from './queries.js';
 import { ReadinessReport } from './ReadinessReport.js';
+import { usePushed } from './store.js';
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** The setup page: connection to hearthd, this machine's readiness, and the helper installer. */
 export function App() {
-  const [connection, setConnection] = useState<ConnectionStatus | null>(null);
-  const [info, setInfo] = useState<AppInfo | null>(null);
-  const [host, setHost] = useState<HostReport | null>(null);
-  const [hostError, setHostError] = useState<string | null>(null);
-  const [install, setInstall] = useState<InstallRun | null>(null);
+  const queryClient = useQueryClient();
+  const { connection, install, setConnection, setInstall } = usePushed();
   const [fatal, setFatal] = useState<string | null>(null);
-  const [settingsError, setSettingsError] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
 
-  const loadHost = useCallback((fresh = false) => {
-    call('getHost', fresh ? { fresh } : {}).then(
-      (report) => {
-        setHost(report);
-        setHostError(null);
-      },
-      (error: unknown) => setHostError(error instanceof Error ? error.message : String(error)),
-    );
-  }, []);
-
+  // What main pushes: the current value once, then every change.
   useEffect(() => {
-    Promise.all([call('getConnection', {}), call('getAppInfo', {}), call('getInstallRun', {})]).then(
-      ([status, app, run]) => {
+    Promise.all([call('getConnection', {}), call('getInstallRun', {})]).then(
+      ([status, run]) => {
         setConnection(status);
-        setInfo(app);
         setInstall(run);
       },
       (error: unknown) => setFatal(error instanceof HearthCallError ? error.message : String(error)),
     );
-  }, []);
-
+  }, [setConnection, setInstall]);
   useHearthEvent('connection', setConnection);
   useHearthEvent('install', setInstall);
   useHearthEvent('hearthd', (event) => {
-    if (event.type === 'hello' || event.type === 'readiness') loadHost();
+    if (event.type === 'hello' || event.type === 'readiness')
+      void queryClient.invalidateQueries({ queryKey: keys.host });
   });
 
   const connected = connection?.state === 'connected';
-  useEffect(() => {
-    if (connected) loadHost();
-  }, [connected, loadHost]);
+  const host = useHostReport(connected);
+  const recheck = useRecheckHost();
+  const info = useAppInfo();
+  const autostart = useSetAutostart();
 
   if (fatal !== null) {
     return (
@@ -68,10 +59,10 @@ export function App() {
           <span className="brand-sub">Setup</span>
         </div>
         <div className="topbar-meta">
-          {info && (
+          {info.data && (
             <span className="muted small">
-              app {info.version}
-              {info.shell === 'browser' ? ' · browser mode' : ''}
+              app {info.data.version}
+              {info.data.shell === 'browser' ? ' · browser mode' : ''}
             </span>
           )}
         </div>
@@ -84,26 +75,24 @@ export function App() {
           onInstall={(action, purge) => {
             setActionError(null);
             call('runInstaller', { action, ...(purge && { purge }) }).then(setInstall, (error: unknown) =>
-              setActionError(error instanceof Error ? error.message : String(error)),
+              setActionError(message(error)),
             );
           }}
           onRetry={() => void call('reconnect', {}).then(setConnection)}
         />
         {install && <InstallPanel run={install} />}
-        <ReadinessReport report={host} error={hostError} live={connected} onRecheck={() => loadHost(true)} />
-        {info && (
+        <ReadinessReport
+          report={host.data ?? null}
+          error={host.error ? message(host.error) : recheck.error ? message(recheck.error) : null}
+          live={connected}
+          checking={recheck.isPending}
+          onRecheck={() => recheck.mutate()}
+        />
+        {info.data && (
           <AppSettings
-            info={info}
-            error={settingsError}
-            onAutostart={(enabled) => {
-              call('setAutostart', { enabled }).then(
-                (next) => {
-                  setInfo(next);
-                  setSettingsError(null);
-                },
-                (error: unknown) => setSettingsError(error instanceof Error ? error.message : String(error)),
-              );
-            }}
+            info={info.data}
+            error={autostart.error ? message(autostart.error) : null}
+            onAutostart={(enabled) => autostart.mutate(enabled)}
           />
         )}
       </main>

@@ -28,6 +28,7 @@ export function ReadinessReport(props: {
   report: HostReport | null;
   error: string | null;
   live: boolean;
+  checking: boolean;
   onRecheck: () => void;
 }) {
   const { report } = props;
@@ -119,8 +120,8 @@ export function ReadinessReport(props: {
               ))}
           </ul>
           <div className="actions">
-            <button type="button" className="btn" disabled={!props.live} onClick={props.onRecheck}>
-              Check again
+            <button type="button" className="btn" disabled={!props.live || props.checking} onClick={props.onRecheck}>
+              {props.checking ? 'Checking…' : 'Check again'}
             </button>
             <span className="muted small">Checked at {new Date(report.checkedAt).toLocaleTimeString()}</span>
           </div>
