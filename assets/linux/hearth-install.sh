@@ -75,8 +75,10 @@ STATE=$LIB/installed.env
 OWN_DIRS="/etc/systemd/system/multi-user.target.wants /etc/systemd/system /etc/systemd /etc/sysusers.d /etc/tmpfiles.d /usr/lib /run"
 
 # ---------------------------------------------------------------------------------------------
-# Progress: stdout always; --progress FILE too, appended by a writer that runs as the *caller*
+# Progress: everything this script and the tools it runs print goes to stdout and, with
+# --progress FILE, is also appended to FILE by a writer that runs as the *caller*
 # (PKEXEC_UID/SUDO_UID), so a path the caller chose can never make root write anywhere.
+progress_pids=()
 if [ -n "$progress" ]; then
   caller_uid=${PKEXEC_UID:-${SUDO_UID:-0}}
   caller_gid=$(id -g "$caller_uid" 2>/dev/null || echo "$caller_uid")
@@ -84,16 +86,28 @@ if [ -n "$progress" ]; then
     exec 3>>"$progress"
   else
     exec 3> >(exec setpriv --reuid="$caller_uid" --regid="$caller_gid" --clear-groups -- tee -a -- "$progress" >/dev/null)
+    progress_pids+=($!)
   fi
-else
-  exec 3>/dev/null
+  exec 4>&1
+  exec 1> >(exec tee /dev/fd/3 >&4) 2>&1
+  progress_pids+=($!)
 fi
-say() { printf '%s\n' "$*"; printf '%s\n' "$*" >&3; }
+say() { printf '%s\n' "$*"; }
 current=
 step() { current=$1; shift; say "::step $current $*"; }
 result() { say "::result $current $*"; current=; }
 fail() { say "::fail ${current:-setup} $*"; current=; exit 1; }
-trap 'rc=$?; [ $rc = 0 ] || [ -z "$current" ] || say "::fail $current command failed (exit $rc): $BASH_COMMAND"' EXIT
+finish() {
+  local rc=$?
+  [ $rc = 0 ] || [ -z "$current" ] || say "::fail $current command failed (exit $rc): $BASH_COMMAND"
+  # Let the progress writers drain before the caller reads the file for the last time.
+  if [ ${#progress_pids[@]} -gt 0 ]; then
+    exec 1>&- 2>&- 3>&-
+    wait "${progress_pids[@]}" 2>/dev/null || true
+  fi
+  exit $rc
+}
+trap finish EXIT
 
 # ---------------------------------------------------------------------------------------------
 # Helpers

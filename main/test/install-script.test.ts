@@ -1,6 +1,6 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -276,6 +276,65 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
     expect(await readFile(join(root, 'etc/passwd'), 'utf8')).toBe(
       'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n',
     );
+  });
+
+  it("mirrors all output to --progress with the caller's identity, never root's", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-progress-'));
+    try {
+      await chown(dir, 65534, 65534);
+      await chmod(dir, 0o700);
+      const file = join(dir, 'progress.log');
+      await writeFile(file, '');
+      await chown(file, 65534, 65534);
+      const env = { ...process.env, PKEXEC_UID: '65534' };
+      const { stdout } = await run(
+        '/bin/bash',
+        [
+          SCRIPT,
+          'install',
+          '--root',
+          root,
+          '--user',
+          'alice',
+          '--hearthd',
+          BUNDLE,
+          '--node',
+          process.execPath,
+          '--version',
+          '0.1.0',
+          '--progress',
+          file,
+        ],
+        { env },
+      );
+      expect(await readFile(file, 'utf8')).toBe(stdout);
+      expect((await lstat(file)).uid).toBe(65534);
+      // A path the caller may not write stays untouched, though the script runs as root.
+      const forbidden = join(root, 'etc', 'progress-by-root.log');
+      await run(
+        '/bin/bash',
+        [
+          SCRIPT,
+          'install',
+          '--root',
+          root,
+          '--user',
+          'alice',
+          '--hearthd',
+          BUNDLE,
+          '--node',
+          process.execPath,
+          '--version',
+          '0.1.0',
+          '--progress',
+          forbidden,
+        ],
+        { env },
+      );
+      await expect(lstat(forbidden)).rejects.toThrow();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to install below a directory others can write', async () => {
