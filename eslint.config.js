@@ -71,6 +71,8 @@ export default defineConfig(
   },
   {
     files: ['main/**/*.ts'],
+    // Tests may run the real hearthd process through helper/test/support.
+    ignores: ['main/test/**'],
     rules: restrict([
       {
         group: ['**/helper/**', '**/renderer/**'],

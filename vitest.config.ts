@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['**/test/**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**', 'e2e/**'],
+    include: ['**/test/**/*.test.ts', 'e2e/**/*.spec.ts'],
+    exclude: ['node_modules/**', 'dist/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -6,3 +6,4 @@ export * from './schemas/environments.js';
 export * from './schemas/host.js';
 export * from './schemas/system.js';
 export * from './version.js';
+export * from './ipc.js';

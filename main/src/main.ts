@@ -1,55 +1,231 @@
 import { join } from 'node:path';
-import { app, BrowserWindow, session } from 'electron';
+import { pathToFileURL } from 'node:url';
+import { app, BrowserWindow, clipboard, ipcMain, nativeTheme, Notification, screen, session } from 'electron';
+import { exec as sudo } from 'sudo-prompt';
+import { eventChannel, invokeChannel, ipcInvokeNames } from '#protocol';
+import { DEFAULT_SOCKET } from '#protocol/client';
+import { version } from '../../package.json';
+import { AppCore } from './core/app-core.js';
+import { Autostart, autostartPath } from './core/autostart.js';
+import { DirectRunner, SudoPromptRunner } from './core/installer.js';
+import { electronSenderPolicy, IpcRouter, type IpcSender } from './core/ipc-router.js';
+import { detectTrayHost } from './core/tray-host.js';
+import { environmentNotices, trayModel, type TrayEnvironment } from './core/tray-model.js';
+import { fitBounds, WindowStateStore } from './core/window-state.js';
+import { TrayView } from './electron/tray.js';
 
 /**
- * The Electron main process. The window loads only our bundled renderer, with the renderer
- * sandboxed and isolated; everything privileged stays here or in hearthd.
+ * The Electron main process: a thin layer over main/src/core (plain TypeScript, tested without
+ * Electron). The window loads only our bundled renderer, sandboxed and isolated; everything
+ * privileged stays here or in hearthd.
  */
+// The page is loaded from file://, where response headers do not exist: the effective policy is
+// the <meta> in renderer/index.html (checked by main/test/security.test.ts). This header is the
+// same policy, for anything that ever arrives over a protocol that has headers.
 const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
-if (!app.requestSingleInstanceLock()) app.quit();
-
-function createWindow(): BrowserWindow {
-  const window = new BrowserWindow({
-    width: 1100,
-    height: 720,
-    title: 'Hearth',
-    show: false,
-    webPreferences: {
-      preload: join(__dirname, 'preload.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-    },
-  });
-  window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  window.webContents.on('will-navigate', (event) => event.preventDefault());
-  window.once('ready-to-show', () => window.show());
-  void window.loadFile(join(__dirname, '..', 'renderer', 'index.html'));
-  return window;
-}
+const packaged = app.isPackaged;
+const resources = packaged
+  ? join(process.resourcesPath, 'hearth-helper')
+  : join(__dirname, '..', '..', 'assets', 'linux');
+const iconDir = packaged
+  ? join(process.resourcesPath, 'icons', 'tray')
+  : join(__dirname, '..', '..', 'assets', 'icons', 'tray');
+const rendererIndex = join(__dirname, '..', 'renderer', 'index.html');
+const rendererUrl = pathToFileURL(rendererIndex).href;
+const startHidden = process.argv.includes('--hidden');
+const socketPath = process.env.HEARTH_SOCKET ?? DEFAULT_SOCKET;
 
 app.commandLine.appendSwitch('gtk-version', '3');
-app.on('second-instance', () => {
-  const [window] = BrowserWindow.getAllWindows();
-  if (window) {
-    if (window.isMinimized()) window.restore();
-    window.focus();
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  let window: BrowserWindow | null = null;
+  let tray: TrayView | null = null;
+  let trayAvailable = false;
+  let quitting = false;
+  let environments: TrayEnvironment[] = [];
+  const bounds = new WindowStateStore(join(app.getPath('userData'), 'window-state.json'));
+
+  const core = new AppCore({
+    shell: 'electron',
+    appVersion: version,
+    socketPath,
+    installScript: join(resources, 'hearth-install.sh'),
+    runner: process.getuid?.() === 0 ? new DirectRunner() : new SudoPromptRunner(sudo),
+    ...(!packaged && {
+      // Development (`npm start`): install the freshly built hearthd with this machine's Node.
+      installOverrides: {
+        hearthd: join(__dirname, '..', 'helper', 'hearthd.mjs'),
+        node: process.env.HEARTH_NODE ?? '/usr/bin/node',
+      },
+    }),
+    autostart: new Autostart(autostartPath(), process.env.APPIMAGE ?? process.execPath),
+    trayAvailable: () => trayAvailable,
+    copyText: (text) => {
+      void clipboard.writeText(text);
+      return Promise.resolve();
+    },
+    emit: (name, payload) => {
+      if (window && !window.isDestroyed()) window.webContents.send(eventChannel(name), payload);
+    },
+  });
+
+  const router = new IpcRouter(
+    core.handlers,
+    electronSenderPolicy({ rendererUrl, webContentsId: () => window?.webContents.id }),
+    (name, error) => process.stderr.write(`hearth: ${name} failed: ${String(error)}\n`),
+  );
+  for (const name of ipcInvokeNames) {
+    ipcMain.handle(invokeChannel(name), (event, request: unknown) => {
+      const frame = event.senderFrame;
+      const sender: IpcSender = {
+        kind: 'electron',
+        frameUrl: frame?.url ?? '',
+        isMainFrame: frame !== null && frame === event.sender.mainFrame,
+        webContentsId: event.sender.id,
+      };
+      return router.handle(name, sender, request);
+    });
   }
-});
-app.whenReady().then(
-  () => {
-    session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
-    session.defaultSession.webRequest.onHeadersReceived((details, callback) =>
-      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } }),
-    );
-    createWindow();
-  },
-  (error: unknown) => {
-    process.stderr.write(`Hearth could not start: ${String(error)}\n`);
-    app.exit(1);
-  },
-);
-app.on('window-all-closed', () => app.quit());
+
+  const refreshTray = () => {
+    tray?.apply(trayModel({ connection: core.connection.status.state, environments }));
+  };
+  /** Wired to hearthd's environment list once /v1/environments exists (issue #3). */
+  const setEnvironments = (next: TrayEnvironment[]) => {
+    for (const notice of environmentNotices(environments, next)) {
+      if (Notification.isSupported()) new Notification({ title: notice.title, body: notice.body }).show();
+    }
+    environments = next;
+    refreshTray();
+  };
+  core.connection.onStatus(refreshTray);
+
+  const showWindow = () => {
+    if (!window || window.isDestroyed()) {
+      window = createWindow();
+      return;
+    }
+    if (window.isMinimized()) window.restore();
+    window.show();
+    window.focus();
+  };
+
+  function createWindow(): BrowserWindow {
+    const win = new BrowserWindow({
+      width: 1100,
+      height: 760,
+      minWidth: 640,
+      minHeight: 480,
+      title: 'Hearth',
+      show: false,
+      // The page's own background, so opening the window never flashes the other theme.
+      backgroundColor: nativeTheme.shouldUseDarkColors ? '#16191d' : '#f6f7f9',
+      webPreferences: {
+        preload: join(__dirname, 'preload.cjs'),
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+        nodeIntegrationInSubFrames: false,
+        webSecurity: true,
+        webviewTag: false,
+        spellcheck: false,
+        devTools: !packaged,
+      },
+    });
+    win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    win.webContents.on('will-navigate', (event) => event.preventDefault());
+    win.webContents.on('will-redirect', (event) => event.preventDefault());
+    win.webContents.on('will-attach-webview', (event) => event.preventDefault());
+    void bounds.load().then((saved) => {
+      const fitted = fitBounds(
+        saved,
+        screen.getAllDisplays().map((d) => d.workArea),
+        { width: 1100, height: 760 },
+      );
+      win.setBounds(fitted);
+      if (fitted.maximized === true) win.maximize();
+    });
+    const remember = () => {
+      if (win.isDestroyed()) return;
+      void bounds.save({ ...win.getNormalBounds(), maximized: win.isMaximized() });
+    };
+    win.on('resized', remember);
+    win.on('moved', remember);
+    win.on('close', (event) => {
+      remember();
+      // Close to tray only when a tray is really shown; otherwise closing quits (GNOME).
+      if (trayAvailable && !quitting) {
+        event.preventDefault();
+        win.hide();
+      }
+    });
+    win.once('ready-to-show', () => {
+      if (!startHidden || !trayAvailable) win.show();
+    });
+    void win.loadFile(rendererIndex);
+    return win;
+  }
+
+  app.on('second-instance', showWindow);
+  app.on('before-quit', () => {
+    quitting = true;
+  });
+  app.on('window-all-closed', () => {
+    if (!trayAvailable) app.quit();
+  });
+  app.on('web-contents-created', (_event, contents) => {
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    contents.on('will-navigate', (event) => event.preventDefault());
+  });
+
+  app.whenReady().then(
+    async () => {
+      session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+      session.defaultSession.setPermissionCheckHandler(() => false);
+      session.defaultSession.webRequest.onHeadersReceived((details, callback) =>
+        callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } }),
+      );
+      trayAvailable = process.env.HEARTH_FORCE_TRAY === '1' || (await detectTrayHost());
+      if (trayAvailable) {
+        tray = new TrayView(iconDir, (action) => {
+          switch (action.kind) {
+            case 'open-dashboard':
+            case 'open-environment':
+              showWindow();
+              break;
+            case 'copy-ssh':
+              void clipboard.writeText(action.command);
+              break;
+            case 'stop-environment':
+              // Needs hearthd's environment endpoints (issue #3).
+              break;
+            case 'quit':
+              app.quit();
+              break;
+          }
+        });
+        refreshTray();
+      }
+      setEnvironments([]);
+      core.start();
+      window = createWindow();
+      if (process.env.HEARTH_E2E === '1') {
+        Object.assign(globalThis, {
+          hearthTest: { trayExists: () => tray !== null, trayAvailable: () => trayAvailable },
+        });
+      }
+    },
+    (error: unknown) => {
+      process.stderr.write(`Hearth could not start: ${String(error)}\n`);
+      app.exit(1);
+    },
+  );
+  app.on('will-quit', () => {
+    tray?.destroy();
+    void core.stop();
+  });
+}

@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HearthdProcess, makePaths, type HearthdPaths } from '../helper/test/support/hearthd-process.js';
+import { startDevWeb } from '../main/src/web/dev-web.js';
+import { artifactPath, CHROMIUM, launchChromium } from './support/browser.js';
+
+const RENDERER = join(import.meta.dirname, '..', 'dist', 'renderer');
+const missing = [CHROMIUM, join(RENDERER, 'index.html')].filter((p) => !existsSync(p));
+if (missing.length)
+  console.warn(`SKIPPED browser-mode e2e: missing ${missing.join(', ')} (apt-get install chromium; npm run build)`);
+
+/**
+ * The renderer in Debian's Chromium, bridged (browser mode) to the real main-process logic and a
+ * real hearthd process: what the user sees is this machine's real readiness report.
+ */
+describe.skipIf(missing.length > 0)('browser mode against a real hearthd', () => {
+  let paths: HearthdPaths;
+  let daemon: HearthdProcess;
+  let dev: Awaited<ReturnType<typeof startDevWeb>>;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    paths = await makePaths('hearth-e2e-');
+    daemon = await HearthdProcess.start(paths);
+    dev = await startDevWeb({ socket: paths.socket, rendererDir: RENDERER, assumeInstalled: true });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(dev.url);
+  });
+  afterAll(async () => {
+    await browser.close();
+    await dev.close();
+    await daemon.dispose();
+  });
+
+  it('shows the connection and this machine’s real readiness report', async () => {
+    await page.getByTestId('connection-state').filter({ hasText: 'Connected' }).waitFor({ timeout: 10_000 });
+    const client = daemon.client();
+    const report = await client.call('getHost', { query: {} });
+    await client.close();
+    await page.getByTestId('verdict-reason').waitFor();
+    expect(await page.getByTestId('verdict-reason').textContent()).toBe(report.reason);
+    const shown = await page
+      .locator('[data-check]')
+      .evaluateAll((els) =>
+        els.map((el): [string | null, string | null] => [
+          el.getAttribute('data-check'),
+          el.getAttribute('data-status'),
+        ]),
+      );
+    expect(new Map(shown)).toEqual(new Map(report.checks.map((c) => [c.id, c.status])));
+    for (const check of report.checks.filter((c) => c.remedy?.command !== undefined)) {
+      expect(await page.locator(`[data-check="${check.id}"] .command code`).textContent()).toBe(check.remedy!.command);
+    }
+    // The token left the address bar once read.
+    expect(page.url()).not.toContain('hearth-token');
+    await page.screenshot({ path: await artifactPath('setup-connected-light.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: await artifactPath('setup-connected-dark.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('shows the offline state within seconds when hearthd stops, and recovers without a reload', async () => {
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    const stoppedAt = Date.now();
+    await daemon.stop();
+    await page.locator('[data-testid="connection"][data-state="stopped"]').waitFor({ timeout: 5_000 });
+    expect(Date.now() - stoppedAt).toBeLessThan(5_000);
+    await page.getByText('The helper is offline').waitFor();
+    await page.screenshot({ path: await artifactPath('setup-offline.png'), fullPage: true });
+
+    daemon = await HearthdProcess.start(paths);
+    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 8_000 });
+    expect(await page.getByText('The helper is offline').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+  });
+
+  it('refuses bridge calls without the token', async () => {
+    const origin = new URL(dev.url).origin;
+    const response = await fetch(`${origin}/bridge/invoke/getHost`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(response.status).toBe(401);
+    const wrongHost = await fetch(`${origin}/bridge/invoke/getHost`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer nope', origin: 'http://evil.example' },
+      body: '{}',
+    });
+    expect(wrongHost.status).toBe(401);
+  });
+});

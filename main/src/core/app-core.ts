@@ -1,0 +1,117 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AppInfo, IpcEvent, IpcEventName } from '#protocol';
+import type { Autostart } from './autostart.js';
+import { ConnectionManager } from './connection.js';
+import { Installer, readInstalledVersion, type PrivilegedRunner } from './installer.js';
+import type { InstallFacts } from './installer-plan.js';
+import { IpcFailure, type IpcHandlers } from './ipc-router.js';
+
+export interface AppCoreOptions {
+  shell: AppInfo['shell'];
+  appVersion: string;
+  socketPath: string;
+  /** hearth-install.sh as shipped (extraResources) or in the repo. */
+  installScript: string;
+  runner: PrivilegedRunner;
+  /** Development and tests: install into this scratch root, with these files and this user. */
+  installOverrides?: Omit<InstallFacts, 'installedVersion' | 'bundledVersion'>;
+  /** Default: hearthd counts as installed when its unit or installed.env exists. */
+  isInstalled?: () => Promise<boolean>;
+  autostart: Autostart | null;
+  trayAvailable: () => boolean;
+  copyText: (text: string) => Promise<void>;
+  /** Sends an event to the renderer(s). */
+  emit: <N extends IpcEventName>(name: N, payload: IpcEvent<N>) => void;
+  /** Connection tuning (tests). */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Everything the window can ask for, independent of Electron: the connection to hearthd, the
+ * installer and the app settings, exposed as the IPC handlers. The Electron main process and the
+ * browser-mode bridge both serve exactly these handlers.
+ */
+export class AppCore {
+  readonly connection: ConnectionManager;
+  readonly installer: Installer;
+  readonly handlers: IpcHandlers;
+
+  constructor(private readonly options: AppCoreOptions) {
+    const root = options.installOverrides?.root ?? '/';
+    this.connection = new ConnectionManager({
+      socketPath: options.socketPath,
+      bundledVersion: options.appVersion,
+      isInstalled:
+        options.isInstalled ??
+        (async () =>
+          (await exists(join(root, 'etc/systemd/system/hearthd.service'))) ||
+          (await exists(join(root, 'usr/lib/hearth/installed.env')))),
+      ...(options.initialBackoffMs !== undefined && { initialBackoffMs: options.initialBackoffMs }),
+      ...(options.maxBackoffMs !== undefined && { maxBackoffMs: options.maxBackoffMs }),
+    });
+    this.installer = new Installer({
+      script: options.installScript,
+      runner: options.runner,
+      connection: this.connection,
+      facts: async () => ({
+        installedVersion: await readInstalledVersion(root),
+        bundledVersion: options.appVersion,
+        ...options.installOverrides,
+      }),
+    });
+    this.connection.onStatus((status) => options.emit('connection', status));
+    this.connection.onEvent((event) => options.emit('hearthd', event));
+    this.installer.onUpdate((run) => options.emit('install', run));
+
+    const appInfo = async (): Promise<AppInfo> => ({
+      version: options.appVersion,
+      shell: options.shell,
+      autostart: (await options.autostart?.isEnabled()) ?? false,
+      trayAvailable: options.trayAvailable(),
+    });
+    this.handlers = {
+      getAppInfo: appInfo,
+      setAutostart: async ({ enabled }) => {
+        if (!options.autostart)
+          throw new IpcFailure('unavailable', 'Start at login is only available in the desktop app.');
+        await options.autostart.set(enabled);
+        return appInfo();
+      },
+      getConnection: () => Promise.resolve(this.connection.status),
+      reconnect: () => {
+        this.connection.reconnectNow();
+        return Promise.resolve(this.connection.status);
+      },
+      getHost: ({ fresh }) =>
+        this.connection.withClient((client) => client.call('getHost', { query: fresh === undefined ? {} : { fresh } })),
+      getInstallRun: () => Promise.resolve(this.installer.run),
+      runInstaller: async (request) => {
+        try {
+          return await this.installer.start(request);
+        } catch (error) {
+          throw new IpcFailure('failed', error instanceof Error ? error.message : String(error));
+        }
+      },
+      copyText: async ({ text }) => {
+        await options.copyText(text);
+        return {};
+      },
+    };
+  }
+
+  start(): void {
+    this.connection.start();
+  }
+
+  stop(): Promise<void> {
+    return this.connection.stop();
+  }
+}

