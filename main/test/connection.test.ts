@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ConnectionState, ConnectionStatus, HearthEvent } from '#protocol';
+import { API_REVISION, type ConnectionState, type ConnectionStatus, type HearthEvent } from '#protocol';
 import { HearthdProcess, makePaths, type HearthdPaths } from '../../helper/test/support/hearthd-process.js';
 import { ConnectionManager } from '../src/core/connection.js';
 
@@ -137,7 +137,7 @@ describe('ConnectionManager against a real hearthd', () => {
               settings: { hypervisor: 'auto', accel: 'auto', heartbeatSeconds: 1, readinessIntervalSeconds: 60 },
               overriddenByFlags: [],
             })
-          : JSON.stringify({ hearthd: '0.1.0', api: 'v1', apiRevision: 1, vmms: [] }),
+          : JSON.stringify({ hearthd: '0.1.0', api: 'v1', apiRevision: API_REVISION, vmms: [] }),
       );
     });
     await new Promise<void>((resolve) => server.listen(paths.socket, resolve));
