@@ -20,7 +20,6 @@ const PROGRAMS = [
   { bin: 'mkfs.ext4', apt: 'e2fsprogs', why: 'the test guest has an ext4 base disk' },
   { bin: 'debugfs', apt: 'e2fsprogs', why: 'tests read the guest disk from the host' },
   { bin: 'apt-get', apt: 'apt', why: 'the test guest is built from Debian packages' },
-  { bin: 'curl', apt: 'curl', why: 'API tests send raw requests over the Unix socket' },
 ];
 
 const problems = [];

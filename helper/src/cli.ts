@@ -23,7 +23,7 @@ Options:
   --heartbeat-seconds N          override the event-stream heartbeat interval for this run
   --readiness-interval-seconds N override how often the machine is re-checked for this run
   --log-level LEVEL              fatal|error|warn|info|debug|trace (default info)
-  --vmm-user NAME                run VMM processes as this user (default: hearth when it exists)
+  --vmm-user NAME                run VMM processes as this user (default: hearth-vmm when it exists)
   --host-root DIR                read machine facts below DIR instead of / (tests only)
   --cloud-hypervisor-binary PATH run PATH as Cloud Hypervisor (tests only: the contract double)
   --test-crash-at POINT          kill hearthd at ${CRASH_POINTS.join('|')} (tests only)

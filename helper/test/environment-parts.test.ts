@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { admit } from '../src/environments/admission.js';
 import { cleanConsoleText, rotateIfLarge, tailLines } from '../src/environments/log-files.js';
+import { parseUser } from '../src/environments/vmm-user.js';
 import { parseEventMonitor } from '../src/vmm/cloud-hypervisor/event-monitor.js';
 
 describe('admission', () => {
@@ -81,5 +82,20 @@ describe('console and event log files', () => {
 
   it('strips terminal control sequences from console text', () => {
     expect(cleanConsoleText('\x1bc\x1b[?7l\x1b[2JHEARTH-GUEST-READY\r')).toBe('HEARTH-GUEST-READY');
+  });
+});
+
+describe('the VMM user', () => {
+  const passwd =
+    'root:x:0:0:root:/root:/bin/bash\nhearth-vmm:x:998:997:Hearth VM processes:/var/lib/hearth:/usr/sbin/nologin\n';
+
+  it('runs with the kvm group when it is a member (Node drops supplementary groups)', () => {
+    const group = 'root:x:0:\nkvm:x:104:alice,hearth-vmm\nhearth-vmm:x:997:\n';
+    expect(parseUser('hearth-vmm', passwd, group)).toEqual({ name: 'hearth-vmm', uid: 998, gid: 104 });
+  });
+
+  it('keeps its own group otherwise, and is unknown when absent', () => {
+    expect(parseUser('hearth-vmm', passwd, 'kvm:x:104:alice\n')).toEqual({ name: 'hearth-vmm', uid: 998, gid: 997 });
+    expect(parseUser('nobody-here', passwd, '')).toBeUndefined();
   });
 });

@@ -29,7 +29,7 @@ export interface DaemonOptions {
   socketGroup: string;
   settingsFlags: Partial<Settings>;
   /**
-   * The user VMM processes run as. `undefined`: "hearth" when that user exists, else the user
+   * The user VMM processes run as. `undefined`: "hearth-vmm" when that user exists, else the user
    * running hearthd (logged as a warning). An explicit name must exist.
    */
   vmmUser?: string | undefined;
@@ -40,11 +40,11 @@ export interface DaemonOptions {
 }
 
 async function resolveVmmUser(name: string | undefined, log: Logger): Promise<VmmUser | undefined> {
-  const wanted = name ?? 'hearth';
+  const wanted = name ?? 'hearth-vmm';
   const user = await lookupUser(wanted);
   if (user) return user.uid === process.getuid?.() ? undefined : user;
   if (name !== undefined) throw new Error(`--vmm-user ${name}: no such user; create it or choose another`);
-  log.warn('user "hearth" does not exist: VMM processes run as the user running hearthd (install creates it)');
+  log.warn('user "hearth-vmm" does not exist: VMM processes run as the user running hearthd (install creates it)');
   return undefined;
 }
 

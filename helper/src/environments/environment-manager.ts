@@ -119,8 +119,11 @@ export class EnvironmentManager {
   /** Loads every record and reconciles it with what really runs. */
   async open(): Promise<void> {
     const root = join(this.o.stateDir, 'environments');
-    await mkdir(root, { recursive: true, mode: 0o711 });
-    await mkdir(join(this.o.runtimeDir, 'vms'), { recursive: true, mode: 0o711 });
+    // Explicit chmod: the service runs under UMask=0077, and the VMM user must traverse these.
+    await mkdir(root, { recursive: true });
+    await chmod(root, 0o711);
+    await mkdir(join(this.o.runtimeDir, 'vms'), { recursive: true });
+    await chmod(join(this.o.runtimeDir, 'vms'), 0o711);
     for (const id of await readdir(root)) {
       if (!/^env-[0-9a-f]{12}$/.test(id)) continue;
       const layout = layoutOf(this.o.stateDir, this.o.runtimeDir, id);
@@ -286,7 +289,8 @@ export class EnvironmentManager {
           },
         },
       };
-      await mkdir(layout.stateDir, { mode: 0o711 });
+      await mkdir(layout.stateDir);
+      await chmod(layout.stateDir, 0o711);
       await this.persist(entry);
       this.entries.set(id, entry);
       // Everything after this point holds the environment's own lock: a delete waits for it.

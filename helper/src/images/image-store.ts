@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -85,17 +85,22 @@ export class ImageStore {
     qemuImg: string;
   }): Promise<ImageManifest> {
     if (!Value.Check(ImageName, source.name)) throw new Error(`invalid image name ${JSON.stringify(source.name)}`);
-    await mkdir(this.dir, { recursive: true, mode: 0o755 });
+    // Explicit modes (not left to the umask): the VMM user reads images.
+    await mkdir(this.dir, { recursive: true });
+    await chmod(this.dir, 0o755);
     const final = join(this.dir, source.name);
     const staging = join(this.dir, `.staging-${source.name}-${process.pid}`);
     await rm(staging, { recursive: true, force: true });
-    await mkdir(staging, { mode: 0o755 });
+    await mkdir(staging);
+    await chmod(staging, 0o755);
     try {
       await copyFile(source.kernel, join(staging, 'vmlinuz'));
       if (source.initrd) await copyFile(source.initrd, join(staging, 'initrd.img'));
       await execa(source.qemuImg, ['convert', '-O', 'qcow2', source.disk, join(staging, 'disk.qcow2')], {
         timeout: 600_000,
       });
+      for (const file of ['vmlinuz', 'disk.qcow2', ...(source.initrd ? ['initrd.img'] : [])])
+        await chmod(join(staging, file), 0o644);
       const manifest: ImageManifest = {
         name: source.name,
         kernel: 'vmlinuz',
