@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, readdir, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Environment, ErrorBody, EnvironmentList, LogLines, type HearthEvent } from '#protocol';
@@ -46,6 +46,9 @@ describe('environments on real QEMU (TCG) VMs', () => {
     const paths = await makePaths('hearthd-env-');
     // The VMM runs as nobody: it must be able to reach its files below the test directory.
     await chmod(paths.dir, 0o711);
+    // As installed, the runtime directory is 0750 root:hearth; hearthd lets the VMM user traverse it.
+    await mkdir(paths.runtimeDir, { mode: 0o750 });
+    await chmod(paths.runtimeDir, 0o750);
     ({ readyMarker } = await installTestImage(paths));
     daemon = await HearthdProcess.start(paths, ['--hypervisor', 'qemu', '--accel', 'tcg', '--vmm-user', 'nobody']);
     const client = daemon.client();
@@ -96,6 +99,7 @@ describe('environments on real QEMU (TCG) VMs', () => {
     expect(running.readyAt).not.toBeNull();
     const pid = running.vmm!.pid!;
     expect(await processUid(pid)).toBe(NOBODY);
+    expect((await stat(daemon.paths.runtimeDir)).mode & 0o777).toBe(0o751);
     const logs = await client.call('getEnvironmentLogs', { params: { id: 'alpha' }, query: { tail: 50 } });
     assertMatches(LogLines, logs);
     expect(logs.lines).toContain(readyMarker);

@@ -1,7 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Settings } from '#protocol';
-import { readFile } from 'node:fs/promises';
 import { createFollowers, createHandlers } from '../api/handlers.js';
 import { buildServer, type HearthServer } from '../api/server.js';
 import { SseStreams } from '../api/sse.js';
@@ -48,6 +47,21 @@ async function resolveVmmUser(name: string | undefined, log: Logger): Promise<Vm
   return undefined;
 }
 
+/**
+ * The VMM user reaches its own files below the state and runtime directories, so it must be able
+ * to traverse them (o+x; not list them). Installed /run/hearth is 0750 root:hearth, which would
+ * lock it out; this adds only the search bit.
+ */
+async function letVmmUserTraverse(dirs: string[], log: Logger): Promise<void> {
+  for (const dir of dirs) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) {
+      await chmod(dir, (mode & 0o7777) | 0o001);
+      log.info({ dir, mode: ((mode & 0o7777) | 0o001).toString(8) }, 'let the VMM user traverse the directory');
+    }
+  }
+}
+
 async function hostMemoryMiB(): Promise<number> {
   const meminfo = await readFile('/proc/meminfo', 'utf8');
   const kib = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0);
@@ -68,6 +82,8 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
   const host = new HostRoot(options.hostRoot);
   const settings = await SettingsStore.open(join(options.stateDir, 'settings.json'), options.settingsFlags, log);
   const readiness = new ReadinessService(host, options.stateDir, bus, log);
+  const vmmUser = await resolveVmmUser(options.vmmUser, log);
+  if (vmmUser) await letVmmUserTraverse([options.stateDir, options.runtimeDir], log);
   const classes = await ClassStore.open(join(options.stateDir, 'classes.json'));
   const images = new ImageStore(join(options.stateDir, 'images'));
   const vmms = new VmmRegistry(host, { cloudHypervisorBinary: options.cloudHypervisorBinary });
@@ -85,7 +101,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
       if (!found.found) throw new Error('qemu-img is not installed (Debian/Ubuntu: apt-get install qemu-utils)');
       return found.executable.hostPath;
     },
-    vmmUser: await resolveVmmUser(options.vmmUser, log),
+    vmmUser,
     hostMemoryMiB,
     crashAt: options.crashAt,
   });
