@@ -89,6 +89,7 @@ describe('environments on real QEMU (TCG) VMs', () => {
       desired: 'running',
       resources: { cpus: 1, memoryMiB: 128, diskGiB: 2 },
       vmm: { kind: 'qemu' },
+      owner: { uid: process.getuid!() }, // the calling process, as the kernel reports it
     });
     const id = created.id;
     const stateDir = join(daemon.paths.stateDir, 'environments', id);
@@ -244,6 +245,36 @@ describe('environments on real QEMU (TCG) VMs', () => {
     expect(images.images).toEqual([expect.objectContaining({ name: TEST_IMAGE, readyMarker })]);
     const classes = raw(socket, 'GET', '/v1/classes').body as { classes: Array<{ name: string }> };
     expect(classes.classes.map((c) => c.name).sort()).toEqual(['large', 'medium', 'small', 'tiny']);
+  });
+
+  it("records the calling process's uid as the owner", async () => {
+    // An unprivileged caller: let everyone reach the socket for this test only.
+    await chmod(daemon.paths.socket, 0o666);
+    try {
+      const created = JSON.parse(
+        execFileSync(
+          'setpriv',
+          [
+            '--reuid=65534',
+            '--regid=65534',
+            '--clear-groups',
+            'curl',
+            '-s',
+            '--unix-socket',
+            daemon.paths.socket,
+            '-H',
+            'content-type: application/json',
+            '-d',
+            '{"name":"owned","class":"tiny","start":false}',
+            'http://hearthd/v1/environments',
+          ],
+          { encoding: 'utf8' },
+        ),
+      ) as { owner: { uid: number | null } };
+      expect(created.owner.uid).toBe(NOBODY);
+    } finally {
+      await chmod(daemon.paths.socket, 0o660);
+    }
   });
 
   it('admits at most maxEnvironments and only as much memory as the host can give', async () => {

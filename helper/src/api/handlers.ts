@@ -17,7 +17,15 @@ import { HEARTHD_VERSION } from '../version.js';
 import { ApiError } from './api-error.js';
 import type { SseConnection } from './sse.js';
 
-export type Handlers = { [N in CallableName]: (request: HandlerRequestOf<N>) => Promise<ResponseOf<N>> };
+/** What a handler may ask about the request beyond its contents. */
+export interface RequestContext {
+  /** The calling process's uid, where the kernel tells (see api/peer.ts). */
+  callerUid: () => Promise<number | undefined>;
+}
+
+export type Handlers = {
+  [N in CallableName]: (request: HandlerRequestOf<N>, context: RequestContext) => Promise<ResponseOf<N>>;
+};
 
 /**
  * Handlers for `?follow=1`: they check the request first (throwing ApiError answers with JSON),
@@ -62,8 +70,7 @@ export function createHandlers(services: Services): Handlers {
     },
 
     listEnvironments: () => Promise.resolve({ environments: environments.list() }),
-    // The socket does not tell Node the peer's uid (no SO_PEERCRED in Node), so owner is unknown.
-    createEnvironment: ({ body }) => environments.create(body, null),
+    createEnvironment: async ({ body }, context) => environments.create(body, (await context.callerUid()) ?? null),
     getEnvironment: ({ params }) => Promise.resolve(environments.get(params.id)),
     deleteEnvironment: ({ params }) => environments.delete(params.id),
     startEnvironment: ({ params }) => environments.start(params.id),

@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import {
   endpoints,
@@ -12,7 +13,7 @@ import {
 import type { Logger } from '../log.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { ApiError } from './api-error.js';
-import type { Followers, Handlers } from './handlers.js';
+import type { Followers, Handlers, RequestContext } from './handlers.js';
 import type { SseStreams } from './sse.js';
 import { describeAjvErrors, validatorCompiler } from './validation.js';
 
@@ -60,6 +61,8 @@ export async function buildServer(deps: {
   handlers: Handlers;
   followers: Followers;
   streams: SseStreams;
+  /** The uid of the process on the other end of a connection, where the kernel tells. */
+  callerUid: (socket: Socket) => Promise<number | undefined>;
 }): Promise<HearthServer> {
   const app = Fastify({
     loggerInstance: deps.log,
@@ -146,8 +149,12 @@ export async function buildServer(deps: {
               );
               return reply;
             }
-            const handler = deps.handlers[name as CallableName] as (input: unknown) => Promise<unknown>;
-            const result = await handler({ params: request.params, query: request.query, body: request.body });
+            const handler = deps.handlers[name as CallableName] as (
+              input: unknown,
+              context: RequestContext,
+            ) => Promise<unknown>;
+            const context: RequestContext = { callerUid: () => deps.callerUid(request.raw.socket) };
+            const result = await handler({ params: request.params, query: request.query, body: request.body }, context);
             return reply.code(status).send(result);
           },
     });

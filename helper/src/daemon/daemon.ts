@@ -2,6 +2,7 @@ import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Settings } from '#protocol';
 import { createFollowers, createHandlers } from '../api/handlers.js';
+import { peerUid } from '../api/peer.js';
 import { buildServer, type HearthServer } from '../api/server.js';
 import { SseStreams } from '../api/sse.js';
 import { ClassStore } from '../environments/class-store.js';
@@ -133,7 +134,14 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
     applySettings,
     openApiDocument: () => app!.swagger() as never,
   });
-  app = await buildServer({ log, handlers, followers: createFollowers({ environments }), streams });
+  const ss = await findExecutable(host, 'ss');
+  app = await buildServer({
+    log,
+    handlers,
+    followers: createFollowers({ environments }),
+    streams,
+    callerUid: (socket) => peerUid(ss.found ? ss.executable.hostPath : undefined, socket),
+  });
   app.addHook('preClose', (done) => {
     clearInterval(heartbeat);
     readiness.stop();
