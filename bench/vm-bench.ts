@@ -25,7 +25,7 @@ import { QemuDriver } from '../helper/src/vmm/qemu/qemu-driver.js';
 import { ensureTestGuestBuilt } from '../scripts/test-guest/build-test-guest.js';
 
 const run = promisify(execFile);
-const N = Number(process.env.BENCH_N ?? 5);
+const N = Number(process.env.BENCH_N ?? 7);
 const FULL_LOAD = Number(process.env.BENCH_MAX ?? 10);
 const QEMU = '/usr/bin/qemu-system-x86_64';
 const QEMU_IMG = '/usr/bin/qemu-img';

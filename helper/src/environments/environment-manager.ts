@@ -661,7 +661,7 @@ export class EnvironmentManager {
           await this.journal(entry, 'ready', `guest printed its ready marker (${marker})`);
         });
       },
-      50,
+      20,
     );
     const stop = () => {
       stopFile();
