@@ -23,6 +23,15 @@ const PROGRAMS = [
   { bin: 'apt-get', apt: 'apt', why: 'the test guest is built from Debian packages' },
 ];
 
+/** Packages the readiness report probes; not needed by a test, installed so CI sees a full machine. */
+const PROBED_PACKAGES = ['nftables', 'dnsmasq-base', 'kmod'];
+
+// `.ci/run` installs exactly what this file asks for: one list, no second copy to forget.
+if (process.argv.includes('--apt-packages')) {
+  process.stdout.write(`${[...new Set([...PROGRAMS.map((p) => p.apt), ...PROBED_PACKAGES])].join('\n')}\n`);
+  process.exit(0);
+}
+
 const problems = [];
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 19)) {

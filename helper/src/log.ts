@@ -23,5 +23,13 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  const stdout = pino.destination({ dest: 1, sync: true });
+  const log = pino(options, stdout);
+  // When whoever reads stdout goes away (a development parent that died), writes fail with
+  // EPIPE. Logging must never stop hearthd from working or shutting down: go quiet instead.
+  stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') log.level = 'silent';
+  });
+  return log;
 }

@@ -28,6 +28,16 @@ describe('hearthd process lifecycle', () => {
     expect(daemon.logs().some((l) => l.msg === 'stopped')).toBe(true);
   });
 
+  it('still stops on SIGTERM after whoever read its output went away', async () => {
+    const daemon = await start();
+    daemon.child.stdout?.destroy(); // its next log line meets EPIPE
+    daemon.child.stderr?.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    daemon.signal('SIGTERM');
+    expect(await daemon.waitForExit()).toBe(0);
+    expect(await exists(daemon.paths.socket)).toBe(false);
+  });
+
   it('ends open event streams when it shuts down', async () => {
     const daemon = await start();
     const client = daemon.client();
