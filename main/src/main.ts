@@ -7,6 +7,7 @@ import { DEFAULT_SOCKET } from '#protocol/client';
 import { version } from '../../package.json';
 import { AppCore } from './core/app-core.js';
 import { Autostart, autostartPath } from './core/autostart.js';
+import { EnvironmentFeed } from './core/environment-feed.js';
 import { DirectRunner, SudoPromptRunner } from './core/installer.js';
 import { electronSenderPolicy, IpcRouter, type IpcSender } from './core/ipc-router.js';
 import { detectTrayHost } from './core/tray-host.js';
@@ -94,15 +95,16 @@ if (!app.requestSingleInstanceLock()) {
   const refreshTray = () => {
     tray?.apply(trayModel({ connection: core.connection.status.state, environments }));
   };
-  /** Wired to hearthd's environment list once /v1/environments exists (issue #3). */
+  const notify = (title: string, body: string) => {
+    if (Notification.isSupported()) new Notification({ title, body }).show();
+  };
   const setEnvironments = (next: TrayEnvironment[]) => {
-    for (const notice of environmentNotices(environments, next)) {
-      if (Notification.isSupported()) new Notification({ title: notice.title, body: notice.body }).show();
-    }
+    for (const notice of environmentNotices(environments, next)) notify(notice.title, notice.body);
     environments = next;
     refreshTray();
   };
   core.connection.onStatus(refreshTray);
+  const feed = new EnvironmentFeed(core.connection, setEnvironments);
 
   const showWindow = () => {
     if (!window || window.isDestroyed()) {
@@ -201,7 +203,9 @@ if (!app.requestSingleInstanceLock()) {
               void clipboard.writeText(action.command);
               break;
             case 'stop-environment':
-              // Needs hearthd's environment endpoints (issue #3).
+              feed.stopEnvironment(action.id).catch((error: unknown) => {
+                notify('Could not stop the environment', error instanceof Error ? error.message : String(error));
+              });
               break;
             case 'quit':
               app.quit();
@@ -211,6 +215,7 @@ if (!app.requestSingleInstanceLock()) {
         refreshTray();
       }
       setEnvironments([]);
+      feed.start();
       core.start();
       window = createWindow();
       if (process.env.HEARTH_E2E === '1') {
@@ -225,6 +230,7 @@ if (!app.requestSingleInstanceLock()) {
     },
   );
   app.on('will-quit', () => {
+    feed.stop();
     tray?.destroy();
     void core.stop();
   });

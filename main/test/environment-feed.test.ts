@@ -1,0 +1,84 @@
+import { rm } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installTestImage, killVmms } from '../../helper/test/support/environments.js';
+import { HearthdProcess, makePaths } from '../../helper/test/support/hearthd-process.js';
+import { ConnectionManager } from '../src/core/connection.js';
+import { EnvironmentFeed } from '../src/core/environment-feed.js';
+import type { TrayEnvironment } from '../src/core/tray-model.js';
+
+/** The tray's environment list against a real hearthd running a real (TCG) VM. */
+describe('EnvironmentFeed', () => {
+  let daemon: HearthdProcess;
+  let manager: ConnectionManager;
+  let feed: EnvironmentFeed;
+  let latest: TrayEnvironment[] | undefined;
+
+  const eventually = async (predicate: (list: TrayEnvironment[]) => boolean, ms = 90_000) => {
+    const deadline = Date.now() + ms;
+    while (!(latest && predicate(latest))) {
+      if (Date.now() > deadline) throw new Error(`tray list never matched; last: ${JSON.stringify(latest)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return latest;
+  };
+
+  beforeAll(async () => {
+    const paths = await makePaths('hearth-feed-');
+    await installTestImage(paths);
+    daemon = await HearthdProcess.start(paths, ['--hypervisor', 'qemu', '--accel', 'tcg']);
+    const client = daemon.client();
+    await client.call('updateConfig', { body: { minimumMemoryMiB: 64 } });
+    await client.call('putClass', { params: { name: 'tiny' }, body: { cpus: 1, memoryMiB: 128, diskGiB: 2 } });
+    await client.close();
+    manager = new ConnectionManager({
+      socketPath: paths.socket,
+      bundledVersion: '0.1.0',
+      isInstalled: () => Promise.resolve(true),
+      initialBackoffMs: 50,
+      maxBackoffMs: 300,
+    });
+    feed = new EnvironmentFeed(manager, (list) => {
+      latest = list;
+    });
+    feed.start();
+    manager.start();
+  }, 180_000);
+
+  afterAll(async () => {
+    feed.stop();
+    await manager.stop();
+    await killVmms(daemon.paths);
+    await daemon.dispose();
+    await rm(daemon.paths.dir, { recursive: true, force: true });
+  });
+
+  it('follows an environment from creation to running, stops it from the tray, and drops it on delete', async () => {
+    await eventually((list) => list.length === 0);
+    const client = daemon.client();
+    const created = await client.call('createEnvironment', { body: { name: 'tray-demo', class: 'tiny' } });
+    expect(await eventually((list) => list[0]?.state === 'running')).toEqual([
+      { id: created.id, name: 'tray-demo', state: 'running' },
+    ]);
+
+    await feed.stopEnvironment(created.id);
+    await eventually((list) => list[0]?.state === 'stopped');
+
+    await client.call('deleteEnvironment', { params: { id: created.id } });
+    await eventually((list) => list.length === 0);
+    await client.close();
+  });
+
+  it('surfaces hearthd refusing a tray action', async () => {
+    await expect(feed.stopEnvironment('no-such-environment')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('empties the list while hearthd is out of reach', async () => {
+    const client = daemon.client();
+    await client.call('createEnvironment', { body: { name: 'kept', class: 'tiny', start: false } });
+    await client.close();
+    await eventually((list) => list.some((e) => e.name === 'kept'));
+    daemon.signal('SIGTERM');
+    await daemon.waitForExit();
+    await eventually((list) => list.length === 0, 15_000);
+  });
+});
