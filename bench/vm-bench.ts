@@ -13,7 +13,7 @@
  */
 import { spawn, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdtemp, open, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,6 +23,8 @@ import { createOverlay } from '../helper/src/environments/disks.js';
 import { QmpClient } from '../helper/src/vmm/qemu/qmp-client.js';
 import { QemuDriver } from '../helper/src/vmm/qemu/qemu-driver.js';
 import { ensureTestGuestBuilt } from '../scripts/test-guest/build-test-guest.js';
+import { installTestImage } from '../helper/test/support/environments.js';
+import type { HearthdPaths } from '../helper/test/support/hearthd-process.js';
 
 const run = promisify(execFile);
 const N = Number(process.env.BENCH_N ?? 7);
@@ -64,7 +66,7 @@ async function fileContains(path: string, marker: string): Promise<boolean> {
 async function bareQemu(dir: string, guest: Awaited<ReturnType<typeof ensureTestGuestBuilt>>, i: number) {
   const runtimeDir = join(dir, `bare-${i}`);
   await rm(runtimeDir, { recursive: true, force: true });
-  await run('mkdir', ['-p', runtimeDir]);
+  await mkdir(runtimeDir, { recursive: true });
   const disk = join(runtimeDir, 'disk.qcow2');
   await createOverlay(QEMU_IMG, guest.baseDisk, disk, 1);
   const consoleFile = join(runtimeDir, 'console.log');
@@ -99,29 +101,17 @@ async function main() {
   const guest = await ensureTestGuestBuilt({ log: (line) => process.stderr.write(`test guest: ${line}\n`) });
   const dir = await mkdtemp(join(tmpdir(), 'hearth-bench-'));
   await chmod(dir, 0o711);
-  const paths = { socket: join(dir, 'hearthd.sock'), state: join(dir, 'state'), run: join(dir, 'run') };
+  const paths: HearthdPaths = {
+    dir,
+    socket: join(dir, 'hearthd.sock'),
+    stateDir: join(dir, 'state'),
+    runtimeDir: join(dir, 'run'),
+  };
   let daemon: ReturnType<typeof spawn> | undefined;
   const client = new HearthdClient(paths.socket);
   const abort = new AbortController();
   try {
-    await run(process.execPath, [
-      BUNDLE,
-      'install-image',
-      '--state-dir',
-      paths.state,
-      '--name',
-      'test-guest',
-      '--kernel',
-      guest.kernel,
-      '--initrd',
-      guest.initrd,
-      '--disk',
-      guest.baseDisk,
-      '--cmdline',
-      guest.cmdline,
-      '--ready-marker',
-      guest.readyMarker,
-    ]);
+    await installTestImage(paths);
     daemon = spawn(
       process.execPath,
       [
@@ -129,9 +119,9 @@ async function main() {
         '--socket',
         paths.socket,
         '--state-dir',
-        paths.state,
+        paths.stateDir,
         '--runtime-dir',
-        paths.run,
+        paths.runtimeDir,
         '--hypervisor',
         'qemu',
         '--accel',
