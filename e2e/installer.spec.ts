@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevWeb } from '../main/src/web/dev-web.js';
+import { seedScratchRoot } from '../main/test/support/scratch-root.js';
 import { artifactPath, CHROMIUM, launchChromium } from './support/browser.js';
 
 const RENDERER = join(import.meta.dirname, '..', 'dist', 'renderer');
@@ -28,16 +29,7 @@ describe.skipIf(reason !== undefined)('installer click-through (browser mode, sc
   let hearthd: ChildProcess | undefined;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'hearth-e2e-root-'));
-    await chmod(root, 0o755);
-    await mkdir(join(root, 'etc'), { recursive: true });
-    await writeFile(
-      join(root, 'etc/passwd'),
-      'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n',
-    );
-    await writeFile(join(root, 'etc/group'), 'root:x:0:\nkvm:x:992:\nalice:x:1000:\n');
-    await writeFile(join(root, 'etc/shadow'), '');
-    await writeFile(join(root, 'etc/gshadow'), '');
+    root = await seedScratchRoot('hearth-e2e-root-');
     dev = await startDevWeb({
       socket: join(root, 'run/hearth/hearthd.sock'),
       rendererDir: RENDERER,

@@ -1,11 +1,12 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, chown, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthdClient } from '#protocol/client';
+import { seedScratchRoot } from './support/scratch-root.js';
 
 /**
  * hearth-install.sh, run for real into a scratch root (--root): what it installs, with which
@@ -71,46 +72,36 @@ async function snapshot(root: string): Promise<Map<string, Entry>> {
   return out;
 }
 
-/** A minimal systemd machine: accounts (root, alice, kvm), the usual directories, the host's units. */
-async function seedRoot(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'hearth-root-'));
-  await chmod(root, 0o755);
-  for (const dir of ['etc/systemd/system', 'etc/tmpfiles.d', 'usr/lib/systemd', 'run', 'var/lib'])
-    await mkdir(join(root, dir), { recursive: true });
-  const files: Array<[string, string, number]> = [
-    ['etc/passwd', 'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n', 0o644],
-    ['etc/group', 'root:x:0:\nkvm:x:992:\nalice:x:1000:\n', 0o644],
-    ['etc/shadow', 'root:*:19000:0:99999:7:::\nalice:*:19000:0:99999:7:::\n', 0o640],
-    ['etc/gshadow', 'root:*::\nkvm:!::\nalice:!::\n', 0o640],
-  ];
-  for (const [path, content, mode] of files) {
-    await writeFile(join(root, path), content);
-    await chmod(join(root, path), mode);
-  }
-  // systemd-analyze verify resolves dependencies such as multi-user.target against the root's units.
-  await cp('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), {
-    recursive: true,
-    verbatimSymlinks: true,
-  });
-  return root;
+const seedRoot = () => seedScratchRoot('hearth-root-', { systemdUnits: true });
+
+function install(root: string, ...extra: string[]): Promise<{ stdout: string; stderr: string }> {
+  return installWithEnv(process.env, root, ...extra);
 }
 
-async function install(root: string, ...extra: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run('/bin/bash', [
-    SCRIPT,
-    'install',
-    '--root',
-    root,
-    '--user',
-    'alice',
-    '--hearthd',
-    BUNDLE,
-    '--node',
-    process.execPath,
-    '--version',
-    '0.1.0',
-    ...extra,
-  ]);
+function installWithEnv(
+  env: NodeJS.ProcessEnv,
+  root: string,
+  ...extra: string[]
+): Promise<{ stdout: string; stderr: string }> {
+  return run(
+    '/bin/bash',
+    [
+      SCRIPT,
+      'install',
+      '--root',
+      root,
+      '--user',
+      'alice',
+      '--hearthd',
+      BUNDLE,
+      '--node',
+      process.execPath,
+      '--version',
+      '0.1.0',
+      ...extra,
+    ],
+    { env },
+  );
 }
 
 const results = (stdout: string): Record<string, string> =>
@@ -287,50 +278,12 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
       await writeFile(file, '');
       await chown(file, 65534, 65534);
       const env = { ...process.env, PKEXEC_UID: '65534' };
-      const { stdout } = await run(
-        '/bin/bash',
-        [
-          SCRIPT,
-          'install',
-          '--root',
-          root,
-          '--user',
-          'alice',
-          '--hearthd',
-          BUNDLE,
-          '--node',
-          process.execPath,
-          '--version',
-          '0.1.0',
-          '--progress',
-          file,
-        ],
-        { env },
-      );
+      const { stdout } = await installWithEnv(env, root, '--progress', file);
       expect(await readFile(file, 'utf8')).toBe(stdout);
       expect((await lstat(file)).uid).toBe(65534);
       // A path the caller may not write stays untouched, though the script runs as root.
       const forbidden = join(root, 'etc', 'progress-by-root.log');
-      await run(
-        '/bin/bash',
-        [
-          SCRIPT,
-          'install',
-          '--root',
-          root,
-          '--user',
-          'alice',
-          '--hearthd',
-          BUNDLE,
-          '--node',
-          process.execPath,
-          '--version',
-          '0.1.0',
-          '--progress',
-          forbidden,
-        ],
-        { env },
-      );
+      await installWithEnv(env, root, '--progress', forbidden);
       await expect(lstat(forbidden)).rejects.toThrow();
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstallRun } from '#protocol';
 import { ConnectionManager } from '../src/core/connection.js';
+import { seedScratchRoot } from './support/scratch-root.js';
 import { applyInstallerLine, failRun, newRun, planInstall } from '../src/core/installer-plan.js';
 import { DirectRunner, Installer, readInstalledVersion, SudoPromptRunner } from '../src/core/installer.js';
 
@@ -163,16 +164,7 @@ describe('SudoPromptRunner', () => {
 describe.skipIf(process.getuid?.() !== 0)('Installer with the real script in a scratch root', () => {
   let root: string;
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'hearth-installer-'));
-    await chmod(root, 0o755);
-    await mkdir(join(root, 'etc'), { recursive: true });
-    await writeFile(
-      join(root, 'etc/passwd'),
-      'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n',
-    );
-    await writeFile(join(root, 'etc/group'), 'root:x:0:\nkvm:x:992:\nalice:x:1000:\n');
-    await writeFile(join(root, 'etc/shadow'), '');
-    await writeFile(join(root, 'etc/gshadow'), '');
+    root = await seedScratchRoot('hearth-installer-');
     await cp(join(repo, 'dist/helper/hearthd.mjs'), join(root, '..', `${root.split('/').pop()}.mjs`));
   });
   afterAll(async () => {
