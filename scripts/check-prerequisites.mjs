@@ -8,7 +8,7 @@ import { delimiter, join } from 'node:path';
 const PROGRAMS = [
   { bin: 'qemu-system-x86_64', apt: 'qemu-system-x86', why: 'hearthd detects and runs QEMU' },
   { bin: 'qemu-img', apt: 'qemu-utils', why: 'environment disks are qcow2 overlays' },
-  { bin: 'curl', apt: 'curl', why: 'the API tests send raw HTTP over the socket' },
+  { bin: 'curl', apt: 'curl', why: 'a test calls hearthd as another user (setpriv + curl)' },
   { bin: 'ss', apt: 'iproute2', why: "hearthd learns an API caller's uid from the kernel through ss" },
   { bin: 'chromium', apt: 'chromium', why: "the e2e specs drive the renderer in Debian's Chromium" },
   { bin: 'systemd-analyze', apt: 'systemd', why: 'the hearthd unit is checked with systemd-analyze verify' },

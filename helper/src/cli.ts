@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { Settings } from '#protocol';
 import type { DaemonOptions } from './daemon/daemon.js';
+import type { ImageSource } from './images/image-store.js';
 import { CRASH_POINTS, type CrashPoint } from './environments/environment-manager.js';
 
 export const USAGE = `Usage: hearthd [options]
@@ -38,14 +39,8 @@ Copies the kernel and initrd, converts the disk to qcow2 and writes a manifest u
 DIR/images/NAME/. Environments get copy-on-write overlays of that disk.
 `;
 
-export interface InstallImageOptions {
+export interface InstallImageOptions extends ImageSource {
   stateDir: string;
-  name: string;
-  kernel: string;
-  initrd?: string | undefined;
-  disk: string;
-  cmdline: string;
-  readyMarker?: string | undefined;
 }
 
 export type CliResult =

@@ -1,30 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { request } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigView, endpoints, ErrorBody, HostReport, VersionInfo } from '#protocol';
 import { HearthdError } from '#protocol/client';
 import { HearthdProcess } from './support/hearthd-process.js';
+import { raw } from './support/raw-http.js';
 import { assertMatches } from './support/schema.js';
-
-/** Raw HTTP over the socket, for requests the typed client would never send. */
-function raw(socketPath: string, method: string, path: string, body?: string, contentType = 'application/json') {
-  return new Promise<{ status: number; body: unknown }>((resolve, reject) => {
-    const req = request(
-      { socketPath, method, path, headers: body === undefined ? {} : { 'content-type': contentType } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
-        });
-      },
-    );
-    req.once('error', reject);
-    req.end(body);
-  });
-}
 
 describe('hearthd over its Unix socket', () => {
   let daemon: HearthdProcess;

@@ -13,16 +13,8 @@ import {
   waitForState,
 } from './support/environments.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
+import { raw } from './support/raw-http.js';
 import { assertMatches } from './support/schema.js';
-
-/** Raw HTTP over the socket, for requests the typed client would never send. */
-function raw(socket: string, method: string, path: string, body?: string) {
-  const args = ['-s', '-o', '-', '-w', '\n%{http_code}', '--unix-socket', socket, '-X', method];
-  if (body !== undefined) args.push('-H', 'content-type: application/json', '--data-binary', '@-');
-  const out = execFileSync('curl', [...args, `http://hearthd${path}`], { input: body ?? '', encoding: 'utf8' });
-  const split = out.lastIndexOf('\n');
-  return { status: Number(out.slice(split + 1)), body: JSON.parse(out.slice(0, split)) as unknown };
-}
 
 const exists = (path: string) =>
   stat(path).then(
@@ -230,20 +222,22 @@ describe('environments on real QEMU (TCG) VMs', () => {
       ['DELETE', '/v1/classes/nope', undefined, 404, 'not-found'],
     ];
     for (const [method, path, body, status, code] of cases) {
-      const response = raw(socket, method, path, body);
+      const response = await raw(socket, method, path, body);
       expect({ method, path, body, status: response.status }).toEqual({ method, path, body, status });
       assertMatches(ErrorBody, response.body);
       expect((response.body as ErrorBody).code).toBe(code);
     }
-    const medium = raw(socket, 'POST', '/v1/environments', '{"name":"ok","class":"medium"}').body as ErrorBody;
+    const medium = (await raw(socket, 'POST', '/v1/environments', '{"name":"ok","class":"medium"}')).body as ErrorBody;
     expect(medium.message).toMatch(/4 vCPUs but this machine has \d+|below the minimum/);
-    const list = raw(socket, 'GET', '/v1/environments').body;
+    const list = (await raw(socket, 'GET', '/v1/environments')).body;
     assertMatches(EnvironmentList, list);
     expect(list).toEqual({ environments: [] });
     expect(await readdir(join(daemon.paths.stateDir, 'environments'))).toEqual(before);
-    const images = raw(socket, 'GET', '/v1/images').body as { images: Array<{ name: string; readyMarker: string }> };
+    const images = (await raw(socket, 'GET', '/v1/images')).body as {
+      images: Array<{ name: string; readyMarker: string }>;
+    };
     expect(images.images).toEqual([expect.objectContaining({ name: TEST_IMAGE, readyMarker })]);
-    const classes = raw(socket, 'GET', '/v1/classes').body as { classes: Array<{ name: string }> };
+    const classes = (await raw(socket, 'GET', '/v1/classes')).body as { classes: Array<{ name: string }> };
     expect(classes.classes.map((c) => c.name).sort()).toEqual(['large', 'medium', 'small', 'tiny']);
   });
 

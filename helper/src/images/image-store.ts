@@ -37,6 +37,16 @@ export interface Image {
   disk: string;
 }
 
+/** The files an administrator names for `hearthd install-image`. */
+export interface ImageSource {
+  name: string;
+  kernel: string;
+  initrd?: string | undefined;
+  disk: string;
+  cmdline: string;
+  readyMarker?: string | undefined;
+}
+
 export class ImageStore {
   constructor(readonly dir: string) {}
 
@@ -75,15 +85,7 @@ export class ImageStore {
    * Installs an image from files an administrator names: copies the kernel and initrd, converts
    * the disk to qcow2, writes the manifest, and swaps the directory in atomically.
    */
-  async install(source: {
-    name: string;
-    kernel: string;
-    initrd?: string | undefined;
-    disk: string;
-    cmdline: string;
-    readyMarker?: string | undefined;
-    qemuImg: string;
-  }): Promise<ImageManifest> {
+  async install(source: ImageSource & { qemuImg: string }): Promise<ImageManifest> {
     if (!Value.Check(ImageName, source.name)) throw new Error(`invalid image name ${JSON.stringify(source.name)}`);
     // Explicit modes (not left to the umask): the VMM user reads images.
     await mkdir(this.dir, { recursive: true });
