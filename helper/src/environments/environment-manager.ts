@@ -647,22 +647,17 @@ export class EnvironmentManager {
       },
       Math.max(0, startedAt + seconds * 1000 - Date.now()),
     );
-    const stopFile = followFile(
-      entry.layout.console,
-      runtime.consoleOffset,
-      (text) => {
-        seen = (seen + text).slice(-4096);
-        if (!seen.includes(marker)) return;
-        stop();
-        entry.stopFollowing = undefined;
-        void this.serial(entry, async () => {
-          if (entry.record.environment.state !== 'starting') return;
-          await this.transition(entry, 'running', { readyAt: now() });
-          await this.journal(entry, 'ready', `guest printed its ready marker (${marker})`);
-        });
-      },
-      20,
-    );
+    const stopFile = followFile(entry.layout.console, runtime.consoleOffset, (text) => {
+      seen = (seen + text).slice(-4096);
+      if (!seen.includes(marker)) return;
+      stop();
+      entry.stopFollowing = undefined;
+      void this.serial(entry, async () => {
+        if (entry.record.environment.state !== 'starting') return;
+        await this.transition(entry, 'running', { readyAt: now() });
+        await this.journal(entry, 'ready', `guest printed its ready marker (${marker})`);
+      });
+    });
     const stop = () => {
       stopFile();
       clearTimeout(timer);
