@@ -13,7 +13,8 @@
  * (this directory's files, busybox's version), so any change rebuilds. A build happens in a
  * temporary directory and is renamed into place, so an interrupted build never leaves half a cache.
  *
- * Usage: npm run guest:build [-- --force]   (prints the guest's paths as JSON)
+ * Usage: npm run guest:build [-- --force] [--dir]   (prints the guest's paths as JSON, or with
+ *        --dir only its directory)
  */
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync } from 'node:fs';
@@ -553,10 +554,11 @@ export async function ensureTestGuestBuilt(options: { force?: boolean; log?: Log
 }
 
 async function main(args: string[]): Promise<void> {
-  const unknown = args.filter((arg) => arg !== '--force');
-  if (unknown.length > 0) throw new Error(`unknown arguments: ${unknown.join(' ')}\nusage: build-test-guest [--force]`);
+  const unknown = args.filter((arg) => arg !== '--force' && arg !== '--dir');
+  if (unknown.length > 0)
+    throw new Error(`unknown arguments: ${unknown.join(' ')}\nusage: build-test-guest [--force] [--dir]`);
   const guest = await ensureTestGuestBuilt({ force: args.includes('--force'), log: (line) => console.error(line) });
-  console.log(JSON.stringify(guest, null, 2));
+  console.log(args.includes('--dir') ? guest.dir : JSON.stringify(guest, null, 2));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -166,7 +166,7 @@ export class EnvironmentManager {
 
   private async reconcile(entry: Entry): Promise<void> {
     const env = entry.record.environment;
-    const log = this.o.log.child({ env: env.id, name: env.name });
+    const log = this.o.log.child({ env: env.id, envName: env.name });
     if (env.state === 'deleting') {
       log.info('finishing a delete that was interrupted');
       await this.removeEverything(entry);
@@ -847,7 +847,7 @@ export class EnvironmentManager {
     await rm(entry.layout.stateDir, { recursive: true, force: true });
     this.entries.delete(entry.record.environment.id);
     this.publish(entry, 'deleted');
-    this.o.log.info({ env: entry.record.environment.id, name: entry.record.environment.name }, 'environment deleted');
+    this.o.log.info({ env: entry.record.environment.id, envName: entry.record.environment.name }, 'environment deleted');
   }
 
   // ---- internals: persistence, events ----------------------------------------------------
@@ -879,7 +879,7 @@ export class EnvironmentManager {
     } catch (error) {
       if (!isMissing(error)) throw error;
     }
-    this.o.log.info({ env: entry.record.environment.id, name: entry.record.environment.name, event }, message);
+    this.o.log.info({ env: entry.record.environment.id, envName: entry.record.environment.name, event }, message);
   }
 
   private async giveToVmmUser(path: string, mode: number): Promise<void> {
