@@ -189,6 +189,9 @@ describe('Cloud Hypervisor driver against the contract double', () => {
     const client = (await restart({}, 'auto')).client();
     const created = await client.call('createEnvironment', { body: { name: 'auto', class: 'tiny', start: true } });
     expect(created.vmm?.kind).toBe('cloud-hypervisor');
+    // /v1/version reports the VMM from the same lookup that VMs start with.
+    const { vmms } = await client.call('getVersion');
+    expect(vmms[0]).toEqual({ kind: 'cloud-hypervisor', path: CH_DOUBLE_PATH, version: '53.0.0' });
     await client.call('deleteEnvironment', { params: { id: created.id } });
     await client.close();
   }, 60_000);

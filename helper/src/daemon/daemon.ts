@@ -12,7 +12,6 @@ import { EventBus } from '../events/event-bus.js';
 import { findExecutable } from '../host/executables.js';
 import { HostRoot } from '../host/host-root.js';
 import { ReadinessService } from '../host/readiness-service.js';
-import { detectVmms } from '../host/vmms.js';
 import { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../log.js';
 import { SettingsStore } from '../settings/settings-store.js';
@@ -87,7 +86,10 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
   if (vmmUser) await letVmmUserTraverse([options.stateDir, options.runtimeDir], log);
   const classes = await ClassStore.open(join(options.stateDir, 'classes.json'));
   const images = new ImageStore(join(options.stateDir, 'images'));
-  const vmms = new VmmRegistry(host, { cloudHypervisorBinary: options.cloudHypervisorBinary });
+  const vmms = new VmmRegistry(host, { cloudHypervisorBinary: options.cloudHypervisorBinary }, async () => {
+    const { checks } = await readiness.report();
+    return ['kvm-access', 'kvm-kind'].every((id) => checks.find((c) => c.id === id)?.status === 'pass');
+  });
   const environments = new EnvironmentManager({
     stateDir: options.stateDir,
     runtimeDir: options.runtimeDir,
@@ -130,7 +132,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
     environments,
     classes,
     images,
-    detectVmms: () => detectVmms(host),
+    detectVmms: () => vmms.detected(),
     applySettings,
     openApiDocument: () => app!.swagger() as never,
   });

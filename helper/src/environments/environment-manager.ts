@@ -847,7 +847,10 @@ export class EnvironmentManager {
     await rm(entry.layout.stateDir, { recursive: true, force: true });
     this.entries.delete(entry.record.environment.id);
     this.publish(entry, 'deleted');
-    this.o.log.info({ env: entry.record.environment.id, envName: entry.record.environment.name }, 'environment deleted');
+    this.o.log.info(
+      { env: entry.record.environment.id, envName: entry.record.environment.name },
+      'environment deleted',
+    );
   }
 
   // ---- internals: persistence, events ----------------------------------------------------

@@ -1,6 +1,4 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
-import type { Settings, VmmKind } from '#protocol';
+import type { DetectedVmm, Settings, VmmKind } from '#protocol';
 import { ApiError } from '../api/api-error.js';
 import { findExecutable, readVersion } from '../host/executables.js';
 import type { HostRoot } from '../host/host-root.js';
@@ -14,9 +12,14 @@ export interface VmmOverrides {
 }
 
 interface Binary {
+  /** Where to run it from (below the probe root in tests). */
   path: string;
+  /** Where it is on the machine, as reported to callers. */
+  shownPath: string;
   version: string;
 }
+
+const KINDS: readonly VmmKind[] = ['cloud-hypervisor', 'qemu'];
 
 /** Finds the VMM binaries once per lookup and builds the driver the settings ask for. */
 export class VmmRegistry {
@@ -25,7 +28,17 @@ export class VmmRegistry {
   constructor(
     private readonly host: HostRoot,
     private readonly overrides: VmmOverrides,
+    /** Whether KVM can boot standard guests here (the readiness report's verdict on it). */
+    private readonly kvmBootsGuests: () => Promise<boolean>,
   ) {}
+
+  /** The VMMs found, preferred first: what `GET /v1/version` reports, from the same lookup VMs use. */
+  async detected(): Promise<DetectedVmm[]> {
+    const found = await Promise.all(KINDS.map(async (kind) => ({ kind, binary: await this.binary(kind) })));
+    return found.flatMap(({ kind, binary }) =>
+      binary ? [{ kind, path: binary.shownPath, version: binary.version }] : [],
+    );
+  }
 
   private binary(kind: VmmKind): Promise<Binary | undefined> {
     let found = this.cache.get(kind);
@@ -33,11 +46,15 @@ export class VmmRegistry {
       found = (async () => {
         if (kind === 'cloud-hypervisor' && this.overrides.cloudHypervisorBinary) {
           const path = this.overrides.cloudHypervisorBinary;
-          return { path, version: (await readVersion({ path, hostPath: path })) ?? 'unknown' };
+          return { path, shownPath: path, version: (await readVersion({ path, hostPath: path })) ?? 'unknown' };
         }
         const lookup = await findExecutable(this.host, kind === 'qemu' ? 'qemu-system-x86_64' : 'cloud-hypervisor');
         if (!lookup.found) return undefined;
-        return { path: lookup.executable.hostPath, version: (await readVersion(lookup.executable)) ?? 'unknown' };
+        return {
+          path: lookup.executable.hostPath,
+          shownPath: lookup.executable.path,
+          version: (await readVersion(lookup.executable)) ?? 'unknown',
+        };
       })();
       // Forget failures so installing a VMM later works without restarting hearthd.
       void found.then((b) => {
@@ -48,14 +65,13 @@ export class VmmRegistry {
     return found;
   }
 
+  /**
+   * `auto` uses KVM only where it can boot standard guests: a /dev/kvm that opens is not enough
+   * (a paravirtual KVM such as kvm_pvm opens, then crashes every standard kernel).
+   */
   private async accel(setting: Settings['accel']): Promise<'kvm' | 'tcg'> {
     if (setting !== 'auto') return setting;
-    try {
-      await access('/dev/kvm', constants.R_OK | constants.W_OK);
-      return 'kvm';
-    } catch {
-      return 'tcg';
-    }
+    return (await this.kvmBootsGuests()) ? 'kvm' : 'tcg';
   }
 
   /** The driver new VMs start with, per the `hypervisor` and `accel` settings. */
