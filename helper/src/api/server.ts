@@ -12,7 +12,7 @@ import {
 } from '#protocol';
 import type { Logger } from '../log.js';
 import { HEARTHD_VERSION } from '../version.js';
-import { ApiError } from './api-error.js';
+import { ApiError, toApiError } from './api-error.js';
 import type { Followers, Handlers, RequestContext } from './handlers.js';
 import type { SseStreams } from './sse.js';
 import { describeAjvErrors, validatorCompiler } from './validation.js';
@@ -24,7 +24,8 @@ const toFastifyPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 const pathPattern = (path: string) => new RegExp(`^${path.replace(/\{\w+\}/g, '[^/]+')}$`);
 
 function errorFromFastify(error: FastifyError): ApiError {
-  if (error instanceof ApiError) return error;
+  const answer = toApiError(error);
+  if (answer) return answer;
   if (error.validation) {
     const details = describeAjvErrors(
       error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'request'),
@@ -143,9 +144,12 @@ export async function buildServer(deps: {
               const follower = deps.followers[name as FollowableName] as (
                 input: unknown,
                 open: () => ReturnType<SseStreams['start']>,
+                context: RequestContext,
               ) => Promise<void>;
-              await follower({ params: request.params, query: request.query }, () =>
-                deps.streams.start(request, reply),
+              await follower(
+                { params: request.params, query: request.query },
+                () => deps.streams.start(request, reply),
+                { callerUid: () => deps.callerUid(request.raw.socket) },
               );
               return reply;
             }
