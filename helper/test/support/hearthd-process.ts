@@ -47,13 +47,14 @@ export class HearthdProcess {
   /**
    * Starts hearthd without waiting for it (for tests of failing starts). As root it runs the way
    * the installed unit runs it: only the unit's capabilities, no new privileges, its umask, and
-   * VMMs as a separate unprivileged user (`nobody` unless the test names one).
+   * VMMs as a separate unprivileged user (`nobody` unless the test names one). `launcher`
+   * replaces that prefix (a test that sets up the unit's profile itself).
    */
-  static spawn(paths: HearthdPaths, extraArgs: string[] = []): HearthdProcess {
+  static spawn(paths: HearthdPaths, extraArgs: string[] = [], launcher?: string[]): HearthdProcess {
     if (!existsSync(HEARTHD_BUNDLE)) throw new Error(`${HEARTHD_BUNDLE} is missing: run npm run build first`);
     const root = process.getuid?.() === 0;
     const profile = unitProfile();
-    const [command, ...prefix] = root ? [...asUnit(profile), process.execPath] : [process.execPath];
+    const [command, ...prefix] = [...(launcher ?? (root ? asUnit(profile) : [])), process.execPath];
     const vmmUser = root && !extraArgs.includes('--vmm-user') ? ['--vmm-user', 'nobody'] : [];
     const umask = process.umask(root ? profile.umask : process.umask());
     const child = spawn(
@@ -77,8 +78,8 @@ export class HearthdProcess {
   }
 
   /** Starts hearthd and resolves once it answers on its socket. */
-  static async start(paths?: HearthdPaths, extraArgs: string[] = []): Promise<HearthdProcess> {
-    const daemon = HearthdProcess.spawn(paths ?? (await makePaths()), extraArgs);
+  static async start(paths?: HearthdPaths, extraArgs: string[] = [], launcher?: string[]): Promise<HearthdProcess> {
+    const daemon = HearthdProcess.spawn(paths ?? (await makePaths()), extraArgs, launcher);
     await daemon.waitUntilServing();
     return daemon;
   }
