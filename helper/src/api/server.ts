@@ -78,6 +78,10 @@ export async function buildServer(deps: {
   const callers = new WeakMap<Socket, Promise<Caller | undefined>>();
   app.server.on('connection', (socket: Socket) => callers.set(socket, deps.identify(socket)));
   const callerOf = (socket: Socket) => callers.get(socket) ?? Promise.resolve(undefined);
+  const contextOf = (socket: Socket): RequestContext => ({
+    caller: () => callerOf(socket),
+    callerUid: async () => (await callerOf(socket))?.uid,
+  });
   // Bodies are JSON or nothing; anything else is refused with 415 rather than half-parsed.
   app.removeContentTypeParser('text/plain');
 
@@ -155,7 +159,7 @@ export async function buildServer(deps: {
               await follower(
                 { params: request.params, query: request.query },
                 () => deps.streams.start(request, reply),
-                { callerUid: () => deps.callerUid(request.raw.socket) },
+                contextOf(request.raw.socket),
               );
               return reply;
             }
@@ -163,8 +167,7 @@ export async function buildServer(deps: {
               input: unknown,
               context: RequestContext,
             ) => Promise<unknown>;
-            const caller = () => callerOf(request.raw.socket);
-            const context: RequestContext = { caller, callerUid: async () => (await caller())?.uid };
+            const context = contextOf(request.raw.socket);
             const result = await handler({ params: request.params, query: request.query, body: request.body }, context);
             return reply.code(status).send(result);
           },

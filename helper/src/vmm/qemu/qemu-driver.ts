@@ -78,7 +78,7 @@ export class QemuDriver implements VmmDriver {
    * `fds`: the QMP listener, the console and the disk, as QEMU will see them. Each fd set's
    * `opaque` names the file it stands for, so the command line still tells which VM this is.
    */
-  args(spec: VmSpec, fds: { qmp: number; console: number; disk: number }): string[] {
+  args(spec: VmSpec, fds: { qmp: number; console: number; disk: number; diskReadOnly: number }): string[] {
     return [
       '-name',
       `hearth-${spec.id}`,
@@ -103,8 +103,11 @@ export class QemuDriver implements VmmDriver {
       ...(spec.initrd ? ['-initrd', spec.initrd] : []),
       '-append',
       spec.cmdline,
+      // QEMU dups from a set only an fd of the access mode it asks for; it opens images both ways.
       '-add-fd',
       `fd=${fds.disk},set=${DISK_SET},opaque=${spec.disk}`,
+      '-add-fd',
+      `fd=${fds.diskReadOnly},set=${DISK_SET},opaque=${spec.disk}`,
       '-drive',
       `file=/dev/fdset/${DISK_SET},if=virtio,format=qcow2,discard=unmap`,
       '-add-fd',
@@ -128,6 +131,7 @@ export class QemuDriver implements VmmDriver {
         qmp: await handoff.listen(join(spec.runtimeDir, QMP_SOCKET)),
         console: await handoff.file(spec.consoleFile, 'append'),
         disk: await handoff.file(spec.disk, 'read-write'),
+        diskReadOnly: await handoff.file(spec.disk, 'read'),
       };
       process = await launchDetached(this.binary, this.args(spec, fds), {
         outputFile: spec.vmmLogFile,
