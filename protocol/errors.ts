@@ -14,6 +14,7 @@ export const ErrorCode = OneOf([
   'method-not-allowed',
   'conflict',
   'unprocessable',
+  'too-many-requests',
   'unavailable',
   'internal',
 ]);

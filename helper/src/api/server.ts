@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import {
   endpoints,
   ErrorBody,
@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { ApiError } from './api-error.js';
 import type { Followers, Handlers, RequestContext } from './handlers.js';
+import { ConnectionGate, DEFAULT_API_LIMITS, perSocket, streamCounter, type ApiLimits } from './limits.js';
 import type { SseStreams } from './sse.js';
 import { describeAjvErrors, validatorCompiler } from './validation.js';
 
@@ -63,6 +64,7 @@ export async function buildServer(deps: {
   streams: SseStreams;
   /** The uid of the process on the other end of a connection, where the kernel tells. */
   callerUid: (socket: Socket) => Promise<number | undefined>;
+  limits?: ApiLimits | undefined;
 }): Promise<HearthServer> {
   const app = Fastify({
     loggerInstance: deps.log,
@@ -70,6 +72,24 @@ export async function buildServer(deps: {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   });
+  const limits = deps.limits ?? DEFAULT_API_LIMITS;
+  const uidOf = perSocket(deps.callerUid);
+  const gate = new ConnectionGate(limits, uidOf);
+  const streamSlots = streamCounter(limits);
+  app.server.on('connection', (socket: Socket) => gate.onConnection(socket));
+  // A connection over its limit still gets one answer, so the caller learns why.
+  app.addHook('onRequest', async (request, reply) => {
+    const refused = await gate.refusal(request.raw.socket);
+    if (refused === undefined) return;
+    request.log.warn({ open: gate.size }, refused);
+    const error = new ApiError('too-many-requests', refused);
+    reply.header('connection', 'close');
+    await reply.code(error.status).send(error.body);
+    return reply;
+  });
+  /** Takes a stream slot for the caller (429 when none is left); released when the stream ends. */
+  const streamSlot = async (request: FastifyRequest) => streamSlots.acquire(await uidOf(request.raw.socket));
+
   app.setValidatorCompiler(validatorCompiler);
   // Bodies are JSON or nothing; anything else is refused with 415 rather than half-parsed.
   app.removeContentTypeParser('text/plain');
@@ -136,7 +156,10 @@ export async function buildServer(deps: {
           : { [status]: endpoint.response, '4xx': ErrorBody, '5xx': ErrorBody },
       },
       handler: endpoint.stream
-        ? (request, reply) => deps.streams.handle(request, reply)
+        ? async (request, reply) => {
+            deps.streams.handle(request, reply, await streamSlot(request));
+            return reply;
+          }
         : async (request, reply) => {
             const follow = (request.query as { follow?: string } | undefined)?.follow;
             if (endpoint.follow && (follow === '1' || follow === 'true')) {
@@ -144,16 +167,24 @@ export async function buildServer(deps: {
                 input: unknown,
                 open: () => ReturnType<SseStreams['start']>,
               ) => Promise<void>;
-              await follower({ params: request.params, query: request.query }, () =>
-                deps.streams.start(request, reply),
-              );
+              const release = await streamSlot(request);
+              // Until the stream opens the slot is ours to give back (a 404 never opens one).
+              const stream = { opened: false };
+              try {
+                await follower({ params: request.params, query: request.query }, () => {
+                  stream.opened = true;
+                  return deps.streams.start(request, reply, release);
+                });
+              } finally {
+                if (!stream.opened) release();
+              }
               return reply;
             }
             const handler = deps.handlers[name as CallableName] as (
               input: unknown,
               context: RequestContext,
             ) => Promise<unknown>;
-            const context: RequestContext = { callerUid: () => deps.callerUid(request.raw.socket) };
+            const context: RequestContext = { callerUid: () => uidOf(request.raw.socket) };
             const result = await handler({ params: request.params, query: request.query, body: request.body }, context);
             return reply.code(status).send(result);
           },

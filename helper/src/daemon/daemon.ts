@@ -2,6 +2,7 @@ import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Settings } from '#protocol';
 import { createFollowers, createHandlers } from '../api/handlers.js';
+import type { ApiLimits } from '../api/limits.js';
 import { peerUid } from '../api/peer.js';
 import { buildServer, type HearthServer } from '../api/server.js';
 import { SseStreams } from '../api/sse.js';
@@ -36,6 +37,8 @@ export interface DaemonOptions {
   cloudHypervisorBinary?: string | undefined;
   /** Test-only: kill hearthd at this point of a create or delete. */
   crashAt?: CrashPoint | undefined;
+  /** What one caller may hold (api/limits.ts); lowered only by tests. */
+  apiLimits?: ApiLimits | undefined;
 }
 
 async function resolveVmmUser(name: string | undefined, log: Logger): Promise<VmmUser | undefined> {
@@ -143,6 +146,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
     followers: createFollowers({ environments }),
     streams,
     callerUid: (socket) => peerUid(ss.found ? ss.executable.hostPath : undefined, socket),
+    limits: options.apiLimits,
   });
   app.addHook('preClose', (done) => {
     clearInterval(heartbeat);
