@@ -82,7 +82,8 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
   await claimSocketPath(options.socket);
 
   const bus = new EventBus();
-  const host = new HostRoot(options.hostRoot);
+  // A fixture tree a test made as itself holds binaries owned by that user, not root.
+  const host = new HostRoot(options.hostRoot, options.hostRoot === '/' ? 0 : (process.getuid?.() ?? 0));
   const settings = await SettingsStore.open(join(options.stateDir, 'settings.json'), options.settingsFlags, log);
   const readiness = new ReadinessService(host, options.stateDir, bus, log);
   const vmmUser = await resolveVmmUser(options.vmmUser, log);

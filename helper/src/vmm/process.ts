@@ -67,6 +67,8 @@ export interface LaunchOptions {
   gid?: number;
   /** Added to the VMM's minimal environment. */
   env?: Record<string, string>;
+  /** Throws when `binary` may no longer be run; called as late as possible before the exec. */
+  verify?: ((binary: string) => Promise<void>) | undefined;
 }
 
 /**
@@ -76,6 +78,7 @@ export interface LaunchOptions {
 export async function launchDetached(binary: string, args: string[], options: LaunchOptions): Promise<DetachedProcess> {
   const output = await open(options.outputFile, 'a', 0o640);
   try {
+    await options.verify?.(binary);
     const child = spawn(binary, args, {
       detached: true,
       stdio: ['ignore', output.fd, output.fd],

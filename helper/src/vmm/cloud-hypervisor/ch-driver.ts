@@ -103,6 +103,8 @@ export class CloudHypervisorDriver implements VmmDriver {
     readonly version: string,
     /** Extra environment for the VMM (tests only: the double's PATH and fault settings). */
     private readonly extraEnv: Record<string, string> = {},
+    /** Re-checks the binary right before it is started (executables.ts: verifyExecutable). */
+    private readonly verifyBinary?: (path: string) => Promise<void>,
   ) {}
 
   /**
@@ -139,6 +141,7 @@ export class CloudHypervisorDriver implements VmmDriver {
   async launch(spec: VmSpec): Promise<LaunchedVm> {
     const process = await launchDetached(this.binary, this.args(spec), {
       outputFile: spec.vmmLogFile,
+      verify: this.verifyBinary,
       env: this.extraEnv,
       ...(spec.uid !== undefined && { uid: spec.uid }),
       ...(spec.gid !== undefined && { gid: spec.gid }),

@@ -75,6 +75,8 @@ export class QemuDriver implements VmmDriver {
     readonly binary: string,
     readonly version: string,
     readonly accel: 'kvm' | 'tcg',
+    /** Re-checks the binary right before it is started (executables.ts: verifyExecutable). */
+    private readonly verifyBinary?: (path: string) => Promise<void>,
   ) {}
 
   args(spec: VmSpec): string[] {
@@ -116,6 +118,7 @@ export class QemuDriver implements VmmDriver {
   async launch(spec: VmSpec): Promise<LaunchedVm> {
     const process = await launchDetached(this.binary, this.args(spec), {
       outputFile: spec.vmmLogFile,
+      verify: this.verifyBinary,
       ...(spec.uid !== undefined && { uid: spec.uid }),
       ...(spec.gid !== undefined && { gid: spec.gid }),
     });
