@@ -240,13 +240,21 @@ do_install() {
     local uid acl
     uid=$(uid_of "$user")
     [ -n "$uid" ] || fail "cannot resolve the uid of $user"
+    # A file created below a default ACL takes its group entry from the default group:: entry,
+    # and that entry (r-x, from the directory's 0750) would cap the socket's group at r--: the
+    # hearth group could no longer connect. Default group rwx leaves the group to the file's
+    # mode (0660 for the socket), as without an ACL.
     acl=$(getfacl -n -c -- "$R$RUNDIR" 2>/dev/null || true)
-    if ! grep -qx "user:$uid:r-x" <<<"$acl" || ! grep -qx "default:user:$uid:rw-" <<<"$acl"; then
-      setfacl -m "u:$uid:rx,d:u:$uid:rw" -- "$R$RUNDIR"
+    if ! grep -qx "user:$uid:r-x" <<<"$acl" || ! grep -qx "default:user:$uid:rw-" <<<"$acl" ||
+      ! grep -qx "default:group::rwx" <<<"$acl"; then
+      setfacl -m "u:$uid:rx,d:u:$uid:rw,d:g::rwx" -- "$R$RUNDIR"
       mark
     fi
-    if [ -S "$R$SOCKET" ] && ! getfacl -n -c -- "$R$SOCKET" 2>/dev/null | grep -qx "user:$uid:rw-"; then
-      setfacl -m "u:$uid:rw" -- "$R$SOCKET"
+    # A socket made under the old default ACL has group::r-x; repair it along with the user entry.
+    acl=$(getfacl -n -c -- "$R$SOCKET" 2>/dev/null || true)
+    if [ -S "$R$SOCKET" ] && { ! grep -qE "^user:$uid:rw[-x](\s+#effective:rw-)?$" <<<"$acl" ||
+      ! grep -qE "^group::rw[-x](\s+#effective:rw-)?$" <<<"$acl"; }; then
+      setfacl -m "u:$uid:rw,g::rw,m::rw" -- "$R$SOCKET"
       mark
     fi
     [ $changed = 1 ] && result changed || result unchanged

@@ -43,6 +43,18 @@ interface Entry {
   mtimeMs: number;
 }
 
+/** getfacl output → entry ("user:1000", "group:", "other") → rights after the mask. */
+function effectiveRights(acl: string): Record<string, string> {
+  const rights: Record<string, string> = {};
+  for (const line of acl.split('\n')) {
+    const match = /^(user|group|other|mask):([^:]*):([rwx-]{3})(?:\s+#effective:([rwx-]{3}))?$/.exec(line.trim());
+    if (!match) continue;
+    const [, kind = '', name = '', perms = '', effective] = match;
+    rights[kind === 'other' || kind === 'mask' ? kind : `${kind}:${name}`] = effective ?? perms;
+  }
+  return rights;
+}
+
 /** Every path below `root` with type, mode, owner, content hash and mtime; shadow-utils' backups and lock ignored. */
 async function snapshot(root: string): Promise<Map<string, Entry>> {
   const out = new Map<string, Entry>();
@@ -173,6 +185,8 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
     });
     expect(acl).toContain('user:1000:r-x');
     expect(acl).toContain('default:user:1000:rw-');
+    // The default group entry must not cap what the socket's mode gives the group.
+    expect(acl).toContain('default:group::rwx');
   });
 
   it('installs a unit that passes systemd-analyze verify', async () => {
@@ -209,7 +223,8 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],
       });
-      expect(acl).toContain('user:1000:rw-');
+      // Effective rights (the mask applied): the group and alice may both connect, nobody else.
+      expect(effectiveRights(acl)).toMatchObject({ 'user:1000': 'rw-', 'group:': 'rw-', other: '---' });
     } finally {
       await client.close();
       child.kill('SIGTERM');

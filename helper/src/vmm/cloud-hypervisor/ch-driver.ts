@@ -109,6 +109,8 @@ export class CloudHypervisorDriver implements VmmDriver {
     readonly version: string,
     /** Extra environment for the VMM (tests only: the double's PATH and fault settings). */
     private readonly extraEnv: Record<string, string> = {},
+    /** Re-checks the binary right before it is started (executables.ts: verifyExecutable). */
+    private readonly verifyBinary?: (path: string) => Promise<void>,
   ) {}
 
   /**
@@ -162,6 +164,7 @@ export class CloudHypervisorDriver implements VmmDriver {
         outputFile: spec.vmmLogFile,
         env: this.extraEnv,
         fds: handoff.fds,
+        verify: this.verifyBinary,
         ...(spec.uid !== undefined && { uid: spec.uid }),
         ...(spec.gid !== undefined && { gid: spec.gid }),
       });

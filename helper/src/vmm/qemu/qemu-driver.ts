@@ -72,6 +72,8 @@ export class QemuDriver implements VmmDriver {
     readonly binary: string,
     readonly version: string,
     readonly accel: 'kvm' | 'tcg',
+    /** Re-checks the binary right before it is started (executables.ts: verifyExecutable). */
+    private readonly verifyBinary?: (path: string) => Promise<void>,
   ) {}
 
   /**
@@ -136,6 +138,7 @@ export class QemuDriver implements VmmDriver {
       process = await launchDetached(this.binary, this.args(spec, fds), {
         outputFile: spec.vmmLogFile,
         fds: handoff.fds,
+        verify: this.verifyBinary,
         ...(spec.uid !== undefined && { uid: spec.uid }),
         ...(spec.gid !== undefined && { gid: spec.gid }),
       });
