@@ -148,6 +148,8 @@ export class CloudHypervisorDriver implements VmmDriver {
   }
 
   async launch(spec: VmSpec): Promise<LaunchedVm> {
+    // Before any file is opened for it; launchDetached checks once more right before the exec.
+    await this.verifyBinary?.(this.binary);
     // Its log is opened by path, as the VMM user: make it the VMM's file in root's directory.
     const log = join(spec.stateDir, CH_LOG);
     await appendFile(log, '', { mode: 0o600 });

@@ -126,6 +126,8 @@ export class QemuDriver implements VmmDriver {
   }
 
   async launch(spec: VmSpec): Promise<LaunchedVm> {
+    // Before any file is opened for it; launchDetached checks once more right before the exec.
+    await this.verifyBinary?.(this.binary);
     const handoff = new Handoff();
     let process;
     try {
