@@ -15,10 +15,13 @@ import type { ReadinessService } from '../host/readiness-service.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { ApiError } from './api-error.js';
+import type { Caller } from './peer.js';
 import type { SseConnection } from './sse.js';
 
 /** What a handler may ask about the request beyond its contents. */
 export interface RequestContext {
+  /** The calling process's uid and groups, resolved when it connected; undefined when unknown (api/peer.ts). */
+  caller: () => Promise<Caller | undefined>;
   /** The calling process's uid, where the kernel tells (see api/peer.ts). */
   callerUid: () => Promise<number | undefined>;
 }

@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { ApiError } from './api-error.js';
 import type { Followers, Handlers, RequestContext } from './handlers.js';
+import type { Caller } from './peer.js';
 import type { SseStreams } from './sse.js';
 import { describeAjvErrors, validatorCompiler } from './validation.js';
 
@@ -61,8 +62,8 @@ export async function buildServer(deps: {
   handlers: Handlers;
   followers: Followers;
   streams: SseStreams;
-  /** The uid of the process on the other end of a connection, where the kernel tells. */
-  callerUid: (socket: Socket) => Promise<number | undefined>;
+  /** Who is on the other end of a connection, where the kernel tells; called once, as it is accepted. */
+  identify: (socket: Socket) => Promise<Caller | undefined>;
 }): Promise<HearthServer> {
   const app = Fastify({
     loggerInstance: deps.log,
@@ -71,6 +72,11 @@ export async function buildServer(deps: {
     return503OnClosing: true,
   });
   app.setValidatorCompiler(validatorCompiler);
+  // At accept time, not per request: the connecting process is still there to be looked at, and
+  // whatever the connection is used for later is attributed to it alone.
+  const callers = new WeakMap<Socket, Promise<Caller | undefined>>();
+  app.server.on('connection', (socket: Socket) => callers.set(socket, deps.identify(socket)));
+  const callerOf = (socket: Socket) => callers.get(socket) ?? Promise.resolve(undefined);
   // Bodies are JSON or nothing; anything else is refused with 415 rather than half-parsed.
   app.removeContentTypeParser('text/plain');
 
@@ -153,7 +159,8 @@ export async function buildServer(deps: {
               input: unknown,
               context: RequestContext,
             ) => Promise<unknown>;
-            const context: RequestContext = { callerUid: () => deps.callerUid(request.raw.socket) };
+            const caller = () => callerOf(request.raw.socket);
+            const context: RequestContext = { caller, callerUid: async () => (await caller())?.uid };
             const result = await handler({ params: request.params, query: request.query, body: request.body }, context);
             return reply.code(status).send(result);
           },

@@ -41,12 +41,17 @@ export class HearthdProcess {
     );
   }
 
-  /** Starts hearthd without waiting for it (for tests of failing starts). */
-  static spawn(paths: HearthdPaths, extraArgs: string[] = []): HearthdProcess {
+  /**
+   * Starts hearthd without waiting for it (for tests of failing starts). `launcher` runs it, e.g.
+   * setpriv with the unit's capabilities.
+   */
+  static spawn(paths: HearthdPaths, extraArgs: string[] = [], launcher: string[] = []): HearthdProcess {
     if (!existsSync(HEARTHD_BUNDLE)) throw new Error(`${HEARTHD_BUNDLE} is missing: run npm run build first`);
+    const [program, ...prefix] = [...launcher, process.execPath];
     const child = spawn(
-      process.execPath,
+      program,
       [
+        ...prefix,
         HEARTHD_BUNDLE,
         '--socket',
         paths.socket,
@@ -62,8 +67,8 @@ export class HearthdProcess {
   }
 
   /** Starts hearthd and resolves once it answers on its socket. */
-  static async start(paths?: HearthdPaths, extraArgs: string[] = []): Promise<HearthdProcess> {
-    const daemon = HearthdProcess.spawn(paths ?? (await makePaths()), extraArgs);
+  static async start(paths?: HearthdPaths, extraArgs: string[] = [], launcher: string[] = []): Promise<HearthdProcess> {
+    const daemon = HearthdProcess.spawn(paths ?? (await makePaths()), extraArgs, launcher);
     await daemon.waitUntilServing();
     return daemon;
   }
