@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fstatSync, openSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,6 +125,47 @@ describe.skipIf(process.getuid?.() !== 0)('identifying a real peer through the k
     });
     try {
       expect(await seen).toEqual({ uid: 65534, gids: [4, 65534] });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the bundle loads its native module from beside itself only', () => {
+  const bundle = join(import.meta.dirname, '..', '..', 'dist', 'helper');
+  const startIn = async (dir: string) => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(dir, 'hearthd.mjs'),
+        '--socket',
+        join(dir, 's.sock'),
+        '--state-dir',
+        join(dir, 'state'),
+        '--runtime-dir',
+        join(dir, 'run'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { code, stderr };
+  };
+
+  it('refuses to start when it is missing or others could replace it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-bundle-'));
+    try {
+      await copyFile(join(bundle, 'hearthd.mjs'), join(dir, 'hearthd.mjs'));
+      const missing = await startIn(dir);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain(`cannot load the native module`);
+      expect(missing.stderr).toContain(join(dir, 'sockopt.node'));
+      await copyFile(join(bundle, 'sockopt.node'), join(dir, 'sockopt.node'));
+      await chmod(join(dir, 'sockopt.node'), 0o666);
+      const writable = await startIn(dir);
+      expect(writable.code).toBe(1);
+      expect(writable.stderr).toContain('writable by group or others (mode 666)');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
