@@ -4,7 +4,7 @@ import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { identifyPeer, parseProcStatus } from '../src/api/peer.js';
 import { loadSockopt, type Sockopt } from '../src/api/sockopt.js';
 
@@ -89,7 +89,11 @@ describe('identifying the peer from its pid (fake /proc)', () => {
 
   it('falls back to the pid alone where the kernel has no SO_PEERPIDFD, and nowhere else', async () => {
     const noProtoOpt = new TypeError('getsockopt failed: Protocol not available (92)');
-    expect(await identifyPeer(fakeSockopt(4242, noProtoOpt), socket, proc)).toEqual({ uid: 1000, gids: [1000] });
+    const old = fakeSockopt(4242, noProtoOpt);
+    const asked = vi.spyOn(old, 'getsockopt');
+    expect(await identifyPeer(old, socket, proc)).toEqual({ uid: 1000, gids: [1000] });
+    expect(await identifyPeer(old, socket, proc)).toEqual({ uid: 1000, gids: [1000] });
+    expect(asked.mock.calls.map((c) => c[2])).toEqual([17, 77, 17]); // learnt once that 77 is missing
     const gone = new TypeError('getsockopt failed: No such process (3)');
     expect(await identifyPeer(fakeSockopt(4242, gone), socket, proc)).toBeUndefined();
   });
@@ -118,7 +122,8 @@ describe.skipIf(process.getuid?.() !== 0)('identifying a real peer through the k
       server.listen(path, () => {
         void chmod(path, 0o666).then(() => {
           const argv = ['--reuid=65534', '--regid=65534', '--groups=65534,4', '--', process.execPath, '-e'];
-          const script = `require('net').connect(${JSON.stringify(path)}).on('data', () => {}).on('end', () => process.exit())`;
+          const connect = `require('net').connect(${JSON.stringify(path)})`;
+          const script = `${connect}.on('data', () => {}).on('end', () => process.exit())`;
           spawn('setpriv', [...argv, script], { stdio: 'ignore' });
         });
       });
