@@ -1,6 +1,18 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  copyFile,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +28,8 @@ import { seedScratchRoot } from './support/scratch-root.js';
 const repo = join(import.meta.dirname, '..', '..');
 const SCRIPT = join(repo, 'assets', 'linux', 'hearth-install.sh');
 const BUNDLE = join(repo, 'dist', 'helper', 'hearthd.mjs');
+/** hearthd's native module: the script takes it from beside the bundle it installs. */
+const SOCKOPT = join(repo, 'dist', 'helper', 'sockopt.node');
 const run = promisify(execFile);
 
 const isRoot = process.getuid?.() === 0;
@@ -147,6 +161,7 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
     expectFile('/usr/lib/hearth', '755', 'dir');
     expectFile('/usr/lib/hearth/node', '755');
     expectFile('/usr/lib/hearth/hearthd.mjs', '644');
+    expectFile('/usr/lib/hearth/sockopt.node', '644');
     expectFile('/usr/lib/hearth/installed.env', '644');
     expectFile('/etc/systemd/system/hearthd.service', '644');
     expectFile('/etc/sysusers.d/hearth.conf', '644');
@@ -160,6 +175,7 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
         .update(await readFile(p))
         .digest('hex');
     expect(after.get('/usr/lib/hearth/hearthd.mjs')?.content).toBe(await sha(BUNDLE));
+    expect(after.get('/usr/lib/hearth/sockopt.node')?.content).toBe(await sha(SOCKOPT));
     expect(after.get('/etc/systemd/system/hearthd.service')?.content).toBe(
       await sha(join(repo, 'assets/linux/hearthd.service')),
     );
@@ -241,8 +257,11 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
   });
 
   it('upgrades when the app ships a different hearthd, touching only what changed', async () => {
-    const newer = join(root, '..', `${root.split('/').pop()}-hearthd.mjs`);
+    const shipped = `${root}-newer`;
+    const newer = join(shipped, 'hearthd.mjs');
+    await mkdir(shipped);
     await writeFile(newer, `${await readFile(BUNDLE, 'utf8')}\n// newer\n`);
+    await copyFile(SOCKOPT, join(shipped, 'sockopt.node'));
     try {
       const before = await snapshot(root);
       const upgrade = await install(root, '--hearthd', newer, '--version', '0.2.0');
@@ -256,7 +275,27 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
       ]);
       await install(root); // back to the bundle, for the uninstall test
     } finally {
-      await rm(newer, { force: true });
+      await rm(shipped, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to install a hearthd without its native module beside it, changing nothing', async () => {
+    const shipped = `${root}-incomplete`;
+    await mkdir(shipped);
+    await copyFile(BUNDLE, join(shipped, 'hearthd.mjs'));
+    try {
+      const before = await snapshot(root);
+      const failed = await install(root, '--hearthd', join(shipped, 'hearthd.mjs')).then(
+        () => undefined,
+        (error: unknown) => error as { code: number; stdout: string },
+      );
+      expect(failed?.code).toBe(1);
+      expect(failed?.stdout).toMatch(
+        /^::fail preflight hearthd's native module not found at .*-incomplete\/sockopt\.node/m,
+      );
+      expect(await snapshot(root)).toEqual(before);
+    } finally {
+      await rm(shipped, { recursive: true, force: true });
     }
   });
 
