@@ -67,11 +67,13 @@ function parseInstallImage(argv: string[]): CliResult {
         disk: { type: 'string' },
         cmdline: { type: 'string', default: 'console=ttyS0' },
         'ready-marker': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     }));
   } catch (error) {
     return { kind: 'error', message: (error as Error).message };
   }
+  if (values.help) return { kind: 'help' };
   if (!values.name || !values.kernel || !values.disk)
     return { kind: 'error', message: 'install-image needs --name, --kernel and --disk' };
   return {

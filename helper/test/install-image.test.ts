@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInstallImage } from './support/environments.js';
+import { HEARTHD_BUNDLE } from './support/hearthd-process.js';
 import { ensureTestGuest, type TestGuest } from './support/test-guest.js';
 
 const run = promisify(execFile);
@@ -118,6 +119,13 @@ describe('hearthd install-image refuses disks that name other files', () => {
       await install('zeros', { disk: badHeader }),
       /qemu-img cannot read \(as qcow2\) disk .*zeros\.qcow2: /,
     );
+
+    // A backing-file offset past the end of the file is still a backing file.
+    const farBacking = Buffer.from(zeros);
+    farBacking.writeBigUInt64BE(1n << 63n, 8);
+    const far = join(owner, 'far-backing.qcow2');
+    await writeFile(far, farBacking);
+    await expectRefused(await install('far', { disk: far }), /has a backing file, which hearthd does not follow/);
   });
 
   it('refuses other image formats instead of installing them as raw bytes', async () => {
@@ -158,6 +166,12 @@ describe('hearthd install-image opens only regular files, without following link
 });
 
 describe('hearthd install-image installs raw and qcow2 disks', () => {
+  it('says what it accepts in --help', async () => {
+    const { stdout } = await run(process.execPath, [HEARTHD_BUNDLE, 'install-image', '--help']);
+    expect(stdout).toMatch(/hearthd install-image --state-dir DIR --name NAME --kernel FILE --disk FILE/);
+    expect(stdout).toMatch(/no symbolic links.*\n.*backing file or an external data file is refused/);
+  });
+
   async function expectInstalled(outcome: Awaited<ReturnType<typeof install>>, source: string, format: string) {
     expect(outcome.stderr).toBe('');
     expect(outcome.exitCode).toBe(0);

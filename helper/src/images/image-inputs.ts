@@ -146,9 +146,13 @@ export async function detectDiskFormat(input: OpenedInput): Promise<DiskFormat> 
   if (version !== 2 && version !== 3) throw invalid(`unknown version ${version}`);
   const backingOffset = header.readBigUInt64BE(8);
   if (backingOffset !== 0n) {
+    // The name is only for the message, and only when it lies inside the file.
     const length = Math.min(header.readUInt32BE(16), 1023);
-    const name = (await readAt(input, length, Number(backingOffset))).toString('utf8');
-    throw flatten(input, `has a backing file (${JSON.stringify(name)}), which hearthd does not follow`);
+    const name =
+      backingOffset < BigInt(input.stats.size)
+        ? ` (${JSON.stringify((await readAt(input, length, Number(backingOffset))).toString('utf8'))})`
+        : '';
+    throw flatten(input, `has a backing file${name}, which hearthd does not follow`);
   }
   if (version === 3) {
     if (header.length < 104) throw invalid('truncated header');
@@ -184,7 +188,11 @@ interface QemuImgInfo {
   'format-specific'?: { type?: string; data?: { 'data-file'?: string; corrupt?: boolean } };
 }
 
-/** qemu-img's own view of the header checks (which it cannot contradict without refusing). */
+/**
+ * qemu-img's own view, as a second opinion on the header checks. Those already refused any
+ * backing or data file, so qemu-img (which does not open backing files for `info` anyway)
+ * opens nothing but fd 3.
+ */
 async function checkWithQemuImg(qemuImg: string, input: OpenedInput, format: DiskFormat): Promise<void> {
   const result = await qemuImgOnFd(
     qemuImg,
