@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 /**
  * Dependency direction, enforced here (see ARCHITECTURE.md):
  *   protocol  ← imports nothing of ours and no Node (except protocol/client, the Node client)
- *   helper    → protocol
+ *   helper    → protocol; inside it, the domain folders never import api/ or daemon/
  *   main      → protocol (incl. client); never helper
  *   renderer  → protocol types only; never Node, Electron, main, helper or the Node client
  */
@@ -66,6 +66,22 @@ export default defineConfig(
       {
         group: ['**/main/**', '**/renderer/**', 'electron', 'react', 'react-dom'],
         message: 'hearthd depends only on protocol/.',
+      },
+    ]),
+  },
+  {
+    // hearthd's domain never knows it is served over HTTP or how the daemon is wired together:
+    // it throws DomainErrors, which only api/ maps to statuses.
+    files: ['helper/src/{environments,vmm,images,host,settings,events,fs}/**/*.ts'],
+    rules: restrict([
+      {
+        group: ['**/main/**', '**/renderer/**', 'electron', 'react', 'react-dom'],
+        message: 'hearthd depends only on protocol/.',
+      },
+      {
+        group: ['**/api/*', '**/daemon/*'],
+        message:
+          "hearthd's domain folders must not import api/ or daemon/ (throw a DomainError from ../errors.js instead).",
       },
     ]),
   },
