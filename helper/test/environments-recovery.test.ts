@@ -34,7 +34,8 @@ describe('environments survive hearthd crashes', () => {
     await daemon?.waitForExit();
     daemon = undefined;
   }
-  const vmmsOf = (id: string) => processesMentioning(join(paths.runtimeDir, 'vms', id) + '/');
+  // Drivers name a file of the environment's state directory on the VMM's command line.
+  const vmmsOf = (id: string) => processesMentioning(join(paths.stateDir, 'environments', id) + '/');
 
   beforeAll(async () => {
     paths = await makePaths('hearthd-recovery-');

@@ -132,7 +132,7 @@ describe('environments on real QEMU (TCG) VMs', () => {
     const stopped = await waitForState(client, id, 'stopped', 30_000);
     expect(stopped.reason).toContain('stopped on request');
     expect(stopped.vmm?.pid).toBeNull();
-    expect(await processesMentioning(runtimeDir)).toEqual([]);
+    expect(await processesMentioning(`${stateDir}/`)).toEqual([]);
     expect(await exists(runtimeDir)).toBe(false);
 
     await client.call('startEnvironment', { params: { id } });
@@ -310,6 +310,6 @@ describe('environments on real QEMU (TCG) VMs', () => {
         await client.call('deleteEnvironment', { params: { id: env.id } });
       await client.close();
     }
-    expect(await processesMentioning(`${daemon.paths.runtimeDir}/`)).toEqual([]);
+    expect(await processesMentioning(`${daemon.paths.stateDir}/environments/`)).toEqual([]);
   }, 180_000);
 });

@@ -236,6 +236,7 @@ export class Reconciler {
     try {
       const handle = await driver.attach(vmSpec(entry.record, this.context(entry, driver), {}));
       entry.runtime.adopt(handle, () => void this.observe(entry));
+      this.d.log.info({ env: entry.id, pid: runtime.pid }, 'reattached to running VMM');
       await this.journal(entry, 'reattached', `hearthd reattached to VMM pid ${runtime.pid}`);
     } catch (error) {
       this.d.log.warn({ env: entry.id, err: error }, 'VMM process is alive but does not answer; killing it');

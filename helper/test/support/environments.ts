@@ -107,7 +107,8 @@ export async function processesMentioning(needle: string): Promise<ProcessRow[]>
 
 /** Test cleanup: VMMs outlive hearthd by design, so tests kill what they started. */
 export async function killVmms(paths: HearthdPaths): Promise<void> {
-  for (const row of await processesMentioning(`${paths.runtimeDir}/`)) {
+  // Drivers name a file of the environment's state directory on every VMM's command line.
+  for (const row of await processesMentioning(`${paths.stateDir}/environments/`)) {
     try {
       process.kill(row.pid, 'SIGKILL');
     } catch {
