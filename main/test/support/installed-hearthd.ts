@@ -67,9 +67,19 @@ export async function apiOk<T>(
   body?: unknown,
 ): Promise<T> {
   const response = await api(machine, as, method, path, body);
-  if (response.status < 200 || response.status > 299)
-    throw new Error(`${method} ${path} → ${response.status} ${response.curlError} ${JSON.stringify(response.body)}`);
+  if (response.status < 200 || response.status > 299) {
+    const detail = response.status >= 500 ? `\nhearthd's journal:\n${await journal(machine)}` : '';
+    throw new Error(
+      `${method} ${path} → ${response.status} ${response.curlError} ${JSON.stringify(response.body)}${detail}`,
+    );
+  }
   return response.body as T;
+}
+
+/** The end of hearthd's journal, for failure messages: hearthd's API hides internal errors' details. */
+export async function journal(machine: NspawnMachine, lines = 15): Promise<string> {
+  const read = await machine.exec(['journalctl', '-u', 'hearthd', '-n', String(lines), '--no-pager', '-o', 'cat']);
+  return read.stdout;
 }
 
 /** Polls the environment until it is in `state`; a `failed` environment fails at once, with its reason. */
@@ -85,10 +95,9 @@ export async function waitForState(
     const env = await apiOk<Environment>(machine, as, 'GET', `/v1/environments/${name}`);
     if (env.state === state) return env;
     if (env.state === 'failed' || Date.now() > deadline) {
-      const journal = await machine.exec(['journalctl', '-u', 'hearthd', '-n', '15', '--no-pager', '-o', 'cat']);
       throw new Error(
         `${name} is ${env.state}, not ${state}: ${env.reason ?? 'no reason given'}\n` +
-          `hearthd's journal:\n${journal.stdout}`,
+          `hearthd's journal:\n${await journal(machine)}`,
       );
     }
     await new Promise((r) => setTimeout(r, 250));

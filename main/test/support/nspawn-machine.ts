@@ -181,11 +181,6 @@ export class NspawnMachine {
     }
     await rm(this.runDir, { recursive: true, force: true });
   }
-
-  /** A file system path of the machine's root as the host sees it (for reading files the test staged). */
-  hostPath(path: string): string {
-    return join(this.rootDir, path);
-  }
 }
 
 /** Copies `files` into a fresh directory (for binding into a machine); the caller removes it. */
