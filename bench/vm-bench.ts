@@ -21,6 +21,7 @@ import { HearthdClient } from '#protocol/client';
 import type { HearthEvent } from '#protocol';
 import { createOverlay } from '../helper/src/environments/disks.js';
 import { QmpClient } from '../helper/src/vmm/qemu/qmp-client.js';
+import { Handoff } from '../helper/src/vmm/handoff.js';
 import { QemuDriver } from '../helper/src/vmm/qemu/qemu-driver.js';
 import { ensureTestGuestBuilt } from '../scripts/test-guest/build-test-guest.js';
 import { installTestImage } from '../helper/test/support/environments.js';
@@ -70,20 +71,31 @@ async function bareQemu(dir: string, guest: Awaited<ReturnType<typeof ensureTest
   const disk = join(runtimeDir, 'disk.qcow2');
   await createOverlay(QEMU_IMG, guest.baseDisk, disk, 1);
   const consoleFile = join(runtimeDir, 'console.log');
-  const args = new QemuDriver(QEMU, '', 'tcg').args({
-    id: `bare-${i}`,
-    cpus: 1,
-    memoryMiB: 128,
-    kernel: guest.kernel,
-    initrd: guest.initrd,
-    cmdline: guest.cmdline,
-    disk,
-    consoleFile,
-    vmmLogFile: join(runtimeDir, 'vmm.log'),
-    runtimeDir,
-  });
+  const handoff = new Handoff();
+  const fds = {
+    qmp: await handoff.listen(join(runtimeDir, 'qmp.sock')),
+    console: await handoff.file(consoleFile, 'append'),
+    disk: await handoff.file(disk, 'read-write'),
+  };
+  const args = new QemuDriver(QEMU, '', 'tcg').args(
+    {
+      id: `bare-${i}`,
+      cpus: 1,
+      memoryMiB: 128,
+      kernel: guest.kernel,
+      initrd: guest.initrd,
+      cmdline: guest.cmdline,
+      disk,
+      stateDir: runtimeDir,
+      consoleFile,
+      vmmLogFile: join(runtimeDir, 'vmm.log'),
+      runtimeDir,
+    },
+    fds,
+  );
   const started = performance.now();
-  const child = spawn(QEMU, args, { stdio: 'ignore', detached: true });
+  const child = spawn(QEMU, args, { stdio: ['ignore', 'ignore', 'ignore', ...handoff.fds], detached: true });
+  await handoff.close();
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   await waitFor('bare QEMU ready marker', () => fileContains(consoleFile, guest.readyMarker), 60_000);
   const ready = performance.now() - started;

@@ -12,6 +12,7 @@ export const ErrorCode = OneOf([
   'payload-too-large',
   'not-found',
   'method-not-allowed',
+  'forbidden',
   'conflict',
   'unprocessable',
   'unavailable',
@@ -23,6 +24,7 @@ export const ErrorBody = Type.Object(
   {
     code: ErrorCode,
     message: Type.String(),
+    hint: Type.Optional(Type.String({ description: 'What to do about it' })),
     details: Type.Optional(
       Type.Array(Type.Object({ path: Type.String(), message: Type.String() }, { additionalProperties: false })),
     ),

@@ -1,4 +1,8 @@
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
+import { SOCKOPT_BUILDS, SOCKOPT_FILE } from '../helper/src/api/sockopt.js';
 
 /**
  * Bundles the Node-side programs. hearthd becomes one self-contained file so the installer can
@@ -13,6 +17,30 @@ const common: BuildOptions = {
   legalComments: 'none',
 };
 
+/** An x86-64 ELF shared object: sockopt 2.0.1's "linux-x64" prebuild is a Mach-O, which must never ship. */
+function isLinuxX64(path: string): boolean {
+  try {
+    const head = readFileSync(path).subarray(0, 20);
+    return head.readUInt32BE(0) === 0x7f454c46 && head[4] === 2 && head.readUInt16LE(18) === 0x3e;
+  } catch {
+    return false;
+  }
+}
+
+/** hearthd's one native module travels next to its bundle, which loads it from there only. */
+function copySockopt(): void {
+  const pkg = dirname(createRequire(import.meta.url).resolve('sockopt/package.json'));
+  const source = SOCKOPT_BUILDS.map((p) => join(pkg, p)).find(isLinuxX64);
+  if (source === undefined)
+    throw new Error(
+      `no Linux x86-64 build of sockopt in ${pkg} (looked for ${SOCKOPT_BUILDS.join(', ')}): its install ` +
+        'script compiles one, which needs a C++ compiler, make, python3 and the Node headers; then run npm ci again',
+    );
+  mkdirSync('dist/helper', { recursive: true });
+  copyFileSync(source, join('dist/helper', SOCKOPT_FILE));
+}
+
+copySockopt();
 await Promise.all([
   build({
     ...common,
@@ -20,6 +48,7 @@ await Promise.all([
     outfile: 'dist/helper/hearthd.mjs',
     format: 'esm',
     target: 'node20',
+    define: { HEARTHD_BUNDLED: 'true' },
     // Bundled CommonJS dependencies expect require, __filename and __dirname; give them real ones.
     banner: {
       js: [

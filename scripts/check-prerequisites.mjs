@@ -9,7 +9,10 @@ const PROGRAMS = [
   { bin: 'qemu-system-x86_64', apt: 'qemu-system-x86', why: 'hearthd detects and runs QEMU' },
   { bin: 'qemu-img', apt: 'qemu-utils', why: 'environment disks are qcow2 overlays' },
   { bin: 'curl', apt: 'curl', why: 'a test calls hearthd as another user (setpriv + curl)' },
-  { bin: 'ss', apt: 'iproute2', why: "hearthd learns an API caller's uid from the kernel through ss" },
+  // npm ci compiles sockopt, hearthd's native module (its Linux prebuild is a macOS binary).
+  { bin: 'g++', apt: 'g++', why: 'npm ci compiles the native module hearthd reads caller identity with' },
+  { bin: 'make', apt: 'make', why: 'node-gyp builds that native module with make' },
+  { bin: 'python3', apt: 'python3', why: 'node-gyp needs it; the caller-identity tests run /usr/bin/python3' },
   { bin: 'chromium', apt: 'chromium', why: "the e2e specs drive the renderer in Debian's Chromium" },
   { bin: 'systemd-analyze', apt: 'systemd', why: 'the hearthd unit is checked with systemd-analyze verify' },
   { bin: 'systemd-sysusers', apt: 'systemd', why: 'the install script creates the hearth group and user' },
@@ -27,7 +30,7 @@ const PROGRAMS = [
 ];
 
 /** Packages the readiness report probes; not needed by a test, installed so CI sees a full machine. */
-const PROBED_PACKAGES = ['nftables', 'dnsmasq-base', 'kmod'];
+const PROBED_PACKAGES = ['nftables', 'dnsmasq-base', 'kmod', 'iproute2'];
 
 // `.ci/run` installs exactly what this file asks for: one list, no second copy to forget.
 if (process.argv.includes('--apt-packages')) {

@@ -10,7 +10,7 @@ const exists = (path: string) =>
     () => false,
   );
 
-const QEMU_TCG = ['--hypervisor', 'qemu', '--accel', 'tcg', '--vmm-user', 'root'];
+const QEMU_TCG = ['--hypervisor', 'qemu', '--accel', 'tcg', '--vmm-user', 'nobody'];
 
 /**
  * hearthd dies (kill -9) at the worst moments; the next hearthd must find a consistent world:

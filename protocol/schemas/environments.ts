@@ -40,7 +40,7 @@ export const Resources = Type.Object(
   {
     cpus: Type.Integer({ minimum: 1, maximum: 256 }),
     memoryMiB: Type.Integer({ minimum: 64, maximum: 4 * 1024 * 1024 }),
-    diskGiB: Type.Integer({ minimum: 1, maximum: 16 * 1024 }),
+    diskGiB: Type.Integer({ minimum: 1, maximum: 4 * 1024 }),
   },
   { additionalProperties: false },
 );
@@ -70,6 +70,9 @@ export const Environment = Type.Object(
       description: 'Why it is failed or stopped (for example "VMM exited on signal SIGKILL")',
     }),
     desired: OneOf(['running', 'stopped'], { description: 'What the user last asked for' }),
+    autostart: Type.Boolean({
+      description: 'Start it again when hearthd (or the machine) starts, if it was meant to be running',
+    }),
     resources: Resources,
     vmm: Type.Union([EnvironmentVmm, Type.Null()], { description: 'The VMM that runs (or last ran) it' }),
     createdAt: Timestamp,
@@ -91,6 +94,9 @@ export const CreateEnvironment = Type.Object(
     class: ClassName,
     image: Type.Optional(ImageName),
     start: Type.Optional(Type.Boolean({ description: 'Boot it at once (default true)' })),
+    autostart: Type.Optional(
+      Type.Boolean({ description: 'Start it again when hearthd or the machine starts (default false)' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -46,13 +46,19 @@ export const Settings = Type.Object(
       maximum: 10,
       description: 'Environments that may run at once (hard cap 10)',
     }),
+    maxEnvironmentsPerOwner: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      description:
+        'Environments (running or not) one user may have, so no one member takes every slot (root is exempt)',
+    }),
     minimumMemoryMiB: Type.Integer({
       minimum: 64,
       maximum: 1024 * 1024,
       description: 'Smallest memory an environment class may have (default 2048)',
     }),
     reservedHostMemoryMiB: Type.Integer({
-      minimum: 0,
+      minimum: 256,
       maximum: 1024 * 1024,
       description: 'Host memory never given to environments (for the desktop and hearthd)',
     }),

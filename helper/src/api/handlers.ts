@@ -7,6 +7,7 @@ import {
   type HandlerRequestOf,
   type ResponseOf,
 } from '#protocol';
+import { isAdminUid, type Caller } from '../environments/access.js';
 import type { EnvironmentManager } from '../environments/environment-manager.js';
 import type { ClassStore } from '../environments/class-store.js';
 import type { ImageStore } from '../images/image-store.js';
@@ -15,10 +16,13 @@ import type { ReadinessService } from '../host/readiness-service.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { ApiError } from './api-error.js';
+import type { Caller } from './peer.js';
 import type { SseConnection } from './sse.js';
 
 /** What a handler may ask about the request beyond its contents. */
 export interface RequestContext {
+  /** The calling process's uid and groups, resolved when it connected; undefined when unknown (api/peer.ts). */
+  caller: () => Promise<Caller | undefined>;
   /** The calling process's uid, where the kernel tells (see api/peer.ts). */
   callerUid: () => Promise<number | undefined>;
 }
@@ -32,7 +36,11 @@ export type Handlers = {
  * then call `open()` to switch the response to server-sent events.
  */
 export type Followers = {
-  [N in FollowableName]: (request: HandlerRequestOf<N>, open: () => SseConnection) => Promise<void>;
+  [N in FollowableName]: (
+    request: HandlerRequestOf<N>,
+    open: () => SseConnection,
+    context: RequestContext,
+  ) => Promise<void>;
 };
 
 export interface Services {
@@ -50,6 +58,23 @@ export interface Services {
 
 const DEFAULT_TAIL = 200;
 
+/** The caller as the domain sees it: uid from the kernel, admin from the groups. */
+export async function callerOf(context: Pick<RequestContext, 'callerUid'>): Promise<Caller> {
+  const uid = (await context.callerUid()) ?? null;
+  return { uid, admin: uid !== null && (await isAdminUid(uid)) };
+}
+
+/** Settings, classes and images are the machine's: only root and hearth-admin members change them. */
+async function requireAdmin(context: RequestContext): Promise<void> {
+  if ((await callerOf(context)).admin) return;
+  throw new ApiError(
+    'forbidden',
+    'Only an administrator (root or a member of the hearth-admin group) may change this',
+    undefined,
+    'ask an administrator, or run the command with sudo',
+  );
+}
+
 export function createHandlers(services: Services): Handlers {
   const { environments, classes, bus } = services;
   return {
@@ -62,22 +87,24 @@ export function createHandlers(services: Services): Handlers {
     getHost: ({ query }) => services.readiness.report(query.fresh ?? false),
     getOpenApi: () => Promise.resolve(services.openApiDocument()),
     getConfig: () => Promise.resolve(services.settings.view()),
-    updateConfig: async ({ body }) => {
+    updateConfig: async ({ body }, context) => {
+      await requireAdmin(context);
       const view = await services.settings.update(body);
       services.applySettings();
       services.bus.publish({ type: 'config', settings: view.settings });
       return view;
     },
 
-    listEnvironments: () => Promise.resolve({ environments: environments.list() }),
-    createEnvironment: async ({ body }, context) => environments.create(body, (await context.callerUid()) ?? null),
-    getEnvironment: ({ params }) => Promise.resolve(environments.get(params.id)),
-    deleteEnvironment: ({ params }) => environments.delete(params.id),
-    startEnvironment: ({ params }) => environments.start(params.id),
-    stopEnvironment: ({ params, query }) => environments.stop(params.id, query.force ?? false),
-    restartEnvironment: ({ params }) => environments.restart(params.id),
-    getEnvironmentLogs: ({ params, query }) =>
-      environments.logs(params.id, query.source ?? 'console', query.tail ?? DEFAULT_TAIL),
+    listEnvironments: async (_, context) => ({ environments: environments.list(await callerOf(context)) }),
+    createEnvironment: async ({ body }, context) => environments.create(body, await callerOf(context)),
+    getEnvironment: async ({ params }, context) => environments.get(params.id, await callerOf(context)),
+    deleteEnvironment: async ({ params }, context) => environments.delete(params.id, await callerOf(context)),
+    startEnvironment: async ({ params }, context) => environments.start(params.id, await callerOf(context)),
+    stopEnvironment: async ({ params, query }, context) =>
+      environments.stop(params.id, query.force ?? false, await callerOf(context)),
+    restartEnvironment: async ({ params }, context) => environments.restart(params.id, await callerOf(context)),
+    getEnvironmentLogs: async ({ params, query }, context) =>
+      environments.logs(params.id, query.source ?? 'console', query.tail ?? DEFAULT_TAIL, await callerOf(context)),
 
     listImages: async () => {
       const images = await Promise.all((await services.images.names()).map((name) => services.images.get(name)));
@@ -97,13 +124,15 @@ export function createHandlers(services: Services): Handlers {
       if (!found) throw new ApiError('not-found', `There is no environment class "${params.name}"`);
       return Promise.resolve(found);
     },
-    putClass: async ({ params, body }) => {
+    putClass: async ({ params, body }, context) => {
+      await requireAdmin(context);
       environments.checkClassFits({ name: params.name, ...body }, services.settings.effective);
       const saved = await classes.put(params.name, body);
       bus.publish({ type: 'classes', classes: classes.list() });
       return saved;
     },
-    deleteClass: async ({ params }) => {
+    deleteClass: async ({ params }, context) => {
+      await requireAdmin(context);
       if (!classes.get(params.name)) throw new ApiError('not-found', `There is no environment class "${params.name}"`);
       const users = environments.classInUse(params.name);
       if (users.length)
@@ -117,13 +146,15 @@ export function createHandlers(services: Services): Handlers {
 
 export function createFollowers(services: Pick<Services, 'environments'>): Followers {
   return {
-    getEnvironmentLogs: async ({ params, query }, open) => {
-      services.environments.get(params.id); // 404 as JSON before the stream starts
+    getEnvironmentLogs: async ({ params, query }, open, context) => {
+      const caller = await callerOf(context);
+      services.environments.get(params.id, caller); // 404 as JSON before the stream starts
       const connection = open();
       const stop = await services.environments.followLogs(
         params.id,
         query.source ?? 'console',
         query.tail ?? DEFAULT_TAIL,
+        caller,
         (line) => {
           connection.send('line', { type: 'line', line });
         },

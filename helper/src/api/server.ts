@@ -12,8 +12,9 @@ import {
 } from '#protocol';
 import type { Logger } from '../log.js';
 import { HEARTHD_VERSION } from '../version.js';
-import { ApiError } from './api-error.js';
+import { ApiError, toApiError } from './api-error.js';
 import type { Followers, Handlers, RequestContext } from './handlers.js';
+import type { Caller } from './peer.js';
 import type { SseStreams } from './sse.js';
 import { describeAjvErrors, validatorCompiler } from './validation.js';
 
@@ -24,7 +25,8 @@ const toFastifyPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 const pathPattern = (path: string) => new RegExp(`^${path.replace(/\{\w+\}/g, '[^/]+')}$`);
 
 function errorFromFastify(error: FastifyError): ApiError {
-  if (error instanceof ApiError) return error;
+  const answer = toApiError(error);
+  if (answer) return answer;
   if (error.validation) {
     const details = describeAjvErrors(
       error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'request'),
@@ -61,8 +63,8 @@ export async function buildServer(deps: {
   handlers: Handlers;
   followers: Followers;
   streams: SseStreams;
-  /** The uid of the process on the other end of a connection, where the kernel tells. */
-  callerUid: (socket: Socket) => Promise<number | undefined>;
+  /** Who is on the other end of a connection, where the kernel tells; called once, as it is accepted. */
+  identify: (socket: Socket) => Promise<Caller | undefined>;
 }): Promise<HearthServer> {
   const app = Fastify({
     loggerInstance: deps.log,
@@ -71,6 +73,11 @@ export async function buildServer(deps: {
     return503OnClosing: true,
   });
   app.setValidatorCompiler(validatorCompiler);
+  // At accept time, not per request: the connecting process is still there to be looked at, and
+  // whatever the connection is used for later is attributed to it alone.
+  const callers = new WeakMap<Socket, Promise<Caller | undefined>>();
+  app.server.on('connection', (socket: Socket) => callers.set(socket, deps.identify(socket)));
+  const callerOf = (socket: Socket) => callers.get(socket) ?? Promise.resolve(undefined);
   // Bodies are JSON or nothing; anything else is refused with 415 rather than half-parsed.
   app.removeContentTypeParser('text/plain');
 
@@ -143,9 +150,12 @@ export async function buildServer(deps: {
               const follower = deps.followers[name as FollowableName] as (
                 input: unknown,
                 open: () => ReturnType<SseStreams['start']>,
+                context: RequestContext,
               ) => Promise<void>;
-              await follower({ params: request.params, query: request.query }, () =>
-                deps.streams.start(request, reply),
+              await follower(
+                { params: request.params, query: request.query },
+                () => deps.streams.start(request, reply),
+                { callerUid: () => deps.callerUid(request.raw.socket) },
               );
               return reply;
             }
@@ -153,7 +163,8 @@ export async function buildServer(deps: {
               input: unknown,
               context: RequestContext,
             ) => Promise<unknown>;
-            const context: RequestContext = { callerUid: () => deps.callerUid(request.raw.socket) };
+            const caller = () => callerOf(request.raw.socket);
+            const context: RequestContext = { caller, callerUid: async () => (await caller())?.uid };
             const result = await handler({ params: request.params, query: request.query, body: request.body }, context);
             return reply.code(status).send(result);
           },

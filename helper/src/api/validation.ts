@@ -1,6 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { Static, TSchema } from '@sinclair/typebox';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { ErrorBody } from '#protocol';
 
@@ -33,9 +32,4 @@ export function describeAjvErrors(
     const allowed = e.keyword === 'enum' || e.keyword === 'const' ? ` (${JSON.stringify(e.params)})` : '';
     return { path: `${part}${e.instancePath ?? ''}`, message: `${e.message ?? 'is invalid'}${extra}${allowed}` };
   });
-}
-
-/** A validator for stored files (formats included, no coercion). */
-export function compileValidator<S extends TSchema>(schema: S): (value: unknown) => value is Static<S> {
-  return strictAjv.compile<Static<S>>(schema);
 }

@@ -2,9 +2,10 @@ import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Settings } from '#protocol';
 import { createFollowers, createHandlers } from '../api/handlers.js';
-import { peerUid } from '../api/peer.js';
+import { identifyPeer } from '../api/peer.js';
 import { buildServer, type HearthServer } from '../api/server.js';
 import { SseStreams } from '../api/sse.js';
+import { loadSockopt } from '../api/sockopt.js';
 import { ClassStore } from '../environments/class-store.js';
 import { EnvironmentManager, type CrashPoint } from '../environments/environment-manager.js';
 import { lookupUser, type VmmUser } from '../environments/vmm-user.js';
@@ -74,6 +75,8 @@ export interface RunningDaemon {
 }
 
 export async function startDaemon(options: DaemonOptions, log: Logger): Promise<RunningDaemon> {
+  // Without it no caller can be named: refuse to start rather than serve everyone as "unknown".
+  const sockopt = loadSockopt();
   await mkdir(options.stateDir, { recursive: true, mode: 0o711 });
   await mkdir(options.runtimeDir, { recursive: true, mode: 0o755 });
   await claimSocketPath(options.socket);
@@ -136,13 +139,12 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
     applySettings,
     openApiDocument: () => app!.swagger() as never,
   });
-  const ss = await findExecutable(host, 'ss');
   app = await buildServer({
     log,
     handlers,
     followers: createFollowers({ environments }),
     streams,
-    callerUid: (socket) => peerUid(ss.found ? ss.executable.hostPath : undefined, socket),
+    identify: (socket) => identifyPeer(sockopt, socket),
   });
   app.addHook('preClose', (done) => {
     clearInterval(heartbeat);

@@ -17,8 +17,9 @@ export interface EnvironmentLayout {
   /** What hearthd did to this environment, one JSON object a line; previous part `events.log.1`. */
   events: string;
   eventsRotated: string;
-  /** The VMM's own stdout and stderr (its error messages), appended per launch. */
+  /** The VMM's own stdout and stderr (its error messages), appended per launch; capped like the console. */
   vmmLog: string;
+  vmmLogRotated: string;
   /** `<runtime>/vms/<id>/` — gone on reboot, as the VMs are. */
   runtimeDir: string;
   /** The VMM's pid and start time (JSON), written by hearthd right after launch. */
@@ -37,6 +38,7 @@ export function layoutOf(stateRoot: string, runtimeRoot: string, id: string): En
     events: join(stateDir, 'events.log'),
     eventsRotated: join(stateDir, 'events.log.1'),
     vmmLog: join(stateDir, 'vmm.log'),
+    vmmLogRotated: join(stateDir, 'vmm.log.1'),
     runtimeDir,
     pidFile: join(runtimeDir, 'vmm.pid'),
   };

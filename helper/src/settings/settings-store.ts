@@ -12,6 +12,7 @@ export const DEFAULT_SETTINGS: Settings = {
   heartbeatSeconds: 15,
   readinessIntervalSeconds: 60,
   maxEnvironments: 10,
+  maxEnvironmentsPerOwner: 5,
   minimumMemoryMiB: 2048,
   reservedHostMemoryMiB: 1024,
   bootTimeoutSeconds: 300,

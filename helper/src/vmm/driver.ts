@@ -12,11 +12,16 @@ export interface VmSpec {
   cmdline: string;
   /** The environment's qcow2 overlay. */
   disk: string;
+  /**
+   * The environment's own state directory. Drivers name a file in it on the VMM's command line
+   * (world-readable in /proc), so a VMM left without a pid file by a crash can still be found.
+   */
+  stateDir: string;
   /** Serial console output file (appended). */
   consoleFile: string;
   /** The VMM's own stdout/stderr. */
   vmmLogFile: string;
-  /** Per-VM runtime directory: control socket, event monitor, pid file. */
+  /** Per-VM runtime directory, root's own: control socket, event monitor, pid file. */
   runtimeDir: string;
   uid?: number;
   gid?: number;
@@ -27,8 +32,6 @@ export type GuestExit = 'guest-poweroff' | 'guest-reset' | 'host-request' | 'gue
 
 /** A live connection to one VMM's control socket. */
 export interface VmHandle {
-  /** Guest state as the VMM reports it. */
-  status(): Promise<'running' | 'paused' | 'created' | 'shutdown' | 'other'>;
   /** ACPI power button: asks the guest to shut down. */
   powerButton(): Promise<void>;
   /** Ends the VM and the VMM process at once (the guest gets no say). */
@@ -51,14 +54,16 @@ export interface VmmDriver {
   readonly kind: VmmKind;
   readonly binary: string;
   readonly version: string;
+  /** What runs the guest's CPUs. */
+  readonly accel: 'kvm' | 'tcg';
+  /** True when the VMM opens the disk and console by path (they must then be the VMM user's files). */
+  readonly opensFilesByPath: boolean;
   /** Starts a detached VMM for `spec`, configures and boots it; resolves once it runs the guest. */
   launch(spec: VmSpec): Promise<LaunchedVm>;
   /** Reconnects to a VMM started earlier (by this or an earlier hearthd). */
   attach(spec: VmSpec): Promise<VmHandle>;
   /** True when `argv` is this driver's VMM running `spec` (a pid file is only a hint). */
   owns(argv: readonly string[], spec: VmSpec): boolean;
-  /** Files in `spec.runtimeDir` the VMM creates (removed when it is gone). */
-  runtimeFiles(spec: VmSpec): string[];
 }
 
 export class VmmError extends Error {}

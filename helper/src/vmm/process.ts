@@ -39,15 +39,6 @@ export async function findProcesses(needle: string): Promise<ProcessInfo[]> {
   return found;
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -67,6 +58,8 @@ export interface LaunchOptions {
   gid?: number;
   /** Added to the VMM's minimal environment. */
   env?: Record<string, string>;
+  /** Open fds handed to the VMM as its fds 3, 4, … (its sockets and files; it gets no paths to them). */
+  fds?: number[];
 }
 
 /**
@@ -74,11 +67,11 @@ export interface LaunchOptions {
  * a terminal's signals, and outlives a restart of hearthd. No shell is involved.
  */
 export async function launchDetached(binary: string, args: string[], options: LaunchOptions): Promise<DetachedProcess> {
-  const output = await open(options.outputFile, 'a', 0o640);
+  const output = await open(options.outputFile, 'a', 0o600);
   try {
     const child = spawn(binary, args, {
       detached: true,
-      stdio: ['ignore', output.fd, output.fd],
+      stdio: ['ignore', output.fd, output.fd, ...(options.fds ?? [])],
       env: { LC_ALL: 'C', PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...options.env },
       ...(options.uid !== undefined && { uid: options.uid }),
       ...(options.gid !== undefined && { gid: options.gid }),

@@ -1,5 +1,5 @@
 import type { DetectedVmm, Settings, VmmKind } from '#protocol';
-import { ApiError } from '../api/api-error.js';
+import { DomainError } from '../errors.js';
 import { findExecutable, readVersion } from '../host/executables.js';
 import type { HostRoot } from '../host/host-root.js';
 import { CloudHypervisorDriver } from './cloud-hypervisor/ch-driver.js';
@@ -81,16 +81,18 @@ export class VmmRegistry {
       const ch = await this.binary('cloud-hypervisor');
       if (ch) return new CloudHypervisorDriver(ch.path, ch.version, this.doubleEnv());
       if (wanted === 'cloud-hypervisor')
-        throw new ApiError(
+        throw new DomainError(
           'unavailable',
-          'The hypervisor setting is cloud-hypervisor but no cloud-hypervisor binary is installed; install it (see GET /v1/host) or set hypervisor to auto or qemu',
+          'The hypervisor setting is cloud-hypervisor but no cloud-hypervisor binary is installed',
+          'install it (the readiness report has the command) or set hypervisor to auto or qemu',
         );
     }
     const qemu = await this.binary('qemu');
     if (!qemu)
-      throw new ApiError(
+      throw new DomainError(
         'unavailable',
-        'No VMM is installed: install QEMU (qemu-system-x86) or Cloud Hypervisor; GET /v1/host has the exact command',
+        'No VMM is installed: install QEMU (qemu-system-x86) or Cloud Hypervisor',
+        'the readiness report has the exact command for this machine',
       );
     return new QemuDriver(qemu.path, qemu.version, await this.accel(settings.accel));
   }

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HearthdClient } from '#protocol/client';
+import { asUnit, unitProfile } from './unit-profile.js';
 
 /** The bundled hearthd that `npm run build` produces: the same file the installer ships. */
 export const HEARTHD_BUNDLE = join(import.meta.dirname, '..', '..', '..', 'dist', 'helper', 'hearthd.mjs');
@@ -17,6 +18,8 @@ export interface HearthdPaths {
 
 export async function makePaths(prefix = 'hearthd-test-'): Promise<HearthdPaths> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
+  // The VMM user (not root) reaches its kernel, initrd and base disk below here.
+  await chmod(dir, 0o711);
   return { dir, socket: join(dir, 'hearthd.sock'), stateDir: join(dir, 'state'), runtimeDir: join(dir, 'run') };
 }
 
@@ -41,12 +44,23 @@ export class HearthdProcess {
     );
   }
 
-  /** Starts hearthd without waiting for it (for tests of failing starts). */
-  static spawn(paths: HearthdPaths, extraArgs: string[] = []): HearthdProcess {
+  /**
+   * Starts hearthd without waiting for it (for tests of failing starts). As root it runs the way
+   * the installed unit runs it: only the unit's capabilities, no new privileges, its umask, and
+   * VMMs as a separate unprivileged user (`nobody` unless the test names one). `launcher`
+   * replaces that prefix (a test that sets up the unit's profile itself).
+   */
+  static spawn(paths: HearthdPaths, extraArgs: string[] = [], launcher?: string[]): HearthdProcess {
     if (!existsSync(HEARTHD_BUNDLE)) throw new Error(`${HEARTHD_BUNDLE} is missing: run npm run build first`);
+    const root = process.getuid?.() === 0;
+    const profile = unitProfile();
+    const [command, ...prefix] = [...(launcher ?? (root ? asUnit(profile) : [])), process.execPath];
+    const vmmUser = root && !extraArgs.includes('--vmm-user') ? ['--vmm-user', 'nobody'] : [];
+    const umask = process.umask(root ? profile.umask : process.umask());
     const child = spawn(
-      process.execPath,
+      command!,
       [
+        ...prefix,
         HEARTHD_BUNDLE,
         '--socket',
         paths.socket,
@@ -54,16 +68,18 @@ export class HearthdProcess {
         paths.stateDir,
         '--runtime-dir',
         paths.runtimeDir,
+        ...vmmUser,
         ...extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    process.umask(umask);
     return new HearthdProcess(child, paths);
   }
 
   /** Starts hearthd and resolves once it answers on its socket. */
-  static async start(paths?: HearthdPaths, extraArgs: string[] = []): Promise<HearthdProcess> {
-    const daemon = HearthdProcess.spawn(paths ?? (await makePaths()), extraArgs);
+  static async start(paths?: HearthdPaths, extraArgs: string[] = [], launcher?: string[]): Promise<HearthdProcess> {
+    const daemon = HearthdProcess.spawn(paths ?? (await makePaths()), extraArgs, launcher);
     await daemon.waitUntilServing();
     return daemon;
   }

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { appendFile, chmod, chown } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { Handoff } from '../handoff.js';
 import { launchDetached } from '../process.js';
 import {
   VmmError,
@@ -15,33 +17,37 @@ import { parseEventMonitor } from './event-monitor.js';
 
 export const API_SOCKET = 'api.sock';
 export const EVENT_MONITOR = 'events.json';
+/** Cloud Hypervisor's own log, in the environment's state directory (the VMM writes it by path). */
+export const CH_LOG = 'cloud-hypervisor.log';
+/** Only the end of the event monitor matters (the last boot and what followed). */
+const EVENTS_TAIL_BYTES = 256 * 1024;
+
+/** The last bytes of a file hearthd created and only the VMM writes to (through its fd). */
+function readEventsTail(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const { size } = fstatSync(fd);
+    const length = Math.min(size, EVENTS_TAIL_BYTES);
+    const buffer = Buffer.alloc(length);
+    const read = readSync(fd, buffer, 0, length, size - length);
+    const text = buffer.subarray(0, read).toString('utf8');
+    // A cut start is a partial event: resume at the first blank-line boundary.
+    return size > length ? text.slice(text.indexOf('\n\n') + 2) : text;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 class ChHandle implements VmHandle {
   constructor(
     private readonly api: ChApi,
     private readonly eventFile: string,
   ) {}
-
-  async status() {
-    try {
-      const info = await this.api.info();
-      switch (info.state) {
-        case 'Running':
-          return 'running' as const;
-        case 'Paused':
-          return 'paused' as const;
-        case 'Created':
-          return 'created' as const;
-        case 'Shutdown':
-          return 'shutdown' as const;
-      }
-    } catch (error) {
-      // 404/500 before vm.create: the VMM runs but holds no VM.
-      if (error instanceof ChApiError) return 'other' as const;
-      throw error;
-    }
-    return 'other' as const;
-  }
 
   async powerButton(): Promise<void> {
     await this.api.powerButton();
@@ -68,12 +74,8 @@ class ChHandle implements VmHandle {
   }
 
   get lastExit(): GuestExit | undefined {
-    let text: string;
-    try {
-      text = readFileSync(this.eventFile, 'utf8');
-    } catch {
-      return undefined;
-    }
+    const text = readEventsTail(this.eventFile);
+    if (text === undefined) return undefined;
     const events = parseEventMonitor(`${text}\n\n`).events;
     let lastBoot = -1;
     events.forEach((e, i) => {
@@ -97,6 +99,10 @@ class ChHandle implements VmHandle {
  */
 export class CloudHypervisorDriver implements VmmDriver {
   readonly kind = 'cloud-hypervisor' as const;
+  /** Cloud Hypervisor needs KVM. */
+  readonly accel = 'kvm' as const;
+  /** Its disks and serial console are configured as paths (vm.create), opened as the VMM user. */
+  readonly opensFilesByPath = true;
 
   constructor(
     readonly binary: string,
@@ -106,15 +112,18 @@ export class CloudHypervisorDriver implements VmmDriver {
   ) {}
 
   /**
-   * Only the VMM's own sockets: as in Cloud Hypervisor, VM options on the command line (even
-   * `--serial`) need a payload there; a VM created over the API takes them from `vm.create`.
+   * Only the VMM's own sockets, handed over as fds (`api` and `events`), and its log: as in
+   * Cloud Hypervisor, VM options on the command line (even `--serial`) need a payload there; a
+   * VM created over the API takes them from `vm.create`.
    */
-  args(spec: VmSpec): string[] {
+  args(spec: VmSpec, fds: { api: number; events: number }): string[] {
     return [
       '--api-socket',
-      `path=${join(spec.runtimeDir, API_SOCKET)}`,
+      `fd=${fds.api}`,
       '--event-monitor',
-      `path=${join(spec.runtimeDir, EVENT_MONITOR)}`,
+      `fd=${fds.events}`,
+      '--log-file',
+      join(spec.stateDir, CH_LOG),
       '--seccomp',
       'true',
     ];
@@ -137,12 +146,28 @@ export class CloudHypervisorDriver implements VmmDriver {
   }
 
   async launch(spec: VmSpec): Promise<LaunchedVm> {
-    const process = await launchDetached(this.binary, this.args(spec), {
-      outputFile: spec.vmmLogFile,
-      env: this.extraEnv,
-      ...(spec.uid !== undefined && { uid: spec.uid }),
-      ...(spec.gid !== undefined && { gid: spec.gid }),
-    });
+    // Its log is opened by path, as the VMM user: make it the VMM's file in root's directory.
+    const log = join(spec.stateDir, CH_LOG);
+    await appendFile(log, '', { mode: 0o600 });
+    if (spec.uid !== undefined) await chown(log, spec.uid, spec.gid ?? spec.uid);
+    await chmod(log, 0o600);
+    const handoff = new Handoff();
+    let process;
+    try {
+      const fds = {
+        api: await handoff.listen(join(spec.runtimeDir, API_SOCKET)),
+        events: await handoff.file(join(spec.runtimeDir, EVENT_MONITOR), 'append'),
+      };
+      process = await launchDetached(this.binary, this.args(spec, fds), {
+        outputFile: spec.vmmLogFile,
+        env: this.extraEnv,
+        fds: handoff.fds,
+        ...(spec.uid !== undefined && { uid: spec.uid }),
+        ...(spec.gid !== undefined && { gid: spec.gid }),
+      });
+    } finally {
+      await handoff.close();
+    }
     let exited = false;
     void process.exited.then(() => (exited = true));
     const api = new ChApi(join(spec.runtimeDir, API_SOCKET));
@@ -183,12 +208,7 @@ export class CloudHypervisorDriver implements VmmDriver {
   owns(argv: readonly string[], spec: VmSpec): boolean {
     return (
       // argv[0], or argv[1] when the binary is a script run through its interpreter.
-      argv.slice(0, 2).some((a) => basename(a) === basename(this.binary)) &&
-      argv.includes(`path=${join(spec.runtimeDir, API_SOCKET)}`)
+      argv.slice(0, 2).some((a) => basename(a) === basename(this.binary)) && argv.includes(join(spec.stateDir, CH_LOG))
     );
-  }
-
-  runtimeFiles(): string[] {
-    return [API_SOCKET, EVENT_MONITOR];
   }
 }

@@ -1,4 +1,5 @@
 import { basename, join } from 'node:path';
+import { Handoff } from '../handoff.js';
 import { launchDetached } from '../process.js';
 import {
   VmmError,
@@ -12,6 +13,8 @@ import {
 import { QmpClient, type QmpEvent } from './qmp-client.js';
 
 export const QMP_SOCKET = 'qmp.sock';
+const DISK_SET = 1;
+const CONSOLE_SET = 2;
 
 /** Maps QEMU's SHUTDOWN reasons to ours. */
 function exitOf(event: QmpEvent): GuestExit | undefined {
@@ -32,14 +35,6 @@ class QemuHandle implements VmHandle {
     qmp.onEvent((event) => {
       this.lastExit = exitOf(event) ?? this.lastExit;
     });
-  }
-
-  async status() {
-    const result = await this.qmp.execute('query-status');
-    if (result.status === 'running') return 'running' as const;
-    if (result.status === 'paused' || result.status === 'prelaunch') return 'paused' as const;
-    if (result.status === 'shutdown') return 'shutdown' as const;
-    return 'other' as const;
   }
 
   async powerButton(): Promise<void> {
@@ -70,6 +65,8 @@ class QemuHandle implements VmHandle {
  */
 export class QemuDriver implements VmmDriver {
   readonly kind = 'qemu' as const;
+  /** QEMU is handed its disk and console as fds (`-add-fd` fd sets): they stay root's files. */
+  readonly opensFilesByPath = false;
 
   constructor(
     readonly binary: string,
@@ -77,7 +74,11 @@ export class QemuDriver implements VmmDriver {
     readonly accel: 'kvm' | 'tcg',
   ) {}
 
-  args(spec: VmSpec): string[] {
+  /**
+   * `fds`: the QMP listener, the console and the disk, as QEMU will see them. Each fd set's
+   * `opaque` names the file it stands for, so the command line still tells which VM this is.
+   */
+  args(spec: VmSpec, fds: { qmp: number; console: number; disk: number }): string[] {
     return [
       '-name',
       `hearth-${spec.id}`,
@@ -102,23 +103,41 @@ export class QemuDriver implements VmmDriver {
       ...(spec.initrd ? ['-initrd', spec.initrd] : []),
       '-append',
       spec.cmdline,
+      '-add-fd',
+      `fd=${fds.disk},set=${DISK_SET},opaque=${spec.disk}`,
       '-drive',
-      `file=${spec.disk},if=virtio,format=qcow2,discard=unmap`,
+      `file=/dev/fdset/${DISK_SET},if=virtio,format=qcow2,discard=unmap`,
+      '-add-fd',
+      `fd=${fds.console},set=${CONSOLE_SET},opaque=${spec.consoleFile}`,
       '-chardev',
-      `file,id=console,path=${spec.consoleFile},append=on`,
+      `file,id=console,path=/dev/fdset/${CONSOLE_SET},append=on`,
       '-serial',
       'chardev:console',
-      '-qmp',
-      `unix:${join(spec.runtimeDir, QMP_SOCKET)},server=on,wait=off`,
+      '-chardev',
+      `socket,id=qmp,fd=${fds.qmp},server=on,wait=off`,
+      '-mon',
+      'chardev=qmp,mode=control',
     ];
   }
 
   async launch(spec: VmSpec): Promise<LaunchedVm> {
-    const process = await launchDetached(this.binary, this.args(spec), {
-      outputFile: spec.vmmLogFile,
-      ...(spec.uid !== undefined && { uid: spec.uid }),
-      ...(spec.gid !== undefined && { gid: spec.gid }),
-    });
+    const handoff = new Handoff();
+    let process;
+    try {
+      const fds = {
+        qmp: await handoff.listen(join(spec.runtimeDir, QMP_SOCKET)),
+        console: await handoff.file(spec.consoleFile, 'append'),
+        disk: await handoff.file(spec.disk, 'read-write'),
+      };
+      process = await launchDetached(this.binary, this.args(spec, fds), {
+        outputFile: spec.vmmLogFile,
+        fds: handoff.fds,
+        ...(spec.uid !== undefined && { uid: spec.uid }),
+        ...(spec.gid !== undefined && { gid: spec.gid }),
+      });
+    } finally {
+      await handoff.close();
+    }
     let exited = false;
     void process.exited.then(() => (exited = true));
     try {
@@ -149,11 +168,7 @@ export class QemuDriver implements VmmDriver {
     return (
       argv.slice(0, 2).some((a) => basename(a) === basename(this.binary)) &&
       argv.includes(`hearth-${spec.id}`) &&
-      argv.some((a) => a.includes(join(spec.runtimeDir, QMP_SOCKET)))
+      argv.some((a) => a.endsWith(`opaque=${spec.disk}`))
     );
-  }
-
-  runtimeFiles(): string[] {
-    return [QMP_SOCKET];
   }
 }

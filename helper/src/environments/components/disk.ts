@@ -1,0 +1,69 @@
+import { chmod, chown, rename, rm } from 'node:fs/promises';
+import type { ImageStore } from '../../images/image-store.js';
+import { regularFileSize } from '../../fs/safe-read.js';
+import { createOverlay } from '../disks.js';
+import type { Component, ComponentContext } from './component.js';
+
+/** The environment's qcow2 overlay over its image's base disk. */
+export class DiskComponent implements Component {
+  readonly name = 'disk';
+
+  constructor(
+    private readonly images: ImageStore,
+    private readonly qemuImg: () => Promise<string>,
+  ) {}
+
+  async create(ctx: ComponentContext): Promise<void> {
+    const started = Date.now();
+    await this.make(ctx);
+    await ctx.journal(
+      'disk-created',
+      `qcow2 overlay over ${ctx.spec.image}, ${ctx.spec.resources.diskGiB} GiB, in ${Date.now() - started} ms`,
+    );
+  }
+
+  async prepare(ctx: ComponentContext): Promise<{ disk: string }> {
+    if ((await regularFileSize(ctx.layout.disk)) === 0) {
+      await this.make(ctx);
+      await ctx.journal('disk-created', 'disk was missing; created a new overlay');
+    }
+    // Cloud Hypervisor opens the disk by path, as the VMM user; QEMU is handed an open fd, so
+    // its disk stays root's and no other VMM can open it.
+    await handOver(ctx.layout.disk, ctx);
+    return { disk: ctx.layout.disk };
+  }
+
+  teardown(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** A create killed half-way leaves only the partial file, never a disk that looks whole. */
+  async recover(ctx: ComponentContext): Promise<void> {
+    await rm(`${ctx.layout.disk}.partial`, { force: true });
+  }
+
+  async destroy(ctx: ComponentContext): Promise<void> {
+    await rm(ctx.layout.disk, { force: true });
+    await rm(`${ctx.layout.disk}.partial`, { force: true });
+  }
+
+  private async make(ctx: ComponentContext): Promise<void> {
+    const image = await this.images.get(ctx.spec.image);
+    if (!image) throw new Error(`its image ${ctx.spec.image} is no longer installed; reinstall it`);
+    const partial = `${ctx.layout.disk}.partial`;
+    await rm(partial, { force: true });
+    await createOverlay(await this.qemuImg(), image.disk, partial, ctx.spec.resources.diskGiB);
+    await chmod(partial, 0o600);
+    await rename(partial, ctx.layout.disk);
+  }
+}
+
+/** The VMM's file when it opens files by path, root's otherwise; 0600 either way. */
+export async function handOver(file: string, ctx: ComponentContext): Promise<void> {
+  const owner = ctx.vmmOpensFiles && ctx.vmmUser ? ctx.vmmUser : { uid: 0, gid: 0 };
+  await chown(file, owner.uid, owner.gid).catch((error: unknown) => {
+    // A development hearthd that is not root cannot chown: its files are its own already.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM' || process.getuid?.() === 0) throw error;
+  });
+  await chmod(file, 0o600);
+}

@@ -1,0 +1,367 @@
+import { rm, unlink } from 'node:fs/promises';
+import type { EnvironmentState, Settings } from '#protocol';
+import { messageOf } from '../errors.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { ImageStore } from '../images/image-store.js';
+import type { Logger } from '../log.js';
+import type { VmmDriver } from '../vmm/driver.js';
+import { describeExit, processInfo } from '../vmm/process.js';
+import type { VmmRegistry } from '../vmm/registry.js';
+import type { Component, ComponentContext } from './components/component.js';
+import { runEach, teardownAll } from './components/pipeline.js';
+import type { Entry } from './entry.js';
+import { journal } from './journal.js';
+import { lastWords, launch, vmSpec, type LauncherDeps } from './launcher.js';
+import { isActive, transition, type Effect, type LifecycleEvent, type Transition } from './lifecycle.js';
+import { followFile } from './log-files.js';
+import { saveRecord, toWire } from './record.js';
+import { EnvironmentRuntime } from './runtime.js';
+import { isSameProcess, killProcess, killStrays } from './vmm-identity.js';
+import type { VmmUser } from './vmm-user.js';
+
+/** After `quit`/`vmm.shutdown`, how long before SIGKILL. */
+const TERMINATE_GRACE_MS = 3_000;
+
+export type CrashPoint = 'create:after-disk' | 'create:after-launch' | 'delete:after-kill' | 'launch:after-prepare';
+
+export interface ReconcilerDeps {
+  log: Logger;
+  bus: EventBus;
+  settings: () => Settings;
+  images: ImageStore;
+  vmms: VmmRegistry;
+  components: readonly Component[];
+  vmmUser: VmmUser | undefined;
+  /** Called with an environment that is gone for good. */
+  forget: (entry: Entry) => void;
+  /** May an autostarting environment run now? A refusal's message, or undefined. */
+  admitAutostart: (entry: Entry) => Promise<string | undefined>;
+  crashPoint: (point: CrashPoint) => void;
+}
+
+const now = () => new Date().toISOString();
+
+/**
+ * The one place an environment changes. Every command, observation of a VMM and start-up
+ * recovery becomes a lifecycle event; `dispatch` applies the pure transition, records and
+ * publishes the result, and runs its effects. Callers hold the environment's lock.
+ */
+export class Reconciler {
+  constructor(private readonly d: ReconcilerDeps) {}
+
+  /** Applies `event`; returns the refusal's text when the lifecycle refuses it. */
+  async dispatch(entry: Entry, event: LifecycleEvent): Promise<string | undefined> {
+    const { spec, status } = entry.record;
+    const result = transition(
+      { state: status.state, desired: spec.desired, autostart: spec.autostart, failure: entry.runtime.failure },
+      event,
+    );
+    if ('refused' in result) return result.refused;
+    await this.apply(entry, result);
+    for (const effect of result.effects) await this.run(entry, effect);
+    return undefined;
+  }
+
+  /** Evidence at hearthd's start: is the recorded VMM alive and really this environment's? */
+  async recover(entry: Entry): Promise<void> {
+    const alive = await this.liveVmm(entry);
+    if (!alive) {
+      // A crash between starting a VMM and recording it leaves one that only its command line names.
+      await killStrays(entry.layout.stateDir, undefined, this.d.log);
+      await runEach(this.d.components, 'recover', this.context(entry, undefined));
+    }
+    const { spec } = entry.record;
+    let mayAutostart = false;
+    if (!alive && spec.autostart && spec.desired === 'running' && entry.record.status.state !== 'deleting') {
+      const refusal = await this.d.admitAutostart(entry);
+      if (refusal) await this.journal(entry, 'autostart-refused', refusal);
+      mayAutostart = refusal === undefined;
+    }
+    await this.dispatch(entry, { type: 'recovered', vmmAlive: alive !== undefined, mayAutostart });
+  }
+
+  /** Is the VMM still there? If not, the lifecycle hears that it exited, and how. */
+  async observe(entry: Entry): Promise<void> {
+    const runtime = entry.record.runtime;
+    if (!runtime || entry.checking) return;
+    entry.checking = true;
+    try {
+      if (await isSameProcess(runtime)) return;
+      const rt = entry.runtime;
+      // Our own child: its exit status arrives within moments of its /proc entry going.
+      if (rt.exitKnown && !rt.exit) await Promise.race([rt.exitKnown, new Promise((r) => setTimeout(r, 300))]);
+      await entry.serial(async () => {
+        if (entry.record.runtime !== runtime) return;
+        const said = await lastWords(entry.layout.vmmLog, runtime.vmmLogOffset ?? 0);
+        const exitText = rt.exit
+          ? describeExit(rt.exit)
+          : `VMM process ${runtime.pid} is gone (killed or crashed; it was started by an earlier hearthd run, so its exit status is not known)`;
+        const lastExit = rt.handle?.lastExit;
+        const detail =
+          lastExit && lastExit !== 'unknown' && lastExit !== 'guest-poweroff' ? `; last guest event: ${lastExit}` : '';
+        await this.dispatch(entry, {
+          type: 'vmm-exited',
+          poweredOff: lastExit === 'guest-poweroff',
+          text: `${said ? `${exitText}; it said: ${said}` : exitText}${detail}`,
+        });
+      });
+    } finally {
+      entry.checking = false;
+    }
+  }
+
+  // ---- applying a transition ---------------------------------------------------------
+
+  private async apply(entry: Entry, t: Transition): Promise<void> {
+    const { spec, status } = entry.record;
+    const before = status.state;
+    const changed =
+      t.state !== before ||
+      (t.desired !== undefined && t.desired !== spec.desired) ||
+      (t.reason !== undefined && t.reason !== status.reason);
+    if ('failure' in t) entry.runtime.failure = t.failure;
+    if (t.desired !== undefined) spec.desired = t.desired;
+    if (t.reason !== undefined) status.reason = t.reason;
+    status.state = t.state;
+    stamp(status, before, t.state);
+    if (changed) await this.persist(entry);
+    if (t.journal) await this.journal(entry, t.journal.event, t.journal.message);
+  }
+
+  async persist(entry: Entry): Promise<void> {
+    entry.record.status.updatedAt = now();
+    await saveRecord(entry.layout.record, entry.record);
+    this.publish(entry, 'updated');
+  }
+
+  publish(entry: Entry, change: 'created' | 'updated' | 'deleted'): void {
+    this.d.bus.publish({ type: 'environment', change, environment: toWire(entry.record) });
+  }
+
+  journal(entry: Entry, event: string, message: string): Promise<void> {
+    return journal(this.d.log, entry.record.spec, entry.layout, event, message);
+  }
+
+  // ---- effects -----------------------------------------------------------------------
+
+  private async run(entry: Entry, effect: Effect): Promise<void> {
+    switch (effect) {
+      case 'launch':
+        return this.launch(entry);
+      case 'reattach':
+        return this.reattach(entry);
+      case 'await-ready':
+        return this.awaitReady(entry);
+      case 'power-button':
+        try {
+          await entry.runtime.handle?.powerButton();
+        } catch (error) {
+          await this.journal(entry, 'stop-requested', `power button failed (${messageOf(error)}); terminating`);
+          await this.terminate(entry);
+        }
+        return;
+      case 'arm-stop-timer': {
+        const seconds = this.d.settings().stopTimeoutSeconds;
+        entry.runtime.after(seconds * 1000, () => {
+          void entry.serial(async () => {
+            if (entry.record.status.state !== 'stopping') return;
+            await this.journal(
+              entry,
+              'stop-timeout',
+              `guest still running ${seconds} s after the power button; terminating`,
+            );
+            await this.dispatch(entry, { type: 'stop-timeout' });
+          });
+        });
+        return;
+      }
+      case 'terminate':
+        return this.terminate(entry);
+      case 'kill': {
+        const live = await this.liveVmm(entry);
+        if (live) await killProcess(live.pid);
+        await killStrays(entry.layout.stateDir, undefined, this.d.log);
+        return;
+      }
+      case 'release':
+        return this.release(entry);
+      case 'remove':
+        return this.remove(entry);
+    }
+  }
+
+  context(entry: Entry, driver: VmmDriver | undefined): ComponentContext {
+    return {
+      spec: entry.record.spec,
+      layout: entry.layout,
+      vmmUser: this.d.vmmUser,
+      vmmOpensFiles: driver?.opensFilesByPath ?? false,
+      log: this.d.log,
+      journal: (event, message) => this.journal(entry, event, message),
+    };
+  }
+
+  private async launch(entry: Entry): Promise<void> {
+    entry.runtime.dispose();
+    entry.runtime = new EnvironmentRuntime();
+    const deps: LauncherDeps = { ...this.d, crashPoint: (p) => this.d.crashPoint(p) };
+    let launched;
+    try {
+      this.setVmm(entry, null);
+      launched = await launch(deps, entry.record, (driver) => this.context(entry, driver));
+    } catch (error) {
+      await this.dispatch(entry, { type: 'launch-failed', reason: messageOf(error) });
+      return;
+    }
+    const { driver, vm, runtime, readyMarker } = launched;
+    const rt = entry.runtime;
+    entry.record.runtime = runtime;
+    rt.exitKnown = vm.process.exited.then((status) => (rt.exit = status));
+    void rt.exitKnown.then(() => this.observe(entry));
+    entry.record.status.vmm = { kind: driver.kind, version: driver.version, pid: runtime.pid };
+    await this.persist(entry);
+    await this.journal(entry, 'vmm-launched', `${driver.kind} ${driver.version} started as pid ${runtime.pid}`);
+    rt.adopt(vm.handle, () => void this.observe(entry));
+    await this.dispatch(entry, { type: 'launched', waitsForMarker: readyMarker !== null });
+  }
+
+  private setVmm(entry: Entry, driver: VmmDriver | null): void {
+    if (driver) entry.record.status.vmm = { kind: driver.kind, version: driver.version, pid: null };
+    else if (entry.record.status.vmm) entry.record.status.vmm.pid = null;
+  }
+
+  private async reattach(entry: Entry): Promise<void> {
+    const runtime = entry.record.runtime!;
+    const driver = this.driverOf(entry)!;
+    try {
+      const handle = await driver.attach(vmSpec(entry.record, this.context(entry, driver), {}));
+      entry.runtime.adopt(handle, () => void this.observe(entry));
+      await this.journal(entry, 'reattached', `hearthd reattached to VMM pid ${runtime.pid}`);
+    } catch (error) {
+      this.d.log.warn({ env: entry.id, err: error }, 'VMM process is alive but does not answer; killing it');
+      await killProcess(runtime.pid);
+      await this.dispatch(entry, {
+        type: 'vmm-exited',
+        poweredOff: false,
+        text: `VMM did not answer on its control socket after a hearthd restart (${messageOf(error)})`,
+      });
+    }
+  }
+
+  /** Follows the console for the image's ready marker; the boot timeout ends a guest that never says it. */
+  private async awaitReady(entry: Entry): Promise<void> {
+    const runtime = entry.record.runtime;
+    if (!runtime || entry.record.status.state !== 'starting') return;
+    const marker = (await this.d.images.get(entry.record.spec.image))?.manifest.readyMarker ?? null;
+    if (marker === null) {
+      await this.dispatch(entry, { type: 'ready' });
+      return;
+    }
+    const rt = entry.runtime;
+    const seconds = this.d.settings().bootTimeoutSeconds;
+    const startedAt = Date.parse(entry.record.status.startedAt ?? now());
+    rt.after(Math.max(0, startedAt + seconds * 1000 - Date.now()), () => {
+      void entry.serial(() =>
+        this.dispatch(entry, {
+          type: 'boot-timeout',
+          reason: `the guest did not print its ready marker (${marker}) within ${seconds} s (bootTimeoutSeconds); its console log may say why`,
+        }),
+      );
+    });
+    let seen = '';
+    const stop = rt.own(
+      followFile(entry.layout.console, runtime.consoleOffset, (text) => {
+        seen = (seen + text).slice(-4096);
+        if (!seen.includes(marker)) return;
+        stop();
+        void entry.serial(async () => {
+          if (entry.runtime !== rt || entry.record.status.state !== 'starting') return;
+          await this.dispatch(entry, { type: 'ready' });
+          await this.journal(entry, 'ready', `guest printed its ready marker (${marker})`);
+        });
+      }),
+    );
+  }
+
+  /** Ends the VMM: its own quit/shutdown first, SIGKILL if it is still there after a grace. */
+  private async terminate(entry: Entry): Promise<void> {
+    const runtime = entry.record.runtime;
+    try {
+      await entry.runtime.handle?.terminate();
+    } catch (error) {
+      this.d.log.warn({ env: entry.id, err: error }, 'VMM did not take the terminate command');
+    }
+    if (!runtime) return;
+    const deadline = Date.now() + TERMINATE_GRACE_MS;
+    while (Date.now() < deadline && (await isSameProcess(runtime))) await new Promise((r) => setTimeout(r, 50));
+    if (await isSameProcess(runtime)) await killProcess(runtime.pid);
+    // The exit is observed by the watcher (or the exit status) once this lock is released.
+  }
+
+  private async release(entry: Entry): Promise<void> {
+    entry.runtime.dispose();
+    await teardownAll(this.d.components, this.context(entry, this.driverOf(entry)));
+    const hadRuntime = entry.record.runtime !== null || entry.record.status.vmm?.pid != null;
+    entry.record.runtime = null;
+    this.setVmm(entry, null);
+    if (hadRuntime && entry.record.status.state !== 'deleting') await this.persist(entry);
+  }
+
+  private async remove(entry: Entry): Promise<void> {
+    entry.runtime.dispose();
+    const live = await this.liveVmm(entry);
+    if (live) {
+      try {
+        await entry.runtime.handle?.terminate();
+      } catch {
+        // SIGKILL follows.
+      }
+      await killProcess(live.pid);
+    }
+    await killStrays(entry.layout.stateDir, undefined, this.d.log);
+    this.d.crashPoint('delete:after-kill');
+    const ctx = this.context(entry, this.driverOf(entry));
+    await teardownAll(this.d.components, ctx);
+    // The record goes first: a crash after this leaves a directory without a record, which the
+    // next start removes; never a record whose files are half gone.
+    await unlink(entry.layout.record).catch(() => undefined);
+    await runEach(this.d.components, 'destroy', ctx);
+    await rm(entry.layout.stateDir, { recursive: true, force: true });
+    this.d.forget(entry);
+    this.publish(entry, 'deleted');
+    this.d.log.info({ env: entry.id, envName: entry.name }, 'environment deleted');
+  }
+
+  // ---- evidence ----------------------------------------------------------------------
+
+  private driverOf(entry: Entry): VmmDriver | undefined {
+    const runtime = entry.record.runtime;
+    if (!runtime) return undefined;
+    return this.d.vmms.forExisting(runtime.kind, runtime.binary, runtime.version, runtime.accel);
+  }
+
+  /** The live VMM of this environment, verified: the record's pid, its start time, its command line. */
+  async liveVmm(entry: Entry): Promise<{ pid: number } | undefined> {
+    const runtime = entry.record.runtime;
+    const driver = this.driverOf(entry);
+    if (!runtime || !driver) return undefined;
+    const info = await processInfo(runtime.pid);
+    if (!info || (runtime.startTime !== 0 && info.startTime !== runtime.startTime)) return undefined;
+    if (!driver.owns(info.argv, vmSpec(entry.record, this.context(entry, driver), {}))) return undefined;
+    return { pid: runtime.pid };
+  }
+}
+
+/** The lifecycle timestamps follow the state. */
+function stamp(
+  status: { startedAt: string | null; readyAt: string | null; stoppedAt: string | null },
+  before: EnvironmentState,
+  after: EnvironmentState,
+): void {
+  if (after === before) return;
+  const time = now();
+  if (after === 'starting') Object.assign(status, { startedAt: time, readyAt: null, stoppedAt: null });
+  if (after === 'running') status.readyAt = time;
+  if ((after === 'stopped' || after === 'failed') && (isActive(before) || before === 'creating'))
+    status.stoppedAt = time;
+}

@@ -1,0 +1,163 @@
+import { Type, type Static } from '@sinclair/typebox';
+import writeFileAtomic from 'write-file-atomic';
+import {
+  ClassName,
+  Environment,
+  EnvironmentId,
+  EnvironmentName,
+  EnvironmentState,
+  EnvironmentVmm,
+  ImageName,
+  Resources,
+  Timestamp,
+  VmmKind,
+} from '#protocol';
+import { compileValidator } from '../validate.js';
+import { readBounded } from '../fs/safe-read.js';
+
+/**
+ * `environment.json`, version 2: what the user asked for (spec), what hearthd last saw (status)
+ * and how to find the VMM (runtime) are kept apart, and apart from the wire type, so the API can
+ * change without rewriting records and an observation can never overwrite a wish.
+ */
+const Spec = Type.Object(
+  {
+    id: EnvironmentId,
+    name: EnvironmentName,
+    owner: Type.Object(
+      { uid: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]) },
+      { additionalProperties: false },
+    ),
+    class: ClassName,
+    image: ImageName,
+    resources: Resources,
+    /** Written only by the user's commands (create, start, stop, delete), never by an observation. */
+    desired: Type.Union([Type.Literal('running'), Type.Literal('stopped')]),
+    autostart: Type.Boolean(),
+    createdAt: Timestamp,
+  },
+  { additionalProperties: false },
+);
+export type Spec = Static<typeof Spec>;
+
+const Status = Type.Object(
+  {
+    state: EnvironmentState,
+    reason: Type.Union([Type.String(), Type.Null()]),
+    vmm: Type.Union([EnvironmentVmm, Type.Null()]),
+    updatedAt: Timestamp,
+    startedAt: Type.Union([Timestamp, Type.Null()]),
+    readyAt: Type.Union([Timestamp, Type.Null()]),
+    stoppedAt: Type.Union([Timestamp, Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type Status = Static<typeof Status>;
+
+/** How to find and verify a running VMM after a restart of hearthd. */
+export const Runtime = Type.Object(
+  {
+    kind: VmmKind,
+    binary: Type.String(),
+    version: Type.String(),
+    accel: Type.Union([Type.Literal('kvm'), Type.Literal('tcg')]),
+    pid: Type.Integer(),
+    startTime: Type.Number(),
+    /** Console size when the VMM started: the ready marker is looked for after this. */
+    consoleOffset: Type.Integer({ minimum: 0 }),
+    /** vmm.log size when the VMM started: what it wrote since is its own account of its end. */
+    vmmLogOffset: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+export type Runtime = Static<typeof Runtime>;
+
+export const RECORD_VERSION = 2;
+const RecordV2 = Type.Object(
+  { version: Type.Literal(RECORD_VERSION), spec: Spec, status: Status, runtime: Type.Union([Runtime, Type.Null()]) },
+  { additionalProperties: false },
+);
+export type EnvironmentRecord = Static<typeof RecordV2>;
+
+/** Version 1 stored the wire type itself (before `autostart`). */
+const RecordV1 = Type.Object(
+  {
+    version: Type.Literal(1),
+    environment: Type.Omit(Environment, ['autostart']),
+    runtime: Type.Union([Runtime, Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+
+const isV2 = compileValidator(RecordV2);
+const isV1 = compileValidator(RecordV1);
+
+/** Records are small; anything larger was not written by hearthd. */
+const RECORD_MAX_BYTES = 64 * 1024;
+
+/** A record as stored today, from any version hearthd has written; undefined if it is not one. */
+export function migrate(raw: unknown): EnvironmentRecord | undefined {
+  if (isV2(raw)) return raw;
+  if (!isV1(raw)) return undefined;
+  const { id, name, owner, class: cls, image, resources, desired, createdAt, ...status } = raw.environment;
+  return {
+    version: RECORD_VERSION,
+    spec: { id, name, owner, class: cls, image, resources, desired, autostart: false, createdAt },
+    status: {
+      state: status.state,
+      reason: status.reason,
+      vmm: status.vmm,
+      updatedAt: status.updatedAt,
+      startedAt: status.startedAt,
+      readyAt: status.readyAt,
+      stoppedAt: status.stoppedAt,
+    },
+    runtime: raw.runtime,
+  };
+}
+
+export type LoadResult =
+  | { kind: 'missing' }
+  | { kind: 'invalid' }
+  | { kind: 'ok'; record: EnvironmentRecord; migrated: boolean };
+
+export async function loadRecord(file: string): Promise<LoadResult> {
+  const text = await readBounded(file, RECORD_MAX_BYTES);
+  if (text === undefined) return { kind: 'missing' };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { kind: 'invalid' };
+  }
+  const record = migrate(raw);
+  return record ? { kind: 'ok', record, migrated: record !== raw } : { kind: 'invalid' };
+}
+
+/** Atomically, root-only: a crash leaves the old record or the new one, never half of either. */
+export async function saveRecord(file: string, record: EnvironmentRecord): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** The environment as the API shows it. */
+export function toWire(record: EnvironmentRecord): Environment {
+  const { spec, status } = record;
+  return {
+    id: spec.id,
+    name: spec.name,
+    owner: { ...spec.owner },
+    class: spec.class,
+    image: spec.image,
+    state: status.state,
+    reason: status.reason,
+    desired: spec.desired,
+    autostart: spec.autostart,
+    resources: { ...spec.resources },
+    vmm: status.vmm && { ...status.vmm },
+    createdAt: spec.createdAt,
+    updatedAt: status.updatedAt,
+    startedAt: status.startedAt,
+    readyAt: status.readyAt,
+    stoppedAt: status.stoppedAt,
+  };
+}

@@ -1,0 +1,35 @@
+import { findProcesses, processInfo } from '../vmm/process.js';
+import type { Logger } from '../log.js';
+import type { Runtime } from './record.js';
+
+/**
+ * Which process is an environment's VMM, decided from evidence each time: the record's pid and
+ * start time (a pid alone may have been reused) and the command line the driver recognises.
+ */
+export async function isSameProcess(runtime: Pick<Runtime, 'pid' | 'startTime'>): Promise<boolean> {
+  const info = await processInfo(runtime.pid);
+  return info !== undefined && (runtime.startTime === 0 || info.startTime === runtime.startTime);
+}
+
+/** SIGKILL, then wait (briefly) until /proc no longer shows it. */
+export async function killProcess(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 2_000;
+  while (Date.now() < deadline && (await processInfo(pid))) await new Promise((r) => setTimeout(r, 20));
+}
+
+/**
+ * Kills every process whose command line names a file in `stateDir` (drivers always put one
+ * there), except `keep`: a VMM a crash left without a pid file is found this way.
+ */
+export async function killStrays(stateDir: string, keep: number | undefined, log: Logger): Promise<void> {
+  for (const stray of await findProcesses(`${stateDir}/`)) {
+    if (stray.pid === keep) continue;
+    log.warn({ pid: stray.pid, argv: stray.argv.slice(0, 3) }, 'killing a stray VMM');
+    await killProcess(stray.pid);
+  }
+}

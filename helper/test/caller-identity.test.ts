@@ -1,0 +1,134 @@
+import { execFile } from 'node:child_process';
+import { chmod, chown, copyFile, mkdir, readFile, realpath, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installTestImage } from './support/environments.js';
+import { HearthdProcess, makePaths } from './support/hearthd-process.js';
+
+/**
+ * An environment's owner is the uid of the process that connected to hearthd, as the kernel
+ * reports it (SO_PEERCRED, then /proc/<pid>/status), for callers that try to pass for root: a
+ * process named "pid=1", a client socket bound to a path that looks like `ss` output, a
+ * connection passed to another uid, a connection carried into a setuid-root program.
+ * hearthd runs as its unit runs it: root with only the unit's capabilities.
+ */
+const repo = join(import.meta.dirname, '..', '..');
+const run = promisify(execFile);
+const PYTHON = '/usr/bin/python3';
+const NOBODY = 65534;
+const OTHER = 4321;
+
+async function unitLauncher(): Promise<string[]> {
+  const unit = await readFile(join(repo, 'assets/linux/hearthd.service'), 'utf8');
+  const caps = /^CapabilityBoundingSet=(.+)$/m.exec(unit)![1]!.trim().split(/\s+/);
+  const keep = caps.map((c) => `+${c.replace(/^CAP_/, '').toLowerCase()}`).join(',');
+  return ['setpriv', `--bounding-set=-all,${keep}`, '--inh-caps=-all', '--no-new-privs', '--'];
+}
+
+interface Outcome {
+  status: string;
+  owner: { uid: number | null } | undefined;
+  sender: { uid: number; euid: number; comm: string };
+}
+
+const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
+
+describe.skipIf(process.getuid?.() !== 0)("an environment's owner is whoever connected, never a guess", () => {
+  let daemon: HearthdProcess;
+  let client: string;
+  let dir: string;
+
+  const call = async (argv: string[]): Promise<Outcome> => {
+    const { stdout } = await run(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 30_000 });
+    const outcome = JSON.parse(stdout.trim().split('\n').pop()!) as Outcome;
+    expect(outcome.status, stdout).toBe('201');
+    return outcome;
+  };
+
+  beforeAll(async () => {
+    const paths = await makePaths('hearthd-peer-');
+    dir = paths.dir;
+    await chmod(dir, 0o711); // nobody reaches the socket and the client script, lists nothing
+    await installTestImage(paths);
+    daemon = await HearthdProcess.start(paths, [], await unitLauncher());
+    await chmod(paths.socket, 0o666); // this daemon serves this test only
+    const api = daemon.client();
+    await api.call('updateConfig', { body: { minimumMemoryMiB: 64 } });
+    await api.call('putClass', { params: { name: 'tiny' }, body: { cpus: 1, memoryMiB: 128, diskGiB: 2 } });
+    await api.close();
+    client = join(dir, 'peer-client.py');
+    await copyFile(join(import.meta.dirname, 'support', 'peer-client.py'), client);
+    await chmod(client, 0o644);
+  }, 120_000);
+
+  afterAll(async () => {
+    await daemon.dispose();
+  });
+
+  it('is root for root (hearthd itself is not less privileged than its callers)', async () => {
+    const outcome = await call([PYTHON, client, 'request', daemon.paths.socket, 'by-root']);
+    expect(outcome.owner).toEqual({ uid: 0 });
+  });
+
+  it('is nobody for an unprivileged caller', async () => {
+    const outcome = await call([...asNobody, PYTHON, client, 'request', daemon.paths.socket, 'plain']);
+    expect(outcome.sender).toMatchObject({ uid: NOBODY, euid: NOBODY });
+    expect(outcome.owner).toEqual({ uid: NOBODY });
+  });
+
+  it('is nobody for a caller whose process is named "pid=1"', async () => {
+    const renamed = join(dir, 'pid=1');
+    await symlink(PYTHON, renamed);
+    const outcome = await call([...asNobody, renamed, client, 'request', daemon.paths.socket, 'renamed']);
+    expect(outcome.sender.comm).toBe('pid=1');
+    expect(outcome.owner).toEqual({ uid: NOBODY });
+  });
+
+  it('is nobody for a client socket bound to a path with spaces and a newline', async () => {
+    const own = join(dir, 'nobodys');
+    await mkdir(own);
+    await chown(own, NOBODY, NOBODY);
+    const bound = join(own, 'u_str ESTAB 0 0 * 1 * 2 users:(("x",pid=1,fd=3))\nu_str ESTAB 0 0 pid=1 3');
+    const outcome = await call([...asNobody, PYTHON, client, 'request', daemon.paths.socket, 'bound', bound]);
+    expect(outcome.owner).toEqual({ uid: NOBODY });
+  });
+
+  // Chosen semantics: the kernel fixes a connection's peer at connect(); hearthd reads it as the
+  // connection is accepted. Passing the fd on (SCM_RIGHTS) delegates the connector's identity.
+  it('is the connecting uid for a connection passed with SCM_RIGHTS to another uid', async () => {
+    const passed = await call([PYTHON, client, 'pass', daemon.paths.socket, 'passed', String(NOBODY), String(OTHER)]);
+    expect(passed.sender).toMatchObject({ uid: OTHER, euid: OTHER });
+    expect(passed.owner).toEqual({ uid: NOBODY });
+    const back = await call([
+      PYTHON,
+      client,
+      'pass',
+      daemon.paths.socket,
+      'passed-back',
+      String(OTHER),
+      String(NOBODY),
+    ]);
+    expect(back.sender).toMatchObject({ uid: NOBODY });
+    expect(back.owner).toEqual({ uid: OTHER });
+  });
+
+  it('is nobody or unknown, never root, for a connection carried into a setuid-root program', async () => {
+    const setuid = join(dir, 'setuid-python');
+    await copyFile(await realpath(PYTHON), setuid);
+    await chmod(setuid, 0o4755);
+    for (let i = 0; i < 5; i += 1) {
+      const outcome = await call([
+        ...asNobody,
+        PYTHON,
+        client,
+        'exec-with',
+        daemon.paths.socket,
+        setuid,
+        `setuid-${i}`,
+      ]);
+      expect(outcome.sender).toMatchObject({ uid: NOBODY, euid: 0 }); // the program did run setuid root
+      expect([NOBODY, null]).toContain(outcome.owner?.uid);
+    }
+  });
+});

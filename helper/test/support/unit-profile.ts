@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The installed unit file: the one source of hearthd's privileges in tests too. */
+export const UNIT_FILE = join(import.meta.dirname, '..', '..', '..', 'assets', 'linux', 'hearthd.service');
+
+export interface UnitProfile {
+  /** Capability names as setpriv spells them (`net_admin`, …). */
+  capabilities: string[];
+  umask: number;
+  noNewPrivileges: boolean;
+}
+
+/** What the unit gives hearthd, read from the unit file so that tests and unit cannot drift apart. */
+export function unitProfile(text = readFileSync(UNIT_FILE, 'utf8')): UnitProfile {
+  const directive = (name: string) =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}=`))
+      .map((line) => line.slice(name.length + 1).trim());
+  const capabilities = directive('CapabilityBoundingSet')
+    .flatMap((value) => value.split(/\s+/))
+    .filter(Boolean)
+    .map((cap) => cap.replace(/^CAP_/, '').toLowerCase());
+  if (capabilities.length === 0) throw new Error(`${UNIT_FILE} has no CapabilityBoundingSet`);
+  return {
+    capabilities,
+    umask: parseInt(directive('UMask')[0] ?? '0022', 8),
+    noNewPrivileges: directive('NoNewPrivileges')[0] === 'yes',
+  };
+}
+
+/**
+ * The command prefix that runs a program as the unit runs hearthd: root, with only the unit's
+ * bounding set (so root without those capabilities, DAC_OVERRIDE included, is what runs) and no
+ * new privileges. The caller sets the unit's umask around spawn (a child inherits it).
+ */
+export function asUnit(profile = unitProfile()): string[] {
+  return [
+    'setpriv',
+    `--bounding-set=-all,${profile.capabilities.map((c) => `+${c}`).join(',')}`,
+    `--inh-caps=-all`,
+    ...(profile.noNewPrivileges ? ['--no-new-privs'] : []),
+    '--',
+  ];
+}
