@@ -18,7 +18,8 @@
 #   --root DIR       install into DIR instead of / (scratch roots for tests and image builds):
 #                    nothing outside DIR is touched and no service is started
 #   --user NAME      the person to give socket access (default: whoever ran pkexec or sudo)
-#   --hearthd FILE   the bundled hearthd (default: hearthd.mjs next to this script)
+#   --hearthd FILE   the bundled hearthd (default: hearthd.mjs next to this script); its native
+#                    module sockopt.node is taken from beside it
 #   --node FILE      the Node runtime to install for it (default: node next to this script)
 #   --version V      the hearthd version being installed (default: VERSION next to this script)
 #   --progress FILE  also append progress lines to FILE, written with the caller's own identity
@@ -53,6 +54,8 @@ while [ $# -gt 0 ]; do
     *) echo "hearth-install.sh: unknown option $1" >&2; exit 64 ;;
   esac
 done
+# hearthd loads its one native module only from beside its bundle: it travels with the bundle.
+sockopt_src=$(dirname -- "$hearthd_src")/sockopt.node
 case $action in install | uninstall) ;; *)
   echo "usage: hearth-install.sh install|uninstall [options] (see the header of this file)" >&2
   exit 64 ;;
@@ -198,6 +201,7 @@ signal_vmms() {
 do_install() {
   step preflight "Check this machine"
   [ -f "$hearthd_src" ] || fail "hearthd bundle not found at $hearthd_src"
+  [ -f "$sockopt_src" ] || fail "hearthd's native module not found at $sockopt_src (it ships beside hearthd.mjs)"
   [ -x "$node_src" ] || fail "Node runtime not found (or not executable) at $node_src"
   "$node_src" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
     fail "the Node runtime at $node_src is older than 20.19"
@@ -246,6 +250,7 @@ do_install() {
   install -d -m 0755 -o 0 -g 0 -- "$R$LIB"
   put "$node_src" "$LIB/node" 0755
   put "$hearthd_src" "$LIB/hearthd.mjs" 0644
+  put "$sockopt_src" "$LIB/sockopt.node" 0644
   local tmp
   tmp=$(mktemp)
   printf 'HEARTH_VERSION=%s\nHEARTH_CREATED_KVM=%s\nHEARTH_CREATED_DIRS=%s\n' "$version" "$created_kvm" "$created_dirs" >"$tmp"

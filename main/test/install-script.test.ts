@@ -1,6 +1,6 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -135,6 +135,7 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
     expectFile('/usr/lib/hearth', '755', 'dir');
     expectFile('/usr/lib/hearth/node', '755');
     expectFile('/usr/lib/hearth/hearthd.mjs', '644');
+    expectFile('/usr/lib/hearth/sockopt.node', '644');
     expectFile('/usr/lib/hearth/installed.env', '644');
     expectFile('/etc/systemd/system/hearthd.service', '644');
     expectFile('/etc/sysusers.d/hearth.conf', '644');
@@ -226,8 +227,12 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
   });
 
   it('upgrades when the app ships a different hearthd, touching only what changed', async () => {
-    const newer = join(root, '..', `${root.split('/').pop()}-hearthd.mjs`);
+    // The app's bundle: hearthd.mjs with its native module beside it.
+    const bundle = `${root}-newer`;
+    const newer = join(bundle, 'hearthd.mjs');
+    await mkdir(bundle);
     await writeFile(newer, `${await readFile(BUNDLE, 'utf8')}\n// newer\n`);
+    await cp(join(BUNDLE, '..', 'sockopt.node'), join(bundle, 'sockopt.node'));
     try {
       const before = await snapshot(root);
       const upgrade = await install(root, '--hearthd', newer, '--version', '0.2.0');
@@ -241,7 +246,7 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
       ]);
       await install(root); // back to the bundle, for the uninstall test
     } finally {
-      await rm(newer, { force: true });
+      await rm(bundle, { recursive: true, force: true });
     }
   });
 

@@ -7,6 +7,7 @@ import {
   api,
   apiOk,
   capabilityMask,
+  journal,
   pidsOfUid,
   processStatus,
   runInstallScript,
@@ -71,6 +72,7 @@ describe.skipIf(skipReason !== undefined)('the installed hearthd unit, in a mach
       'hearth-sysusers.conf': join(ASSETS, 'hearth-sysusers.conf'),
       'hearth-tmpfiles.conf': join(ASSETS, 'hearth-tmpfiles.conf'),
       'hearthd.mjs': hearthd,
+      'sockopt.node': join(dirname(BUNDLE), 'sockopt.node'),
       node,
     });
     const v1 = await stageDir('hearth-helper-v1-', files(BUNDLE));
@@ -109,7 +111,7 @@ describe.skipIf(skipReason !== undefined)('the installed hearthd unit, in a mach
     const t = Date.now();
     const install = await runInstallScript(m(), `${PKG}/hearth-install.sh`, ['install', '--user', 'alice']);
     log(`install took ${Date.now() - t} ms`);
-    expect(install.exitCode, install.output).toBe(0);
+    expect(install.exitCode, `${install.output}\nhearthd's journal:\n${await journal(m())}`).toBe(0);
     expect(install.steps).toEqual(['preflight', 'users', 'files', 'unit', 'runtime', 'access', 'service', 'socket']);
     expect(install.results).toMatchObject({
       users: 'changed',

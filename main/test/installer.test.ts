@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,11 +165,14 @@ describe.skipIf(process.getuid?.() !== 0)('Installer with the real script in a s
   let root: string;
   beforeAll(async () => {
     root = await seedScratchRoot('hearth-installer-');
-    await cp(join(repo, 'dist/helper/hearthd.mjs'), join(root, '..', `${root.split('/').pop()}.mjs`));
+    // A bundle outside the repo, as the app ships it: hearthd.mjs with its native module beside it.
+    await mkdir(`${root}-bundle`);
+    for (const file of ['hearthd.mjs', 'sockopt.node'])
+      await cp(join(repo, 'dist/helper', file), join(`${root}-bundle`, file));
   });
   afterAll(async () => {
     await rm(root, { recursive: true, force: true });
-    await rm(`${root}.mjs`, { force: true });
+    await rm(`${root}-bundle`, { recursive: true, force: true });
   });
 
   it('publishes every step and ends succeeded; uninstall too', async () => {
@@ -178,7 +181,13 @@ describe.skipIf(process.getuid?.() !== 0)('Installer with the real script in a s
       bundledVersion: '0.1.0',
       isInstalled: () => Promise.resolve(false),
     });
-    const facts = { bundledVersion: '0.1.0', root, user: 'alice', hearthd: `${root}.mjs`, node: process.execPath };
+    const facts = {
+      bundledVersion: '0.1.0',
+      root,
+      user: 'alice',
+      hearthd: `${root}-bundle/hearthd.mjs`,
+      node: process.execPath,
+    };
     const installer = new Installer({
       script: join(repo, 'assets/linux/hearth-install.sh'),
       runner: new DirectRunner(),

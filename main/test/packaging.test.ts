@@ -47,6 +47,7 @@ describe('electron-builder.yml', () => {
       'hearth-helper/node',
       'hearth-helper/VERSION',
       'hearth-helper/hearth-install.sh',
+      'hearth-helper/sockopt.node',
       'hearth-helper/hearthd.service',
       'hearth-helper/hearth-sysusers.conf',
       'hearth-helper/hearth-tmpfiles.conf',
