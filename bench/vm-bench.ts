@@ -76,6 +76,7 @@ async function bareQemu(dir: string, guest: Awaited<ReturnType<typeof ensureTest
     qmp: await handoff.listen(join(runtimeDir, 'qmp.sock')),
     console: await handoff.file(consoleFile, 'append'),
     disk: await handoff.file(disk, 'read-write'),
+    diskReadOnly: await handoff.file(disk, 'read'),
   };
   const args = new QemuDriver(QEMU, '', 'tcg').args(
     {

@@ -15,6 +15,7 @@ export const ErrorCode = OneOf([
   'forbidden',
   'conflict',
   'unprocessable',
+  'too-many-requests',
   'unavailable',
   'internal',
 ]);

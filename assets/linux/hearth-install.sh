@@ -19,7 +19,7 @@
 #                    nothing outside DIR is touched and no service is started
 #   --user NAME      the person to give socket access (default: whoever ran pkexec or sudo)
 #   --hearthd FILE   the bundled hearthd (default: hearthd.mjs next to this script); its native
-#                    module sockopt.node is taken from beside it
+#                    module sockopt.node is taken from beside it, as hearthd loads it from beside itself
 #   --node FILE      the Node runtime to install for it (default: node next to this script)
 #   --version V      the hearthd version being installed (default: VERSION next to this script)
 #   --progress FILE  also append progress lines to FILE, written with the caller's own identity
@@ -54,14 +54,13 @@ while [ $# -gt 0 ]; do
     *) echo "hearth-install.sh: unknown option $1" >&2; exit 64 ;;
   esac
 done
-# hearthd loads its one native module only from beside its bundle: it travels with the bundle.
-sockopt_src=$(dirname -- "$hearthd_src")/sockopt.node
 case $action in install | uninstall) ;; *)
   echo "usage: hearth-install.sh install|uninstall [options] (see the header of this file)" >&2
   exit 64 ;;
 esac
 [ "$(id -u)" = 0 ] || { echo "hearth-install.sh must run as root (the app asks with pkexec or sudo)" >&2; exit 77; }
 root=$(cd -- "$root" && pwd)
+sockopt_src=$(dirname -- "$hearthd_src")/sockopt.node
 live=1
 [ "$root" = / ] || live=0
 R=${root%/}  # prefix for every path we touch: "" on a real install
@@ -188,7 +187,7 @@ vmm_pids() {
   done
 }
 
-# signal_vmms SIGNAL UID: sends SIGNAL to every VMM process; prints nothing, fails when none was found.
+# signal_vmms SIGNAL UID: sends SIGNAL to every VMM process; fails when there was none.
 signal_vmms() {
   local pids
   pids=$(vmm_pids "$2")
@@ -201,7 +200,7 @@ signal_vmms() {
 do_install() {
   step preflight "Check this machine"
   [ -f "$hearthd_src" ] || fail "hearthd bundle not found at $hearthd_src"
-  [ -f "$sockopt_src" ] || fail "hearthd's native module not found at $sockopt_src (it ships beside hearthd.mjs)"
+  [ -f "$sockopt_src" ] || fail "hearthd's native module not found at $sockopt_src (it ships next to hearthd.mjs)"
   [ -x "$node_src" ] || fail "Node runtime not found (or not executable) at $node_src"
   "$node_src" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
     fail "the Node runtime at $node_src is older than 20.19"
@@ -288,13 +287,21 @@ do_install() {
     local uid acl
     uid=$(uid_of "$user")
     [ -n "$uid" ] || fail "cannot resolve the uid of $user"
+    # A file created below a default ACL takes its group entry from the default group:: entry,
+    # and that entry (r-x, from the directory's 0750) would cap the socket's group at r--: the
+    # hearth group could no longer connect. Default group rwx leaves the group to the file's
+    # mode (0660 for the socket), as without an ACL.
     acl=$(getfacl -n -c -- "$R$RUNDIR" 2>/dev/null || true)
-    if ! grep -qx "user:$uid:r-x" <<<"$acl" || ! grep -qx "default:user:$uid:rw-" <<<"$acl"; then
-      setfacl -m "u:$uid:rx,d:u:$uid:rw" -- "$R$RUNDIR"
+    if ! grep -qx "user:$uid:r-x" <<<"$acl" || ! grep -qx "default:user:$uid:rw-" <<<"$acl" ||
+      ! grep -qx "default:group::rwx" <<<"$acl"; then
+      setfacl -m "u:$uid:rx,d:u:$uid:rw,d:g::rwx" -- "$R$RUNDIR"
       mark
     fi
-    if [ -S "$R$SOCKET" ] && ! getfacl -n -c -- "$R$SOCKET" 2>/dev/null | grep -qx "user:$uid:rw-"; then
-      setfacl -m "u:$uid:rw" -- "$R$SOCKET"
+    # A socket made under the old default ACL has group::r-x; repair it along with the user entry.
+    acl=$(getfacl -n -c -- "$R$SOCKET" 2>/dev/null || true)
+    if [ -S "$R$SOCKET" ] && { ! grep -qE "^user:$uid:rw[-x](\s+#effective:rw-)?$" <<<"$acl" ||
+      ! grep -qE "^group::rw[-x](\s+#effective:rw-)?$" <<<"$acl"; }; then
+      setfacl -m "u:$uid:rw,g::rw,m::rw" -- "$R$SOCKET"
       mark
     fi
     [ $changed = 1 ] && result changed || result unchanged

@@ -6,6 +6,7 @@ import { Settings } from '#protocol';
 import type { DaemonOptions } from './daemon/daemon.js';
 import type { ImageSource } from './images/image-store.js';
 import { CRASH_POINTS, type CrashPoint } from './environments/environment-manager.js';
+import { DEFAULT_API_LIMITS, type ApiLimits } from './api/limits.js';
 
 export const USAGE = `Usage: hearthd [options]
 
@@ -28,6 +29,7 @@ Options:
   --host-root DIR                read machine facts below DIR instead of / (tests only)
   --cloud-hypervisor-binary PATH run PATH as Cloud Hypervisor (tests only: the contract double)
   --test-crash-at POINT          kill hearthd at ${CRASH_POINTS.join('|')} (tests only)
+  --test-api-limits K=N[,K=N]    lower the API limits (${Object.keys(DEFAULT_API_LIMITS).join(', ')}; tests only)
   -h, --help                     show this help
 
 Installing an image (an administrator's command; never possible through the API):
@@ -110,6 +112,7 @@ export function parseCli(argv: string[]): CliResult {
         'vmm-user': { type: 'string' },
         'cloud-hypervisor-binary': { type: 'string' },
         'test-crash-at': { type: 'string' },
+        'test-api-limits': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -125,6 +128,9 @@ export function parseCli(argv: string[]): CliResult {
   if (crashAt !== undefined && !(CRASH_POINTS as readonly string[]).includes(crashAt)) {
     return { kind: 'error', message: `--test-crash-at must be one of ${CRASH_POINTS.join(', ')}` };
   }
+
+  const apiLimits = parseLimits(values['test-api-limits']);
+  if (typeof apiLimits === 'string') return { kind: 'error', message: apiLimits };
 
   const settingsFlags = Object.fromEntries(
     Object.entries({
@@ -154,6 +160,19 @@ export function parseCli(argv: string[]): CliResult {
       cloudHypervisorBinary:
         values['cloud-hypervisor-binary'] === undefined ? undefined : resolve(values['cloud-hypervisor-binary']),
       crashAt: crashAt as CrashPoint | undefined,
+      apiLimits,
     },
   };
+}
+
+/** `connections=4,streamsPerUid=2` → limits; a string is what is wrong with it. */
+function parseLimits(text: string | undefined): ApiLimits | string {
+  const limits = { ...DEFAULT_API_LIMITS };
+  for (const pair of text ? text.split(',') : []) {
+    const [key = '', value = ''] = pair.split('=');
+    if (!(key in limits) || !/^[1-9]\d*$/.test(value))
+      return `--test-api-limits: "${pair}" is not KEY=N with KEY one of ${Object.keys(limits).join(', ')}`;
+    limits[key as keyof ApiLimits] = Number(value);
+  }
+  return limits;
 }

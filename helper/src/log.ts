@@ -3,25 +3,56 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 export type { Logger };
 
 /**
- * Structured JSON logs on stdout (journald keeps them under systemd). Anything that could carry
- * a credential is redacted by path, so a careless log call cannot leak it.
+ * Keys whose values are never logged, at any depth and inside arrays. Matched case-insensitively,
+ * ignoring `-` and `_`, and as a suffix, so `githubToken`, `client_secret` and `X-Api-Key` count.
  */
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  '*.token',
-  '*.password',
-  '*.secret',
-  '*.privateKey',
-  '*.credentials',
-];
+export const REDACTED_KEYS = [
+  'token',
+  'password',
+  'passphrase',
+  'secret',
+  'privatekey',
+  'credentials',
+  'credential',
+  'authorization',
+  'cookie',
+  'apikey',
+] as const;
+export const CENSOR = '[redacted]';
 
+const secretKey = new RegExp(`(${REDACTED_KEYS.join('|')})$`);
+const isSecretKey = (key: string) => secretKey.test(key.toLowerCase().replace(/[-_]/g, ''));
+
+/** A copy of `value` with every secret-named key's value replaced, however deep. */
+export function redactDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactDeep);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [key, isSecretKey(key) ? CENSOR : redactDeep(inner)]),
+  );
+}
+
+/**
+ * Structured JSON logs on stdout (journald keeps them under systemd). Redaction runs on the
+ * finished line, after serializers and child bindings, so nothing that reaches the log — an error's
+ * fields, a nested request, an array of accounts — can carry a credential, wherever it sits.
+ * pino's own `redact` needs every path spelled out, which is how nested secrets leaked before.
+ */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  const options = {
+  const options: pino.LoggerOptions = {
     name: 'hearthd',
     level,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    hooks: {
+      streamWrite: (line) => {
+        try {
+          return `${JSON.stringify(redactDeep(JSON.parse(line)))}\n`;
+        } catch {
+          // pino always writes JSON; anything else is dropped rather than written unredacted.
+          return `${JSON.stringify({ level: 50, msg: 'a log line could not be redacted and was dropped' })}\n`;
+        }
+      },
+    },
   };
   if (destination) return pino(options, destination);
   const stdout = pino.destination({ dest: 1, sync: true });

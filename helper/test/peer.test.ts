@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { fstatSync, openSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { identifyPeer, parseProcStatus } from '../src/api/peer.js';
 import { loadSockopt, type Sockopt } from '../src/api/sockopt.js';
 
@@ -89,7 +89,11 @@ describe('identifying the peer from its pid (fake /proc)', () => {
 
   it('falls back to the pid alone where the kernel has no SO_PEERPIDFD, and nowhere else', async () => {
     const noProtoOpt = new TypeError('getsockopt failed: Protocol not available (92)');
-    expect(await identifyPeer(fakeSockopt(4242, noProtoOpt), socket, proc)).toEqual({ uid: 1000, gids: [1000] });
+    const old = fakeSockopt(4242, noProtoOpt);
+    const asked = vi.spyOn(old, 'getsockopt');
+    expect(await identifyPeer(old, socket, proc)).toEqual({ uid: 1000, gids: [1000] });
+    expect(await identifyPeer(old, socket, proc)).toEqual({ uid: 1000, gids: [1000] });
+    expect(asked.mock.calls.map((c) => c[2])).toEqual([17, 77, 17]); // learnt once that 77 is missing
     const gone = new TypeError('getsockopt failed: No such process (3)');
     expect(await identifyPeer(fakeSockopt(4242, gone), socket, proc)).toBeUndefined();
   });
@@ -118,13 +122,55 @@ describe.skipIf(process.getuid?.() !== 0)('identifying a real peer through the k
       server.listen(path, () => {
         void chmod(path, 0o666).then(() => {
           const argv = ['--reuid=65534', '--regid=65534', '--groups=65534,4', '--', process.execPath, '-e'];
-          const script = `require('net').connect(${JSON.stringify(path)}).on('data', () => {}).on('end', () => process.exit())`;
+          const connect = `require('net').connect(${JSON.stringify(path)})`;
+          const script = `${connect}.on('data', () => {}).on('end', () => process.exit())`;
           spawn('setpriv', [...argv, script], { stdio: 'ignore' });
         });
       });
     });
     try {
       expect(await seen).toEqual({ uid: 65534, gids: [4, 65534] });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the bundle loads its native module from beside itself only', () => {
+  const bundle = join(import.meta.dirname, '..', '..', 'dist', 'helper');
+  const startIn = async (dir: string) => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(dir, 'hearthd.mjs'),
+        '--socket',
+        join(dir, 's.sock'),
+        '--state-dir',
+        join(dir, 'state'),
+        '--runtime-dir',
+        join(dir, 'run'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { code, stderr };
+  };
+
+  it('refuses to start when it is missing or others could replace it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-bundle-'));
+    try {
+      await copyFile(join(bundle, 'hearthd.mjs'), join(dir, 'hearthd.mjs'));
+      const missing = await startIn(dir);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain(`cannot load the native module`);
+      expect(missing.stderr).toContain(join(dir, 'sockopt.node'));
+      await copyFile(join(bundle, 'sockopt.node'), join(dir, 'sockopt.node'));
+      await chmod(join(dir, 'sockopt.node'), 0o666);
+      const writable = await startIn(dir);
+      expect(writable.code).toBe(1);
+      expect(writable.stderr).toContain('writable by group or others (mode 666)');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,18 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, chown, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  copyFile,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +28,8 @@ import { seedScratchRoot } from './support/scratch-root.js';
 const repo = join(import.meta.dirname, '..', '..');
 const SCRIPT = join(repo, 'assets', 'linux', 'hearth-install.sh');
 const BUNDLE = join(repo, 'dist', 'helper', 'hearthd.mjs');
+/** hearthd's native module: the script takes it from beside the bundle it installs. */
+const SOCKOPT = join(repo, 'dist', 'helper', 'sockopt.node');
 const run = promisify(execFile);
 
 const isRoot = process.getuid?.() === 0;
@@ -41,6 +55,18 @@ interface Entry {
   owner: string;
   content?: string;
   mtimeMs: number;
+}
+
+/** getfacl output → entry ("user:1000", "group:", "other") → rights after the mask. */
+function effectiveRights(acl: string): Record<string, string> {
+  const rights: Record<string, string> = {};
+  for (const line of acl.split('\n')) {
+    const match = /^(user|group|other|mask):([^:]*):([rwx-]{3})(?:\s+#effective:([rwx-]{3}))?$/.exec(line.trim());
+    if (!match) continue;
+    const [, kind = '', name = '', perms = '', effective] = match;
+    rights[kind === 'other' || kind === 'mask' ? kind : `${kind}:${name}`] = effective ?? perms;
+  }
+  return rights;
 }
 
 /** Every path below `root` with type, mode, owner, content hash and mtime; shadow-utils' backups and lock ignored. */
@@ -149,6 +175,7 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
         .update(await readFile(p))
         .digest('hex');
     expect(after.get('/usr/lib/hearth/hearthd.mjs')?.content).toBe(await sha(BUNDLE));
+    expect(after.get('/usr/lib/hearth/sockopt.node')?.content).toBe(await sha(SOCKOPT));
     expect(after.get('/etc/systemd/system/hearthd.service')?.content).toBe(
       await sha(join(repo, 'assets/linux/hearthd.service')),
     );
@@ -174,6 +201,8 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
     });
     expect(acl).toContain('user:1000:r-x');
     expect(acl).toContain('default:user:1000:rw-');
+    // The default group entry must not cap what the socket's mode gives the group.
+    expect(acl).toContain('default:group::rwx');
   });
 
   it('installs a unit that passes systemd-analyze verify', async () => {
@@ -210,7 +239,8 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],
       });
-      expect(acl).toContain('user:1000:rw-');
+      // Effective rights (the mask applied): the group and alice may both connect, nobody else.
+      expect(effectiveRights(acl)).toMatchObject({ 'user:1000': 'rw-', 'group:': 'rw-', other: '---' });
     } finally {
       await client.close();
       child.kill('SIGTERM');
@@ -227,12 +257,11 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
   });
 
   it('upgrades when the app ships a different hearthd, touching only what changed', async () => {
-    // The app's bundle: hearthd.mjs with its native module beside it.
-    const bundle = `${root}-newer`;
-    const newer = join(bundle, 'hearthd.mjs');
-    await mkdir(bundle);
+    const shipped = `${root}-newer`;
+    const newer = join(shipped, 'hearthd.mjs');
+    await mkdir(shipped);
     await writeFile(newer, `${await readFile(BUNDLE, 'utf8')}\n// newer\n`);
-    await cp(join(BUNDLE, '..', 'sockopt.node'), join(bundle, 'sockopt.node'));
+    await copyFile(SOCKOPT, join(shipped, 'sockopt.node'));
     try {
       const before = await snapshot(root);
       const upgrade = await install(root, '--hearthd', newer, '--version', '0.2.0');
@@ -246,7 +275,27 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
       ]);
       await install(root); // back to the bundle, for the uninstall test
     } finally {
-      await rm(bundle, { recursive: true, force: true });
+      await rm(shipped, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to install a hearthd without its native module beside it, changing nothing', async () => {
+    const shipped = `${root}-incomplete`;
+    await mkdir(shipped);
+    await copyFile(BUNDLE, join(shipped, 'hearthd.mjs'));
+    try {
+      const before = await snapshot(root);
+      const failed = await install(root, '--hearthd', join(shipped, 'hearthd.mjs')).then(
+        () => undefined,
+        (error: unknown) => error as { code: number; stdout: string },
+      );
+      expect(failed?.code).toBe(1);
+      expect(failed?.stdout).toMatch(
+        /^::fail preflight hearthd's native module not found at .*-incomplete\/sockopt\.node/m,
+      );
+      expect(await snapshot(root)).toEqual(before);
+    } finally {
+      await rm(shipped, { recursive: true, force: true });
     }
   });
 

@@ -165,14 +165,14 @@ describe.skipIf(process.getuid?.() !== 0)('Installer with the real script in a s
   let root: string;
   beforeAll(async () => {
     root = await seedScratchRoot('hearth-installer-');
-    // A bundle outside the repo, as the app ships it: hearthd.mjs with its native module beside it.
-    await mkdir(`${root}-bundle`);
+    // What the app ships: the bundle with its native module beside it.
+    await mkdir(`${root}-helper`);
     for (const file of ['hearthd.mjs', 'sockopt.node'])
-      await cp(join(repo, 'dist/helper', file), join(`${root}-bundle`, file));
+      await cp(join(repo, 'dist/helper', file), join(`${root}-helper`, file));
   });
   afterAll(async () => {
     await rm(root, { recursive: true, force: true });
-    await rm(`${root}-bundle`, { recursive: true, force: true });
+    await rm(`${root}-helper`, { recursive: true, force: true });
   });
 
   it('publishes every step and ends succeeded; uninstall too', async () => {
@@ -185,7 +185,7 @@ describe.skipIf(process.getuid?.() !== 0)('Installer with the real script in a s
       bundledVersion: '0.1.0',
       root,
       user: 'alice',
-      hearthd: `${root}-bundle/hearthd.mjs`,
+      hearthd: `${root}-helper/hearthd.mjs`,
       node: process.execPath,
     };
     const installer = new Installer({

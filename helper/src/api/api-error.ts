@@ -11,6 +11,7 @@ const STATUS: Record<ErrorCode, number> = {
   'method-not-allowed': 405,
   conflict: 409,
   unprocessable: 422,
+  'too-many-requests': 429,
   unavailable: 503,
   internal: 500,
 };

@@ -7,7 +7,7 @@ import {
   type HandlerRequestOf,
   type ResponseOf,
 } from '#protocol';
-import { isAdminUid, type Caller } from '../environments/access.js';
+import { isAdmin, type Caller as DomainCaller } from '../environments/access.js';
 import type { EnvironmentManager } from '../environments/environment-manager.js';
 import type { ClassStore } from '../environments/class-store.js';
 import type { ImageStore } from '../images/image-store.js';
@@ -58,10 +58,11 @@ export interface Services {
 
 const DEFAULT_TAIL = 200;
 
-/** The caller as the domain sees it: uid from the kernel, admin from the groups. */
-export async function callerOf(context: Pick<RequestContext, 'callerUid'>): Promise<Caller> {
-  const uid = (await context.callerUid()) ?? null;
-  return { uid, admin: uid !== null && (await isAdminUid(uid)) };
+/** The caller as the domain sees it: uid and groups from the kernel, admin from the groups. */
+export async function callerOf(context: Pick<RequestContext, 'caller'>): Promise<DomainCaller> {
+  const peer = await context.caller();
+  if (!peer) return { uid: null, admin: false };
+  return { uid: peer.uid, admin: await isAdmin(peer.uid, peer.gids) };
 }
 
 /** Settings, classes and images are the machine's: only root and hearth-admin members change them. */

@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import {
   endpoints,
   ErrorBody,
@@ -15,6 +15,10 @@ import { HEARTHD_VERSION } from '../version.js';
 import { ApiError, toApiError } from './api-error.js';
 import type { Followers, Handlers, RequestContext } from './handlers.js';
 import type { Caller } from './peer.js';
+<<<<<<< HEAD
+import { ConnectionGate, DEFAULT_API_LIMITS, streamCounter, type ApiLimits } from './limits.js';
+=======
+>>>>>>> peer
 import type { SseStreams } from './sse.js';
 import { describeAjvErrors, validatorCompiler } from './validation.js';
 
@@ -65,6 +69,10 @@ export async function buildServer(deps: {
   streams: SseStreams;
   /** Who is on the other end of a connection, where the kernel tells; called once, as it is accepted. */
   identify: (socket: Socket) => Promise<Caller | undefined>;
+<<<<<<< HEAD
+  limits?: ApiLimits | undefined;
+=======
+>>>>>>> peer
 }): Promise<HearthServer> {
   const app = Fastify({
     loggerInstance: deps.log,
@@ -72,6 +80,33 @@ export async function buildServer(deps: {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   });
+  const limits = deps.limits ?? DEFAULT_API_LIMITS;
+  // At accept time, not per request: the connecting process is still there to be looked at, and
+  // whatever the connection is used for later is attributed to it alone.
+  const callers = new WeakMap<Socket, Promise<Caller | undefined>>();
+  app.server.on('connection', (socket: Socket) => callers.set(socket, deps.identify(socket)));
+  const callerOf = (socket: Socket) => callers.get(socket) ?? Promise.resolve(undefined);
+  const contextOf = (socket: Socket): RequestContext => ({
+    caller: () => callerOf(socket),
+    callerUid: async () => (await callerOf(socket))?.uid,
+  });
+  const uidOf = async (socket: Socket) => (await callerOf(socket))?.uid;
+  const gate = new ConnectionGate(limits, uidOf);
+  const streamSlots = streamCounter(limits);
+  app.server.on('connection', (socket: Socket) => gate.onConnection(socket));
+  // A connection over its limit still gets one answer, so the caller learns why.
+  app.addHook('onRequest', async (request, reply) => {
+    const refused = await gate.refusal(request.raw.socket);
+    if (refused === undefined) return;
+    request.log.warn({ open: gate.size }, refused);
+    const error = new ApiError('too-many-requests', refused);
+    reply.header('connection', 'close');
+    await reply.code(error.status).send(error.body);
+    return reply;
+  });
+  /** Takes a stream slot for the caller (429 when none is left); released when the stream ends. */
+  const streamSlot = async (request: FastifyRequest) => streamSlots.acquire(await uidOf(request.raw.socket));
+
   app.setValidatorCompiler(validatorCompiler);
   // At accept time, not per request: the connecting process is still there to be looked at, and
   // whatever the connection is used for later is attributed to it alone.
@@ -143,7 +178,10 @@ export async function buildServer(deps: {
           : { [status]: endpoint.response, '4xx': ErrorBody, '5xx': ErrorBody },
       },
       handler: endpoint.stream
-        ? (request, reply) => deps.streams.handle(request, reply)
+        ? async (request, reply) => {
+            deps.streams.handle(request, reply, await streamSlot(request));
+            return reply;
+          }
         : async (request, reply) => {
             const follow = (request.query as { follow?: string } | undefined)?.follow;
             if (endpoint.follow && (follow === '1' || follow === 'true')) {
@@ -152,19 +190,33 @@ export async function buildServer(deps: {
                 open: () => ReturnType<SseStreams['start']>,
                 context: RequestContext,
               ) => Promise<void>;
-              await follower(
-                { params: request.params, query: request.query },
-                () => deps.streams.start(request, reply),
-                { callerUid: () => deps.callerUid(request.raw.socket) },
-              );
+              const release = await streamSlot(request);
+              // Until the stream opens the slot is ours to give back (a 404 never opens one).
+              const stream = { opened: false };
+              try {
+                await follower(
+                  { params: request.params, query: request.query },
+                  () => {
+                    stream.opened = true;
+                    return deps.streams.start(request, reply, release);
+                  },
+                  contextOf(request.raw.socket),
+                );
+              } finally {
+                if (!stream.opened) release();
+              }
               return reply;
             }
             const handler = deps.handlers[name as CallableName] as (
               input: unknown,
               context: RequestContext,
             ) => Promise<unknown>;
+<<<<<<< HEAD
+            const context = contextOf(request.raw.socket);
+=======
             const caller = () => callerOf(request.raw.socket);
             const context: RequestContext = { caller, callerUid: async () => (await caller())?.uid };
+>>>>>>> peer
             const result = await handler({ params: request.params, query: request.query, body: request.body }, context);
             return reply.code(status).send(result);
           },

@@ -33,8 +33,11 @@ export class SseStreams {
     private readonly log: Logger,
   ) {}
 
-  /** Takes the response over from Fastify and starts an SSE stream on it. */
-  start(request: FastifyRequest, reply: FastifyReply): SseConnection {
+  /**
+   * Takes the response over from Fastify and starts an SSE stream on it. `release` (the caller's
+   * stream slot, see limits.ts) is called once when the stream ends.
+   */
+  start(request: FastifyRequest, reply: FastifyReply, release?: () => void): SseConnection {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -46,7 +49,7 @@ export class SseStreams {
     this.open.add(res);
     this.log.debug({ open: this.open.size }, 'event stream opened');
     let seq = 0;
-    const listeners: Array<() => void> = [];
+    const listeners: Array<() => void> = release ? [release] : [];
     let closed = false;
     const cleanup = () => {
       if (closed) return;
@@ -78,8 +81,8 @@ export class SseStreams {
   }
 
   /** `GET /v1/events`: hello, then every published event. */
-  handle(request: FastifyRequest, reply: FastifyReply): void {
-    const connection = this.start(request, reply);
+  handle(request: FastifyRequest, reply: FastifyReply, release?: () => void): void {
+    const connection = this.start(request, reply, release);
     const send = (event: HearthEvent) => {
       connection.send(event.type, event, event.seq);
     };

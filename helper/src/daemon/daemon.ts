@@ -3,6 +3,10 @@ import { join } from 'node:path';
 import type { Settings } from '#protocol';
 import { createFollowers, createHandlers } from '../api/handlers.js';
 import { identifyPeer } from '../api/peer.js';
+<<<<<<< HEAD
+import type { ApiLimits } from '../api/limits.js';
+=======
+>>>>>>> peer
 import { buildServer, type HearthServer } from '../api/server.js';
 import { SseStreams } from '../api/sse.js';
 import { loadSockopt } from '../api/sockopt.js';
@@ -37,6 +41,8 @@ export interface DaemonOptions {
   cloudHypervisorBinary?: string | undefined;
   /** Test-only: kill hearthd at this point of a create or delete. */
   crashAt?: CrashPoint | undefined;
+  /** What one caller may hold (api/limits.ts); lowered only by tests. */
+  apiLimits?: ApiLimits | undefined;
 }
 
 async function resolveVmmUser(name: string | undefined, log: Logger): Promise<VmmUser | undefined> {
@@ -82,7 +88,8 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
   await claimSocketPath(options.socket);
 
   const bus = new EventBus();
-  const host = new HostRoot(options.hostRoot);
+  // A fixture tree a test made as itself holds binaries owned by that user, not root.
+  const host = new HostRoot(options.hostRoot, options.hostRoot === '/' ? 0 : (process.getuid?.() ?? 0));
   const settings = await SettingsStore.open(join(options.stateDir, 'settings.json'), options.settingsFlags, log);
   const readiness = new ReadinessService(host, options.stateDir, bus, log);
   const vmmUser = await resolveVmmUser(options.vmmUser, log);
@@ -145,6 +152,10 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
     followers: createFollowers({ environments }),
     streams,
     identify: (socket) => identifyPeer(sockopt, socket),
+<<<<<<< HEAD
+    limits: options.apiLimits,
+=======
+>>>>>>> peer
   });
   app.addHook('preClose', (done) => {
     clearInterval(heartbeat);

@@ -21,21 +21,13 @@ export function mayAct(caller: Caller, owner: number | null): boolean {
   return caller.uid === 0 || caller.uid === owner;
 }
 
-/** Is `uid` root or in the admin group (by /etc/group membership or as its primary group)? */
-export async function isAdminUid(uid: number, etc = '/etc'): Promise<boolean> {
+/** Root, or a process in the admin group (its groups as the kernel reported them at connect). */
+export async function isAdmin(uid: number, gids: readonly number[], etc = '/etc'): Promise<boolean> {
   if (uid === 0) return true;
-  const [passwd, group] = await Promise.all([
-    readFile(`${etc}/passwd`, 'utf8').catch(() => ''),
-    readFile(`${etc}/group`, 'utf8').catch(() => ''),
-  ]);
-  const user = passwd
-    .split('\n')
-    .map((line) => line.split(':'))
-    .find((fields) => fields[2] === String(uid));
+  const group = await readFile(`${etc}/group`, 'utf8').catch(() => '');
   const admins = group
     .split('\n')
     .map((line) => line.split(':'))
     .find((fields) => fields[0] === ADMIN_GROUP);
-  if (!user || !admins) return false;
-  return admins[2] === user[3] || (admins[3] ?? '').split(',').includes(user[0]!);
+  return admins?.[2] !== undefined && gids.includes(Number(admins[2]));
 }

@@ -1,7 +1,6 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { copyFile, open, readFile, stat, truncate } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { isMissing } from '../host/host-root.js';
+import { fileFollowers } from './file-follower.js';
 
 /** Console and event logs are capped at this size; one older part is kept beside them (`.1`). */
 export const LOG_MAX_BYTES = 2 * 1024 * 1024;
@@ -63,82 +62,12 @@ export async function tailLines(file: string, rotated: string, count: number, cl
 
 /**
  * Calls `onText` with whatever is appended to `file` after `offset`, until the returned function
- * is called. Woken by inotify (fs.watch) as soon as the VMM writes; a slow poll backs it up for
- * the moments no watch can be held (the file does not exist yet, or was replaced). Text is
- * decoded across reads, so a character split between two writes arrives whole.
+ * is called. Woken by inotify as soon as the VMM writes; text is decoded across reads, so a
+ * character split between two writes arrives whole. However many follow one file, it has one
+ * watch and one reader (file-follower.ts).
  */
-export function followFile(file: string, offset: number, onText: (text: string) => void, pollMs = 250): () => void {
-  let position = offset;
-  let stopped = false;
-  let reading = false;
-  let wokenWhileReading = false;
-  let watcher: FSWatcher | undefined;
-  const decoder = new StringDecoder('utf8');
-  // Read through functions: these change while a read awaits, which narrowing cannot see.
-  const halted = () => stopped;
-  const wokenAgain = () => wokenWhileReading;
-
-  const ensureWatch = () => {
-    if (watcher || stopped) return;
-    try {
-      watcher = watch(file, { persistent: false }, () => void read());
-      watcher.on('error', () => {
-        watcher?.close();
-        watcher = undefined;
-      });
-    } catch {
-      // Not there yet: the poll tries again.
-    }
-  };
-
-  const readAppended = async () => {
-    const handle = await open(file, 'r');
-    try {
-      for (;;) {
-        const { size } = await handle.stat();
-        if (size < position) position = 0; // truncated by rotation
-        if (size <= position || stopped) return;
-        const buffer = Buffer.alloc(Math.min(size - position, 1024 * 1024));
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-        if (bytesRead === 0) return;
-        position += bytesRead;
-        const text = decoder.write(buffer.subarray(0, bytesRead));
-        if (text && !halted()) onText(text);
-      }
-    } finally {
-      await handle.close();
-    }
-  };
-
-  const read = async () => {
-    if (stopped) return;
-    if (reading) {
-      wokenWhileReading = true;
-      return;
-    }
-    reading = true;
-    try {
-      do {
-        wokenWhileReading = false;
-        ensureWatch();
-        await readAppended().catch((error: unknown) => {
-          if (!isMissing(error)) throw error;
-        });
-      } while (wokenAgain() && !halted());
-    } catch {
-      // Unreadable for now: the next wake-up or poll tries again.
-    } finally {
-      reading = false;
-    }
-  };
-
-  const timer = setInterval(() => void read(), pollMs);
-  void read();
-  return () => {
-    stopped = true;
-    clearInterval(timer);
-    watcher?.close();
-  };
+export function followFile(file: string, offset: number, onText: (text: string) => void): () => void {
+  return fileFollowers.follow(file, offset, onText);
 }
 
 export async function fileSize(file: string): Promise<number> {

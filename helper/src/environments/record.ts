@@ -117,9 +117,7 @@ export function migrate(raw: unknown): EnvironmentRecord | undefined {
 }
 
 export type LoadResult =
-  | { kind: 'missing' }
-  | { kind: 'invalid' }
-  | { kind: 'ok'; record: EnvironmentRecord; migrated: boolean };
+  { kind: 'missing' } | { kind: 'invalid' } | { kind: 'ok'; record: EnvironmentRecord; migrated: boolean };
 
 export async function loadRecord(file: string): Promise<LoadResult> {
   const text = await readBounded(file, RECORD_MAX_BYTES);

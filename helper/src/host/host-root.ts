@@ -8,7 +8,14 @@ import { gunzipSync } from 'node:zlib';
  * reads through this, so tests point it at fixture trees of other distros and machines.
  */
 export class HostRoot {
-  constructor(readonly root: string) {}
+  /**
+   * @param rootUid whose files count as root's when judging executables: 0, except for fixture
+   *   trees a test made as itself (no test can make root-owned files without being root).
+   */
+  constructor(
+    readonly root: string,
+    readonly rootUid = 0,
+  ) {}
 
   get isRealRoot(): boolean {
     return this.root === '/';

@@ -39,11 +39,14 @@ export class Handoff {
     return this.add(fd);
   }
 
-  /** An open file (never through a symlink), for the VMM to write (append) or read and write. */
-  async file(path: string, mode: 'append' | 'read-write'): Promise<number> {
-    const flags =
-      (mode === 'append' ? constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT : constants.O_RDWR) |
-      constants.O_NOFOLLOW;
+  /** An open file (never through a symlink), for the VMM to append to, read, or read and write. */
+  async file(path: string, mode: 'append' | 'read' | 'read-write'): Promise<number> {
+    const access = {
+      append: constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT,
+      read: constants.O_RDONLY,
+      'read-write': constants.O_RDWR,
+    }[mode];
+    const flags = access | constants.O_NOFOLLOW;
     const handle = await open(path, flags, 0o600);
     this.files.push(handle);
     return this.add(handle.fd);

@@ -60,6 +60,8 @@ export interface LaunchOptions {
   env?: Record<string, string>;
   /** Open fds handed to the VMM as its fds 3, 4, … (its sockets and files; it gets no paths to them). */
   fds?: number[];
+  /** Throws when `binary` may no longer be run; called as late as possible before the exec. */
+  verify?: ((binary: string) => Promise<void>) | undefined;
 }
 
 /**
@@ -69,6 +71,7 @@ export interface LaunchOptions {
 export async function launchDetached(binary: string, args: string[], options: LaunchOptions): Promise<DetachedProcess> {
   const output = await open(options.outputFile, 'a', 0o600);
   try {
+    await options.verify?.(binary);
     const child = spawn(binary, args, {
       detached: true,
       stdio: ['ignore', output.fd, output.fd, ...(options.fds ?? [])],

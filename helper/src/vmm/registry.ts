@@ -1,6 +1,6 @@
 import type { DetectedVmm, Settings, VmmKind } from '#protocol';
 import { DomainError } from '../errors.js';
-import { findExecutable, readVersion } from '../host/executables.js';
+import { findExecutable, readVersion, verifyExecutable } from '../host/executables.js';
 import type { HostRoot } from '../host/host-root.js';
 import { CloudHypervisorDriver } from './cloud-hypervisor/ch-driver.js';
 import type { VmmDriver } from './driver.js';
@@ -21,9 +21,9 @@ interface Binary {
 
 const KINDS: readonly VmmKind[] = ['cloud-hypervisor', 'qemu'];
 
-/** Finds the VMM binaries once per lookup and builds the driver the settings ask for. */
+/** Finds the VMM binaries and builds the driver the settings ask for. */
 export class VmmRegistry {
-  private readonly cache = new Map<VmmKind, Promise<Binary | undefined>>();
+  private readonly versions = new Map<string, Promise<string>>();
 
   constructor(
     private readonly host: HostRoot,
@@ -40,29 +40,39 @@ export class VmmRegistry {
     );
   }
 
-  private binary(kind: VmmKind): Promise<Binary | undefined> {
-    let found = this.cache.get(kind);
+  /**
+   * Looked up afresh on every call (a few lstat calls), so a VMM installed, removed or replaced
+   * since the last call is seen; only its version is remembered, per file identity.
+   */
+  private async binary(kind: VmmKind): Promise<Binary | undefined> {
+    if (kind === 'cloud-hypervisor' && this.overrides.cloudHypervisorBinary) {
+      const path = this.overrides.cloudHypervisorBinary;
+      return { path, shownPath: path, version: await this.version(path, path) };
+    }
+    const lookup = await findExecutable(this.host, kind === 'qemu' ? 'qemu-system-x86_64' : 'cloud-hypervisor');
+    if (!lookup.found) return undefined;
+    const { hostPath, path, identity } = lookup.executable;
+    return { path: hostPath, shownPath: path, version: await this.version(hostPath, `${hostPath}\0${identity}`) };
+  }
+
+  private version(hostPath: string, key: string): Promise<string> {
+    let found = this.versions.get(key);
     if (!found) {
-      found = (async () => {
-        if (kind === 'cloud-hypervisor' && this.overrides.cloudHypervisorBinary) {
-          const path = this.overrides.cloudHypervisorBinary;
-          return { path, shownPath: path, version: (await readVersion({ path, hostPath: path })) ?? 'unknown' };
-        }
-        const lookup = await findExecutable(this.host, kind === 'qemu' ? 'qemu-system-x86_64' : 'cloud-hypervisor');
-        if (!lookup.found) return undefined;
-        return {
-          path: lookup.executable.hostPath,
-          shownPath: lookup.executable.path,
-          version: (await readVersion(lookup.executable)) ?? 'unknown',
-        };
-      })();
-      // Forget failures so installing a VMM later works without restarting hearthd.
-      void found.then((b) => {
-        if (!b) this.cache.delete(kind);
-      });
-      this.cache.set(kind, found);
+      found = readVersion({ hostPath }).then((v) => v ?? 'unknown');
+      this.versions.set(key, found);
+      // Failures are not remembered; nor is any number of replaced binaries.
+      void found.catch(() => this.versions.delete(key));
+      if (this.versions.size > 16) this.versions.delete(this.versions.keys().next().value!);
     }
     return found;
+  }
+
+  /** Checked again right before each VMM start (see launchDetached): the file may have changed. */
+  private verifier(binary: string): ((path: string) => Promise<void>) | undefined {
+    if (binary === this.overrides.cloudHypervisorBinary) return undefined;
+    return async (path) => {
+      await verifyExecutable(this.host, path);
+    };
   }
 
   /**
@@ -79,7 +89,7 @@ export class VmmRegistry {
     const wanted = settings.hypervisor;
     if (wanted === 'auto' || wanted === 'cloud-hypervisor') {
       const ch = await this.binary('cloud-hypervisor');
-      if (ch) return new CloudHypervisorDriver(ch.path, ch.version, this.doubleEnv());
+      if (ch) return new CloudHypervisorDriver(ch.path, ch.version, this.doubleEnv(), this.verifier(ch.path));
       if (wanted === 'cloud-hypervisor')
         throw new DomainError(
           'unavailable',
@@ -94,14 +104,14 @@ export class VmmRegistry {
         'No VMM is installed: install QEMU (qemu-system-x86) or Cloud Hypervisor',
         'the readiness report has the exact command for this machine',
       );
-    return new QemuDriver(qemu.path, qemu.version, await this.accel(settings.accel));
+    return new QemuDriver(qemu.path, qemu.version, await this.accel(settings.accel), this.verifier(qemu.path));
   }
 
   /** A driver for a VM started earlier with `binary` (for reattaching and ownership checks). */
   forExisting(kind: VmmKind, binary: string, version: string, accel: 'kvm' | 'tcg'): VmmDriver {
     return kind === 'qemu'
-      ? new QemuDriver(binary, version, accel)
-      : new CloudHypervisorDriver(binary, version, this.doubleEnv());
+      ? new QemuDriver(binary, version, accel, this.verifier(binary))
+      : new CloudHypervisorDriver(binary, version, this.doubleEnv(), this.verifier(binary));
   }
 
   /**

@@ -56,9 +56,10 @@ export class HearthdProcess {
     const profile = unitProfile();
     const [command, ...prefix] = [...(launcher ?? (root ? asUnit(profile) : [])), process.execPath];
     const vmmUser = root && !extraArgs.includes('--vmm-user') ? ['--vmm-user', 'nobody'] : [];
-    const umask = process.umask(root ? profile.umask : process.umask());
+    // The child inherits the umask in force at spawn(): the unit's, for that one synchronous call.
+    const umask = process.umask(root ? profile.umask : 0o022);
     const child = spawn(
-      command!,
+      command,
       [
         ...prefix,
         HEARTHD_BUNDLE,

@@ -109,6 +109,8 @@ export class CloudHypervisorDriver implements VmmDriver {
     readonly version: string,
     /** Extra environment for the VMM (tests only: the double's PATH and fault settings). */
     private readonly extraEnv: Record<string, string> = {},
+    /** Re-checks the binary right before it is started (executables.ts: verifyExecutable). */
+    private readonly verifyBinary?: (path: string) => Promise<void>,
   ) {}
 
   /**
@@ -146,6 +148,8 @@ export class CloudHypervisorDriver implements VmmDriver {
   }
 
   async launch(spec: VmSpec): Promise<LaunchedVm> {
+    // Before any file is opened for it; launchDetached checks once more right before the exec.
+    await this.verifyBinary?.(this.binary);
     // Its log is opened by path, as the VMM user: make it the VMM's file in root's directory.
     const log = join(spec.stateDir, CH_LOG);
     await appendFile(log, '', { mode: 0o600 });
@@ -162,6 +166,7 @@ export class CloudHypervisorDriver implements VmmDriver {
         outputFile: spec.vmmLogFile,
         env: this.extraEnv,
         fds: handoff.fds,
+        verify: this.verifyBinary,
         ...(spec.uid !== undefined && { uid: spec.uid }),
         ...(spec.gid !== undefined && { gid: spec.gid }),
       });

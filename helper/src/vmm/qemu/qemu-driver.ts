@@ -72,13 +72,15 @@ export class QemuDriver implements VmmDriver {
     readonly binary: string,
     readonly version: string,
     readonly accel: 'kvm' | 'tcg',
+    /** Re-checks the binary right before it is started (executables.ts: verifyExecutable). */
+    private readonly verifyBinary?: (path: string) => Promise<void>,
   ) {}
 
   /**
    * `fds`: the QMP listener, the console and the disk, as QEMU will see them. Each fd set's
    * `opaque` names the file it stands for, so the command line still tells which VM this is.
    */
-  args(spec: VmSpec, fds: { qmp: number; console: number; disk: number }): string[] {
+  args(spec: VmSpec, fds: { qmp: number; console: number; disk: number; diskReadOnly: number }): string[] {
     return [
       '-name',
       `hearth-${spec.id}`,
@@ -103,8 +105,11 @@ export class QemuDriver implements VmmDriver {
       ...(spec.initrd ? ['-initrd', spec.initrd] : []),
       '-append',
       spec.cmdline,
+      // QEMU dups from a set only an fd of the access mode it asks for; it opens images both ways.
       '-add-fd',
       `fd=${fds.disk},set=${DISK_SET},opaque=${spec.disk}`,
+      '-add-fd',
+      `fd=${fds.diskReadOnly},set=${DISK_SET},opaque=${spec.disk}`,
       '-drive',
       `file=/dev/fdset/${DISK_SET},if=virtio,format=qcow2,discard=unmap`,
       '-add-fd',
@@ -121,6 +126,8 @@ export class QemuDriver implements VmmDriver {
   }
 
   async launch(spec: VmSpec): Promise<LaunchedVm> {
+    // Before any file is opened for it; launchDetached checks once more right before the exec.
+    await this.verifyBinary?.(this.binary);
     const handoff = new Handoff();
     let process;
     try {
@@ -128,10 +135,12 @@ export class QemuDriver implements VmmDriver {
         qmp: await handoff.listen(join(spec.runtimeDir, QMP_SOCKET)),
         console: await handoff.file(spec.consoleFile, 'append'),
         disk: await handoff.file(spec.disk, 'read-write'),
+        diskReadOnly: await handoff.file(spec.disk, 'read'),
       };
       process = await launchDetached(this.binary, this.args(spec, fds), {
         outputFile: spec.vmmLogFile,
         fds: handoff.fds,
+        verify: this.verifyBinary,
         ...(spec.uid !== undefined && { uid: spec.uid }),
         ...(spec.gid !== undefined && { gid: spec.gid }),
       });
