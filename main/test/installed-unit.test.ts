@@ -101,7 +101,9 @@ describe.skipIf(skipReason !== undefined)('the installed hearthd unit, in a mach
   }, 900_000);
 
   afterAll(async () => {
+    const t = Date.now();
     await machine?.dispose();
+    if (machine) log(`machine torn down in ${Date.now() - t} ms`);
     for (const dir of staged) await rm(dir, { recursive: true, force: true });
   }, 120_000);
 
