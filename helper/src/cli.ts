@@ -37,8 +37,11 @@ Installing an image (an administrator's command; never possible through the API)
   hearthd install-image --state-dir DIR --name NAME --kernel FILE --disk FILE
                         [--initrd FILE] [--cmdline TEXT] [--ready-marker TEXT]
 
-Copies the kernel and initrd, converts the disk to qcow2 and writes a manifest under
-DIR/images/NAME/. Environments get copy-on-write overlays of that disk.
+Copies the kernel and initrd, converts the disk to a standalone qcow2 and writes a manifest under
+DIR/images/NAME/. Environments get copy-on-write overlays of that disk. Every FILE must be a
+regular file named by its real path (no symbolic links); the disk must be raw or qcow2, and a
+qcow2 with a backing file or an external data file is refused: flatten it first, as its owner,
+with qemu-img convert -O qcow2 IN OUT.
 `;
 
 export interface InstallImageOptions extends ImageSource {
@@ -66,11 +69,13 @@ function parseInstallImage(argv: string[]): CliResult {
         disk: { type: 'string' },
         cmdline: { type: 'string', default: 'console=ttyS0' },
         'ready-marker': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     }));
   } catch (error) {
     return { kind: 'error', message: (error as Error).message };
   }
+  if (values.help) return { kind: 'help' };
   if (!values.name || !values.kernel || !values.disk)
     return { kind: 'error', message: 'install-image needs --name, --kernel and --disk' };
   return {

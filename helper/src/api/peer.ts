@@ -19,12 +19,9 @@ const ENOPROTOOPT = 92;
 
 const ID = /^\d{1,10}$/;
 
-<<<<<<< HEAD
-=======
 /** Kernels found without SO_PEERPIDFD are not asked again: each failed call leaks a buffer in the addon. */
 const withoutPidfd = new WeakSet<Sockopt>();
 
->>>>>>> peer
 function ids(status: string, key: string): number[] | undefined {
   const lines = status.split('\n').filter((line) => line.startsWith(`${key}:`));
   // The kernel writes each line once; anything else is not a status file we understand.
@@ -85,19 +82,12 @@ export function identifyPeer(sockopt: Sockopt, socket: Socket, proc = '/proc'): 
     return Promise.resolve(undefined);
   }
   try {
-<<<<<<< HEAD
-    pidfd = sockopt.getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD);
-=======
     if (!withoutPidfd.has(sockopt)) pidfd = sockopt.getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD);
->>>>>>> peer
   } catch (error) {
     // An older kernel: the pid alone, read at once, is the best there is. Any other error
     // (ESRCH, EINVAL: the connecting process has exited) means the pid may be someone else's now.
     if (errnoOf(error) !== ENOPROTOOPT) return Promise.resolve(undefined);
-<<<<<<< HEAD
-=======
     withoutPidfd.add(sockopt);
->>>>>>> peer
   }
   return resolvePid(pid, pidfd, proc);
 }

@@ -15,10 +15,7 @@ import { HEARTHD_VERSION } from '../version.js';
 import { ApiError, toApiError } from './api-error.js';
 import type { Followers, Handlers, RequestContext } from './handlers.js';
 import type { Caller } from './peer.js';
-<<<<<<< HEAD
 import { ConnectionGate, DEFAULT_API_LIMITS, streamCounter, type ApiLimits } from './limits.js';
-=======
->>>>>>> peer
 import type { SseStreams } from './sse.js';
 import { describeAjvErrors, validatorCompiler } from './validation.js';
 
@@ -69,10 +66,7 @@ export async function buildServer(deps: {
   streams: SseStreams;
   /** Who is on the other end of a connection, where the kernel tells; called once, as it is accepted. */
   identify: (socket: Socket) => Promise<Caller | undefined>;
-<<<<<<< HEAD
   limits?: ApiLimits | undefined;
-=======
->>>>>>> peer
 }): Promise<HearthServer> {
   const app = Fastify({
     loggerInstance: deps.log,
@@ -108,11 +102,6 @@ export async function buildServer(deps: {
   const streamSlot = async (request: FastifyRequest) => streamSlots.acquire(await uidOf(request.raw.socket));
 
   app.setValidatorCompiler(validatorCompiler);
-  // At accept time, not per request: the connecting process is still there to be looked at, and
-  // whatever the connection is used for later is attributed to it alone.
-  const callers = new WeakMap<Socket, Promise<Caller | undefined>>();
-  app.server.on('connection', (socket: Socket) => callers.set(socket, deps.identify(socket)));
-  const callerOf = (socket: Socket) => callers.get(socket) ?? Promise.resolve(undefined);
   // Bodies are JSON or nothing; anything else is refused with 415 rather than half-parsed.
   app.removeContentTypeParser('text/plain');
 
@@ -211,12 +200,7 @@ export async function buildServer(deps: {
               input: unknown,
               context: RequestContext,
             ) => Promise<unknown>;
-<<<<<<< HEAD
             const context = contextOf(request.raw.socket);
-=======
-            const caller = () => callerOf(request.raw.socket);
-            const context: RequestContext = { caller, callerUid: async () => (await caller())?.uid };
->>>>>>> peer
             const result = await handler({ params: request.params, query: request.query, body: request.body }, context);
             return reply.code(status).send(result);
           },

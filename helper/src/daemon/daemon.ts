@@ -3,10 +3,7 @@ import { join } from 'node:path';
 import type { Settings } from '#protocol';
 import { createFollowers, createHandlers } from '../api/handlers.js';
 import { identifyPeer } from '../api/peer.js';
-<<<<<<< HEAD
 import type { ApiLimits } from '../api/limits.js';
-=======
->>>>>>> peer
 import { buildServer, type HearthServer } from '../api/server.js';
 import { SseStreams } from '../api/sse.js';
 import { loadSockopt } from '../api/sockopt.js';
@@ -152,10 +149,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
     followers: createFollowers({ environments }),
     streams,
     identify: (socket) => identifyPeer(sockopt, socket),
-<<<<<<< HEAD
     limits: options.apiLimits,
-=======
->>>>>>> peer
   });
   app.addHook('preClose', (done) => {
     clearInterval(heartbeat);

@@ -1,11 +1,20 @@
-import { chmod, copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { execa } from 'execa';
 import writeFileAtomic from 'write-file-atomic';
 import { ImageName } from '#protocol';
 import { isMissing } from '../host/host-root.js';
+import { copyInput, detectDiskFormat, installDisk, openInput, type OpenedInput } from './image-inputs.js';
+
+/**
+ * Image files are root-owned and world-readable in world-searchable directories: VMM processes
+ * run as an unprivileged user and read the kernel, initrd and base disk; nothing in an image is
+ * secret (an administrator installs a guest OS, and the refusals in image-inputs.ts keep other
+ * files from being pulled in).
+ */
+const FILE_MODE = 0o644;
+const DIR_MODE = 0o755;
 
 /** A file inside the image's own directory: a bare name, never a path. */
 const FileName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
@@ -83,26 +92,43 @@ export class ImageStore {
 
   /**
    * Installs an image from files an administrator names: copies the kernel and initrd, converts
-   * the disk to qcow2, writes the manifest, and swaps the directory in atomically.
+   * the disk to a standalone qcow2, writes the manifest, and swaps the directory in atomically.
+   * Inputs are opened and checked (see image-inputs.ts) before anything is written.
    */
   async install(source: ImageSource & { qemuImg: string }): Promise<ImageManifest> {
     if (!Value.Check(ImageName, source.name)) throw new Error(`invalid image name ${JSON.stringify(source.name)}`);
+    const inputs: OpenedInput[] = [];
+    const opened = async (what: string, path: string) => {
+      const input = await openInput(what, path);
+      inputs.push(input);
+      return input;
+    };
+    try {
+      const kernel = await opened('kernel', source.kernel);
+      const initrd = source.initrd ? await opened('initrd', source.initrd) : undefined;
+      const disk = await opened('disk', source.disk);
+      const format = await detectDiskFormat(disk);
+      return await this.stage(source, async (staging) => {
+        await copyInput(kernel, join(staging, 'vmlinuz'), FILE_MODE);
+        if (initrd) await copyInput(initrd, join(staging, 'initrd.img'), FILE_MODE);
+        await installDisk(source.qemuImg, disk, format, join(staging, 'disk.qcow2'), FILE_MODE);
+      });
+    } finally {
+      await Promise.all(inputs.map((i) => i.handle.close()));
+    }
+  }
+
+  private async stage(source: ImageSource, write: (staging: string) => Promise<void>): Promise<ImageManifest> {
     // Explicit modes (not left to the umask): the VMM user reads images.
     await mkdir(this.dir, { recursive: true });
-    await chmod(this.dir, 0o755);
+    await chmod(this.dir, DIR_MODE);
     const final = join(this.dir, source.name);
     const staging = join(this.dir, `.staging-${source.name}-${process.pid}`);
     await rm(staging, { recursive: true, force: true });
     await mkdir(staging);
-    await chmod(staging, 0o755);
+    await chmod(staging, DIR_MODE);
     try {
-      await copyFile(source.kernel, join(staging, 'vmlinuz'));
-      if (source.initrd) await copyFile(source.initrd, join(staging, 'initrd.img'));
-      await execa(source.qemuImg, ['convert', '-O', 'qcow2', source.disk, join(staging, 'disk.qcow2')], {
-        timeout: 600_000,
-      });
-      for (const file of ['vmlinuz', 'disk.qcow2', ...(source.initrd ? ['initrd.img'] : [])])
-        await chmod(join(staging, file), 0o644);
+      await write(staging);
       const manifest: ImageManifest = {
         name: source.name,
         kernel: 'vmlinuz',
@@ -113,7 +139,9 @@ export class ImageStore {
         installedAt: new Date().toISOString(),
       };
       if (!Value.Check(ImageManifest, manifest)) throw new Error('invalid image manifest');
-      await writeFileAtomic(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
+      await writeFileAtomic(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, {
+        mode: FILE_MODE,
+      });
       const old = `${final}.old-${process.pid}`;
       await rename(final, old).catch((error: unknown) => {
         if (!isMissing(error)) throw error;

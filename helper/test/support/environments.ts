@@ -10,17 +10,40 @@ const run = promisify(execFile);
 
 export const TEST_IMAGE = 'test-guest';
 
+export interface InstallImageRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `hearthd install-image` (the bundle) into `stateDir`; never rejects. */
+export async function runInstallImage(stateDir: string, args: string[]): Promise<InstallImageRun> {
+  try {
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [HEARTHD_BUNDLE, 'install-image', '--state-dir', stateDir, ...args],
+      {
+        timeout: 120_000,
+      },
+    );
+    return { exitCode: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: unknown; stdout?: string; stderr?: string };
+    return {
+      exitCode: typeof failed.code === 'number' ? failed.code : -1,
+      stdout: failed.stdout ?? '',
+      stderr: failed.stderr ?? String(error),
+    };
+  }
+}
+
 /**
  * Installs the test guest as an image of the hearthd that will use `paths`, the way an
  * administrator does: `hearthd install-image` (never through the API).
  */
 export async function installTestImage(paths: HearthdPaths): Promise<{ readyMarker: string }> {
   const guest = await ensureTestGuest();
-  await run(process.execPath, [
-    HEARTHD_BUNDLE,
-    'install-image',
-    '--state-dir',
-    paths.stateDir,
+  const result = await runInstallImage(paths.stateDir, [
     '--name',
     TEST_IMAGE,
     '--kernel',
@@ -34,6 +57,7 @@ export async function installTestImage(paths: HearthdPaths): Promise<{ readyMark
     '--ready-marker',
     guest.readyMarker,
   ]);
+  if (result.exitCode !== 0) throw new Error(`install-image exited ${result.exitCode}: ${result.stderr}`);
   return { readyMarker: guest.readyMarker };
 }
 
