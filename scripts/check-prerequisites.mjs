@@ -24,6 +24,9 @@ const PROGRAMS = [
   { bin: 'mkfs.ext4', apt: 'e2fsprogs', why: 'the test guest has an ext4 base disk' },
   { bin: 'debugfs', apt: 'e2fsprogs', why: 'tests read the guest disk from the host' },
   { bin: 'apt-get', apt: 'apt', why: 'the test guest is built from Debian packages' },
+  { bin: 'debootstrap', apt: 'debootstrap', why: 'the installed-unit test boots a Debian tree it bootstraps' },
+  { bin: 'systemd-nspawn', apt: 'systemd-container', why: 'the installed-unit test boots real systemd in a container' },
+  { bin: 'nsenter', apt: 'util-linux', why: 'the installed-unit test runs commands inside that container' },
 ];
 
 /** Packages the readiness report probes; not needed by a test, installed so CI sees a full machine. */

