@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HearthdError } from '#protocol/client';
 import { parseRequestRecord } from './doubles/cloud-hypervisor/request-record.js';
 import { assertAllRequestsValid, CH_DOUBLE_PATH, type RequestRecordEntry } from './support/cloud-hypervisor-double.js';
 import { installTestImage, killVmms, processesMentioning, waitForState } from './support/environments.js';
