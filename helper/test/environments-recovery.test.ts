@@ -1,4 +1,4 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installTestImage, killVmms, processesMentioning, waitForState } from './support/environments.js';
@@ -150,4 +150,60 @@ describe('environments survive hearthd crashes', () => {
     expect(await vmmsOf(env.id)).toEqual([]);
     await client.close();
   }, 120_000);
+
+  it('undoes a launch killed after its components were prepared, and it can be started', async () => {
+    const dying = await restart(['--test-crash-at', 'launch:after-prepare']);
+    let client = dying.client();
+    await expect(client.call('createEnvironment', { body: { name: 'prepared', class: 'tiny' } })).rejects.toThrow();
+    await client.close();
+    await dying.waitForExit();
+    daemon = undefined;
+    const env = JSON.parse(
+      await readFile(
+        join(
+          paths.stateDir,
+          'environments',
+          (await readdir(join(paths.stateDir, 'environments')))[0]!,
+          'environment.json',
+        ),
+        'utf8',
+      ),
+    ) as { spec: { id: string }; status: { state: string } };
+    expect(env.status.state).toBe('starting'); // what the crash left
+    expect(await exists(join(paths.runtimeDir, 'vms', env.spec.id))).toBe(true); // prepared, no VMM
+
+    client = (await restart()).client();
+    const recovered = await client.call('getEnvironment', { params: { id: 'prepared' } });
+    expect(recovered).toMatchObject({ state: 'failed', reason: expect.stringContaining('before its VMM ran') });
+    expect(recovered.desired).toBe('running'); // an observation never rewrites what the user asked for
+    expect(await exists(join(paths.runtimeDir, 'vms', env.spec.id))).toBe(false); // recover undid it
+    expect(await vmmsOf(env.spec.id)).toEqual([]);
+    await client.call('startEnvironment', { params: { id: 'prepared' } });
+    await waitForState(client, 'prepared', 'running');
+    await client.call('deleteEnvironment', { params: { id: 'prepared' } });
+    await client.close();
+  }, 120_000);
+
+  it('starts an autostart environment again when hearthd starts after its VMM died; others stay failed', async () => {
+    let client = (await restart()).client();
+    const auto = await client.call('createEnvironment', { body: { name: 'auto', class: 'tiny', autostart: true } });
+    const manual = await client.call('createEnvironment', { body: { name: 'manual', class: 'tiny' } });
+    expect(auto.autostart).toBe(true);
+    expect(manual.autostart).toBe(false);
+    const pids = [
+      (await waitForState(client, auto.id, 'running')).vmm!.pid!,
+      (await waitForState(client, manual.id, 'running')).vmm!.pid!,
+    ];
+    await client.close();
+    await crash();
+    for (const pid of pids) process.kill(pid, 'SIGKILL'); // as a host reboot would
+
+    client = (await restart()).client();
+    const again = await waitForState(client, auto.id, 'running');
+    expect(pids).not.toContain(again.vmm!.pid);
+    const stayed = await client.call('getEnvironment', { params: { id: manual.id } });
+    expect(stayed).toMatchObject({ state: 'failed', reason: expect.stringContaining('while hearthd was not running') });
+    for (const id of [auto.id, manual.id]) await client.call('deleteEnvironment', { params: { id } });
+    await client.close();
+  }, 180_000);
 });

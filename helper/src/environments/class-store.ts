@@ -4,6 +4,7 @@ import { Value } from '@sinclair/typebox/value';
 import writeFileAtomic from 'write-file-atomic';
 import { EnvironmentClass, type ClassBody } from '#protocol';
 import { isMissing } from '../host/host-root.js';
+import { DomainError } from '../errors.js';
 
 export const DEFAULT_CLASSES: EnvironmentClass[] = [
   { name: 'small', description: '2 vCPUs, 4 GB memory, 20 GB disk', cpus: 2, memoryMiB: 4096, diskGiB: 20 },
@@ -14,6 +15,9 @@ export const DEFAULT_CLASSES: EnvironmentClass[] = [
 const StoredClasses = Type.Array(EnvironmentClass);
 
 /** Environment classes in `<state>/classes.json` (the defaults until someone edits one). */
+/** Classes are a short menu, not storage: this many at most. */
+export const MAX_CLASSES = 32;
+
 export class ClassStore {
   private constructor(
     private readonly file: string,
@@ -41,6 +45,12 @@ export class ClassStore {
   }
 
   async put(name: string, body: ClassBody): Promise<EnvironmentClass> {
+    if (!this.classes.some((c) => c.name === name) && this.classes.length >= MAX_CLASSES)
+      throw new DomainError(
+        'limit',
+        `There are already ${this.classes.length} environment classes, the most hearthd keeps (${MAX_CLASSES})`,
+        'edit or delete one instead',
+      );
     const next: EnvironmentClass = {
       name,
       description: body.description ?? `${body.cpus} vCPUs, ${body.memoryMiB} MiB memory, ${body.diskGiB} GiB disk`,

@@ -32,8 +32,11 @@ export type LifecycleEvent =
   | { type: 'stop-timeout' }
   // What was observed of the VMM.
   | { type: 'vmm-exited'; poweredOff: boolean; text: string }
-  /** At hearthd's start: is this environment's VMM alive, and may it autostart (admission)? */
-  | { type: 'recovered'; vmmAlive: boolean; mayAutostart: boolean };
+  /**
+   * At hearthd's start: is this environment's VMM alive, had one been recorded at all (a crash
+   * may come between preparing a launch and starting its VMM), and may it autostart (admission)?
+   */
+  | { type: 'recovered'; vmmAlive: boolean; vmmRecorded: boolean; mayAutostart: boolean };
 
 export type Effect =
   /** Prepare the components and start a VMM; reports `launched` or `launch-failed`. */
@@ -156,7 +159,7 @@ export function transition(s: LifecycleState, event: LifecycleEvent): Transition
       return exited(s, event.poweredOff, event.text);
 
     case 'recovered':
-      return recovered(s, event.vmmAlive, event.mayAutostart);
+      return recovered(s, event);
   }
 }
 
@@ -189,7 +192,10 @@ function exited(s: LifecycleState, poweredOff: boolean, text: string): Transitio
 }
 
 /** At hearthd's start, from the record and the evidence of a live VMM. */
-function recovered(s: LifecycleState, alive: boolean, mayAutostart: boolean): Transition {
+function recovered(
+  s: LifecycleState,
+  { vmmAlive: alive, vmmRecorded, mayAutostart }: Extract<LifecycleEvent, { type: 'recovered' }>,
+): Transition {
   const again = s.autostart && s.desired === 'running' && mayAutostart;
   switch (s.state) {
     case 'deleting':
@@ -217,7 +223,13 @@ function recovered(s: LifecycleState, alive: boolean, mayAutostart: boolean): Tr
           effects: ['release', 'launch'],
           journal: { event: 'autostart', message: 'its VMM was gone when hearthd started; starting it (autostart)' },
         };
-      return exited(s, false, 'its VMM exited while hearthd was not running');
+      return exited(
+        s,
+        false,
+        vmmRecorded
+          ? 'its VMM exited while hearthd was not running'
+          : 'hearthd stopped while starting it, before its VMM ran; start it again',
+      );
     case 'stopped':
     case 'failed':
       if (alive) return stay(s, ['kill', 'release']);

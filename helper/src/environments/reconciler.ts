@@ -77,7 +77,12 @@ export class Reconciler {
       if (refusal) await this.journal(entry, 'autostart-refused', refusal);
       mayAutostart = refusal === undefined;
     }
-    await this.dispatch(entry, { type: 'recovered', vmmAlive: alive !== undefined, mayAutostart });
+    await this.dispatch(entry, {
+      type: 'recovered',
+      vmmAlive: alive !== undefined,
+      vmmRecorded: entry.record.runtime !== null,
+      mayAutostart,
+    });
   }
 
   /** Is the VMM still there? If not, the lifecycle hears that it exited, and how. */
