@@ -13,7 +13,7 @@ import {
   VmmKind,
 } from '#protocol';
 import { compileValidator } from '../validate.js';
-import { readBounded } from '../fs/safe-read.js';
+import { readBounded, UnsafeFileError } from '../fs/safe-read.js';
 
 /**
  * `environment.json`, version 2: what the user asked for (spec), what hearthd last saw (status)
@@ -119,8 +119,18 @@ export function migrate(raw: unknown): EnvironmentRecord | undefined {
 export type LoadResult =
   { kind: 'missing' } | { kind: 'invalid' } | { kind: 'ok'; record: EnvironmentRecord; migrated: boolean };
 
+/**
+ * A record that is a link, FIFO, device or directory is not hearthd's: it is invalid (left alone,
+ * logged) rather than an error, because one bad record must not keep hearthd from starting.
+ */
 export async function loadRecord(file: string): Promise<LoadResult> {
-  const text = await readBounded(file, RECORD_MAX_BYTES);
+  let text: string | undefined;
+  try {
+    text = await readBounded(file, RECORD_MAX_BYTES);
+  } catch (error) {
+    if (error instanceof UnsafeFileError) return { kind: 'invalid' };
+    throw error;
+  }
   if (text === undefined) return { kind: 'missing' };
   let raw: unknown;
   try {
