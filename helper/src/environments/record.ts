@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import writeFileAtomic from 'write-file-atomic';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import {
   ClassName,
   Environment,
@@ -142,9 +144,29 @@ export async function loadRecord(file: string): Promise<LoadResult> {
   return record ? { kind: 'ok', record, migrated: record !== raw } : { kind: 'invalid' };
 }
 
-/** Atomically, root-only: a crash leaves the old record or the new one, never half of either. */
+/**
+ * Atomically, root-only: a crash leaves the old record or the new one, never half of either.
+ * Not write-file-atomic: it resolves a symlink at `file` and writes its target, keeping the old
+ * file's owner. Here a fresh file (O_EXCL, never through a link) is renamed over the place, so a
+ * link there is replaced, not written through, and the record is always hearthd's own.
+ */
 export async function saveRecord(file: string, record: EnvironmentRecord): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  try {
+    const handle = await open(temp, flags, 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(record, null, 2)}\n`);
+      await handle.chmod(0o600); // whatever the umask
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }
 
 /** The environment as the API shows it. */
