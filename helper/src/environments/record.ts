@@ -22,6 +22,15 @@ import { readBounded, UnsafeFileError } from '../fs/safe-read.js';
  * and how to find the VMM (runtime) are kept apart, and apart from the wire type, so the API can
  * change without rewriting records and an observation can never overwrite a wish.
  */
+/**
+ * Resources as stored: the API's limits may narrow (diskGiB went from 16 TiB to 4 TiB), but an
+ * environment created under the old limit must still load, or hearthd would lose it.
+ */
+const StoredResources = Type.Object(
+  { ...Resources.properties, diskGiB: Type.Integer({ minimum: 1, maximum: 16 * 1024 }) },
+  { additionalProperties: false },
+);
+
 const Spec = Type.Object(
   {
     id: EnvironmentId,
@@ -32,7 +41,7 @@ const Spec = Type.Object(
     ),
     class: ClassName,
     image: ImageName,
-    resources: Resources,
+    resources: StoredResources,
     /** Written only by the user's commands (create, start, stop, delete), never by an observation. */
     desired: Type.Union([Type.Literal('running'), Type.Literal('stopped')]),
     autostart: Type.Boolean(),
@@ -85,7 +94,10 @@ export type EnvironmentRecord = Static<typeof RecordV2>;
 const RecordV1 = Type.Object(
   {
     version: Type.Literal(1),
-    environment: Type.Omit(Environment, ['autostart']),
+    environment: Type.Object(
+      { ...Type.Omit(Environment, ['autostart', 'resources']).properties, resources: StoredResources },
+      { additionalProperties: false },
+    ),
     runtime: Type.Union([Runtime, Type.Null()]),
   },
   { additionalProperties: false },
