@@ -7,6 +7,7 @@ import {
   type LifecycleState,
   type Transition,
 } from '../src/environments/lifecycle.js';
+import { stamp } from '../src/environments/reconciler.js';
 
 /**
  * The environment lifecycle, pinned as a table: every state × every event, what it becomes,
@@ -253,12 +254,13 @@ describe('details the table does not show', () => {
   });
 });
 
+const recovered = (vmmAlive: boolean, mayAutostart: boolean): LifecycleEvent => ({
+  type: 'recovered',
+  vmmAlive,
+  mayAutostart,
+});
+
 describe('autostart, at hearthd start', () => {
-  const recovered = (vmmAlive: boolean, mayAutostart: boolean): LifecycleEvent => ({
-    type: 'recovered',
-    vmmAlive,
-    mayAutostart,
-  });
   const meant = { desired: 'running', autostart: true } as const;
 
   // [from, autostart/desired, VMM alive, admitted, to, effects]
@@ -286,5 +288,27 @@ describe('autostart, at hearthd start', () => {
     expect(t.effects).toEqual(effects(fx));
     expect(t.desired).toBeUndefined();
     if (fx.includes('launch')) expect(t).toMatchObject({ reason: null, journal: { event: 'autostart' } });
+  });
+});
+
+describe('the timestamps a transition stamps (reconciler)', () => {
+  const old = '2020-01-01T00:00:00.000Z';
+  const status = () => ({ startedAt: old, readyAt: old, stoppedAt: old });
+
+  it('a launch from starting (autostart after a restart) starts the boot clock again', () => {
+    const t = expectTransition(transition(at('starting', { autostart: true }), recovered(false, true)));
+    expect(t.effects).toContain('launch');
+    const s = status();
+    stamp(s, 'starting', t.state, t.effects.includes('launch'));
+    expect(s.startedAt).not.toBe(old);
+    expect(s.readyAt).toBeNull();
+  });
+
+  it('no change of state and no launch leaves them alone; stopping records when', () => {
+    const s = status();
+    stamp(s, 'running', 'running');
+    expect(s).toEqual(status());
+    stamp(s, 'running', 'stopped');
+    expect(s.stoppedAt).not.toBe(old);
   });
 });
