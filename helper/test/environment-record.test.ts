@@ -63,7 +63,10 @@ describe('migrate', () => {
     ['an unknown field', () => ({ ...sampleRecord(), extra: 1 })],
     ['a bad state', () => ({ ...sampleRecord(), status: { ...sampleRecord().status, state: 'paused' } })],
     ['no spec', () => ({ ...sampleRecord(), spec: undefined })],
-    ['a v1 with autostart (v1 never had it)', () => ({ ...v1(), environment: { ...v1().environment, autostart: true } })],
+    [
+      'a v1 with autostart (v1 never had it)',
+      () => ({ ...v1(), environment: { ...v1().environment, autostart: true } }),
+    ],
     ['a v1 with a bad id', () => ({ ...v1(), environment: { ...v1().environment, id: '../etc' } })],
     ['null', () => null],
     ['an array', () => [sampleRecord()]],
