@@ -29,5 +29,8 @@ export async function isAdmin(uid: number, gids: readonly number[], etc = '/etc'
     .split('\n')
     .map((line) => line.split(':'))
     .find((fields) => fields[0] === ADMIN_GROUP);
-  return admins?.[2] !== undefined && gids.includes(Number(admins[2]));
+  // Only a plain decimal gid: Number('') and Number(' 0x0') are 0, which would make every
+  // process in root's group an admin through a malformed line.
+  const gid = admins?.[2];
+  return gid !== undefined && /^\d+$/.test(gid) && gids.includes(Number(gid));
 }

@@ -128,7 +128,7 @@ export class Reconciler {
     if (t.desired !== undefined) spec.desired = t.desired;
     if (t.reason !== undefined) status.reason = t.reason;
     status.state = t.state;
-    stamp(status, before, t.state);
+    stamp(status, before, t.state, t.effects.includes('launch'));
     if (changed) await this.persist(entry);
     if (t.journal) await this.journal(entry, t.journal.event, t.journal.message);
   }
@@ -358,13 +358,18 @@ export class Reconciler {
   }
 }
 
-/** The lifecycle timestamps follow the state. */
-function stamp(
+/**
+ * The lifecycle timestamps follow the state, and every launch starts the clock again: an
+ * autostart of an environment recorded as `starting` stays `starting`, and the boot timeout
+ * (measured from `startedAt`) must not count the time before hearthd's restart.
+ */
+export function stamp(
   status: { startedAt: string | null; readyAt: string | null; stoppedAt: string | null },
   before: EnvironmentState,
   after: EnvironmentState,
+  launches = false,
 ): void {
-  if (after === before) return;
+  if (after === before && !launches) return;
   const time = now();
   if (after === 'starting') Object.assign(status, { startedAt: time, readyAt: null, stoppedAt: null });
   if (after === 'running') status.readyAt = time;

@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import writeFileAtomic from 'write-file-atomic';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import {
   ClassName,
   Environment,
@@ -13,13 +15,22 @@ import {
   VmmKind,
 } from '#protocol';
 import { compileValidator } from '../validate.js';
-import { readBounded } from '../fs/safe-read.js';
+import { readBounded, UnsafeFileError } from '../fs/safe-read.js';
 
 /**
  * `environment.json`, version 2: what the user asked for (spec), what hearthd last saw (status)
  * and how to find the VMM (runtime) are kept apart, and apart from the wire type, so the API can
  * change without rewriting records and an observation can never overwrite a wish.
  */
+/**
+ * Resources as stored: the API's limits may narrow (diskGiB went from 16 TiB to 4 TiB), but an
+ * environment created under the old limit must still load, or hearthd would lose it.
+ */
+const StoredResources = Type.Object(
+  { ...Resources.properties, diskGiB: Type.Integer({ minimum: 1, maximum: 16 * 1024 }) },
+  { additionalProperties: false },
+);
+
 const Spec = Type.Object(
   {
     id: EnvironmentId,
@@ -30,7 +41,7 @@ const Spec = Type.Object(
     ),
     class: ClassName,
     image: ImageName,
-    resources: Resources,
+    resources: StoredResources,
     /** Written only by the user's commands (create, start, stop, delete), never by an observation. */
     desired: Type.Union([Type.Literal('running'), Type.Literal('stopped')]),
     autostart: Type.Boolean(),
@@ -83,7 +94,10 @@ export type EnvironmentRecord = Static<typeof RecordV2>;
 const RecordV1 = Type.Object(
   {
     version: Type.Literal(1),
-    environment: Type.Omit(Environment, ['autostart']),
+    environment: Type.Object(
+      { ...Type.Omit(Environment, ['autostart', 'resources']).properties, resources: StoredResources },
+      { additionalProperties: false },
+    ),
     runtime: Type.Union([Runtime, Type.Null()]),
   },
   { additionalProperties: false },
@@ -119,8 +133,18 @@ export function migrate(raw: unknown): EnvironmentRecord | undefined {
 export type LoadResult =
   { kind: 'missing' } | { kind: 'invalid' } | { kind: 'ok'; record: EnvironmentRecord; migrated: boolean };
 
+/**
+ * A record that is a link, FIFO, device or directory is not hearthd's: it is invalid (left alone,
+ * logged) rather than an error, because one bad record must not keep hearthd from starting.
+ */
 export async function loadRecord(file: string): Promise<LoadResult> {
-  const text = await readBounded(file, RECORD_MAX_BYTES);
+  let text: string | undefined;
+  try {
+    text = await readBounded(file, RECORD_MAX_BYTES);
+  } catch (error) {
+    if (error instanceof UnsafeFileError) return { kind: 'invalid' };
+    throw error;
+  }
   if (text === undefined) return { kind: 'missing' };
   let raw: unknown;
   try {
@@ -132,9 +156,29 @@ export async function loadRecord(file: string): Promise<LoadResult> {
   return record ? { kind: 'ok', record, migrated: record !== raw } : { kind: 'invalid' };
 }
 
-/** Atomically, root-only: a crash leaves the old record or the new one, never half of either. */
+/**
+ * Atomically, root-only: a crash leaves the old record or the new one, never half of either.
+ * Not write-file-atomic: it resolves a symlink at `file` and writes its target, keeping the old
+ * file's owner. Here a fresh file (O_EXCL, never through a link) is renamed over the place, so a
+ * link there is replaced, not written through, and the record is always hearthd's own.
+ */
 export async function saveRecord(file: string, record: EnvironmentRecord): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  try {
+    const handle = await open(temp, flags, 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(record, null, 2)}\n`);
+      await handle.chmod(0o600); // whatever the umask
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }
 
 /** The environment as the API shows it. */
