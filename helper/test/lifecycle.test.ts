@@ -56,8 +56,8 @@ const EVENTS = {
   'stop-timeout': { type: 'stop-timeout' },
   crash: { type: 'vmm-exited', poweredOff: false, text: 'VMM exited on signal SIGSEGV' },
   'power-off': { type: 'vmm-exited', poweredOff: true, text: 'VMM exited with status 0' },
-  'recovered (alive)': { type: 'recovered', vmmAlive: true, mayAutostart: false },
-  'recovered (gone)': { type: 'recovered', vmmAlive: false, mayAutostart: false },
+  'recovered (alive)': { type: 'recovered', vmmAlive: true, vmmRecorded: true, mayAutostart: false },
+  'recovered (gone)': { type: 'recovered', vmmAlive: false, vmmRecorded: true, mayAutostart: false },
 } satisfies Record<string, LifecycleEvent>;
 type EventName = keyof typeof EVENTS;
 
@@ -183,7 +183,7 @@ describe('observations', () => {
     ),
   );
   const recoveries: LifecycleEvent[] = [true, false].flatMap((vmmAlive) =>
-    [true, false].map((mayAutostart) => ({ type: 'recovered', vmmAlive, mayAutostart }) as const),
+    [true, false].map((mayAutostart) => ({ type: 'recovered', vmmAlive, vmmRecorded: true, mayAutostart }) as const),
   );
   const observations = [...OBSERVATIONS.map((name) => EVENTS[name]), ...recoveries];
 
@@ -257,6 +257,7 @@ describe('details the table does not show', () => {
 const recovered = (vmmAlive: boolean, mayAutostart: boolean): LifecycleEvent => ({
   type: 'recovered',
   vmmAlive,
+  vmmRecorded: true,
   mayAutostart,
 });
 
@@ -310,5 +311,16 @@ describe('the timestamps a transition stamps (reconciler)', () => {
     expect(s).toEqual(status());
     stamp(s, 'running', 'stopped');
     expect(s.stoppedAt).not.toBe(old);
+  });
+});
+
+describe('a launch interrupted before its VMM ran', () => {
+  it('is failed with a reason that says so, and not relaunched', () => {
+    const t = expectTransition(
+      transition(at('starting'), { type: 'recovered', vmmAlive: false, vmmRecorded: false, mayAutostart: false }),
+    );
+    expect(t).toMatchObject({ state: 'failed', reason: expect.stringContaining('before its VMM ran') });
+    expect(t.effects).not.toContain('launch');
+    expect(t.desired).toBeUndefined();
   });
 });

@@ -1,4 +1,6 @@
-import { copyFile, open, readFile, stat, truncate } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, rm, writeFile } from 'node:fs/promises';
+import { readTail } from '../fs/safe-read.js';
 import { isMissing } from '../host/host-root.js';
 import { fileFollowers } from './file-follower.js';
 
@@ -6,22 +8,31 @@ import { fileFollowers } from './file-follower.js';
 export const LOG_MAX_BYTES = 2 * 1024 * 1024;
 
 /**
- * Rotates `file` when it grew past `maxBytes`: copies it to `rotated` and truncates it in place.
- * Copy-and-truncate (not rename) because the VMM keeps the console file open in append mode;
- * its next write lands at the new, empty end.
+ * Rotates `file` when it grew past `maxBytes`: its last `maxBytes` go to `rotated`, and it is
+ * truncated in place. Copy-and-truncate (not rename) because the VMM keeps the console file open
+ * in append mode; its next write lands at the new, empty end. The file may be the VMM user's, so
+ * it is opened without following links or blocking, and only a bounded part of it is copied.
  */
 export async function rotateIfLarge(file: string, rotated: string, maxBytes = LOG_MAX_BYTES): Promise<boolean> {
-  let size: number;
+  let handle;
   try {
-    size = (await stat(file)).size;
+    handle = await open(file, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     if (isMissing(error)) return false;
     throw error;
   }
-  if (size <= maxBytes) return false;
-  await copyFile(file, rotated);
-  await truncate(file, 0);
-  return true;
+  try {
+    const info = await handle.stat();
+    if (!info.isFile() || info.size <= maxBytes) return false;
+    const buffer = Buffer.alloc(maxBytes);
+    const { bytesRead } = await handle.read(buffer, 0, maxBytes, info.size - maxBytes);
+    await rm(rotated, { force: true });
+    await writeFile(rotated, buffer.subarray(0, bytesRead), { mode: 0o600, flag: 'wx' });
+    await handle.truncate(0);
+    return true;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Decodes console output for people: drops terminal control sequences and carriage returns. */
@@ -33,23 +44,8 @@ export function cleanConsoleText(text: string): string {
 /** The last `count` lines of `file` (and of its rotated part when needed). */
 export async function tailLines(file: string, rotated: string, count: number, clean = false): Promise<string[]> {
   if (count === 0) return [];
-  const read = async (path: string) => {
-    try {
-      const handle = await open(path, 'r');
-      try {
-        const { size } = await handle.stat();
-        const length = Math.min(size, LOG_MAX_BYTES + 64 * 1024);
-        const buffer = Buffer.alloc(length);
-        await handle.read(buffer, 0, length, size - length);
-        return buffer.toString('utf8');
-      } finally {
-        await handle.close();
-      }
-    } catch (error) {
-      if (isMissing(error)) return '';
-      throw error;
-    }
-  };
+  // Bounded, never through a link: a VMM may have written (or be writing) an endless file.
+  const read = async (path: string) => (await readTail(path, LOG_MAX_BYTES + 64 * 1024))?.text ?? '';
   const split = (text: string) => {
     const lines = (clean ? cleanConsoleText(text) : text).split('\n');
     if (lines.at(-1) === '') lines.pop();
@@ -68,22 +64,4 @@ export async function tailLines(file: string, rotated: string, count: number, cl
  */
 export function followFile(file: string, offset: number, onText: (text: string) => void): () => void {
   return fileFollowers.follow(file, offset, onText);
-}
-
-export async function fileSize(file: string): Promise<number> {
-  try {
-    return (await stat(file)).size;
-  } catch (error) {
-    if (isMissing(error)) return 0;
-    throw error;
-  }
-}
-
-export async function readText(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    if (isMissing(error)) return '';
-    throw error;
-  }
 }

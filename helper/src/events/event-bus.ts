@@ -38,10 +38,6 @@ export class EventBus {
     return () => this.listeners.delete(listener);
   }
 
-  get subscriberCount(): number {
-    return this.listeners.size;
-  }
-
   private withEnvelope(input: EventInput): HearthEvent {
     return { ...input, seq: this.seq, time: new Date().toISOString() };
   }
