@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installTestImage, killVmms, waitForState } from './support/environments.js';
+import { installTestImage, killVmms, waitForState, addTinyClass } from './support/environments.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 
 /**
@@ -21,8 +21,7 @@ describe('accel auto', () => {
     await installTestImage(paths);
     daemon = await HearthdProcess.start(paths, ['--hypervisor', 'qemu']);
     const client = daemon.client();
-    await client.call('updateConfig', { body: { minimumMemoryMiB: 64 } });
-    await client.call('putClass', { params: { name: 'tiny' }, body: { cpus: 1, memoryMiB: 128, diskGiB: 2 } });
+    await addTinyClass(client);
     await client.close();
   }, 180_000);
   afterAll(async () => {

@@ -3,7 +3,7 @@ import { chmod, chown, copyFile, mkdir, readFile, realpath, symlink } from 'node
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installTestImage } from './support/environments.js';
+import { installTestImage, addTinyClass } from './support/environments.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 
 /**
@@ -56,8 +56,7 @@ describe.skipIf(process.getuid?.() !== 0)("an environment's owner is whoever con
     daemon = await HearthdProcess.start(paths, [], await unitLauncher());
     await chmod(paths.socket, 0o666); // this daemon serves this test only
     const api = daemon.client();
-    await api.call('updateConfig', { body: { minimumMemoryMiB: 64 } });
-    await api.call('putClass', { params: { name: 'tiny' }, body: { cpus: 1, memoryMiB: 128, diskGiB: 2 } });
+    await addTinyClass(api);
     await api.close();
     client = join(dir, 'peer-client.py');
     await copyFile(join(import.meta.dirname, 'support', 'peer-client.py'), client);

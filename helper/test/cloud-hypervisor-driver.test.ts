@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRequestRecord } from './doubles/cloud-hypervisor/request-record.js';
 import { assertAllRequestsValid, CH_DOUBLE_PATH, type RequestRecordEntry } from './support/cloud-hypervisor-double.js';
-import { installTestImage, killVmms, processesMentioning, waitForState } from './support/environments.js';
+import { installTestImage, killVmms, processesMentioning, waitForState, addTinyClass } from './support/environments.js';
 import { HearthdProcess, makePaths, type HearthdPaths } from './support/hearthd-process.js';
 
 /**
@@ -50,8 +50,7 @@ describe('Cloud Hypervisor driver against the contract double', () => {
     record = join(paths.dir, 'ch-requests.jsonl');
     await installTestImage(paths);
     const client = (await restart()).client();
-    await client.call('updateConfig', { body: { minimumMemoryMiB: 64, stopTimeoutSeconds: 1 } });
-    await client.call('putClass', { params: { name: 'tiny' }, body: { cpus: 1, memoryMiB: 128, diskGiB: 1 } });
+    await addTinyClass(client, { stopTimeoutSeconds: 1 });
     await client.close();
   }, 180_000);
 
@@ -202,8 +201,7 @@ describe('Cloud Hypervisor driver against the contract double', () => {
     try {
       await installTestImage(other.paths);
       const client = other.client();
-      await client.call('updateConfig', { body: { hypervisor: 'cloud-hypervisor', minimumMemoryMiB: 64 } });
-      await client.call('putClass', { params: { name: 'tiny' }, body: { cpus: 1, memoryMiB: 128, diskGiB: 1 } });
+      await addTinyClass(client, { hypervisor: 'cloud-hypervisor' });
       const error = await client
         .call('createEnvironment', { body: { name: 'nope', class: 'tiny' } })
         .catch((e: unknown) => e);

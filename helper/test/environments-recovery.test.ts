@@ -1,7 +1,7 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installTestImage, killVmms, processesMentioning, waitForState } from './support/environments.js';
+import { installTestImage, killVmms, processesMentioning, waitForState, addTinyClass } from './support/environments.js';
 import { HearthdProcess, makePaths, type HearthdPaths } from './support/hearthd-process.js';
 
 const exists = (path: string) =>
@@ -42,8 +42,7 @@ describe('environments survive hearthd crashes', () => {
     await installTestImage(paths);
     const first = await restart();
     const client = first.client();
-    await client.call('updateConfig', { body: { minimumMemoryMiB: 64 } });
-    await client.call('putClass', { params: { name: 'tiny' }, body: { cpus: 1, memoryMiB: 128, diskGiB: 1 } });
+    await addTinyClass(client);
     await client.close();
   }, 180_000);
 

@@ -11,6 +11,7 @@ import {
   processUid,
   TEST_IMAGE,
   waitForState,
+  addTinyClass,
 } from './support/environments.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { raw } from './support/raw-http.js';
@@ -44,8 +45,7 @@ describe('environments on real QEMU (TCG) VMs', () => {
     ({ readyMarker } = await installTestImage(paths));
     daemon = await HearthdProcess.start(paths, ['--hypervisor', 'qemu', '--accel', 'tcg', '--vmm-user', 'nobody']);
     const client = daemon.client();
-    await client.call('updateConfig', { body: { minimumMemoryMiB: 64 } });
-    await client.call('putClass', { params: { name: 'tiny' }, body: { cpus: 1, memoryMiB: 128, diskGiB: 2 } });
+    await addTinyClass(client);
     void (async () => {
       try {
         for await (const event of client.events(abort.signal)) events.push(event);

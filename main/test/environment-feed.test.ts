@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installTestImage, killVmms } from '../../helper/test/support/environments.js';
+import { installTestImage, killVmms, addTinyClass } from '../../helper/test/support/environments.js';
 import { HearthdProcess, makePaths } from '../../helper/test/support/hearthd-process.js';
 import { ConnectionManager } from '../src/core/connection.js';
 import { EnvironmentFeed } from '../src/core/environment-feed.js';
@@ -27,8 +27,7 @@ describe('EnvironmentFeed', () => {
     await installTestImage(paths);
     daemon = await HearthdProcess.start(paths, ['--hypervisor', 'qemu', '--accel', 'tcg']);
     const client = daemon.client();
-    await client.call('updateConfig', { body: { minimumMemoryMiB: 64 } });
-    await client.call('putClass', { params: { name: 'tiny' }, body: { cpus: 1, memoryMiB: 128, diskGiB: 2 } });
+    await addTinyClass(client);
     await client.close();
     manager = new ConnectionManager({
       socketPath: paths.socket,

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { Environment, EnvironmentState } from '#protocol';
+import type { Environment, EnvironmentState, SettingsPatch } from '#protocol';
 import type { HearthdClient } from '#protocol/client';
 import { HEARTHD_BUNDLE, type HearthdPaths } from './hearthd-process.js';
 import { ensureTestGuest } from './test-guest.js';
@@ -121,4 +121,13 @@ export async function killVmms(paths: HearthdPaths): Promise<void> {
 export async function processUid(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+}
+
+/** The class most tests boot: the test guest needs little, so the memory floor is lowered for it. */
+export const TINY_CLASS = { cpus: 1, memoryMiB: 128, diskGiB: 2 } as const;
+
+/** Lowers `minimumMemoryMiB` (plus any other `settings`) and adds the `tiny` class. */
+export async function addTinyClass(client: HearthdClient, settings: SettingsPatch = {}): Promise<void> {
+  await client.call('updateConfig', { body: { minimumMemoryMiB: 64, ...settings } });
+  await client.call('putClass', { params: { name: 'tiny' }, body: TINY_CLASS });
 }
