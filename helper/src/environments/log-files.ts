@@ -26,8 +26,11 @@ export async function rotateIfLarge(file: string, rotated: string, maxBytes = LO
     if (!info.isFile() || info.size <= maxBytes) return false;
     const buffer = Buffer.alloc(maxBytes);
     const { bytesRead } = await handle.read(buffer, 0, maxBytes, info.size - maxBytes);
+    // The kept part starts with a whole line: the cut one is dropped.
+    const tail = buffer.subarray(0, bytesRead);
+    const kept = tail.subarray(tail.indexOf(0x0a) + 1);
     await rm(rotated, { force: true });
-    await writeFile(rotated, buffer.subarray(0, bytesRead), { mode: 0o600, flag: 'wx' });
+    await writeFile(rotated, kept, { mode: 0o600, flag: 'wx' });
     await handle.truncate(0);
     return true;
   } finally {
