@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, rm, statfs } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { CreateEnvironment, Environment, EnvironmentClass, LogLines, Settings } from '#protocol';
@@ -19,19 +19,18 @@ import { RuntimeDirComponent } from './components/runtime-dir.js';
 import { Entry } from './entry.js';
 import { layoutOf } from './layout.js';
 import { isActive } from './lifecycle.js';
-import { cleanConsoleText, followFile, rotateIfLarge, tailLines } from './log-files.js';
+import { checkCounts, checkFreeSpace } from './caps.js';
+import { followLog, readLog, type LogSource } from './environment-logs.js';
+import { rotateIfLarge } from './log-files.js';
 import { Reconciler, type CrashPoint } from './reconciler.js';
 import { loadRecord, RECORD_VERSION, saveRecord, toWire, type EnvironmentRecord } from './record.js';
 import { killStrays } from './vmm-identity.js';
 import type { VmmUser } from './vmm-user.js';
-import { regularFileSize } from '../fs/safe-read.js';
 
 export type { CrashPoint } from './reconciler.js';
 
 /** Memory the runner itself needs per environment, on top of the guest's. */
 export const OVERHEAD_MIB = 100;
-/** Environments kept on this machine at most, running or not. */
-export const MAX_STORED_ENVIRONMENTS = 64;
 /** How often live VMMs are checked in /proc (a death is noticed within this, or at once via QMP). */
 const WATCH_INTERVAL_MS = 250;
 /** How often the console and vmm.log caps are enforced while VMMs write to them. */
@@ -197,8 +196,12 @@ export class EnvironmentManager {
     const entry = await this.admitted(start, async () => {
       if ([...this.entries.values()].some((e) => e.name === request.name))
         throw new DomainError('conflict', `An environment named "${request.name}" already exists; choose another name`);
-      this.checkCounts(caller);
-      await this.checkFreeSpace(cls.diskGiB);
+      checkCounts(
+        [...this.entries.values()].map((e) => e.record.spec.owner.uid),
+        caller,
+        this.o.settings(),
+      );
+      await checkFreeSpace(this.o.stateDir, cls.diskGiB);
       if (start) {
         await this.checkAdmission(cls.memoryMiB);
         await this.o.vmms.forNewVm(this.o.settings()); // a missing VMM is refused before anything is made
@@ -304,49 +307,21 @@ export class EnvironmentManager {
 
   // ---- logs ----------------------------------------------------------------------------
 
-  async logs(ref: string, source: 'console' | 'events', tail: number, caller: Caller): Promise<LogLines> {
-    const { layout } = this.entry(ref, caller);
-    const lines =
-      source === 'console'
-        ? await tailLines(layout.console, layout.consoleRotated, tail, true)
-        : await tailLines(layout.events, layout.eventsRotated, tail);
-    return { source, lines };
+  logs(ref: string, source: LogSource, tail: number, caller: Caller): Promise<LogLines> {
+    return readLog(this.entry(ref, caller).layout, source, tail);
   }
 
-  /**
-   * Follows a log: sends the last `tail` lines, then every new complete line, until the
-   * returned function is called or the environment is deleted.
-   */
-  async followLogs(
+  /** Follows a log until the returned function is called or the environment is deleted. */
+  followLogs(
     ref: string,
-    source: 'console' | 'events',
+    source: LogSource,
     tail: number,
     caller: Caller,
     onLine: (line: string) => void,
     onEnd: () => void,
   ): Promise<() => void> {
     const entry = this.entry(ref, caller);
-    const file = source === 'console' ? entry.layout.console : entry.layout.events;
-    const offset = await regularFileSize(file);
-    for (const line of (await this.logs(ref, source, tail, caller)).lines) onLine(line);
-    let partial = '';
-    const stopFile = followFile(file, offset, (text) => {
-      // Cleaned line by line: a control sequence may be split between two reads, never between lines.
-      const lines = (partial + text).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) onLine(source === 'console' ? cleanConsoleText(line) : line);
-    });
-    const gone = setInterval(() => {
-      if (!this.entries.has(entry.id)) {
-        stop();
-        onEnd();
-      }
-    }, 500);
-    const stop = () => {
-      stopFile();
-      clearInterval(gone);
-    };
-    return stop;
+    return followLog(entry.layout, source, tail, { onLine, onEnd, gone: () => !this.entries.has(entry.id) });
   }
 
   // ---- classes and checks ------------------------------------------------------------
@@ -404,35 +379,6 @@ export class EnvironmentManager {
   private async checkAdmission(memoryMiB: number): Promise<void> {
     const refusal = await this.refusal(memoryMiB);
     if (refusal) throw new DomainError('limit', refusal.message);
-  }
-
-  /** Caps on how many environments exist, running or not: per owner (root exempt) and in all. */
-  private checkCounts(caller: Caller): void {
-    const all = [...this.entries.values()];
-    if (all.length >= MAX_STORED_ENVIRONMENTS)
-      throw new DomainError(
-        'limit',
-        `This machine already has ${all.length} environments, the most it keeps (${MAX_STORED_ENVIRONMENTS}); delete one first`,
-      );
-    const cap = Math.min(this.o.settings().maxEnvironmentsPerOwner, MAX_STORED_ENVIRONMENTS);
-    const own = all.filter((e) => e.record.spec.owner.uid === caller.uid).length;
-    if (caller.uid !== 0 && own >= cap)
-      throw new DomainError(
-        'limit',
-        `You already have ${own} environments and the limit per user is ${cap} (setting maxEnvironmentsPerOwner); delete one first`,
-      );
-  }
-
-  /** Overlays grow as the guest writes: refuse a disk the state directory could never hold. */
-  private async checkFreeSpace(diskGiB: number): Promise<void> {
-    const fs = await statfs(this.o.stateDir);
-    const freeGiB = (fs.bavail * fs.bsize) / 1024 ** 3;
-    if (diskGiB > freeGiB)
-      throw new DomainError(
-        'limit',
-        `This environment's disk may grow to ${diskGiB} GiB but only ${freeGiB.toFixed(1)} GiB are free where hearthd keeps disks (${this.o.stateDir})`,
-        'free some space or use a class with a smaller disk',
-      );
   }
 
   private async defaultImage(): Promise<string> {

@@ -1,0 +1,47 @@
+import type { LogLines } from '#protocol';
+import { regularFileSize } from '../fs/safe-read.js';
+import type { EnvironmentLayout } from './layout.js';
+import { cleanConsoleText, followFile, tailLines } from './log-files.js';
+
+export type LogSource = 'console' | 'events';
+
+/** The last `tail` lines of an environment's console (cleaned for people) or event log. */
+export async function readLog(layout: EnvironmentLayout, source: LogSource, tail: number): Promise<LogLines> {
+  const lines =
+    source === 'console'
+      ? await tailLines(layout.console, layout.consoleRotated, tail, true)
+      : await tailLines(layout.events, layout.eventsRotated, tail);
+  return { source, lines };
+}
+
+/**
+ * Sends the last `tail` lines, then every new complete line, until the returned function is
+ * called or `gone()` says the environment was deleted (then `onEnd`).
+ */
+export async function followLog(
+  layout: EnvironmentLayout,
+  source: LogSource,
+  tail: number,
+  to: { onLine: (line: string) => void; onEnd: () => void; gone: () => boolean },
+): Promise<() => void> {
+  const file = source === 'console' ? layout.console : layout.events;
+  const offset = await regularFileSize(file);
+  for (const line of (await readLog(layout, source, tail)).lines) to.onLine(line);
+  let partial = '';
+  const stopFile = followFile(file, offset, (text) => {
+    // Cleaned line by line: a control sequence may be split between two reads, never between lines.
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) to.onLine(source === 'console' ? cleanConsoleText(line) : line);
+  });
+  const watch = setInterval(() => {
+    if (!to.gone()) return;
+    stop();
+    to.onEnd();
+  }, 500);
+  const stop = () => {
+    stopFile();
+    clearInterval(watch);
+  };
+  return stop;
+}
