@@ -9,7 +9,7 @@ import type { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../log.js';
 import type { VmmRegistry } from '../vmm/registry.js';
 import { mayAct, type Caller } from './access.js';
-import { admit, HARD_MAX_ENVIRONMENTS } from './admission.js';
+import { admit } from './admission.js';
 import type { ClassStore } from './class-store.js';
 import type { Component } from './components/component.js';
 import { ConsoleComponent } from './components/console.js';
@@ -402,4 +402,3 @@ export class EnvironmentManager {
   }
 }
 
-export { HARD_MAX_ENVIRONMENTS };
