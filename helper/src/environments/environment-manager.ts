@@ -19,7 +19,7 @@ import { RuntimeDirComponent } from './components/runtime-dir.js';
 import { Entry } from './entry.js';
 import { layoutOf } from './layout.js';
 import { isActive } from './lifecycle.js';
-import { cleanConsoleText, followFile, rotateIfLarge, tailLines } from './log-files.js';
+import { cleanConsoleText, cutLine, followFile, MAX_LINE_CHARS, rotateIfLarge, tailLines } from './log-files.js';
 import { Reconciler, type CrashPoint } from './reconciler.js';
 import { loadRecord, RECORD_VERSION, saveRecord, toWire, type EnvironmentRecord } from './record.js';
 import { killStrays } from './vmm-identity.js';
@@ -333,8 +333,9 @@ export class EnvironmentManager {
     const stopFile = followFile(file, offset, (text) => {
       // Cleaned line by line: a control sequence may be split between two reads, never between lines.
       const lines = (partial + text).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) onLine(source === 'console' ? cleanConsoleText(line) : line);
+      // A line without end (a VMM may write one) is kept only up to the cut, not held whole.
+      partial = (lines.pop() ?? '').slice(0, MAX_LINE_CHARS + 1);
+      for (const line of lines) onLine(cutLine(source === 'console' ? cleanConsoleText(line) : line));
     });
     const gone = setInterval(() => {
       if (!this.entries.has(entry.id)) {

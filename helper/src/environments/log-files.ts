@@ -1,27 +1,59 @@
-import { copyFile, open, readFile, stat, truncate } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { openRegular, UnsafeFileError } from '../fs/safe-read.js';
 import { isMissing } from '../host/host-root.js';
 import { fileFollowers } from './file-follower.js';
 
 /** Console and event logs are capped at this size; one older part is kept beside them (`.1`). */
 export const LOG_MAX_BYTES = 2 * 1024 * 1024;
 
+/** Longer lines (a VMM may write one without end) are cut here when read for people. */
+export const MAX_LINE_CHARS = 16 * 1024;
+
+/** `line` cut to MAX_LINE_CHARS, marked with an ellipsis when cut. */
+export function cutLine(line: string): string {
+  return line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line;
+}
+
 /**
- * Rotates `file` when it grew past `maxBytes`: copies it to `rotated` and truncates it in place.
- * Copy-and-truncate (not rename) because the VMM keeps the console file open in append mode;
- * its next write lands at the new, empty end.
+ * Rotates `file` when it grew past `maxBytes`: keeps its last `maxBytes` (from a line start) as
+ * `rotated` and truncates it in place. Copy-and-truncate (not rename) because the VMM keeps the
+ * console file open in append mode; its next write lands at the new, empty end. Only the tail is
+ * copied: a VMM can make its file endless (write without pause, or extend it sparsely to a TiB),
+ * and root must not copy all of that. Never through a link, never blocking on a FIFO.
  */
 export async function rotateIfLarge(file: string, rotated: string, maxBytes = LOG_MAX_BYTES): Promise<boolean> {
-  let size: number;
+  let handle: FileHandle;
   try {
-    size = (await stat(file)).size;
+    handle = await open(file, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     if (isMissing(error)) return false;
     throw error;
   }
-  if (size <= maxBytes) return false;
-  await copyFile(file, rotated);
-  await truncate(file, 0);
-  return true;
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new UnsafeFileError(`${file} is not a regular file; hearthd does not rotate it`);
+    if (info.size <= maxBytes) return false;
+    const buffer = Buffer.alloc(maxBytes);
+    const { bytesRead } = await handle.read(buffer, 0, maxBytes, info.size - maxBytes);
+    let kept = buffer.subarray(0, bytesRead);
+    const lineStart = kept.indexOf(0x0a);
+    if (lineStart >= 0) kept = kept.subarray(lineStart + 1);
+    const out = await open(
+      rotated,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      0o600,
+    );
+    try {
+      await out.write(kept);
+    } finally {
+      await out.close();
+    }
+    await handle.truncate(0);
+    return true;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Decodes console output for people: drops terminal control sequences and carriage returns. */
@@ -35,7 +67,8 @@ export async function tailLines(file: string, rotated: string, count: number, cl
   if (count === 0) return [];
   const read = async (path: string) => {
     try {
-      const handle = await open(path, 'r');
+      const handle = await openRegular(path);
+      if (!handle) return '';
       try {
         const { size } = await handle.stat();
         const length = Math.min(size, LOG_MAX_BYTES + 64 * 1024);
@@ -53,7 +86,7 @@ export async function tailLines(file: string, rotated: string, count: number, cl
   const split = (text: string) => {
     const lines = (clean ? cleanConsoleText(text) : text).split('\n');
     if (lines.at(-1) === '') lines.pop();
-    return lines;
+    return lines.map(cutLine);
   };
   let lines = split(await read(file));
   if (lines.length < count) lines = [...split(await read(rotated)), ...lines];
