@@ -1,7 +1,7 @@
 import type { LogLines } from '#protocol';
 import { regularFileSize } from '../fs/safe-read.js';
 import type { EnvironmentLayout } from './layout.js';
-import { cleanConsoleText, followFile, tailLines } from './log-files.js';
+import { cleanConsoleText, cutLine, followFile, MAX_LINE_CHARS, tailLines } from './log-files.js';
 
 export type LogSource = 'console' | 'events';
 
@@ -31,8 +31,9 @@ export async function followLog(
   const stopFile = followFile(file, offset, (text) => {
     // Cleaned line by line: a control sequence may be split between two reads, never between lines.
     const lines = (partial + text).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) to.onLine(source === 'console' ? cleanConsoleText(line) : line);
+    // A line without end (a VMM may write one) is kept only up to the cut, not held whole.
+    partial = (lines.pop() ?? '').slice(0, MAX_LINE_CHARS + 1);
+    for (const line of lines) to.onLine(cutLine(source === 'console' ? cleanConsoleText(line) : line));
   });
   const watch = setInterval(() => {
     if (!to.gone()) return;

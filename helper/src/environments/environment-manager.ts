@@ -401,4 +401,3 @@ export class EnvironmentManager {
     }
   }
 }
-

@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { constants, watch, type FSWatcher } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -9,6 +9,8 @@ export const UNWATCHED_POLL_MS = 250;
 /** The backstop re-read while a watch is held (a watch on a replaced file goes quiet). */
 export const WATCHED_POLL_MS = 2_000;
 const READ_CHUNK = 1024 * 1024;
+/** How far behind the end of a file a follower may be before it skips ahead. */
+export const MAX_BEHIND_BYTES = 4 * 1024 * 1024;
 
 interface Subscriber {
   /** The next byte this subscriber wants. */
@@ -112,10 +114,21 @@ class SharedFile {
   }
 
   private async readAppended(): Promise<void> {
-    const handle = await open(this.file, 'r');
+    // Never through a link, never blocking on a FIFO: the VMM user may own a followed file.
+    const handle = await open(this.file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     try {
+      if (!(await handle.stat()).isFile()) return;
       for (;;) {
         const { size } = await handle.stat();
+        // A writer far ahead (an endless or sparsely extended file) is not read all the way:
+        // followers skip to the last MAX_BEHIND_BYTES, as a tail would.
+        const floor = size - MAX_BEHIND_BYTES;
+        if (this.position < floor) this.position = floor;
+        for (const s of [...this.active, ...this.pending])
+          if (s.position < floor) {
+            s.position = floor;
+            s.decoder = new StringDecoder('utf8');
+          }
         if (size < this.position) {
           // Truncated by rotation: everyone starts again at the new beginning.
           this.position = 0;

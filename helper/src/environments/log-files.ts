@@ -1,20 +1,29 @@
 import { constants } from 'node:fs';
-import { open, rm, writeFile } from 'node:fs/promises';
-import { readTail } from '../fs/safe-read.js';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { openRegular, UnsafeFileError } from '../fs/safe-read.js';
 import { isMissing } from '../host/host-root.js';
 import { fileFollowers } from './file-follower.js';
 
 /** Console and event logs are capped at this size; one older part is kept beside them (`.1`). */
 export const LOG_MAX_BYTES = 2 * 1024 * 1024;
 
+/** Longer lines (a VMM may write one without end) are cut here when read for people. */
+export const MAX_LINE_CHARS = 16 * 1024;
+
+/** `line` cut to MAX_LINE_CHARS, marked with an ellipsis when cut. */
+export function cutLine(line: string): string {
+  return line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line;
+}
+
 /**
- * Rotates `file` when it grew past `maxBytes`: its last `maxBytes` go to `rotated`, and it is
- * truncated in place. Copy-and-truncate (not rename) because the VMM keeps the console file open
- * in append mode; its next write lands at the new, empty end. The file may be the VMM user's, so
- * it is opened without following links or blocking, and only a bounded part of it is copied.
+ * Rotates `file` when it grew past `maxBytes`: keeps its last `maxBytes` (from a line start) as
+ * `rotated` and truncates it in place. Copy-and-truncate (not rename) because the VMM keeps the
+ * console file open in append mode; its next write lands at the new, empty end. Only the tail is
+ * copied: a VMM can make its file endless (write without pause, or extend it sparsely to a TiB),
+ * and root must not copy all of that. Never through a link, never blocking on a FIFO.
  */
 export async function rotateIfLarge(file: string, rotated: string, maxBytes = LOG_MAX_BYTES): Promise<boolean> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(file, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
@@ -23,14 +32,23 @@ export async function rotateIfLarge(file: string, rotated: string, maxBytes = LO
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile() || info.size <= maxBytes) return false;
+    if (!info.isFile()) throw new UnsafeFileError(`${file} is not a regular file; hearthd does not rotate it`);
+    if (info.size <= maxBytes) return false;
     const buffer = Buffer.alloc(maxBytes);
     const { bytesRead } = await handle.read(buffer, 0, maxBytes, info.size - maxBytes);
-    // The kept part starts with a whole line: the cut one is dropped.
-    const tail = buffer.subarray(0, bytesRead);
-    const kept = tail.subarray(tail.indexOf(0x0a) + 1);
-    await rm(rotated, { force: true });
-    await writeFile(rotated, kept, { mode: 0o600, flag: 'wx' });
+    let kept = buffer.subarray(0, bytesRead);
+    const lineStart = kept.indexOf(0x0a);
+    if (lineStart >= 0) kept = kept.subarray(lineStart + 1);
+    const out = await open(
+      rotated,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      0o600,
+    );
+    try {
+      await out.write(kept);
+    } finally {
+      await out.close();
+    }
     await handle.truncate(0);
     return true;
   } finally {
@@ -47,12 +65,28 @@ export function cleanConsoleText(text: string): string {
 /** The last `count` lines of `file` (and of its rotated part when needed). */
 export async function tailLines(file: string, rotated: string, count: number, clean = false): Promise<string[]> {
   if (count === 0) return [];
-  // Bounded, never through a link: a VMM may have written (or be writing) an endless file.
-  const read = async (path: string) => (await readTail(path, LOG_MAX_BYTES + 64 * 1024))?.text ?? '';
+  const read = async (path: string) => {
+    try {
+      const handle = await openRegular(path);
+      if (!handle) return '';
+      try {
+        const { size } = await handle.stat();
+        const length = Math.min(size, LOG_MAX_BYTES + 64 * 1024);
+        const buffer = Buffer.alloc(length);
+        await handle.read(buffer, 0, length, size - length);
+        return buffer.toString('utf8');
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      if (isMissing(error)) return '';
+      throw error;
+    }
+  };
   const split = (text: string) => {
     const lines = (clean ? cleanConsoleText(text) : text).split('\n');
     if (lines.at(-1) === '') lines.pop();
-    return lines;
+    return lines.map(cutLine);
   };
   let lines = split(await read(file));
   if (lines.length < count) lines = [...split(await read(rotated)), ...lines];
@@ -67,4 +101,22 @@ export async function tailLines(file: string, rotated: string, count: number, cl
  */
 export function followFile(file: string, offset: number, onText: (text: string) => void): () => void {
   return fileFollowers.follow(file, offset, onText);
+}
+
+export async function fileSize(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch (error) {
+    if (isMissing(error)) return 0;
+    throw error;
+  }
+}
+
+export async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if (isMissing(error)) return '';
+    throw error;
+  }
 }

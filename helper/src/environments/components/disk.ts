@@ -58,12 +58,19 @@ export class DiskComponent implements Component {
   }
 }
 
-/** The VMM's file when it opens files by path, root's otherwise; 0600 either way. */
+/**
+ * The VMM's file when it opens files by path, root's (0600) otherwise. A VMM's file has group
+ * root and mode 0660: hearthd runs without CAP_DAC_OVERRIDE, so it reads (console offsets, logs)
+ * and rotates the file through that group; the VMM user is in no such group and cannot change it.
+ */
 export async function handOver(file: string, ctx: ComponentContext): Promise<void> {
-  const owner = ctx.vmmOpensFiles && ctx.vmmUser ? ctx.vmmUser : { uid: 0, gid: 0 };
-  await chown(file, owner.uid, owner.gid).catch((error: unknown) => {
+  const vmm = ctx.vmmOpensFiles ? ctx.vmmUser : undefined;
+  await chown(file, vmm?.uid ?? 0, 0).catch((error: unknown) => {
     // A development hearthd that is not root cannot chown: its files are its own already.
     if ((error as NodeJS.ErrnoException).code !== 'EPERM' || process.getuid?.() === 0) throw error;
   });
-  await chmod(file, 0o600);
+  await chmod(file, vmm ? VMM_FILE_MODE : 0o600);
 }
+
+/** A file the VMM user owns and hearthd reads and truncates through group root (see handOver). */
+export const VMM_FILE_MODE = 0o660;

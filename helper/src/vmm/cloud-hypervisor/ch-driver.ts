@@ -153,8 +153,10 @@ export class CloudHypervisorDriver implements VmmDriver {
     // Its log is opened by path, as the VMM user: make it the VMM's file in root's directory.
     const log = join(spec.stateDir, CH_LOG);
     await appendFile(log, '', { mode: 0o600 });
-    if (spec.uid !== undefined) await chown(log, spec.uid, spec.gid ?? spec.uid);
-    await chmod(log, 0o600);
+    // Group root, as the VMM's other files (components/disk.ts, handOver): hearthd, without
+    // CAP_DAC_OVERRIDE, can still reach it; the VMM user cannot change that group.
+    if (spec.uid !== undefined) await chown(log, spec.uid, 0);
+    await chmod(log, spec.uid !== undefined ? 0o660 : 0o600);
     const handoff = new Handoff();
     let process;
     try {
