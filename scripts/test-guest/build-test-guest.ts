@@ -479,7 +479,8 @@ async function readEntry(dir: string): Promise<BuiltTestGuest | undefined> {
   }
 }
 
-function isRunning(pid: number): boolean {
+/** Whether a process exists (EPERM: it does, as another user). */
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -63,3 +63,19 @@ export class Handoff {
     return this.nextFd - 1;
   }
 }
+
+/**
+ * Opens a VMM's sockets and files with `open`, starts it with `start` (given them and the fds to
+ * hand over), and closes hearthd's copies whatever happens: the VMM holds its own by then.
+ */
+export async function withHandoff<F, T>(
+  open: (handoff: Handoff) => Promise<F>,
+  start: (fds: F, handed: number[]) => Promise<T>,
+): Promise<T> {
+  const handoff = new Handoff();
+  try {
+    return await start(await open(handoff), handoff.fds);
+  } finally {
+    await handoff.close();
+  }
+}

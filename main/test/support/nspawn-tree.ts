@@ -17,6 +17,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { isRunning } from '../../../scripts/test-guest/build-test-guest.js';
 
 export const CACHE_ROOT = process.env.HEARTH_TEST_CACHE ?? '/var/cache/hearth-test';
 const SUITE = 'bookworm';
@@ -112,15 +113,6 @@ async function readManifest(dir: string): Promise<NspawnTree | undefined> {
     return { ...manifest, tree: join(dir, 'tree') };
   } catch {
     return undefined;
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { appendFile, chmod, chown } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Handoff } from '../handoff.js';
+import { withHandoff } from '../handoff.js';
 import { launchDetached } from '../process.js';
 import {
   VmmError,
@@ -157,24 +157,21 @@ export class CloudHypervisorDriver implements VmmDriver {
     // CAP_DAC_OVERRIDE, can still reach it; the VMM user cannot change that group.
     if (spec.uid !== undefined) await chown(log, spec.uid, 0);
     await chmod(log, spec.uid !== undefined ? 0o660 : 0o600);
-    const handoff = new Handoff();
-    let process;
-    try {
-      const fds = {
+    const process = await withHandoff(
+      async (handoff) => ({
         api: await handoff.listen(join(spec.runtimeDir, API_SOCKET)),
         events: await handoff.file(join(spec.runtimeDir, EVENT_MONITOR), 'append'),
-      };
-      process = await launchDetached(this.binary, this.args(spec, fds), {
-        outputFile: spec.vmmLogFile,
-        env: this.extraEnv,
-        fds: handoff.fds,
-        verify: this.verifyBinary,
-        ...(spec.uid !== undefined && { uid: spec.uid }),
-        ...(spec.gid !== undefined && { gid: spec.gid }),
-      });
-    } finally {
-      await handoff.close();
-    }
+      }),
+      (fds, handed) =>
+        launchDetached(this.binary, this.args(spec, fds), {
+          outputFile: spec.vmmLogFile,
+          env: this.extraEnv,
+          fds: handed,
+          verify: this.verifyBinary,
+          ...(spec.uid !== undefined && { uid: spec.uid }),
+          ...(spec.gid !== undefined && { gid: spec.gid }),
+        }),
+    );
     let exited = false;
     void process.exited.then(() => (exited = true));
     const api = new ChApi(join(spec.runtimeDir, API_SOCKET));

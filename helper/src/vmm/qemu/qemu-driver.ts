@@ -1,5 +1,5 @@
 import { basename, join } from 'node:path';
-import { Handoff } from '../handoff.js';
+import { withHandoff } from '../handoff.js';
 import { launchDetached } from '../process.js';
 import {
   VmmError,
@@ -128,25 +128,22 @@ export class QemuDriver implements VmmDriver {
   async launch(spec: VmSpec): Promise<LaunchedVm> {
     // Before any file is opened for it; launchDetached checks once more right before the exec.
     await this.verifyBinary?.(this.binary);
-    const handoff = new Handoff();
-    let process;
-    try {
-      const fds = {
+    const process = await withHandoff(
+      async (handoff) => ({
         qmp: await handoff.listen(join(spec.runtimeDir, QMP_SOCKET)),
         console: await handoff.file(spec.consoleFile, 'append'),
         disk: await handoff.file(spec.disk, 'read-write'),
         diskReadOnly: await handoff.file(spec.disk, 'read'),
-      };
-      process = await launchDetached(this.binary, this.args(spec, fds), {
-        outputFile: spec.vmmLogFile,
-        fds: handoff.fds,
-        verify: this.verifyBinary,
-        ...(spec.uid !== undefined && { uid: spec.uid }),
-        ...(spec.gid !== undefined && { gid: spec.gid }),
-      });
-    } finally {
-      await handoff.close();
-    }
+      }),
+      (fds, handed) =>
+        launchDetached(this.binary, this.args(spec, fds), {
+          outputFile: spec.vmmLogFile,
+          fds: handed,
+          verify: this.verifyBinary,
+          ...(spec.uid !== undefined && { uid: spec.uid }),
+          ...(spec.gid !== undefined && { gid: spec.gid }),
+        }),
+    );
     let exited = false;
     void process.exited.then(() => (exited = true));
     try {
