@@ -212,7 +212,7 @@ export class Reconciler {
     const deps: LauncherDeps = { ...this.d, crashPoint: (p) => this.d.crashPoint(p) };
     let launched;
     try {
-      this.setVmm(entry, null);
+      this.clearVmmPid(entry);
       launched = await launch(deps, entry.record, (driver) => this.context(entry, driver));
     } catch (error) {
       await this.dispatch(entry, { type: 'launch-failed', reason: messageOf(error) });
@@ -230,9 +230,9 @@ export class Reconciler {
     await this.dispatch(entry, { type: 'launched', waitsForMarker: readyMarker !== null });
   }
 
-  private setVmm(entry: Entry, driver: VmmDriver | null): void {
-    if (driver) entry.record.status.vmm = { kind: driver.kind, version: driver.version, pid: null };
-    else if (entry.record.status.vmm) entry.record.status.vmm.pid = null;
+  /** The VMM that last ran it stays named in the status; only its pid goes. */
+  private clearVmmPid(entry: Entry): void {
+    if (entry.record.status.vmm) entry.record.status.vmm.pid = null;
   }
 
   private async reattach(entry: Entry): Promise<void> {
@@ -309,7 +309,7 @@ export class Reconciler {
     await teardownAll(this.d.components, this.context(entry, this.driverOf(entry)));
     const hadRuntime = entry.record.runtime !== null || entry.record.status.vmm?.pid != null;
     entry.record.runtime = null;
-    this.setVmm(entry, null);
+    this.clearVmmPid(entry);
     if (hadRuntime && entry.record.status.state !== 'deleting') await this.persist(entry);
   }
 
