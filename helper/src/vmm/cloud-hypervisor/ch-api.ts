@@ -72,7 +72,7 @@ export class ChApi {
       headersTimeout: 5_000,
       bodyTimeout: 5_000,
     });
-    const text = await response.body.text();
+    const text = await boundedText(response.body);
     if (response.statusCode !== 200) throw new ChApiError(operation, response.statusCode, text);
     return JSON.parse(text) as T;
   }
@@ -85,8 +85,25 @@ export class ChApi {
       bodyTimeout: 10_000,
       ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     });
-    const text = await response.body.text();
+    const text = await boundedText(response.body);
     if (response.statusCode < 200 || response.statusCode >= 300)
       throw new ChApiError(operation, response.statusCode, text);
   }
+}
+
+/** Cloud Hypervisor's answers are small JSON documents; the VMM is not trusted with our memory. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+async function boundedText(body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      body.destroy();
+      throw new Error(`Cloud Hypervisor answered more than ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -29,6 +29,9 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/** QMP replies and events are small; anything longer is not QEMU speaking. */
+const MAX_MESSAGE_CHARS = 1024 * 1024;
+
 /**
  * A small client for the QEMU Machine Protocol on a Unix socket: newline-delimited JSON,
  * a greeting, capability negotiation, commands matched to replies by id, and asynchronous events.
@@ -52,6 +55,12 @@ export class QmpClient {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       this.buffer += chunk;
+      // The VMM is not trusted: a reply or event without end closes the connection, not our memory.
+      if (this.buffer.length > MAX_MESSAGE_CHARS && !this.buffer.includes('\n')) {
+        socket.destroy(new Error(`QMP message longer than ${MAX_MESSAGE_CHARS} characters`));
+        this.buffer = '';
+        return;
+      }
       let newline;
       while ((newline = this.buffer.indexOf('\n')) >= 0) {
         const line = this.buffer.slice(0, newline).trim();
