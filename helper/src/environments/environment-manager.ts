@@ -268,9 +268,12 @@ export class EnvironmentManager {
     const entry = this.entry(ref, caller);
     await entry.serial(async () => {
       const { state } = entry.record.status;
-      if (state === 'stopped' || state === 'failed')
-        await this.admitted(true, () => this.checkAdmission(entry.record.spec.resources.memoryMiB));
-      await this.command(entry, { type: 'start' });
+      // Admission and the move to `starting` under one lock, so two starts cannot both pass.
+      const needed = state === 'stopped' || state === 'failed';
+      await this.admitted(needed, async () => {
+        if (needed) await this.checkAdmission(entry.record.spec.resources.memoryMiB);
+        await this.command(entry, { type: 'start' });
+      });
     });
     return toWire(entry.record);
   }
