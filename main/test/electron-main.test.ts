@@ -99,7 +99,7 @@ describe.skipIf(!built)('dist/main/main.cjs against an Electron double', () => {
       error: { code: 'forbidden' },
     });
     window.webContents.mainFrame.url = pathToFileURL(window.loaded!).href;
-    const bad = (await handler(ours, { fresh: 'yes' })) as IpcResult<unknown>;
+    const bad = (await handler(ours, { query: { fresh: 'yes' } })) as IpcResult<unknown>;
     expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-request' } });
 
     const host = double.recorded.handlers.get(invokeChannel('getHost'))!;
@@ -148,8 +148,8 @@ describe.skipIf(!built)('dist/main/preload.cjs against an Electron double', () =
     expect([...double.recorded.exposed.keys()]).toEqual(['hearth']);
     const api = double.recorded.exposed.get('hearth') as HearthApi;
     expect(Object.keys(api).sort()).toEqual(['invoke', 'on']);
-    await api.invoke('getHost', { fresh: true });
-    expect(double.recorded.rendererInvokes).toEqual([['hearth:invoke:getHost', { fresh: true }]]);
+    await api.invoke('getHost', { query: { fresh: true } });
+    expect(double.recorded.rendererInvokes).toEqual([['hearth:invoke:getHost', { query: { fresh: true } }]]);
     await expect(api.invoke('openShell' as never, {} as never)).resolves.toMatchObject({
       ok: false,
       error: { code: 'invalid-request' },
