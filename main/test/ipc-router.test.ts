@@ -208,12 +208,13 @@ describe('IPC against a real hearthd', () => {
     });
   });
 
-  it("a name hearthd refuses comes back with hearthd's code and field details", async () => {
+  it("a request hearthd refuses (an unknown class) comes back with hearthd's own code", async () => {
     // Valid for the schema, refused by hearthd's own rules: the error is hearthd's, passed on whole.
     const result = await router.handle('createEnvironment', ours, {
       body: { name: 'ipc-a', class: 'no-such-class', start: false },
     });
-    expect(result).toMatchObject({ ok: false, error: { source: 'hearthd' } });
+    expect(result).toMatchObject({ ok: false, error: { source: 'hearthd', code: 'unprocessable', status: 422 } });
+    expect((result as { error: { message: string } }).error.message).toContain('no-such-class');
   });
 
   it('a duplicate name is a conflict', async () => {

@@ -87,10 +87,7 @@ export class AppCore {
     // Each listed endpoint is passed through as is: the router has validated the request against
     // the schema derived from the same row, and hearthd validates it again.
     const passThrough = Object.fromEntries(
-      hearthdCalls.map((name) => [
-        name,
-        (request: unknown) => this.connection.client.call(name, request as never),
-      ]),
+      hearthdCalls.map((name) => [name, (request: unknown) => this.connection.client.call(name, request as never)]),
     ) as unknown as Pick<IpcHandlers, HearthdCallName>;
     this.handlers = {
       ...passThrough,
