@@ -1,14 +1,18 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { endpoints, type CallableName, type Endpoint, type Endpoints, type RequestOf } from './endpoints.js';
+import { ErrorBody, ErrorCode } from './errors.js';
 import { HearthEvent } from './events.js';
 import { OneOf } from './schemas/common.js';
-import { HostReport } from './schemas/host.js';
+import { EnvironmentParams, LogLineEvent, LogSource } from './schemas/environments.js';
 import { VersionInfo } from './schemas/system.js';
 
 /**
  * The renderer ↔ main contract (`window.hearth`), declared once. The main process validates every
  * request against these schemas and checks the sender; the preload exposes exactly these names;
  * the renderer gets its types from here. Browser mode carries the same messages over a loopback
- * bridge. Adding a call is one row below.
+ * bridge. Adding an app call is one row in `ipcInvoke`; adding a hearthd-backed call is one name
+ * in `hearthdCalls` (its schemas come from the endpoint table); adding a subscription topic is one
+ * row in `ipcTopics`.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -123,6 +127,135 @@ const Empty = Type.Object({}, { additionalProperties: false });
 const CopyText = Type.Object({ text: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false });
 
 // ---------------------------------------------------------------------------------------------
+// hearthd-backed calls: derived from the endpoint table, never restated
+
+/**
+ * The hearthd endpoints the window may call, by name. Each becomes an IPC call of the same name
+ * whose request is the endpoint's `{ params, query, body }` and whose response is its response.
+ * Deliberately a list, not "every endpoint": config changes and class edits stay out of the
+ * window until a screen needs them.
+ */
+export const hearthdCalls = [
+  'getVersion',
+  'getHost',
+  'getConfig',
+  'listEnvironments',
+  'getEnvironment',
+  'createEnvironment',
+  'startEnvironment',
+  'stopEnvironment',
+  'restartEnvironment',
+  'deleteEnvironment',
+  'getEnvironmentLogs',
+  'listClasses',
+  'listImages',
+] as const satisfies readonly CallableName[];
+export type HearthdCallName = (typeof hearthdCalls)[number];
+
+/** `follow` turns a call into a stream; over IPC that is what subscriptions are for. */
+type WithoutFollow<R> = { [K in keyof R]: K extends 'query' ? Omit<Exclude<R[K], undefined>, 'follow'> : R[K] };
+export type HearthdIpcRequest<N extends HearthdCallName> = WithoutFollow<RequestOf<N>>;
+
+/** Parts with a required field must be sent; the others may be left out (as the typed client allows). */
+function requestSchema(endpoint: Endpoint): TSchema {
+  const parts: Record<string, TSchema> = {};
+  for (const part of ['params', 'query', 'body'] as const) {
+    let schema = endpoint[part];
+    if (schema === undefined) continue;
+    if (part === 'query') schema = Type.Omit(schema, ['follow'], { additionalProperties: false });
+    const required = ((schema as { required?: string[] }).required ?? []).length > 0;
+    parts[part] = required ? schema : Type.Optional(schema);
+  }
+  return Type.Object(parts, { additionalProperties: false });
+}
+
+type HearthdInvoke = {
+  readonly [N in HearthdCallName]: { request: TUnsafe<HearthdIpcRequest<N>>; response: Endpoints[N]['response'] };
+};
+const hearthdInvoke = Object.fromEntries(
+  hearthdCalls.map((name) => [name, { request: requestSchema(endpoints[name]), response: endpoints[name].response }]),
+) as unknown as HearthdInvoke;
+
+// ---------------------------------------------------------------------------------------------
+// Subscriptions: a stream the window starts and stops; its items arrive as `subscription` events
+
+export interface TopicDef {
+  readonly request: TSchema;
+  readonly event: TSchema;
+}
+
+export const ipcTopics = {
+  /** Follow an environment's console (or event log): the last lines first, then each new one. */
+  logs: {
+    request: Type.Object(
+      {
+        params: EnvironmentParams,
+        query: Type.Optional(
+          Type.Object(
+            { tail: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })), source: Type.Optional(LogSource) },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    event: LogLineEvent,
+  },
+} as const satisfies Record<string, TopicDef>;
+
+export type IpcTopicName = keyof typeof ipcTopics;
+export type TopicRequest<T extends IpcTopicName> = Static<(typeof ipcTopics)[T]['request']>;
+export type TopicEvent<T extends IpcTopicName> = Static<(typeof ipcTopics)[T]['event']>;
+export type SubscribeRequest = { [T in IpcTopicName]: { topic: T; request: TopicRequest<T> } }[IpcTopicName];
+
+const SubscribeRequest = Type.Union(
+  Object.entries(ipcTopics).map(([topic, def]) =>
+    Type.Object({ topic: Type.Literal(topic), request: def.request }, { additionalProperties: false }),
+  ),
+) as unknown as TUnsafe<SubscribeRequest>;
+
+export const SubscriptionId = Type.String({ pattern: '^sub-[0-9]+$', maxLength: 32 });
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+export const IpcErrorCode = OneOf(['invalid-request', 'forbidden', 'unavailable', 'failed', 'internal']);
+export type IpcErrorCode = Static<typeof IpcErrorCode>;
+
+/**
+ * `source: 'ipc'` — the app refused or failed (bad argument, foreign sender, hearthd unreachable);
+ * `source: 'hearthd'` — hearthd answered with an error, passed on whole so a form can mark the
+ * field each of `details` names.
+ */
+export const IpcError = Type.Union([
+  Type.Object(
+    {
+      source: Type.Literal('ipc'),
+      code: IpcErrorCode,
+      message: Type.String(),
+      /** invalid-request: which fields were wrong (same shape as hearthd's). */
+      details: ErrorBody.properties.details,
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      source: Type.Literal('hearthd'),
+      status: Type.Integer(),
+      code: ErrorCode,
+      message: Type.String(),
+      hint: ErrorBody.properties.hint,
+      details: ErrorBody.properties.details,
+    },
+    { additionalProperties: false },
+  ),
+]);
+export type IpcError = Static<typeof IpcError>;
+
+/** Every invoke resolves to this union, so an error's code and message survive the trip. */
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: IpcError };
+
+// ---------------------------------------------------------------------------------------------
 // The table
 
 export interface InvokeDef {
@@ -139,14 +272,40 @@ export const ipcInvoke = {
   getConnection: { request: Empty, response: ConnectionStatus },
   /** Reconnect now instead of waiting for the next backoff step. */
   reconnect: { request: Empty, response: ConnectionStatus },
-  getHost: {
-    request: Type.Object({ fresh: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
-    response: HostReport,
-  },
   getInstallRun: { request: Empty, response: Type.Union([InstallRun, Type.Null()]) },
   runInstaller: { request: InstallRequest, response: InstallRun },
   copyText: { request: CopyText, response: Empty },
+  /** Start a subscription; its items and its end arrive as `subscription` events with this id. */
+  subscribe: {
+    request: SubscribeRequest,
+    response: Type.Object({ id: SubscriptionId }, { additionalProperties: false }),
+  },
+  /** Stop a subscription (unknown or ended ids are fine: stopping is idempotent). */
+  unsubscribe: { request: Type.Object({ id: SubscriptionId }, { additionalProperties: false }), response: Empty },
+  ...hearthdInvoke,
 } as const satisfies Record<string, InvokeDef>;
+
+/** One item of a subscription, or its end (hearthd ended the stream, it failed, or it was stopped). */
+export type SubscriptionEvent =
+  | { [T in IpcTopicName]: { id: string; topic: T; kind: 'item'; item: TopicEvent<T> } }[IpcTopicName]
+  | { id: string; topic: IpcTopicName; kind: 'end'; error?: IpcError };
+const SubscriptionEvent = Type.Union([
+  ...Object.entries(ipcTopics).map(([topic, def]) =>
+    Type.Object(
+      { id: SubscriptionId, topic: Type.Literal(topic), kind: Type.Literal('item'), item: def.event },
+      { additionalProperties: false },
+    ),
+  ),
+  Type.Object(
+    {
+      id: SubscriptionId,
+      topic: OneOf(Object.keys(ipcTopics) as [IpcTopicName]),
+      kind: Type.Literal('end'),
+      error: Type.Optional(IpcError),
+    },
+    { additionalProperties: false },
+  ),
+]) as unknown as TUnsafe<SubscriptionEvent>;
 
 export const ipcEvents = {
   /** The connection state changed. */
@@ -155,6 +314,8 @@ export const ipcEvents = {
   hearthd: HearthEvent,
   /** The installer made progress. */
   install: InstallRun,
+  /** An item or the end of a subscription started with `subscribe`. */
+  subscription: SubscriptionEvent,
 } as const satisfies Record<string, TSchema>;
 
 export type IpcInvokeName = keyof typeof ipcInvoke;
@@ -162,12 +323,6 @@ export type IpcEventName = keyof typeof ipcEvents;
 export type IpcRequest<N extends IpcInvokeName> = Static<(typeof ipcInvoke)[N]['request']>;
 export type IpcResponse<N extends IpcInvokeName> = Static<(typeof ipcInvoke)[N]['response']>;
 export type IpcEvent<N extends IpcEventName> = Static<(typeof ipcEvents)[N]>;
-
-export const IpcErrorCode = OneOf(['invalid-request', 'forbidden', 'unavailable', 'failed', 'internal']);
-export type IpcErrorCode = Static<typeof IpcErrorCode>;
-
-/** Every invoke resolves to this union, so an error's code and message survive the trip. */
-export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: { code: IpcErrorCode; message: string } };
 
 /** Channel names on the wire: one prefix, so the preload can refuse anything else. */
 export const IPC_PREFIX = 'hearth:';

@@ -9,7 +9,8 @@ import { AppCore } from './core/app-core.js';
 import { Autostart, autostartPath } from './core/autostart.js';
 import { EnvironmentFeed } from './core/environment-feed.js';
 import { DirectRunner, SudoPromptRunner } from './core/installer.js';
-import { electronSenderPolicy, IpcRouter, type IpcSender } from './core/ipc-router.js';
+import { electronSenderPolicy, IpcRouter, ownerOf, type IpcSender } from './core/ipc-router.js';
+import { ReadinessFeed, type Readiness } from './core/readiness-feed.js';
 import { detectTrayHost } from './core/tray-host.js';
 import { environmentNotices, trayModel, type TrayEnvironment } from './core/tray-model.js';
 import { fitBounds, WindowStateStore } from './core/window-state.js';
@@ -48,6 +49,7 @@ if (!app.requestSingleInstanceLock()) {
   let trayAvailable = false;
   let quitting = false;
   let environments: TrayEnvironment[] = [];
+  let readiness: Readiness | undefined;
   const bounds = new WindowStateStore(join(app.getPath('userData'), 'window-state.json'));
 
   const core = new AppCore({
@@ -93,7 +95,7 @@ if (!app.requestSingleInstanceLock()) {
   }
 
   const refreshTray = () => {
-    tray?.apply(trayModel({ connection: core.connection.status.state, environments }));
+    tray?.apply(trayModel({ connection: core.connection.status.state, environments, ...readiness }));
   };
   const notify = (title: string, body: string) => {
     if (Notification.isSupported()) new Notification({ title, body }).show();
@@ -105,6 +107,10 @@ if (!app.requestSingleInstanceLock()) {
   };
   core.connection.onStatus(refreshTray);
   const feed = new EnvironmentFeed(core.connection, setEnvironments);
+  const readinessFeed = new ReadinessFeed(core.connection, (next) => {
+    readiness = next;
+    refreshTray();
+  });
 
   const showWindow = () => {
     if (!window || window.isDestroyed()) {
@@ -142,6 +148,12 @@ if (!app.requestSingleInstanceLock()) {
     win.webContents.on('will-navigate', (event) => event.preventDefault());
     win.webContents.on('will-redirect', (event) => event.preventDefault());
     win.webContents.on('will-attach-webview', (event) => event.preventDefault());
+    // A window that goes (closed, crashed, reloaded) takes its subscriptions with it.
+    const owner = ownerOf({ kind: 'electron', frameUrl: '', isMainFrame: true, webContentsId: win.webContents.id });
+    const dropSubscriptions = () => core.subscriptions.stopOwner(owner);
+    win.webContents.on('destroyed', dropSubscriptions);
+    win.webContents.on('render-process-gone', dropSubscriptions);
+    win.webContents.on('did-start-loading', dropSubscriptions);
     void bounds.load().then((saved) => {
       const fitted = fitBounds(
         saved,
@@ -216,6 +228,7 @@ if (!app.requestSingleInstanceLock()) {
       }
       setEnvironments([]);
       feed.start();
+      readinessFeed.start();
       core.start();
       window = createWindow();
       if (process.env.HEARTH_E2E === '1') {
@@ -231,6 +244,7 @@ if (!app.requestSingleInstanceLock()) {
   );
   app.on('will-quit', () => {
     feed.stop();
+    readinessFeed.stop();
     tray?.destroy();
     void core.stop();
   });

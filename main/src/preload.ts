@@ -13,7 +13,10 @@ const eventNames = new Set<string>(ipcEventNames);
 const api: HearthApi = {
   invoke(name, request) {
     if (!invokeNames.has(name)) {
-      return Promise.resolve({ ok: false, error: { code: 'invalid-request', message: `unknown call ${name}` } });
+      return Promise.resolve({
+        ok: false,
+        error: { source: 'ipc', code: 'invalid-request', message: `unknown call ${name}` },
+      });
     }
     return ipcRenderer.invoke(invokeChannel(name), request) as never;
   },

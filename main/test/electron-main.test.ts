@@ -17,6 +17,7 @@ const repo = join(import.meta.dirname, '..', '..');
 const MAIN = join(repo, 'dist/main/main.cjs');
 const PRELOAD = join(repo, 'dist/main/preload.cjs');
 const built = existsSync(MAIN) && existsSync(PRELOAD);
+const RENDERER_ELSEWHERE = 'https://evil.example/';
 if (!built) console.warn('SKIPPED electron-main tests: run npm run build first');
 
 const until = async (predicate: () => boolean, ms = 10_000) => {
@@ -99,11 +100,33 @@ describe.skipIf(!built)('dist/main/main.cjs against an Electron double', () => {
       error: { code: 'forbidden' },
     });
     window.webContents.mainFrame.url = pathToFileURL(window.loaded!).href;
-    const bad = (await handler(ours, { fresh: 'yes' })) as IpcResult<unknown>;
+    const bad = (await handler(ours, { query: { fresh: 'yes' } })) as IpcResult<unknown>;
     expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-request' } });
 
     const host = double.recorded.handlers.get(invokeChannel('getHost'))!;
     await expect(host(ours, {})).resolves.toMatchObject({ ok: true, value: { checks: expect.any(Array) as unknown } });
+  });
+
+  it("passes hearthd's errors through whole: an invalid name names its field, a duplicate is a conflict", async () => {
+    const ours = { sender: window.webContents, senderFrame: window.webContents.mainFrame };
+    const create = double.recorded.handlers.get(invokeChannel('createEnvironment'))!;
+    await expect(create(ours, { body: { name: 'Bad Name', class: 'small' } })).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'invalid-request', details: [expect.objectContaining({ path: 'body/name' })] },
+    });
+    const subscribe = double.recorded.handlers.get(invokeChannel('subscribe'))!;
+    await expect(subscribe(ours, { topic: 'logs', request: { params: { id: 'absent' } } })).resolves.toMatchObject({
+      ok: false,
+      error: { source: 'hearthd', code: 'not-found', status: 404 },
+    });
+    const foreign = { sender: window.webContents, senderFrame: { url: RENDERER_ELSEWHERE } };
+    // A window that goes takes its subscriptions with it (see main.ts).
+    for (const event of ['destroyed', 'render-process-gone', 'did-start-loading'])
+      expect(window.webContents.listenerCount(event), event).toBeGreaterThan(0);
+    await expect(subscribe(foreign, { topic: 'logs', request: { params: { id: 'absent' } } })).resolves.toMatchObject({
+      ok: false,
+      error: { source: 'ipc', code: 'forbidden' },
+    });
   });
 
   it('shows a tray (when one exists) whose menu says the helper is connected', async () => {
@@ -148,8 +171,8 @@ describe.skipIf(!built)('dist/main/preload.cjs against an Electron double', () =
     expect([...double.recorded.exposed.keys()]).toEqual(['hearth']);
     const api = double.recorded.exposed.get('hearth') as HearthApi;
     expect(Object.keys(api).sort()).toEqual(['invoke', 'on']);
-    await api.invoke('getHost', { fresh: true });
-    expect(double.recorded.rendererInvokes).toEqual([['hearth:invoke:getHost', { fresh: true }]]);
+    await api.invoke('getHost', { query: { fresh: true } });
+    expect(double.recorded.rendererInvokes).toEqual([['hearth:invoke:getHost', { query: { fresh: true } }]]);
     await expect(api.invoke('openShell' as never, {} as never)).resolves.toMatchObject({
       ok: false,
       error: { code: 'invalid-request' },

@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionState } from '#protocol';
+import { HearthdProcess, makePaths } from '../../helper/test/support/hearthd-process.js';
+import { ConnectionManager } from '../src/core/connection.js';
+import { ReadinessFeed, type Readiness } from '../src/core/readiness-feed.js';
 import { environmentNotices, trayModel, type TrayEnvironment, type TrayMenuItem } from '../src/core/tray-model.js';
 
 const env = (id: string, state: TrayEnvironment['state'], sshHost?: string): TrayEnvironment => ({
@@ -39,8 +44,16 @@ describe('trayModel', () => {
     ]);
   });
 
-  it('not ready machine', () => {
-    expect(trayModel({ connection: 'connected', verdict: 'not-ready', environments: [] }).icon).toBe('not-ready');
+  it('not ready machine: says why', () => {
+    const model = trayModel({
+      connection: 'connected',
+      verdict: 'not-ready',
+      reason: 'KVM is missing',
+      environments: [],
+    });
+    expect(model.icon).toBe('not-ready');
+    expect(model.tooltip).toBe('Hearth — Not ready: KVM is missing');
+    expect(labels(model.menu)[0]).toBe('Not ready: KVM is missing');
   });
 
   it('N running, each with quick actions', () => {
@@ -95,5 +108,48 @@ describe('environmentNotices', () => {
       { id: 'c', title: 'c failed', body: 'Open Hearth to see its log.' },
     ]);
     expect(environmentNotices(after, after)).toEqual([]);
+  });
+});
+
+/** The verdict the tray gets, from a real hearthd looking at an empty machine (no KVM, no VMM). */
+describe('ReadinessFeed against a real hearthd', () => {
+  let daemon: HearthdProcess;
+  let manager: ConnectionManager;
+  let feed: ReadinessFeed;
+  let latest: Readiness | undefined;
+
+  beforeAll(async () => {
+    const paths = await makePaths('hearth-tray-');
+    const hostRoot = join(paths.dir, 'empty-machine');
+    await mkdir(hostRoot);
+    daemon = await HearthdProcess.start(paths, ['--host-root', hostRoot]);
+    manager = new ConnectionManager({
+      socketPath: paths.socket,
+      bundledVersion: '0.1.0',
+      isInstalled: () => Promise.resolve(true),
+      initialBackoffMs: 50,
+    });
+    feed = new ReadinessFeed(manager, (readiness) => {
+      latest = readiness;
+    });
+    feed.start();
+    manager.start();
+  }, 60_000);
+  afterAll(async () => {
+    feed.stop();
+    await manager.stop();
+    await daemon.dispose();
+    await rm(daemon.paths.dir, { recursive: true, force: true });
+  });
+
+  it('shows "not ready" with the reason hearthd gives', async () => {
+    const deadline = Date.now() + 20_000;
+    while (latest === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(latest?.verdict).toBe('not-ready');
+    const host = await manager.client.call('getHost');
+    expect(latest?.reason).toBe(host.reason);
+    const model = trayModel({ connection: manager.status.state, environments: [], ...latest });
+    expect(model.icon).toBe('not-ready');
+    expect(model.tooltip).toBe(`Hearth — Not ready: ${host.reason}`);
   });
 });

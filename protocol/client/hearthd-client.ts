@@ -23,6 +23,7 @@ export class HearthdError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: ErrorBody['details'],
+    readonly hint?: string,
   ) {
     super(message);
     this.name = 'HearthdError';
@@ -103,6 +104,7 @@ export class HearthdClient {
         body.code ?? 'internal',
         body.message ?? `HTTP ${response.statusCode}`,
         body.details,
+        body.hint,
       );
     }
     return (text === '' ? undefined : JSON.parse(text)) as ResponseOf<N>;
@@ -160,6 +162,8 @@ export class HearthdClient {
         response.statusCode,
         body.code ?? 'unavailable',
         body.message ?? `stream refused with HTTP ${response.statusCode}`,
+        body.details,
+        body.hint,
       );
     }
     const stream = (Readable.toWeb(response.body) as ReadableStream<Uint8Array>)

@@ -1,5 +1,5 @@
 import { useEffect, useEffectEvent } from 'react';
-import type { HearthApi, IpcEvent, IpcEventName, IpcInvokeName, IpcRequest, IpcResponse } from '#protocol';
+import type { HearthApi, IpcError, IpcEvent, IpcEventName, IpcInvokeName, IpcRequest, IpcResponse } from '#protocol';
 
 declare global {
   interface Window {
@@ -8,25 +8,29 @@ declare global {
   }
 }
 
+/** A failed call; `error` is the whole IPC error, so a form can mark the fields `details` names. */
 export class HearthCallError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+  readonly code: string;
+  constructor(readonly error: IpcError) {
+    super(error.message);
+    this.code = error.code;
   }
 }
 
 export function api(): HearthApi {
   if (!window.hearth)
-    throw new HearthCallError('unavailable', 'window.hearth is missing: this page must run inside Hearth.');
+    throw new HearthCallError({
+      source: 'ipc',
+      code: 'unavailable',
+      message: 'window.hearth is missing: this page must run inside Hearth.',
+    });
   return window.hearth;
 }
 
 /** Calls main and unwraps the success|error union into a value or a thrown HearthCallError. */
 export async function call<N extends IpcInvokeName>(name: N, request: IpcRequest<N>): Promise<IpcResponse<N>> {
   const result = await api().invoke(name, request);
-  if (!result.ok) throw new HearthCallError(result.error.code, result.error.message);
+  if (!result.ok) throw new HearthCallError(result.error);
   return result.value;
 }
 

@@ -23,7 +23,7 @@ export function useHostReport(connected: boolean) {
 export function useRecheckHost() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: () => call('getHost', { fresh: true }),
+    mutationFn: () => call('getHost', { query: { fresh: true } }),
     onSuccess: (report: HostReport) => client.setQueryData(keys.host, report),
   });
 }

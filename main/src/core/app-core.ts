@@ -1,11 +1,12 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AppInfo, IpcEvent, IpcEventName } from '#protocol';
+import { hearthdCalls, type AppInfo, type HearthdCallName, type IpcEvent, type IpcEventName } from '#protocol';
 import type { Autostart } from './autostart.js';
 import { ConnectionManager } from './connection.js';
 import { Installer, readInstalledVersion, type PrivilegedRunner } from './installer.js';
 import type { InstallFacts } from './installer-plan.js';
 import { IpcFailure, type IpcHandlers } from './ipc-router.js';
+import { hearthdTopics, SubscriptionHub, type TopicSources } from './subscriptions.js';
 
 export interface AppCoreOptions {
   shell: AppInfo['shell'];
@@ -23,6 +24,8 @@ export interface AppCoreOptions {
   copyText: (text: string) => Promise<void>;
   /** Sends an event to the renderer(s). */
   emit: <N extends IpcEventName>(name: N, payload: IpcEvent<N>) => void;
+  /** Subscription topics; default: served by hearthd (tests may substitute). */
+  topics?: TopicSources;
   /** Connection tuning (tests). */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
@@ -43,6 +46,7 @@ export class AppCore {
   readonly connection: ConnectionManager;
   readonly installer: Installer;
   readonly handlers: IpcHandlers;
+  readonly subscriptions: SubscriptionHub;
 
   constructor(private readonly options: AppCoreOptions) {
     const root = options.installOverrides?.root ?? '/';
@@ -70,6 +74,9 @@ export class AppCore {
     this.connection.onStatus((status) => options.emit('connection', status));
     this.connection.onEvent((event) => options.emit('hearthd', event));
     this.installer.onUpdate((run) => options.emit('install', run));
+    this.subscriptions = new SubscriptionHub(options.topics ?? hearthdTopics(() => this.connection.client), (event) =>
+      options.emit('subscription', event),
+    );
 
     const appInfo = async (): Promise<AppInfo> => ({
       version: options.appVersion,
@@ -77,7 +84,13 @@ export class AppCore {
       autostart: (await options.autostart?.isEnabled()) ?? false,
       trayAvailable: options.trayAvailable(),
     });
+    // Each listed endpoint is passed through as is: the router has validated the request against
+    // the schema derived from the same row, and hearthd validates it again.
+    const passThrough = Object.fromEntries(
+      hearthdCalls.map((name) => [name, (request: unknown) => this.connection.client.call(name, request as never)]),
+    ) as unknown as Pick<IpcHandlers, HearthdCallName>;
     this.handlers = {
+      ...passThrough,
       getAppInfo: appInfo,
       setAutostart: async ({ enabled }) => {
         if (!options.autostart)
@@ -90,8 +103,6 @@ export class AppCore {
         this.connection.reconnectNow();
         return Promise.resolve(this.connection.status);
       },
-      getHost: ({ fresh }) =>
-        this.connection.withClient((client) => client.call('getHost', { query: fresh === undefined ? {} : { fresh } })),
       getInstallRun: () => Promise.resolve(this.installer.run),
       runInstaller: async (request) => {
         try {
@@ -104,6 +115,11 @@ export class AppCore {
         await options.copyText(text);
         return {};
       },
+      subscribe: async (request, { owner }) => ({ id: await this.subscriptions.subscribe(owner, request) }),
+      unsubscribe: ({ id }) => {
+        this.subscriptions.unsubscribe(id);
+        return Promise.resolve({});
+      },
     };
   }
 
@@ -112,6 +128,7 @@ export class AppCore {
   }
 
   stop(): Promise<void> {
+    this.subscriptions.stopAll();
     return this.connection.stop();
   }
 }

@@ -51,6 +51,7 @@ export class ConnectionManager {
   private wake: (() => void) | undefined;
   private streamAbort: AbortController | undefined;
   private attempts = 0;
+  private shared: HearthdClient | undefined;
   private heartbeatMs = 15_000;
   private readonly now: () => number;
 
@@ -73,19 +74,14 @@ export class ConnectionManager {
     return () => this.eventListeners.delete(listener);
   }
 
-  /** A fresh client for one call; callers close it. */
-  client(): HearthdClient {
-    return new HearthdClient(this.options.socketPath);
-  }
-
-  /** Runs `fn` with a client, closing it after. */
-  async withClient<T>(fn: (client: HearthdClient) => Promise<T>): Promise<T> {
-    const client = this.client();
-    try {
-      return await fn(client);
-    } finally {
-      await client.close();
-    }
+  /**
+   * The one client every call of the app goes through: its pool keeps connections alive between
+   * calls and reconnects by itself after hearthd restarts, so nothing opens a pool per call.
+   * Streams (events, log follows) still get a connection each, inside the client.
+   */
+  get client(): HearthdClient {
+    this.shared ??= new HearthdClient(this.options.socketPath);
+    return this.shared;
   }
 
   start(): void {
@@ -99,6 +95,9 @@ export class ConnectionManager {
     this.streamAbort?.abort();
     this.wake?.();
     await this.loop;
+    const client = this.shared;
+    this.shared = undefined;
+    await client?.close().catch(() => undefined);
   }
 
   /** Skip the rest of the backoff and try now (after an install, or when the user asks). */
@@ -128,14 +127,11 @@ export class ConnectionManager {
 
   private async run(): Promise<void> {
     while (this.running) {
-      const client = this.client();
       try {
-        await this.session(client);
+        await this.session(this.client);
       } catch (error) {
         if (!this.isRunning()) break;
         await this.classify(error);
-      } finally {
-        await client.close().catch(() => undefined);
       }
       if (!this.isRunning()) break;
       await this.backoff();

@@ -44,7 +44,7 @@ export class EnvironmentFeed {
 
   /** Stops an environment from the tray; hearthd's answer (or refusal) is the caller's to show. */
   async stopEnvironment(id: string): Promise<void> {
-    await this.connection.withClient((client) => client.call('stopEnvironment', { params: { id } }));
+    await this.connection.client.call('stopEnvironment', { params: { id } });
   }
 
   /** One fetch at a time; a change during a fetch triggers exactly one more. */
@@ -56,7 +56,7 @@ export class EnvironmentFeed {
     this.refreshing = (async () => {
       for (let pass = true; pass; pass = this.takeAgain()) {
         try {
-          const { environments } = await this.connection.withClient((client) => client.call('listEnvironments'));
+          const { environments } = await this.connection.client.call('listEnvironments');
           this.onChange(environments.map(toTrayEnvironment));
         } catch {
           // Unreachable or refused: the connection manager reports that state; keep the last list.

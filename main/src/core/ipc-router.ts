@@ -1,6 +1,7 @@
 import { Value } from '@sinclair/typebox/value';
 import {
   ipcInvoke,
+  type IpcError,
   type IpcErrorCode,
   type IpcInvokeName,
   type IpcRequest,
@@ -23,7 +24,37 @@ export type IpcSender =
   /** The browser-mode loopback bridge, after it checked its token and origin. */
   | { kind: 'bridge'; authenticated: boolean };
 
-export type IpcHandlers = { [N in IpcInvokeName]: (request: IpcRequest<N>) => Promise<IpcResponse<N>> };
+/**
+ * Whose request a handler serves, for what outlives the call (subscriptions): one key per
+ * window (Electron webContents) or one for the bridge.
+ */
+export interface IpcContext {
+  owner: string;
+}
+
+export type IpcHandlers = {
+  [N in IpcInvokeName]: (request: IpcRequest<N>, context: IpcContext) => Promise<IpcResponse<N>>;
+};
+
+export const ownerOf = (sender: IpcSender): string =>
+  sender.kind === 'electron' ? `webContents:${sender.webContentsId}` : 'bridge';
+
+/** hearthd's error body as is, or the app-level code for everything else. */
+export function toIpcError(error: unknown): IpcError | undefined {
+  if (error instanceof IpcFailure) return { source: 'ipc', code: error.code, message: error.message };
+  if (error instanceof HearthdUnreachableError) return { source: 'ipc', code: 'unavailable', message: error.message };
+  if (error instanceof HearthdError) {
+    return {
+      source: 'hearthd',
+      status: error.status,
+      code: error.code,
+      message: error.message,
+      ...(error.hint !== undefined && { hint: error.hint }),
+      ...(error.details !== undefined && { details: error.details }),
+    };
+  }
+  return undefined;
+}
 
 /** A failure meant for the user: its message reaches the UI as is. */
 export class IpcFailure extends Error {
@@ -72,22 +103,33 @@ export class IpcRouter {
     if (!isInvokeName(name)) return fail('invalid-request', `There is no call named ${JSON.stringify(name)}.`);
     const schema = ipcInvoke[name].request;
     if (!Value.Check(schema, request)) {
-      const problems = [...Value.Errors(schema, request)]
-        .slice(0, 3)
-        .map((e) => `${e.path || '(request)'} ${e.message}`);
-      return fail('invalid-request', `Invalid ${name} request: ${problems.join('; ')}`);
+      const details = [...Value.Errors(schema, request)]
+        .slice(0, 5)
+        .map((e) => ({ path: e.path.replace(/^\//, '') || 'request', message: e.message })); // hearthd's path style
+      const problems = details.slice(0, 3).map((d) => `${d.path} ${d.message}`);
+      return {
+        ok: false,
+        error: {
+          source: 'ipc',
+          code: 'invalid-request',
+          message: `Invalid ${name} request: ${problems.join('; ')}`,
+          details,
+        },
+      };
     }
     try {
-      const handler = this.handlers[name] as (request: unknown) => Promise<unknown>;
-      return { ok: true, value: await handler(request) };
+      const handler = this.handlers[name] as (request: unknown, context: IpcContext) => Promise<unknown>;
+      return { ok: true, value: await handler(request, { owner: ownerOf(sender) }) };
     } catch (error) {
-      if (error instanceof IpcFailure) return fail(error.code, error.message);
-      if (error instanceof HearthdUnreachableError) return fail('unavailable', error.message);
-      if (error instanceof HearthdError) return fail('failed', error.message);
+      const known = toIpcError(error);
+      if (known) return { ok: false, error: known };
       this.onError(name, error);
       return fail('internal', `${name} failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 }
 
-const fail = (code: IpcErrorCode, message: string): IpcResult<never> => ({ ok: false, error: { code, message } });
+const fail = (code: IpcErrorCode, message: string): IpcResult<never> => ({
+  ok: false,
+  error: { source: 'ipc', code, message },
+});

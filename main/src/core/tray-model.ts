@@ -16,6 +16,8 @@ export interface TrayInput {
   connection: ConnectionState;
   /** The host readiness verdict, when known. */
   verdict?: Verdict;
+  /** Why, in one sentence (hearthd's `reason`): what a not-ready tray says. */
+  reason?: string;
   environments: readonly TrayEnvironment[];
 }
 
@@ -78,7 +80,7 @@ export function trayModel(input: TrayInput): TrayModel {
     status = `${failed.length} environment${failed.length === 1 ? '' : 's'} failed`;
   } else if (input.verdict === 'not-ready') {
     icon = 'not-ready';
-    status = 'This machine is not ready to run environments';
+    status = `Not ready: ${input.reason ?? 'this machine cannot run environments yet'}`;
   } else if (running.length > 0) {
     icon = 'running';
     status = `${running.length} environment${running.length === 1 ? '' : 's'} running`;

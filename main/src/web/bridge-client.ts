@@ -79,7 +79,7 @@ const api: HearthApi = {
 };
 
 function fail(code: 'forbidden' | 'unavailable', message: string): IpcResult<never> {
-  return { ok: false, error: { code, message } };
+  return { ok: false, error: { source: 'ipc', code, message } };
 }
 
 Object.defineProperty(window, 'hearth', { value: Object.freeze(api), writable: false, configurable: false });

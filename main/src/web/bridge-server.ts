@@ -32,6 +32,8 @@ export interface WebBridgeOptions {
   handlers: IpcHandlers;
   port?: number;
   onError?: (error: unknown) => void;
+  /** The last event stream closed (the tab was closed or reloaded). */
+  onAllPagesGone?: () => void;
 }
 
 export class WebBridge {
@@ -105,7 +107,10 @@ export class WebBridge {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
         res.write(': hearth bridge\n\n');
         this.streams.add(res);
-        req.once('close', () => this.streams.delete(res));
+        req.once('close', () => {
+          this.streams.delete(res);
+          if (this.streams.size === 0) this.options.onAllPagesGone?.();
+        });
         return;
       }
       const invoke = /^\/bridge\/invoke\/([A-Za-z]+)$/.exec(url.pathname);

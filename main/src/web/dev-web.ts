@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SOCKET } from '#protocol/client';
 import { version } from '../../../package.json';
 import { AppCore } from '../core/app-core.js';
-import { IpcFailure } from '../core/ipc-router.js';
+import { IpcFailure, ownerOf } from '../core/ipc-router.js';
 import { DirectRunner, SudoPromptRunner, type PrivilegedRunner } from '../core/installer.js';
 import { WebBridge } from './bridge-server.js';
 
@@ -57,6 +57,8 @@ export async function startDevWeb(
   const bridge = new WebBridge({
     rendererDir: options.rendererDir,
     handlers: core.handlers,
+    // The last page went away: nobody is left to receive what its subscriptions emit.
+    onAllPagesGone: () => core.subscriptions.stopOwner(ownerOf({ kind: 'bridge', authenticated: true })),
     ...(options.port !== undefined && { port: options.port }),
     ...(options.onError && { onError: options.onError }),
   });
