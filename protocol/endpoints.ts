@@ -9,6 +9,7 @@ import {
   EnvironmentClass,
   EnvironmentList,
   EnvironmentParams,
+  EnvironmentStats,
   ImageList,
   LogLineEvent,
   LogLines,
@@ -139,6 +140,13 @@ export const endpoints = {
     query: LogsQuery,
     response: LogLines,
     follow: LogLineEvent,
+  },
+  getEnvironmentStats: {
+    method: 'GET',
+    path: '/v1/environments/{id}/stats',
+    summary: "Live figures of the environment's VMM (CPU, resident memory) and of its disk",
+    params: EnvironmentParams,
+    response: EnvironmentStats,
   },
   listImages: {
     method: 'GET',

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { OneOf, Timestamp } from './schemas/common.js';
-import { Environment, EnvironmentClass } from './schemas/environments.js';
+import { Environment, EnvironmentClass, EnvironmentStats } from './schemas/environments.js';
 import { Verdict } from './schemas/host.js';
 import { Settings } from './schemas/system.js';
 
@@ -55,6 +55,15 @@ export const ClassesEvent = Type.Object(
   { additionalProperties: false, description: 'Environment classes changed' },
 );
 
+export const StatsEvent = Type.Object(
+  { ...envelope, type: Type.Literal('stats'), environments: Type.Array(EnvironmentStats) },
+  {
+    additionalProperties: false,
+    description:
+      'Every statsIntervalSeconds (2 s): the figures of running environments, each caller only its own (root all); not sent to a caller with none',
+  },
+);
+
 export const HearthEvent = Type.Union([
   HelloEvent,
   HeartbeatEvent,
@@ -62,6 +71,7 @@ export const HearthEvent = Type.Union([
   ConfigEvent,
   EnvironmentEvent,
   ClassesEvent,
+  StatsEvent,
 ]);
 export type HearthEvent = Static<typeof HearthEvent>;
 export type HearthEventType = HearthEvent['type'];

@@ -182,3 +182,52 @@ export const ImageInfo = Type.Object(
 export type ImageInfo = Static<typeof ImageInfo>;
 export const ImageList = Type.Object({ images: Type.Array(ImageInfo) }, { additionalProperties: false });
 export type ImageList = Static<typeof ImageList>;
+
+export const EnvironmentStats = Type.Object(
+  {
+    id: EnvironmentId,
+    name: EnvironmentName,
+    owner: Type.Object(
+      { uid: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]) },
+      { additionalProperties: false },
+    ),
+    state: EnvironmentState,
+    sampledAt: Timestamp,
+    vmm: Type.Union(
+      [
+        Type.Object(
+          {
+            pid: Type.Integer({ minimum: 1 }),
+            cpuPercent: Type.Number({
+              minimum: 0,
+              description: 'CPU time of the VMM process over wall time since the previous sample; 100 = one core',
+            }),
+            rssBytes: Type.Integer({ minimum: 0, description: 'Resident memory of the VMM process (VmRSS)' }),
+          },
+          { additionalProperties: false },
+        ),
+        Type.Null(),
+      ],
+      { description: 'null while no VMM runs' },
+    ),
+    memory: Type.Object(
+      {
+        configuredBytes: Type.Integer({ minimum: 0, description: 'Guest memory of its class' }),
+        guestUsedBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+          description:
+            'Memory in use as the guest reports it; null: neither VMM is given a balloon device that would report it',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    disk: Type.Object(
+      {
+        allocatedBytes: Type.Integer({ minimum: 0, description: 'Host blocks taken by its disk overlay' }),
+        sizeBytes: Type.Integer({ minimum: 0, description: 'Disk size the guest sees (its class)' }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type EnvironmentStats = Static<typeof EnvironmentStats>;

@@ -107,6 +107,8 @@ export function createHandlers(services: Services): Handlers {
     getEnvironmentLogs: async ({ params, query }, context) =>
       environments.logs(params.id, query.source ?? 'console', query.tail ?? DEFAULT_TAIL, await callerOf(context)),
 
+    getEnvironmentStats: async ({ params }, context) => environments.stats(params.id, await callerOf(context)),
+
     listImages: async () => {
       const images = await Promise.all((await services.images.names()).map((name) => services.images.get(name)));
       return {
@@ -156,11 +158,10 @@ export function createFollowers(services: Pick<Services, 'environments'>): Follo
         query.source ?? 'console',
         query.tail ?? DEFAULT_TAIL,
         caller,
-        (line) => {
-          connection.send('line', { type: 'line', line });
-        },
-        () => {
-          connection.end();
+        {
+          onLine: (line) => connection.send('line', { type: 'line', line }),
+          onRoom: (resume) => connection.onDrain(resume),
+          onEnd: () => connection.end(),
         },
       );
       connection.onClose(stop);

@@ -16,6 +16,8 @@ export interface ApiLimits {
   streams: number;
   /** Open server-sent-event streams of one uid. */
   streamsPerUid: number;
+  /** A stream whose socket stays full this long (its client reads nothing) is dropped. */
+  stallMs: number;
 }
 
 export const DEFAULT_API_LIMITS: ApiLimits = {
@@ -23,6 +25,7 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   connectionsPerUid: 64,
   streams: 128,
   streamsPerUid: 32,
+  stallMs: 30_000,
 };
 
 /** A connection over its limit gets this long to send the request its 429 answers. */

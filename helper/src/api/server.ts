@@ -13,7 +13,7 @@ import {
 import type { Logger } from '../log.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { ApiError, toApiError } from './api-error.js';
-import type { Followers, Handlers, RequestContext } from './handlers.js';
+import { callerOf as domainCallerOf, type Followers, type Handlers, type RequestContext } from './handlers.js';
 import type { Caller } from './peer.js';
 import { ConnectionGate, DEFAULT_API_LIMITS, streamCounter, type ApiLimits } from './limits.js';
 import type { SseStreams } from './sse.js';
@@ -168,7 +168,8 @@ export async function buildServer(deps: {
       },
       handler: endpoint.stream
         ? async (request, reply) => {
-            deps.streams.handle(request, reply, await streamSlot(request));
+            const caller = await domainCallerOf(contextOf(request.raw.socket));
+            deps.streams.handle(request, reply, caller, await streamSlot(request));
             return reply;
           }
         : async (request, reply) => {

@@ -21,6 +21,9 @@ import { HEARTHD_VERSION } from '../version.js';
 import { VmmRegistry } from '../vmm/registry.js';
 import { claimSocketPath, secureSocket } from './socket.js';
 
+/** How often running environments' figures go out as a `stats` event. */
+const STATS_INTERVAL_MS = 2_000;
+
 export interface DaemonOptions {
   socket: string;
   stateDir: string;
@@ -120,7 +123,18 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
     bus,
     () => bus.unpublished({ type: 'hello', hearthd: HEARTHD_VERSION, api: 'v1' }),
     log,
+    options.apiLimits?.stallMs,
   );
+
+  // Sampled only while someone could want them: each running VMM costs two /proc reads.
+  const statsTimer = setInterval(() => {
+    void environments
+      .runningStats()
+      .then((figures) => {
+        if (figures.length && streams.count) bus.publish({ type: 'stats', environments: figures });
+      })
+      .catch((error: unknown) => log.warn({ error }, 'sampling stats failed'));
+  }, STATS_INTERVAL_MS);
 
   let heartbeat: NodeJS.Timeout | undefined;
   const applySettings = () => {
@@ -153,6 +167,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
   });
   app.addHook('preClose', (done) => {
     clearInterval(heartbeat);
+    clearInterval(statsTimer);
     readiness.stop();
     environments.close();
     streams.endAll();

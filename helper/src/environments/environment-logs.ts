@@ -14,15 +14,25 @@ export async function readLog(layout: EnvironmentLayout, source: LogSource, tail
   return { source, lines };
 }
 
+/** Where a followed log goes. `onLine` returns false when the receiver is full. */
+export interface LogSink {
+  onLine: (line: string) => boolean;
+  /** Registers the call that resumes reading once the receiver has room again. */
+  onRoom: (resume: () => void) => void;
+  onEnd: () => void;
+  gone: () => boolean;
+}
+
 /**
  * Sends the last `tail` lines, then every new complete line, until the returned function is
- * called or `gone()` says the environment was deleted (then `onEnd`).
+ * called or `gone()` says the environment was deleted (then `onEnd`). With backpressure: while
+ * the receiver is full the file is not read for it; it resumes from its own offset.
  */
 export async function followLog(
   layout: EnvironmentLayout,
   source: LogSource,
   tail: number,
-  to: { onLine: (line: string) => void; onEnd: () => void; gone: () => boolean },
+  to: LogSink,
 ): Promise<() => void> {
   const file = source === 'console' ? layout.console : layout.events;
   const offset = await regularFileSize(file);
@@ -33,8 +43,13 @@ export async function followLog(
     const lines = (partial + text).split('\n');
     // A line without end (a VMM may write one) is kept only up to the cut, not held whole.
     partial = (lines.pop() ?? '').slice(0, MAX_LINE_CHARS + 1);
-    for (const line of lines) to.onLine(cutLine(source === 'console' ? cleanConsoleText(line) : line));
+    let room = true;
+    // The lines of one read are all sent (they are decoded already); only the next read waits.
+    for (const line of lines)
+      if (!to.onLine(cutLine(source === 'console' ? cleanConsoleText(line) : line))) room = false;
+    return room;
   });
+  to.onRoom(() => stopFile.resume());
   const watch = setInterval(() => {
     if (!to.gone()) return;
     stop();

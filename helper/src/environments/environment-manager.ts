@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { CreateEnvironment, Environment, EnvironmentClass, LogLines, Settings } from '#protocol';
+import type { CreateEnvironment, Environment, EnvironmentClass, EnvironmentStats, LogLines, Settings } from '#protocol';
 import { DomainError, messageOf } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { ImageStore } from '../images/image-store.js';
@@ -20,8 +20,9 @@ import { Entry } from './entry.js';
 import { layoutOf } from './layout.js';
 import { isActive } from './lifecycle.js';
 import { checkCounts, checkFreeSpace } from './caps.js';
-import { followLog, readLog, type LogSource } from './environment-logs.js';
+import { followLog, readLog, type LogSink, type LogSource } from './environment-logs.js';
 import { rotateIfLarge } from './log-files.js';
+import { sampleRunning, StatsSampler } from './stats.js';
 import { Reconciler, type CrashPoint } from './reconciler.js';
 import { loadRecord, RECORD_VERSION, saveRecord, toWire, type EnvironmentRecord } from './record.js';
 import { killStrays } from './vmm-identity.js';
@@ -68,6 +69,7 @@ export interface ManagerOptions {
  */
 export class EnvironmentManager {
   private readonly entries = new Map<string, Entry>();
+  private readonly sampler = new StatsSampler();
   private readonly reconciler: Reconciler;
   private readonly components: readonly Component[];
   private readonly timers: NodeJS.Timeout[] = [];
@@ -314,17 +316,26 @@ export class EnvironmentManager {
     return readLog(this.entry(ref, caller).layout, source, tail);
   }
 
+  /** Live figures of one of the caller's environments (stats.ts). */
+  stats(ref: string, caller: Caller): Promise<EnvironmentStats> {
+    return this.sampler.sample(this.entry(ref, caller));
+  }
+
+  /** Figures of every environment whose VMM runs, for the periodic stats event. */
+  runningStats(): Promise<EnvironmentStats[]> {
+    return sampleRunning(this.sampler, this.entries.values());
+  }
+
   /** Follows a log until the returned function is called or the environment is deleted. */
   followLogs(
     ref: string,
     source: LogSource,
     tail: number,
     caller: Caller,
-    onLine: (line: string) => void,
-    onEnd: () => void,
+    to: Omit<LogSink, 'gone'>,
   ): Promise<() => void> {
     const entry = this.entry(ref, caller);
-    return followLog(entry.layout, source, tail, { onLine, onEnd, gone: () => !this.entries.has(entry.id) });
+    return followLog(entry.layout, source, tail, { ...to, gone: () => !this.entries.has(entry.id) });
   }
 
   // ---- classes and checks ------------------------------------------------------------

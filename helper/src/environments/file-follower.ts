@@ -12,23 +12,36 @@ const READ_CHUNK = 1024 * 1024;
 /** How far behind the end of a file a follower may be before it skips ahead. */
 export const MAX_BEHIND_BYTES = 4 * 1024 * 1024;
 
+/** Returns false when the receiver is full: it gets nothing more until it calls `resume()`. */
+export type OnText = (text: string) => unknown;
+
+/** Stops a follow; `resume()` restarts a paused one from its own position. */
+export type Following = (() => void) & { resume: () => void };
+
 interface Subscriber {
   /** The next byte this subscriber wants. */
   position: number;
   decoder: StringDecoder;
-  onText: (text: string) => void;
+  onText: OnText;
+  paused: boolean;
+  stopped: boolean;
 }
 
 /**
  * One reader for one file, however many follow it: one inotify watch, one poll timer, one read
  * per change, fanned out. Each subscriber keeps its own byte position and decoder, so one that
  * joined at an older offset is caught up first and a character split between reads arrives whole.
+ * A subscriber that says it is full is set aside at its own position: the shared reader goes on
+ * for the others, and on resume the paused one is caught up from its position like a late joiner
+ * (MAX_BEHIND_BYTES still bounds how far behind it may fall).
  */
 class SharedFile {
   private position: number;
   private readonly active = new Set<Subscriber>();
   /** Joined since the last read: caught up before the next new bytes are handed out. */
   private readonly pending: Subscriber[] = [];
+  /** Full: neither read for nor caught up until resumed. */
+  private readonly paused = new Set<Subscriber>();
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerMs = 0;
@@ -45,19 +58,36 @@ class SharedFile {
   }
 
   get subscribers(): number {
-    return this.active.size + this.pending.length;
+    return this.active.size + this.pending.length + this.paused.size;
   }
 
-  subscribe(offset: number, onText: (text: string) => void): () => void {
-    const subscriber: Subscriber = { position: offset, decoder: new StringDecoder('utf8'), onText };
+  subscribe(offset: number, onText: OnText): Following {
+    const subscriber: Subscriber = {
+      position: offset,
+      decoder: new StringDecoder('utf8'),
+      onText,
+      paused: false,
+      stopped: false,
+    };
     this.pending.push(subscriber);
     void this.read();
-    return () => {
+    const stop = () => {
+      if (subscriber.stopped) return;
+      subscriber.stopped = true;
       this.active.delete(subscriber);
+      this.paused.delete(subscriber);
       const index = this.pending.indexOf(subscriber);
       if (index >= 0) this.pending.splice(index, 1);
       if (this.subscribers === 0) this.close();
     };
+    const resume = () => {
+      if (subscriber.stopped || !subscriber.paused) return;
+      subscriber.paused = false;
+      this.paused.delete(subscriber);
+      this.pending.push(subscriber);
+      void this.read();
+    };
+    return Object.assign(stop, { resume });
   }
 
   private close(): void {
@@ -92,19 +122,30 @@ class SharedFile {
 
   private deliver(subscriber: Subscriber, start: number, bytes: Buffer): void {
     const end = start + bytes.length;
-    if (end <= subscriber.position) return;
+    if (subscriber.paused || end <= subscriber.position) return;
     const text = subscriber.decoder.write(bytes.subarray(Math.max(0, subscriber.position - start)));
     subscriber.position = end;
     if (!text) return;
+    let room: unknown = true;
     try {
-      subscriber.onText(text);
+      room = subscriber.onText(text);
     } catch {
       // One subscriber's failure must not starve the others.
     }
+    if (room !== false) return;
+    subscriber.paused = true;
+    this.active.delete(subscriber);
+    this.paused.add(subscriber);
   }
 
-  private async readRange(handle: FileHandle, from: number, to: number, into: (start: number, b: Buffer) => void) {
-    for (let at = from; at < to && !this.closed;) {
+  private async readRange(
+    handle: FileHandle,
+    from: number,
+    to: number,
+    into: (start: number, b: Buffer) => void,
+    until: () => boolean = () => false,
+  ) {
+    for (let at = from; at < to && !this.closed && !until();) {
       const buffer = Buffer.alloc(Math.min(to - at, READ_CHUNK));
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, at);
       if (bytesRead === 0) return;
@@ -124,7 +165,7 @@ class SharedFile {
         // followers skip to the last MAX_BEHIND_BYTES, as a tail would.
         const floor = size - MAX_BEHIND_BYTES;
         if (this.position < floor) this.position = floor;
-        for (const s of [...this.active, ...this.pending])
+        for (const s of this.all())
           if (s.position < floor) {
             s.position = floor;
             s.decoder = new StringDecoder('utf8');
@@ -132,16 +173,23 @@ class SharedFile {
         if (size < this.position) {
           // Truncated by rotation: everyone starts again at the new beginning.
           this.position = 0;
-          for (const s of [...this.active, ...this.pending]) {
+          for (const s of this.all()) {
             s.position = 0;
             s.decoder = new StringDecoder('utf8');
           }
         }
         for (const s of this.pending.splice(0)) {
           if (s.position < this.position)
-            await this.readRange(handle, s.position, this.position, (at, b) => this.deliver(s, at, b));
+            await this.readRange(
+              handle,
+              s.position,
+              this.position,
+              (at, b) => this.deliver(s, at, b),
+              () => s.paused,
+            );
           if (this.closed) return;
-          this.active.add(s);
+          // Full again while catching up: it stays set aside; the others are not held back.
+          if (!s.paused && !s.stopped && !this.pending.includes(s)) this.active.add(s);
         }
         if (size <= this.position || this.closed) return;
         const start = this.position;
@@ -178,6 +226,10 @@ class SharedFile {
     }
   }
 
+  private all(): Subscriber[] {
+    return [...this.active, ...this.pending, ...this.paused];
+  }
+
   // Read through methods: these change while a read awaits, which narrowing cannot see.
   private wokenAgain(): boolean {
     return this.wokenWhileReading;
@@ -196,7 +248,7 @@ export class FileFollowers {
    * Calls `onText` with whatever is appended to `file` after byte `offset` until the returned
    * function is called. The last unsubscribe closes the file's watch and timer.
    */
-  follow(file: string, offset: number, onText: (text: string) => void): () => void {
+  follow(file: string, offset: number, onText: OnText): Following {
     const path = resolve(file);
     let shared = this.files.get(path);
     if (!shared) {

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { openRegular, UnsafeFileError } from '../fs/safe-read.js';
 import { isMissing } from '../host/host-root.js';
-import { fileFollowers } from './file-follower.js';
+import { fileFollowers, type Following, type OnText } from './file-follower.js';
 
 /** Console and event logs are capped at this size; one older part is kept beside them (`.1`). */
 export const LOG_MAX_BYTES = 2 * 1024 * 1024;
@@ -97,9 +97,10 @@ export async function tailLines(file: string, rotated: string, count: number, cl
  * Calls `onText` with whatever is appended to `file` after `offset`, until the returned function
  * is called. Woken by inotify as soon as the VMM writes; text is decoded across reads, so a
  * character split between two writes arrives whole. However many follow one file, it has one
- * watch and one reader (file-follower.ts).
+ * watch and one reader (file-follower.ts). `onText` returning false pauses this follow until
+ * `resume()`.
  */
-export function followFile(file: string, offset: number, onText: (text: string) => void): () => void {
+export function followFile(file: string, offset: number, onText: OnText): Following {
   return fileFollowers.follow(file, offset, onText);
 }
 
