@@ -186,7 +186,7 @@ export class EnvironmentManager {
           .join(', ')}`,
       );
     this.checkClassFits(cls, this.o.settings());
-    const imageName = request.image ?? (await this.defaultImage());
+    const imageName = request.image ?? (await this.o.images.defaultName());
     const image = await this.o.images.get(imageName);
     if (!image)
       throw new DomainError(
@@ -393,19 +393,6 @@ export class EnvironmentManager {
   private async checkAdmission(memoryMiB: number): Promise<void> {
     const refusal = await this.refusal(memoryMiB);
     if (refusal) throw new DomainError('limit', refusal.message);
-  }
-
-  private async defaultImage(): Promise<string> {
-    const names = await this.o.images.names();
-    if (names.length === 1) return names[0]!;
-    if (names.includes('default')) return 'default';
-    throw new DomainError(
-      'invalid',
-      names.length === 0 ? 'No image is installed' : `Name an image: ${names.join(', ')}`,
-      names.length === 0
-        ? 'an administrator installs one with: hearthd install-image --name … (see README)'
-        : undefined,
-    );
   }
 
   private crashPoint(point: CrashPoint): void {

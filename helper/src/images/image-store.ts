@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import writeFileAtomic from 'write-file-atomic';
 import { ImageName } from '#protocol';
+import { DomainError } from '../errors.js';
 import { isMissing } from '../host/host-root.js';
 import { copyInput, detectDiskFormat, installDisk, openInput, type OpenedInput } from './image-inputs.js';
 
@@ -76,6 +77,20 @@ export class ImageStore {
       initrd: manifest.initrd === null ? null : join(base, manifest.initrd),
       disk: join(base, manifest.disk),
     };
+  }
+
+  /** The image a create without one uses: the only one, or the one named `default`. */
+  async defaultName(): Promise<string> {
+    const names = await this.names();
+    if (names.length === 1) return names[0]!;
+    if (names.includes('default')) return 'default';
+    throw new DomainError(
+      'invalid',
+      names.length === 0 ? 'No image is installed' : `Name an image: ${names.join(', ')}`,
+      names.length === 0
+        ? 'an administrator installs one with: hearthd install-image --name … (see README)'
+        : undefined,
+    );
   }
 
   async names(): Promise<string[]> {
