@@ -137,9 +137,13 @@ export function createHandlers(services: Services): Handlers {
     deleteClass: async ({ params }, context) => {
       await requireAdmin(context);
       if (!classes.get(params.name)) throw new ApiError('not-found', `There is no environment class "${params.name}"`);
-      const users = environments.classInUse(params.name);
-      if (users.length)
-        throw new ApiError('conflict', `Class ${params.name} is used by ${users.join(', ')}; delete those first`);
+      const caller = await callerOf(context);
+      const users = environments.classInUse(params.name, caller);
+      if (users.total)
+        throw new ApiError(
+          'conflict',
+          `Class ${params.name} is used by ${users.total} environment(s)${users.yours.length ? `, yours: ${users.yours.join(', ')}` : ''}; delete those first`,
+        );
       await classes.remove(params.name);
       bus.publish({ type: 'classes', classes: classes.list() });
       return { classes: classes.list() };
@@ -153,17 +157,24 @@ export function createFollowers(services: Pick<Services, 'environments'>): Follo
       const caller = await callerOf(context);
       services.environments.get(params.id, caller); // 404 as JSON before the stream starts
       const connection = open();
-      const stop = await services.environments.followLogs(
-        params.id,
-        query.source ?? 'console',
-        query.tail ?? DEFAULT_TAIL,
-        caller,
-        {
-          onLine: (line) => connection.send('line', { type: 'line', line }),
-          onRoom: (resume) => connection.onDrain(resume),
-          onEnd: () => connection.end(),
-        },
-      );
+      let stop: () => void;
+      try {
+        stop = await services.environments.followLogs(
+          params.id,
+          query.source ?? 'console',
+          query.tail ?? DEFAULT_TAIL,
+          caller,
+          {
+            onLine: (line) => connection.send('line', { type: 'line', line }),
+            onRoom: (resume) => connection.onDrain(resume),
+            onEnd: () => connection.end(),
+          },
+        );
+      } catch (error) {
+        // Deleted meanwhile, or a file hearthd will not read: the stream ends, never lingers.
+        connection.end();
+        throw error;
+      }
       connection.onClose(stop);
     },
   };

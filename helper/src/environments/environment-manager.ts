@@ -119,7 +119,7 @@ export class EnvironmentManager {
       if (loaded.kind === 'missing') {
         // A crash before the first record write: nothing was promised to anyone; remove the rest.
         this.o.log.warn({ id }, 'removing an environment directory without a record (interrupted create)');
-        await killStrays(layout.stateDir, undefined, this.o.log);
+        await killStrays(layout.stateDir, await this.o.vmms.binaryNames(), this.o.log);
         await rm(layout.stateDir, { recursive: true, force: true });
         await rm(layout.runtimeDir, { recursive: true, force: true });
         continue;
@@ -128,11 +128,14 @@ export class EnvironmentManager {
         this.o.log.error({ id, file: layout.record }, 'environment record is invalid; leaving it alone');
         continue;
       }
-      const entry = new Entry(loaded.record, layout);
-      this.entries.set(id, entry);
+      this.entries.set(id, new Entry(loaded.record, layout));
       if (loaded.migrated) await saveRecord(layout.record, loaded.record);
-      await entry.serial(() => this.reconciler.recover(entry));
     }
+    // Environments that may autostart come last, so their admission counts every VMM that is
+    // still running (reattached first), not only those whose directories happened to sort before.
+    const mayAutostart = (e: Entry) => e.record.spec.autostart && e.record.spec.desired === 'running';
+    const ordered = [...this.entries.values()].sort((a, b) => Number(mayAutostart(a)) - Number(mayAutostart(b)));
+    for (const entry of ordered) await entry.serial(() => this.reconciler.recover(entry));
     this.timers.push(setInterval(() => this.watch(), WATCH_INTERVAL_MS));
     this.timers.push(setInterval(() => this.enforceCaps(), ROTATE_INTERVAL_MS));
   }
@@ -195,7 +198,8 @@ export class EnvironmentManager {
       );
     const start = request.start ?? true;
 
-    const entry = await this.admitted(start, async () => {
+    // Always under the lock: the name and count checks must see every create before this one.
+    const entry = await this.admitted(true, async () => {
       if ([...this.entries.values()].some((e) => e.name === request.name))
         throw new DomainError('conflict', `An environment named "${request.name}" already exists; choose another name`);
       checkCounts(
@@ -354,8 +358,13 @@ export class EnvironmentManager {
       );
   }
 
-  classInUse(name: string): string[] {
-    return [...this.entries.values()].filter((e) => e.record.spec.class === name).map((e) => e.name);
+  /** How many environments use a class, and the names of those the caller may see (no one else's). */
+  classInUse(name: string, caller: Caller): { total: number; yours: string[] } {
+    const users = [...this.entries.values()].filter((e) => e.record.spec.class === name);
+    return {
+      total: users.length,
+      yours: users.filter((e) => mayAct(caller, e.record.spec.owner.uid)).map((e) => e.name),
+    };
   }
 
   /** Another user's environment is "not found": its existence is not theirs to learn. */

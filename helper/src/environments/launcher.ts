@@ -5,6 +5,7 @@ import type { ImageStore } from '../images/image-store.js';
 import { readTail, regularFileSize } from '../fs/safe-read.js';
 import type { LaunchedVm, VmmDriver, VmSpec } from '../vmm/driver.js';
 import type { VmmRegistry } from '../vmm/registry.js';
+import { killProcess } from './vmm-identity.js';
 import type { Component, ComponentContext, SpecContribution } from './components/component.js';
 import { prepareAll, teardownAll } from './components/pipeline.js';
 import type { EnvironmentRecord, Runtime } from './record.js';
@@ -46,7 +47,8 @@ export async function launch(
   const ctx = ctxFor(driver);
   const parts = await prepareAll(deps.components, ctx);
   deps.crashPoint('launch:after-prepare');
-  const consoleOffset = await regularFileSize(ctx.layout.console);
+  // A VMM that truncates the console when it creates the VM writes this boot from offset 0.
+  const consoleOffset = driver.truncatesConsole ? 0 : await regularFileSize(ctx.layout.console);
   const vmmLogOffset = await regularFileSize(ctx.layout.vmmLog);
   let vm: LaunchedVm;
   try {
@@ -56,21 +58,28 @@ export async function launch(
     await teardownAll(deps.components, ctx);
     throw new Error(`${driver.kind} failed to start: ${messageOf(error)}${said ? ` (${said})` : ''}`);
   }
-  const runtime: Runtime = {
-    kind: driver.kind,
-    binary: driver.binary,
-    version: driver.version,
-    accel: driver.accel,
-    pid: vm.process.pid,
-    startTime: vm.process.startTime,
-    consoleOffset,
-    vmmLogOffset,
-  };
-  await writeFile(ctx.layout.pidFile, `${JSON.stringify({ pid: runtime.pid, startTime: runtime.startTime })}\n`, {
-    mode: 0o600,
-    flag: 'wx',
-  });
-  return { driver, vm, runtime, readyMarker: image.manifest.readyMarker };
+  try {
+    const runtime: Runtime = {
+      kind: driver.kind,
+      binary: driver.binary,
+      version: driver.version,
+      accel: driver.accel,
+      pid: vm.process.pid,
+      startTime: vm.process.startTime,
+      consoleOffset,
+      vmmLogOffset,
+    };
+    await writeFile(ctx.layout.pidFile, `${JSON.stringify({ pid: runtime.pid, startTime: runtime.startTime })}\n`, {
+      mode: 0o600,
+      flag: 'wx',
+    });
+    return { driver, vm, runtime, readyMarker: image.manifest.readyMarker };
+  } catch (error) {
+    // Started but not recorded: it must not run on unseen, outside admission.
+    await killProcess(vm.process.pid);
+    await teardownAll(deps.components, ctx);
+    throw error;
+  }
 }
 
 /** The VM as the driver needs it; every path is hearthd's own, from its components. */

@@ -67,7 +67,7 @@ export class Reconciler {
     const alive = await this.liveVmm(entry);
     if (!alive) {
       // A crash between starting a VMM and recording it leaves one that only its command line names.
-      await killStrays(entry.layout.stateDir, undefined, this.d.log);
+      await killStrays(entry.layout.stateDir, await this.d.vmms.binaryNames(), this.d.log);
       await runEach(this.d.components, 'recover', this.context(entry, undefined));
     }
     const { spec } = entry.record;
@@ -185,7 +185,7 @@ export class Reconciler {
       case 'kill': {
         const live = await this.liveVmm(entry);
         if (live) await killProcess(live.pid);
-        await killStrays(entry.layout.stateDir, undefined, this.d.log);
+        await killStrays(entry.layout.stateDir, await this.d.vmms.binaryNames(), this.d.log);
         return;
       }
       case 'release':
@@ -314,7 +314,6 @@ export class Reconciler {
   }
 
   private async remove(entry: Entry): Promise<void> {
-    entry.runtime.dispose();
     const live = await this.liveVmm(entry);
     if (live) {
       try {
@@ -324,7 +323,8 @@ export class Reconciler {
       }
       await killProcess(live.pid);
     }
-    await killStrays(entry.layout.stateDir, undefined, this.d.log);
+    entry.runtime.dispose();
+    await killStrays(entry.layout.stateDir, await this.d.vmms.binaryNames(), this.d.log);
     this.d.crashPoint('delete:after-kill');
     const ctx = this.context(entry, this.driverOf(entry));
     await teardownAll(this.d.components, ctx);

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { findProcesses, processInfo } from '../vmm/process.js';
 import type { Logger } from '../log.js';
 import type { Runtime } from './record.js';
@@ -23,12 +24,14 @@ export async function killProcess(pid: number): Promise<void> {
 }
 
 /**
- * Kills every process whose command line names a file in `stateDir` (drivers always put one
- * there), except `keep`: a VMM a crash left without a pid file is found this way.
+ * Kills every VMM process (argv[0], or argv[1] under an interpreter, is one of `vmmNames`) whose
+ * command line names a file in `stateDir` (drivers always put one there): a VMM a crash left
+ * without a record is found this way. Anything else that mentions the directory (someone's
+ * `tail -f` of a log) is left alone.
  */
-export async function killStrays(stateDir: string, keep: number | undefined, log: Logger): Promise<void> {
+export async function killStrays(stateDir: string, vmmNames: readonly string[], log: Logger): Promise<void> {
   for (const stray of await findProcesses(`${stateDir}/`)) {
-    if (stray.pid === keep) continue;
+    if (!stray.argv.slice(0, 2).some((arg) => vmmNames.includes(basename(arg)))) continue;
     log.warn({ pid: stray.pid, argv: stray.argv.slice(0, 3) }, 'killing a stray VMM');
     await killProcess(stray.pid);
   }

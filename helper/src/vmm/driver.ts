@@ -58,6 +58,8 @@ export interface VmmDriver {
   readonly accel: 'kvm' | 'tcg';
   /** True when the VMM opens the disk and console by path (they must then be the VMM user's files). */
   readonly opensFilesByPath: boolean;
+  /** True when the VMM truncates its console file as it creates the VM (each boot starts at 0). */
+  readonly truncatesConsole: boolean;
   /** Starts a detached VMM for `spec`, configures and boots it; resolves once it runs the guest. */
   launch(spec: VmSpec): Promise<LaunchedVm>;
   /** Reconnects to a VMM started earlier (by this or an earlier hearthd). */

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { DetectedVmm, Settings, VmmKind } from '#protocol';
 import { DomainError } from '../errors.js';
 import { findExecutable, readVersion, verifyExecutable } from '../host/executables.js';
@@ -82,6 +83,13 @@ export class VmmRegistry {
   private async accel(setting: Settings['accel']): Promise<'kvm' | 'tcg'> {
     if (setting !== 'auto') return setting;
     return (await this.kvmBootsGuests()) ? 'kvm' : 'tcg';
+  }
+
+  /** The file names VMM processes run as (argv[0], or argv[1] under an interpreter). */
+  async binaryNames(): Promise<string[]> {
+    const found = await Promise.all(KINDS.map((kind) => this.binary(kind)));
+    const names = ['qemu-system-x86_64', 'cloud-hypervisor', ...found.flatMap((b) => (b ? [basename(b.path)] : []))];
+    return [...new Set(names)];
   }
 
   /** The driver new VMs start with, per the `hypervisor` and `accel` settings. */

@@ -51,9 +51,15 @@ export class SubscriptionHub {
     }
     const id = `sub-${this.next++}`;
     const abort = new AbortController();
-    const source = this.sources[topic];
-    const items = await source(request, abort.signal);
+    // Counted (and stoppable by stopOwner) from now, not only once its source answers.
     this.live.set(id, { owner, abort });
+    let items;
+    try {
+      items = await this.sources[topic](request, abort.signal);
+    } catch (error) {
+      this.live.delete(id);
+      throw error;
+    }
     void this.drain(id, topic, items, abort.signal);
     return id;
   }

@@ -103,6 +103,8 @@ export class CloudHypervisorDriver implements VmmDriver {
   readonly accel = 'kvm' as const;
   /** Its disks and serial console are configured as paths (vm.create), opened as the VMM user. */
   readonly opensFilesByPath = true;
+  /** Its serial file is created anew by vm.create. */
+  readonly truncatesConsole = true;
 
   constructor(
     readonly binary: string,
@@ -152,11 +154,18 @@ export class CloudHypervisorDriver implements VmmDriver {
     await this.verifyBinary?.(this.binary);
     // Its log is opened by path, as the VMM user: make it the VMM's file in root's directory.
     const log = join(spec.stateDir, CH_LOG);
-    await appendFile(log, '', { mode: 0o600 });
     // Group root, as the VMM's other files (components/disk.ts, handOver): hearthd, without
-    // CAP_DAC_OVERRIDE, can still reach it; the VMM user cannot change that group.
-    if (spec.uid !== undefined) await chown(log, spec.uid, 0);
-    await chmod(log, spec.uid !== undefined ? 0o660 : 0o600);
+    // CAP_DAC_OVERRIDE, can still reach it; the VMM user cannot change that group. Taken back
+    // first, in case its owner changed the mode to lock hearthd out.
+    const own = async () => {
+      if (spec.uid !== undefined) await chown(log, spec.uid, 0);
+      await chmod(log, spec.uid !== undefined ? 0o660 : 0o600);
+    };
+    await own().catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    });
+    await appendFile(log, '', { mode: 0o600 });
+    await own();
     const process = await withHandoff(
       async (handoff) => ({
         api: await handoff.listen(join(spec.runtimeDir, API_SOCKET)),

@@ -67,6 +67,8 @@ export class QemuDriver implements VmmDriver {
   readonly kind = 'qemu' as const;
   /** QEMU is handed its disk and console as fds (`-add-fd` fd sets): they stay root's files. */
   readonly opensFilesByPath = false;
+  /** Appends (`append=on`). */
+  readonly truncatesConsole = false;
 
   constructor(
     readonly binary: string,
