@@ -28,7 +28,6 @@ export function App() {
         <div className="brand">
           <img className="logo" src="./hearth.png" alt="" width={24} height={24} />
           <span className="brand-name">Hearth</span>
-          <span className="brand-sub">{TITLES[route]}</span>
         </div>
         <nav className="nav" aria-label="Pages">
           {(Object.keys(TITLES) as Route[]).map((r) => (

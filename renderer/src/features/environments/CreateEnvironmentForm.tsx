@@ -68,7 +68,7 @@ export function CreateEnvironmentForm(props: { onDone: () => void; onCancel: () 
           aria-describedby={nameField['aria-describedby'] ?? `${id}-name-help`}
         />
         <p className="muted small" id={`${id}-name-help`}>
-          Becomes its host name, <code>{name.trim() || 'name'}.hearth</code>: lower-case letters, digits, hyphens.
+          Becomes its host name, <code>&lt;name&gt;.hearth</code>: lower-case letters, digits, hyphens.
         </p>
         {fieldError('name', nameField.message)}
       </div>
