@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthdProcess, makePaths, type HearthdPaths } from '../helper/test/support/hearthd-process.js';
 import { startDevWeb } from '../main/src/web/dev-web.js';
-import { artifactPath, CHROMIUM, launchChromium } from './support/browser.js';
+import { artifactPath, CHROMIUM, launchChromium, openRoute } from './support/browser.js';
 
 const RENDERER = join(import.meta.dirname, '..', 'dist', 'renderer');
 const missing = [CHROMIUM, join(RENDERER, 'index.html')].filter((p) => !existsSync(p));
@@ -30,7 +30,7 @@ describe.skipIf(missing.length > 0)('browser mode against a real hearthd', () =>
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(dev.url);
+    await openRoute(page, dev.url, '#/setup');
   });
   afterAll(async () => {
     await browser.close();

@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevWeb } from '../main/src/web/dev-web.js';
 import { seedScratchRoot } from '../main/test/support/scratch-root.js';
-import { artifactPath, CHROMIUM, launchChromium } from './support/browser.js';
+import { artifactPath, CHROMIUM, launchChromium, openRoute } from './support/browser.js';
 
 const RENDERER = join(import.meta.dirname, '..', 'dist', 'renderer');
 const reason =
@@ -38,7 +38,7 @@ describe.skipIf(reason !== undefined)('installer click-through (browser mode, sc
     });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    await page.goto(dev.url);
+    await openRoute(page, dev.url, '#/setup');
   });
   afterAll(async () => {
     hearthd?.kill('SIGTERM');
@@ -102,7 +102,7 @@ describe.skipIf(reason !== undefined)('installer failure is shown: which step, a
     const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-      await page.goto(dev.url);
+      await openRoute(page, dev.url, '#/setup');
       await page.getByRole('button', { name: 'Install helper' }).click();
       await page.locator('[data-testid="install"][data-state="failed"]').waitFor({ timeout: 30_000 });
       expect(await page.locator('[data-step="preflight"]').getAttribute('data-state')).toBe('failed');

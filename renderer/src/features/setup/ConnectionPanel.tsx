@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { ConnectionState, ConnectionStatus, InstallAction, InstallRun } from '#protocol';
-import { StatusBadge, type Tone } from './StatusBadge.js';
+import { StatusBadge, type Tone } from '../../ui/StatusBadge.js';
 
 const STATE: Record<ConnectionState, { label: string; tone: Tone }> = {
   connecting: { label: 'Connecting', tone: 'info' },

@@ -1,6 +1,6 @@
 import type { CheckCategory, CheckStatus, HostReport, Verdict } from '#protocol';
-import { CopyButton } from './CopyButton.js';
-import { StatusBadge, type Tone } from './StatusBadge.js';
+import { CopyButton } from '../../ui/CopyButton.js';
+import { StatusBadge, type Tone } from '../../ui/StatusBadge.js';
 
 const VERDICT: Record<Verdict, { label: string; tone: Tone }> = {
   ready: { label: 'Ready', tone: 'pass' },

@@ -1,5 +1,5 @@
 import type { InstallRun, InstallStepState } from '#protocol';
-import { StatusBadge, type Tone } from './StatusBadge.js';
+import { StatusBadge, type Tone } from '../../ui/StatusBadge.js';
 
 const STEP: Record<InstallStepState, { label: string; tone: Tone }> = {
   pending: { label: 'Waiting', tone: 'idle' },

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { call } from './hearth.js';
+import { call } from '../hearth.js';
 
 export function CopyButton(props: { text: string; label?: string }) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');

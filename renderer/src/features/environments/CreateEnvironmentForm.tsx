@@ -1,0 +1,128 @@
+import { useId, useState, type SyntheticEvent } from 'react';
+import { Button } from '../../ui/Button.js';
+import { formErrors, type CreateField } from './fieldErrors.js';
+import { useClasses, useCreateEnvironment, useImages } from './queries.js';
+
+const mib = (n: number) => (n >= 1024 ? `${n / 1024} GiB` : `${n} MiB`);
+
+/**
+ * Name, class and image. The form does not second-guess hearthd's rules (name pattern, uniqueness,
+ * admission): it sends what the user typed and shows hearthd's answer on the field it concerns.
+ */
+export function CreateEnvironmentForm(props: { onDone: () => void; onCancel: () => void }) {
+  const id = useId();
+  const classes = useClasses(true);
+  const images = useImages(true);
+  const create = useCreateEnvironment();
+  const [name, setName] = useState('');
+  const [cls, setCls] = useState('');
+  const [image, setImage] = useState('');
+  const errors = create.error ? formErrors(create.error) : { fields: {}, form: null };
+
+  const chosenClass = cls || classes.data?.[0]?.name || '';
+  const chosenImage = image || images.data?.[0]?.name || '';
+
+  const submit = (event: SyntheticEvent) => {
+    event.preventDefault();
+    create.mutate(
+      { name: name.trim(), class: chosenClass, ...(chosenImage && { image: chosenImage }) },
+      { onSuccess: props.onDone },
+    );
+  };
+
+  const fieldProps = (field: CreateField) => {
+    const message = errors.fields[field];
+    return {
+      id: `${id}-${field}`,
+      'aria-invalid': message !== undefined,
+      'aria-describedby': message !== undefined ? `${id}-${field}-error` : undefined,
+      message,
+    };
+  };
+  const fieldError = (field: CreateField, message: string | undefined) =>
+    message !== undefined && (
+      <p className="field-error" id={`${id}-${field}-error`} data-testid={`error-${field}`}>
+        {message}
+      </p>
+    );
+
+  const nameField = fieldProps('name');
+  const classField = fieldProps('class');
+  const imageField = fieldProps('image');
+  const listError = classes.error ?? images.error;
+
+  return (
+    <form className="form" onSubmit={submit} noValidate data-testid="create-form">
+      <div className="field">
+        <label htmlFor={nameField.id}>Name</label>
+        <input
+          id={nameField.id}
+          name="name"
+          className="input"
+          autoFocus
+          autoComplete="off"
+          spellCheck={false}
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          aria-invalid={nameField['aria-invalid']}
+          aria-describedby={nameField['aria-describedby'] ?? `${id}-name-help`}
+        />
+        <p className="muted small" id={`${id}-name-help`}>
+          Becomes its host name, <code>&lt;name&gt;.hearth</code>: lower-case letters, digits, hyphens.
+        </p>
+        {fieldError('name', nameField.message)}
+      </div>
+      <div className="field">
+        <label htmlFor={classField.id}>Class</label>
+        <select
+          id={classField.id}
+          name="class"
+          className="input"
+          value={chosenClass}
+          onChange={(e) => setCls(e.target.value)}
+          aria-invalid={classField['aria-invalid']}
+          aria-describedby={classField['aria-describedby']}
+        >
+          {classes.data?.map((c) => (
+            <option key={c.name} value={c.name}>
+              {c.name} — {c.cpus} CPU, {mib(c.memoryMiB)}, {c.diskGiB} GiB disk
+            </option>
+          ))}
+        </select>
+        {fieldError('class', classField.message)}
+      </div>
+      <div className="field">
+        <label htmlFor={imageField.id}>Image</label>
+        <select
+          id={imageField.id}
+          name="image"
+          className="input"
+          value={chosenImage}
+          onChange={(e) => setImage(e.target.value)}
+          aria-invalid={imageField['aria-invalid']}
+          aria-describedby={imageField['aria-describedby']}
+        >
+          {images.data?.map((i) => (
+            <option key={i.name} value={i.name}>
+              {i.name}
+            </option>
+          ))}
+        </select>
+        {images.data?.length === 0 && <p className="muted small">No images are installed; hearthd uses its default.</p>}
+        {fieldError('image', imageField.message)}
+      </div>
+      {(errors.form ?? listError) && (
+        <div className="banner banner-fail" role="alert" data-testid="create-error">
+          {errors.form?.message ?? (listError instanceof Error ? listError.message : String(listError))}
+          {errors.form?.hint && <p className="muted small">{errors.form.hint}</p>}
+        </div>
+      )}
+      <div className="dialog-actions">
+        <Button onClick={props.onCancel}>Cancel</Button>
+        <Button type="submit" variant="primary" disabled={create.isPending || !chosenClass}>
+          {create.isPending ? 'Creating…' : 'Create'}
+        </Button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,94 @@
+import { useState } from 'react';
+import type { Environment } from '#protocol';
+import { hrefOf } from '../../app/router.js';
+import { usePushed } from '../../store.js';
+import { Button } from '../../ui/Button.js';
+import { ConfirmDialog, Dialog } from '../../ui/Dialog.js';
+import { CreateEnvironmentForm } from './CreateEnvironmentForm.js';
+import { EnvironmentRow } from './EnvironmentRow.js';
+import { useEnvironmentAction, useEnvironments, type EnvironmentAction } from './queries.js';
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** The caller's environments (hearthd lists only those), their state, and what can be done to them. */
+export function Dashboard() {
+  const connection = usePushed((s) => s.connection);
+  const connected = connection?.state === 'connected';
+  const list = useEnvironments(connected);
+  const action = useEnvironmentAction();
+  const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<Environment | null>(null);
+
+  const onAction = (env: Environment, what: EnvironmentAction) => {
+    if (what === 'delete') setDeleting(env);
+    else action.mutate({ action: what, id: env.id });
+  };
+  const environments = list.data ?? [];
+
+  return (
+    <main className="page">
+      <section className="card" aria-labelledby="envs-title">
+        <div className="card-head">
+          <h2 id="envs-title">Environments</h2>
+          {environments.length > 0 && (
+            <Button variant="primary" onClick={() => setCreating(true)} disabled={!connected}>
+              Create environment
+            </Button>
+          )}
+        </div>
+        {!connected && (
+          <div className="banner banner-warn" role="status" data-testid="dashboard-offline">
+            The helper is not connected, so environments cannot be shown. <a href={hrefOf.setup}>Open setup</a>
+          </div>
+        )}
+        {list.error && (
+          <div className="banner banner-fail" role="alert">
+            {message(list.error)}
+          </div>
+        )}
+        {action.error && (
+          <div className="banner banner-fail" role="alert" data-testid="action-error">
+            {message(action.error)}
+          </div>
+        )}
+        {connected && list.isSuccess && environments.length === 0 && (
+          <div className="empty" data-testid="empty-state">
+            <p className="lead">No environments yet.</p>
+            <p className="muted">An environment is a VM with its own disk; it keeps its disk while stopped.</p>
+            <Button variant="primary" onClick={() => setCreating(true)}>
+              Create environment
+            </Button>
+          </div>
+        )}
+        {environments.length > 0 && (
+          <ul className="envs" data-testid="environments">
+            {environments.map((env) => (
+              <EnvironmentRow
+                key={env.id}
+                env={env}
+                busy={action.isPending && action.variables.id === env.id}
+                onAction={(what) => onAction(env, what)}
+              />
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <Dialog open={creating} title="Create environment" onClose={() => setCreating(false)} testId="create-dialog">
+        <CreateEnvironmentForm onDone={() => setCreating(false)} onCancel={() => setCreating(false)} />
+      </Dialog>
+      <ConfirmDialog
+        open={deleting !== null}
+        title={`Delete ${deleting?.name ?? ''}?`}
+        confirmLabel="Delete"
+        onClose={() => setDeleting(null)}
+        onConfirm={() => {
+          if (deleting) action.mutate({ action: 'delete', id: deleting.id });
+          setDeleting(null);
+        }}
+      >
+        <p>Its VM is stopped and its disk is removed. This cannot be undone.</p>
+      </ConfirmDialog>
+    </main>
+  );
+}
