@@ -56,7 +56,8 @@ describe.skipIf(process.getuid?.() !== 0)("an environment's owner is whoever con
     daemon = await HearthdProcess.start(paths, [], await unitLauncher());
     await chmod(paths.socket, 0o666); // this daemon serves this test only
     const api = daemon.client();
-    await addTinyClass(api);
+    // Each case creates an environment as its caller: room for all of them under the per-user cap.
+    await addTinyClass(api, { maxEnvironmentsPerOwner: 64 });
     await api.close();
     client = join(dir, 'peer-client.py');
     await copyFile(join(import.meta.dirname, 'support', 'peer-client.py'), client);
