@@ -4,8 +4,8 @@ import { hearthdCalls, ipcEventNames, ipcInvoke, ipcInvokeNames, type IpcResult 
 import { HearthdError, HearthdUnreachableError } from '#protocol/client';
 import { addTinyClass, installTestImage } from '../../helper/test/support/environments.js';
 import { HearthdProcess, makePaths } from '../../helper/test/support/hearthd-process.js';
-import { AppCore } from '../src/core/app-core.js';
-import { DirectRunner } from '../src/core/installer.js';
+import type { AppCore } from '../src/core/app-core.js';
+import { testAppCore } from './support/test-app-core.js';
 import {
   bridgeSenderPolicy,
   electronSenderPolicy,
@@ -180,18 +180,7 @@ describe('IPC against a real hearthd', () => {
     const client = daemon.client();
     await addTinyClass(client);
     await client.close();
-    core = new AppCore({
-      shell: 'electron',
-      appVersion: '0.1.0',
-      socketPath: paths.socket,
-      installScript: '/nonexistent',
-      runner: new DirectRunner(),
-      isInstalled: () => Promise.resolve(true),
-      autostart: null,
-      trayAvailable: () => false,
-      copyText: () => Promise.resolve(),
-      emit: () => undefined,
-    });
+    core = testAppCore(paths.socket);
     router = new IpcRouter(core.handlers, policy);
   }, 180_000);
   afterAll(async () => {

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IpcResult, SubscriptionEvent } from '#protocol';
 import { addTinyClass, installTestImage, killVmms, waitForState } from '../../helper/test/support/environments.js';
 import { HearthdProcess, makePaths } from '../../helper/test/support/hearthd-process.js';
-import { AppCore } from '../src/core/app-core.js';
-import { DirectRunner } from '../src/core/installer.js';
+import type { AppCore } from '../src/core/app-core.js';
+import { testAppCore } from './support/test-app-core.js';
 import { electronSenderPolicy, IpcRouter, ownerOf, type IpcSender } from '../src/core/ipc-router.js';
 
 /**
@@ -44,19 +44,8 @@ describe('subscriptions over IPC against a real VM', () => {
     const client = daemon.client();
     await addTinyClass(client);
     await client.close();
-    core = new AppCore({
-      shell: 'electron',
-      appVersion: '0.1.0',
-      socketPath: paths.socket,
-      installScript: '/nonexistent',
-      runner: new DirectRunner(),
-      isInstalled: () => Promise.resolve(true),
-      autostart: null,
-      trayAvailable: () => false,
-      copyText: () => Promise.resolve(),
-      emit: (name, payload) => {
-        if (name === 'subscription') events.push(payload as SubscriptionEvent);
-      },
+    core = testAppCore(paths.socket, (name, payload) => {
+      if (name === 'subscription') events.push(payload as SubscriptionEvent);
     });
     router = new IpcRouter(core.handlers, electronSenderPolicy({ rendererUrl: RENDERER, webContentsId: () => 7 }));
   }, 180_000);

@@ -1,4 +1,4 @@
-import { useId, useState, type SyntheticEvent } from 'react';
+import { useId, useState, type ReactNode, type SyntheticEvent } from 'react';
 import { Button } from '../../ui/Button.js';
 import { formErrors, type CreateField } from './fieldErrors.js';
 import { useClasses, useCreateEnvironment, useImages } from './queries.js';
@@ -72,45 +72,28 @@ export function CreateEnvironmentForm(props: { onDone: () => void; onCancel: () 
         </p>
         {fieldError('name', nameField.message)}
       </div>
-      <div className="field">
-        <label htmlFor={classField.id}>Class</label>
-        <select
-          id={classField.id}
-          name="class"
-          className="input"
-          value={chosenClass}
-          onChange={(e) => setCls(e.target.value)}
-          aria-invalid={classField['aria-invalid']}
-          aria-describedby={classField['aria-describedby']}
-        >
-          {classes.data?.map((c) => (
-            <option key={c.name} value={c.name}>
-              {c.name} — {c.cpus} CPU, {mib(c.memoryMiB)}, {c.diskGiB} GiB disk
-            </option>
-          ))}
-        </select>
-        {fieldError('class', classField.message)}
-      </div>
-      <div className="field">
-        <label htmlFor={imageField.id}>Image</label>
-        <select
-          id={imageField.id}
-          name="image"
-          className="input"
-          value={chosenImage}
-          onChange={(e) => setImage(e.target.value)}
-          aria-invalid={imageField['aria-invalid']}
-          aria-describedby={imageField['aria-describedby']}
-        >
-          {images.data?.map((i) => (
-            <option key={i.name} value={i.name}>
-              {i.name}
-            </option>
-          ))}
-        </select>
-        {images.data?.length === 0 && <p className="muted small">No images are installed; hearthd uses its default.</p>}
-        {fieldError('image', imageField.message)}
-      </div>
+      <SelectField
+        label="Class"
+        name="class"
+        field={classField}
+        value={chosenClass}
+        onChange={setCls}
+        options={(classes.data ?? []).map((c) => ({
+          value: c.name,
+          text: `${c.name} — ${c.cpus} CPU, ${mib(c.memoryMiB)}, ${c.diskGiB} GiB disk`,
+        }))}
+        error={fieldError('class', classField.message)}
+      />
+      <SelectField
+        label="Image"
+        name="image"
+        field={imageField}
+        value={chosenImage}
+        onChange={setImage}
+        options={(images.data ?? []).map((i) => ({ value: i.name, text: i.name }))}
+        note={images.data?.length === 0 ? 'No images are installed; hearthd uses its default.' : undefined}
+        error={fieldError('image', imageField.message)}
+      />
       {(errors.form ?? listError) && (
         <div className="banner banner-fail" role="alert" data-testid="create-error">
           {errors.form?.message ?? (listError instanceof Error ? listError.message : String(listError))}
@@ -124,5 +107,40 @@ export function CreateEnvironmentForm(props: { onDone: () => void; onCancel: () 
         </Button>
       </div>
     </form>
+  );
+}
+
+/** A labelled choice whose error (from hearthd) is announced with it. */
+function SelectField(props: {
+  label: string;
+  name: string;
+  field: { id: string; 'aria-invalid': boolean; 'aria-describedby': string | undefined };
+  value: string;
+  onChange: (value: string) => void;
+  options: { value: string; text: string }[];
+  note?: string | undefined;
+  error: ReactNode;
+}) {
+  return (
+    <div className="field">
+      <label htmlFor={props.field.id}>{props.label}</label>
+      <select
+        id={props.field.id}
+        name={props.name}
+        className="input"
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        aria-invalid={props.field['aria-invalid']}
+        aria-describedby={props.field['aria-describedby']}
+      >
+        {props.options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.text}
+          </option>
+        ))}
+      </select>
+      {props.note && <p className="muted small">{props.note}</p>}
+      {props.error}
+    </div>
   );
 }
