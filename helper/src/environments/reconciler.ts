@@ -129,7 +129,18 @@ export class Reconciler {
     if (t.reason !== undefined) status.reason = t.reason;
     status.state = t.state;
     stamp(status, before, t.state, t.effects.includes('launch'));
-    if (changed) await this.persist(entry);
+    // A VMM that is gone is gone in the same saved change that says so (stopped with no pid),
+    // never in a second one a reader could miss.
+    // (Not before a `kill`: that effect still needs the record to find the VMM.)
+    const released =
+      t.effects.includes('release') &&
+      !t.effects.includes('kill') &&
+      (entry.record.runtime !== null || status.vmm?.pid != null);
+    if (released) {
+      entry.record.runtime = null;
+      this.clearVmmPid(entry);
+    }
+    if (changed || released) await this.persist(entry);
     if (t.journal) await this.journal(entry, t.journal.event, t.journal.message);
   }
 
