@@ -8,6 +8,7 @@ import {
   type ResponseOf,
 } from '#protocol';
 import { isAdmin, type Caller as DomainCaller } from '../environments/access.js';
+import { checkClassFits } from '../environments/caps.js';
 import type { EnvironmentManager } from '../environments/environment-manager.js';
 import type { ClassStore } from '../environments/class-store.js';
 import type { ImageStore } from '../images/image-store.js';
@@ -129,7 +130,7 @@ export function createHandlers(services: Services): Handlers {
     },
     putClass: async ({ params, body }, context) => {
       await requireAdmin(context);
-      environments.checkClassFits({ name: params.name, ...body }, services.settings.effective);
+      checkClassFits({ name: params.name, ...body }, services.settings.effective);
       const saved = await classes.put(params.name, body);
       bus.publish({ type: 'classes', classes: classes.list() });
       return saved;

@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
-import type { Settings } from '#protocol';
+import { availableParallelism } from 'node:os';
+import type { EnvironmentClass, Settings } from '#protocol';
 import { DomainError } from '../errors.js';
 import type { Caller } from './access.js';
 
@@ -34,5 +35,20 @@ export async function checkFreeSpace(stateDir: string, diskGiB: number): Promise
       'limit',
       `This environment's disk may grow to ${diskGiB} GiB but only ${freeGiB.toFixed(1)} GiB are free where hearthd keeps disks (${stateDir})`,
       'free some space or use a class with a smaller disk',
+    );
+}
+
+/** A class must leave the memory floor and fit this machine's CPUs. */
+export function checkClassFits(cls: Pick<EnvironmentClass, 'name' | 'cpus' | 'memoryMiB'>, settings: Settings): void {
+  if (cls.memoryMiB < settings.minimumMemoryMiB)
+    throw new DomainError(
+      'invalid',
+      `Class ${cls.name} has ${cls.memoryMiB} MiB of memory, below the minimum of ${settings.minimumMemoryMiB} MiB (setting minimumMemoryMiB) by ${settings.minimumMemoryMiB - cls.memoryMiB} MiB`,
+    );
+  const hostCpus = availableParallelism();
+  if (cls.cpus > hostCpus)
+    throw new DomainError(
+      'invalid',
+      `Class ${cls.name} has ${cls.cpus} vCPUs but this machine has ${hostCpus}; use at most ${hostCpus}`,
     );
 }

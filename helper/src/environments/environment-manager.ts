@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { CreateEnvironment, Environment, EnvironmentClass, EnvironmentStats, LogLines, Settings } from '#protocol';
+import type { CreateEnvironment, Environment, EnvironmentStats, LogLines, Settings } from '#protocol';
 import { DomainError, messageOf } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { ImageStore } from '../images/image-store.js';
@@ -19,7 +18,7 @@ import { RuntimeDirComponent } from './components/runtime-dir.js';
 import { Entry } from './entry.js';
 import { layoutOf } from './layout.js';
 import { isActive } from './lifecycle.js';
-import { checkCounts, checkFreeSpace } from './caps.js';
+import { checkClassFits, checkCounts, checkFreeSpace } from './caps.js';
 import { followLog, readLog, type LogSink, type LogSource } from './environment-logs.js';
 import { rotateIfLarge } from './log-files.js';
 import { sampleRunning, StatsSampler } from './stats.js';
@@ -188,7 +187,7 @@ export class EnvironmentManager {
           .map((c) => c.name)
           .join(', ')}`,
       );
-    this.checkClassFits(cls, this.o.settings());
+    checkClassFits(cls, this.o.settings());
     const imageName = request.image ?? (await this.o.images.defaultName());
     const image = await this.o.images.get(imageName);
     if (!image)
@@ -343,20 +342,6 @@ export class EnvironmentManager {
   }
 
   // ---- classes and checks ------------------------------------------------------------
-
-  checkClassFits(cls: Pick<EnvironmentClass, 'name' | 'cpus' | 'memoryMiB'>, settings: Settings): void {
-    if (cls.memoryMiB < settings.minimumMemoryMiB)
-      throw new DomainError(
-        'invalid',
-        `Class ${cls.name} has ${cls.memoryMiB} MiB of memory, below the minimum of ${settings.minimumMemoryMiB} MiB (setting minimumMemoryMiB) by ${settings.minimumMemoryMiB - cls.memoryMiB} MiB`,
-      );
-    const hostCpus = availableParallelism();
-    if (cls.cpus > hostCpus)
-      throw new DomainError(
-        'invalid',
-        `Class ${cls.name} has ${cls.cpus} vCPUs but this machine has ${hostCpus}; use at most ${hostCpus}`,
-      );
-  }
 
   /** How many environments use a class, and the names of those the caller may see (no one else's). */
   classInUse(name: string, caller: Caller): { total: number; yours: string[] } {
