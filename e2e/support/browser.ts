@@ -32,7 +32,7 @@ export async function artifactPath(name: string): Promise<string> {
  * then clears) and then goes to `route` — the router's hash, e.g. `#/setup`. Navigating by hash
  * after load keeps the page (and its bridge session) alive.
  */
-export async function openRoute(page: Page, url: string, route: '#/' | '#/setup'): Promise<void> {
+export async function openRoute(page: Page, url: string, route: string): Promise<void> {
   await page.goto(url);
   await page.waitForFunction(() => !location.hash.includes('hearth-token'));
   await page.evaluate((hash) => {

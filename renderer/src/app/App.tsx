@@ -1,10 +1,28 @@
+import { EnvironmentPage } from '../features/environment/EnvironmentPage.js';
 import { Dashboard } from '../features/environments/Dashboard.js';
+import { HearthdLogPage } from '../features/logs/HearthdLogPage.js';
+import { SettingsPage } from '../features/settings/SettingsPage.js';
 import { SetupPage } from '../features/setup/SetupPage.js';
 import { useAppInfo } from '../queries.js';
-import { hrefOf, useRoute, type Route } from './router.js';
+import { hrefOf, NAV_PAGES, useRoute, type Route } from './router.js';
 import { useMainSync } from './useMainSync.js';
 
-const TITLES: Record<Route, string> = { dashboard: 'Environments', setup: 'Setup' };
+const TITLES = { dashboard: 'Environments', logs: 'Logs', settings: 'Settings', setup: 'Setup' } as const;
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case 'environment':
+      return <EnvironmentPage id={route.id} />;
+    case 'logs':
+      return <HearthdLogPage />;
+    case 'settings':
+      return <SettingsPage />;
+    case 'setup':
+      return <SetupPage />;
+    case 'dashboard':
+      return <Dashboard />;
+  }
+}
 
 /** The shell: top bar with navigation, and the page the hash names. */
 export function App() {
@@ -30,9 +48,16 @@ export function App() {
           <span className="brand-name">Hearth</span>
         </div>
         <nav className="nav" aria-label="Pages">
-          {(Object.keys(TITLES) as Route[]).map((r) => (
-            <a key={r} className="nav-link" href={hrefOf[r]} aria-current={r === route ? 'page' : undefined}>
-              {TITLES[r]}
+          {NAV_PAGES.map((page) => (
+            <a
+              key={page}
+              className="nav-link"
+              href={hrefOf({ page })}
+              aria-current={
+                page === route.page || (page === 'dashboard' && route.page === 'environment') ? 'page' : undefined
+              }
+            >
+              {TITLES[page]}
             </a>
           ))}
         </nav>
@@ -45,7 +70,7 @@ export function App() {
           )}
         </div>
       </header>
-      {route === 'setup' ? <SetupPage /> : <Dashboard />}
+      <Page route={route} />
     </div>
   );
 }

@@ -4,10 +4,36 @@ import { useSyncExternalStore } from 'react';
  * A tiny hash router: the app is loaded from a file (Electron) or a token URL (browser mode), so
  * the hash is the only part of the address it may change. Unknown hashes land on the dashboard.
  */
-export type Route = 'dashboard' | 'setup';
+export type Route =
+  | { page: 'dashboard' }
+  | { page: 'environment'; id: string }
+  | { page: 'logs' }
+  | { page: 'settings' }
+  | { page: 'setup' };
+export type PageName = Route['page'];
 
-const ROUTES: Record<string, Route> = { '#/': 'dashboard', '#/setup': 'setup' };
-export const hrefOf: Record<Route, string> = { dashboard: '#/', setup: '#/setup' };
+/** The pages the top bar links to, in order. */
+export const NAV_PAGES = ['dashboard', 'logs', 'settings', 'setup'] as const satisfies readonly PageName[];
+
+export function hrefOf(route: Route): string {
+  switch (route.page) {
+    case 'dashboard':
+      return '#/';
+    case 'environment':
+      return `#/environments/${encodeURIComponent(route.id)}`;
+    default:
+      return `#/${route.page}`;
+  }
+}
+
+export function parseHash(hash: string): Route {
+  const environment = /^#\/environments\/([^/]+)$/.exec(hash);
+  if (environment) return { page: 'environment', id: decodeURIComponent(environment[1]!) };
+  if (hash === '#/logs') return { page: 'logs' };
+  if (hash === '#/settings') return { page: 'settings' };
+  if (hash === '#/setup') return { page: 'setup' };
+  return { page: 'dashboard' };
+}
 
 function subscribe(onChange: () => void): () => void {
   window.addEventListener('hashchange', onChange);
@@ -16,9 +42,9 @@ function subscribe(onChange: () => void): () => void {
 
 export function useRoute(): Route {
   const hash = useSyncExternalStore(subscribe, () => window.location.hash);
-  return ROUTES[hash] ?? 'dashboard';
+  return parseHash(hash);
 }
 
 export function navigate(route: Route): void {
-  window.location.hash = hrefOf[route];
+  window.location.hash = hrefOf(route);
 }

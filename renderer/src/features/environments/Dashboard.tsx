@@ -38,7 +38,8 @@ export function Dashboard() {
         </div>
         {!connected && (
           <div className="banner banner-warn" role="status" data-testid="dashboard-offline">
-            The helper is not connected, so environments cannot be shown. <a href={hrefOf.setup}>Open setup</a>
+            The helper is not connected, so environments cannot be shown.{' '}
+            <a href={hrefOf({ page: 'setup' })}>Open setup</a>
           </div>
         )}
         {list.error && (
