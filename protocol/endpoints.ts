@@ -11,7 +11,7 @@ import {
   EnvironmentParams,
   EnvironmentStats,
   ImageList,
-  LogLineEvent,
+  LogLinesEvent,
   LogLines,
   LogsQuery,
   StopQuery,
@@ -139,7 +139,7 @@ export const endpoints = {
     params: EnvironmentParams,
     query: LogsQuery,
     response: LogLines,
-    follow: LogLineEvent,
+    follow: LogLinesEvent,
   },
   getEnvironmentStats: {
     method: 'GET',

@@ -3,7 +3,7 @@ import { endpoints, type CallableName, type Endpoint, type Endpoints, type Reque
 import { ErrorBody, ErrorCode } from './errors.js';
 import { HearthEvent } from './events.js';
 import { OneOf } from './schemas/common.js';
-import { EnvironmentParams, LogLineEvent, LogSource } from './schemas/environments.js';
+import { EnvironmentParams, LogLinesEvent, LogSource } from './schemas/environments.js';
 import { VersionInfo } from './schemas/system.js';
 
 /**
@@ -199,7 +199,7 @@ export const ipcTopics = {
       },
       { additionalProperties: false },
     ),
-    event: LogLineEvent,
+    event: LogLinesEvent,
   },
 } as const satisfies Record<string, TopicDef>;
 

@@ -114,13 +114,13 @@ describe('environments on real QEMU (TCG) VMs', () => {
     const followAbort = new AbortController();
     const stream = client.follow('getEnvironmentLogs', { params: { id }, query: { tail: 1 } }, followAbort.signal);
     // The tail of one line comes first, before anything new.
-    expect((await stream.next()).value).toEqual({ type: 'line', line: readyMarker });
+    expect((await stream.next()).value).toEqual({ type: 'lines', lines: [readyMarker] });
     const followed: string[] = [];
     const following = (async () => {
       try {
         for await (const message of stream) {
-          followed.push(message.line);
-          if (message.line.endsWith('HEARTH-DISK boot-count=2')) return;
+          followed.push(...message.lines);
+          if (message.lines.some((line) => line.endsWith('HEARTH-DISK boot-count=2'))) return;
         }
       } catch (error) {
         if (!followAbort.signal.aborted) throw error;

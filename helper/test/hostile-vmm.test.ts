@@ -177,7 +177,7 @@ describe.each(VMMS)('a hostile VMM user against hearthd: $name', (vmm) => {
     const stream = client.follow('getEnvironmentLogs', { params: { id }, query: { tail: 1 } }, follow.signal);
     const following = (async () => {
       try {
-        for await (const message of stream) followed.push(message.line);
+        for await (const message of stream) followed.push(...message.lines);
         followEnded = true;
       } catch (error) {
         if (!follow.signal.aborted) throw error;

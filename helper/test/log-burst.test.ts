@@ -44,7 +44,7 @@ describe('following a console through bursts', () => {
 
   const follow = () => SseReader.open(daemon.paths.socket, `/v1/environments/${id}/logs?follow=1&tail=0`);
   const received = (reader: SseReader) =>
-    reader.messages.filter((m) => m.event === 'line').map((m) => (m.data as { line: string }).line);
+    reader.messages.filter((m) => m.event === 'lines').flatMap((m) => (m.data as { lines: string[] }).lines);
 
   it('delivers 10 MB written in 1 MB bursts to a follower, every line in order', async () => {
     const reader = await follow();

@@ -150,12 +150,16 @@ export const LogLines = Type.Object(
 );
 export type LogLines = Static<typeof LogLines>;
 
-/** One SSE message (`event: line`) of a followed log. */
-export const LogLineEvent = Type.Object(
-  { type: Type.Literal('line'), line: Type.String() },
+/**
+ * One SSE message (`event: lines`) of a followed log: the complete lines of one read, in order.
+ * Batched because a console can write megabytes at once; one message per line would cost more
+ * framing than text.
+ */
+export const LogLinesEvent = Type.Object(
+  { type: Type.Literal('lines'), lines: Type.Array(Type.String(), { minItems: 1 }) },
   { additionalProperties: false },
 );
-export type LogLineEvent = Static<typeof LogLineEvent>;
+export type LogLinesEvent = Static<typeof LogLinesEvent>;
 
 /** One line of an environment's event log (`events.log`, NDJSON). */
 export const EnvironmentLogEntry = Type.Object(

@@ -166,7 +166,7 @@ export function createFollowers(services: Pick<Services, 'environments'>): Follo
           query.tail ?? DEFAULT_TAIL,
           caller,
           {
-            onLine: (line) => connection.send('line', { type: 'line', line }),
+            onLine: (line) => connection.send('lines', { type: 'lines', lines: [line] }),
             onRoom: (resume) => connection.onDrain(resume),
             onEnd: () => connection.end(),
           },
