@@ -11,7 +11,10 @@ const BLOCKING = new Set(['serious', 'critical']);
  * elements it found, and axe's help text and link.
  */
 export async function expectNoSeriousViolations(page: Page, screenName: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).analyze();
+  // Legacy mode runs axe inside the page itself. The default opens a second page to merge
+  // results across frames: the app has no frames, pages from browser.newPage() may not open
+  // others, and a second page could take focus from the one a keyboard test is driving.
+  const results = await new AxeBuilder({ page }).setLegacyMode(true).analyze();
   const blocking = results.violations.filter((v) => BLOCKING.has(v.impact ?? ''));
   const others = results.violations.filter((v) => !BLOCKING.has(v.impact ?? ''));
   if (others.length)

@@ -81,7 +81,7 @@ export async function ensureMember(): Promise<Member> {
           '--shell',
           '/usr/sbin/nologin',
           '--comment',
-          'Hearth e2e tests: the browser bridge as a hearth member',
+          'Hearth e2e tests, the browser bridge as a hearth member',
           MEMBER_USER,
         ],
         { reject: false },
