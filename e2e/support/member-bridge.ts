@@ -129,6 +129,16 @@ export async function startMemberBridge(socket: string, member?: Member): Promis
     throw new Error(
       `${socket} has gid ${socketGid}, not ${SOCKET_GROUP} (${who.socketGid}): call ensureMember() before starting hearthd`,
     );
+  // The socket's group is not enough: every directory above it must let the member through.
+  const reach = await execa(
+    'setpriv',
+    [`--reuid=${who.uid}`, `--regid=${who.gid}`, '--init-groups', '--', 'test', '-r', socket, '-a', '-w', socket],
+    { reject: false },
+  );
+  if (reach.exitCode !== 0)
+    throw new Error(
+      `${who.name} cannot open ${socket}: a directory above it is closed to others (makePaths uses 0711)`,
+    );
   const child = execa(
     'setpriv',
     [
