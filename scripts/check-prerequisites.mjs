@@ -20,7 +20,13 @@ const PROGRAMS = [
   { bin: 'setfacl', apt: 'acl', why: 'the install script grants socket access with an ACL' },
   { bin: 'getfacl', apt: 'acl', why: 'the install-script tests read those ACLs' },
   { bin: 'gpasswd', apt: 'passwd', why: 'the install script adds the user to the hearth group' },
+  {
+    bin: 'useradd',
+    apt: 'passwd',
+    why: 'the GUI specs create the hearth group and a member (hearth-e2e) to run the browser bridge as',
+  },
   { bin: 'setpriv', apt: 'util-linux', why: "installer progress is written with the caller's identity" },
+  { bin: 'getent', apt: 'libc-bin', why: 'the GUI specs look up their hearth member and group' },
   { bin: 'mkfs.ext4', apt: 'e2fsprogs', why: 'the test guest has an ext4 base disk' },
   { bin: 'debugfs', apt: 'e2fsprogs', why: 'tests read the guest disk from the host' },
   { bin: 'apt-get', apt: 'apt', why: 'the test guest is built from Debian packages' },

@@ -76,11 +76,15 @@ export async function startDevWeb(
   };
 }
 
-const USAGE = `Usage: npm run dev:web -- [--socket PATH] [--port N] [--install-root DIR] [--install-user NAME]
+/** The stdout line a parent reads the address from, with --url-stdout. */
+export const URL_LINE = 'HEARTH_DEV_WEB_URL=';
+
+const USAGE = `Usage: npm run dev:web -- [--socket PATH] [--port N] [--install-root DIR] [--install-user NAME] [--url-stdout]
 
 Serves the renderer (npm run build first) on 127.0.0.1, bridged to the app's main-process logic
 and the hearthd at --socket (default ${DEFAULT_SOCKET}). The address, with its one-time token,
-is written to a file only you can read; open it in a browser.`;
+is written to a file only you can read; open it in a browser. --url-stdout instead writes it as
+one line, ${URL_LINE}<address>, on stdout, for a parent process that reads it (the e2e tests).`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -89,6 +93,7 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       'install-root': { type: 'string' },
       'install-user': { type: 'string' },
+      'url-stdout': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -106,6 +111,14 @@ async function main(): Promise<void> {
     assumeInstalled: socket !== DEFAULT_SOCKET,
     onError: (error) => process.stderr.write(`dev:web: ${String(error)}\n`),
   });
+  const stop = () => void dev.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  if (values['url-stdout'] === true) {
+    // The reader is our parent, through a pipe: the token reaches no terminal and no file.
+    process.stdout.write(`${URL_LINE}${dev.url}\n`);
+    return;
+  }
   const runtime = process.env.XDG_RUNTIME_DIR ?? join(repo, '.cache');
   await mkdir(join(runtime, 'hearth'), { recursive: true, mode: 0o700 });
   const urlFile = join(runtime, 'hearth', 'dev-web.url');
@@ -114,9 +127,6 @@ async function main(): Promise<void> {
     `Hearth dev:web is serving on ${new URL(dev.url).origin} (hearthd socket: ${socket}).\n` +
       `Open the address in ${urlFile} (it carries the one-time token):  xdg-open "$(cat ${urlFile})"\n`,
   );
-  const stop = () => void dev.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename)) {

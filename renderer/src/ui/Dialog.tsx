@@ -1,8 +1,32 @@
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useEffect, useRef, type KeyboardEvent, type ReactNode } from 'react';
+
+const TABBABLE =
+  'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
 /**
- * A modal on the native <dialog>: showModal() makes the rest of the page inert, traps focus, moves
- * it into the dialog and closes on Escape; the browser gives focus back to the opener on close.
+ * Tab from the last control goes to the first, Shift+Tab from the first to the last. showModal()
+ * makes the page inert but lets Tab leave the dialog for the document itself (Chromium: focus on
+ * <body>, nowhere a user can see), so the wrap is ours.
+ */
+function wrapTab(event: KeyboardEvent<HTMLDialogElement>): void {
+  if (event.key !== 'Tab' || event.altKey || event.ctrlKey || event.metaKey) return;
+  const stops = [...event.currentTarget.querySelectorAll<HTMLElement>(TABBABLE)].filter(
+    (el) => el.getClientRects().length > 0,
+  );
+  const first = stops[0];
+  const last = stops.at(-1);
+  if (!first || !last) return;
+  const from = document.activeElement;
+  if (event.shiftKey ? from === first : from === last) {
+    event.preventDefault();
+    (event.shiftKey ? last : first).focus();
+  }
+}
+
+/**
+ * A modal on the native <dialog>: showModal() makes the rest of the page inert, moves focus into
+ * the dialog and closes on Escape; the browser gives focus back to the opener on close. Tab and
+ * Shift+Tab cycle inside it (wrapTab).
  */
 export function Dialog(props: {
   open: boolean;
@@ -27,6 +51,7 @@ export function Dialog(props: {
       data-testid={props.testId}
       // Escape fires `cancel` then `close`; report it so the owner's state follows.
       onClose={props.onClose}
+      onKeyDown={wrapTab}
     >
       {props.open && (
         <>

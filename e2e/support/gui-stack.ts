@@ -1,0 +1,59 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { addTinyClass, installTestImage, killVmms } from '../../helper/test/support/environments.js';
+import { HearthdProcess, makePaths } from '../../helper/test/support/hearthd-process.js';
+import { launchChromium, openRoute } from './browser.js';
+import { ensureMember, startMemberBridge, type MemberBridge } from './member-bridge.js';
+
+export const RENDERER = join(import.meta.dirname, '..', '..', 'dist', 'renderer');
+
+export interface GuiStack {
+  daemon: HearthdProcess;
+  bridge: MemberBridge;
+  browser: Browser;
+  page: Page;
+  /** Uncaught errors in the page: a spec ends by expecting none. */
+  pageErrors: string[];
+  dispose(): Promise<void>;
+}
+
+/**
+ * What a user has on a deployed machine, for a GUI spec: a real hearthd (run as its unit runs it)
+ * booting QEMU TCG VMs, the test image and the `tiny` class installed by root, the browser bridge
+ * as an ordinary `hearth` member in its own process, and Chromium on the app at `route`.
+ */
+export async function startGuiStack(prefix: string, route = '#/'): Promise<GuiStack> {
+  // First: hearthd gives its socket the hearth group only if the group exists when it starts.
+  const member = await ensureMember();
+  const paths = await makePaths(prefix);
+  await installTestImage(paths);
+  const daemon = await HearthdProcess.start(paths, ['--hypervisor', 'qemu', '--accel', 'tcg']);
+  const disposers: Array<() => Promise<void>> = [
+    async () => {
+      await killVmms(paths);
+      await daemon.dispose();
+      await rm(paths.dir, { recursive: true, force: true });
+    },
+  ];
+  const dispose = async () => {
+    for (const d of disposers.reverse()) await d().catch((e: unknown) => console.warn(`dispose: ${String(e)}`));
+  };
+  try {
+    const client = daemon.client();
+    await addTinyClass(client);
+    await client.close();
+    const bridge = await startMemberBridge(paths.socket, member);
+    disposers.push(() => bridge.close());
+    const browser = await launchChromium();
+    disposers.push(() => browser.close());
+    const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    await openRoute(page, bridge.url, route);
+    return { daemon, bridge, browser, page, pageErrors, dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
