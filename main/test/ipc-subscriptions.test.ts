@@ -35,7 +35,7 @@ describe('subscriptions over IPC against a real VM', () => {
     return result.value.id;
   };
   const of = (id: string) => events.filter((e) => e.id === id);
-  const lines = (id: string) => of(id).flatMap((e) => (e.kind === 'item' ? e.item.lines : []));
+  const lines = (id: string) => of(id).flatMap((e) => (e.kind === 'item' && e.topic === 'logs' ? e.item.lines : []));
 
   beforeAll(async () => {
     const paths = await makePaths('hearth-ipc-subs-');
