@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { ENV_FIELDS } from './log-ring.js';
 
 export type { Logger };
 
@@ -38,7 +39,7 @@ export function redactDeep(value: unknown): unknown {
  * fields, a nested request, an array of accounts — can carry a credential, wherever it sits.
  * pino's own `redact` needs every path spelled out, which is how nested secrets leaked before.
  */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export function createLogger(level: string, destination?: DestinationStream, ring?: DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     name: 'hearthd',
     level,
@@ -54,13 +55,35 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       },
     },
   };
-  if (destination) return pino(options, destination);
-  const stdout = pino.destination({ dest: 1, sync: true });
-  const log = pino(options, stdout);
-  // When whoever reads stdout goes away (a development parent that died), writes fail with
-  // EPIPE. Logging must never stop hearthd from working or shutting down: go quiet instead.
-  stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') log.level = 'silent';
-  });
-  return log;
+  let out = destination;
+  if (!out) {
+    const stdout = pino.destination({ dest: 1, sync: true });
+    // When whoever reads stdout goes away (a development parent that died), writes fail with
+    // EPIPE. Logging must never stop hearthd from working or shutting down: stdout goes quiet,
+    // the ring (the API's view of the log) goes on.
+    let broken = false;
+    stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') broken = true;
+    });
+    out = { write: (line: string) => (broken ? undefined : stdout.write(line)) };
+  }
+  if (!ring) return pino(options, out);
+  // Both get the finished line: the streamWrite hook runs before the multistream fans it out,
+  // so the ring only ever holds redacted text. Every level the logger passes reaches both.
+  return pino(
+    options,
+    pino.multistream([
+      { level: 'trace', stream: out },
+      { level: 'trace', stream: ring },
+    ]),
+  );
+}
+
+/**
+ * A logger for one environment: every line carries its id, name and owner (log-ring.ts
+ * ENV_FIELDS), so hearthd's log says which environment a line is about and the API can show it
+ * to that environment's owner.
+ */
+export function environmentLog(log: Logger, spec: { id: string; name: string; owner: { uid: number | null } }): Logger {
+  return log.child({ [ENV_FIELDS.id]: spec.id, [ENV_FIELDS.name]: spec.name, [ENV_FIELDS.owner]: spec.owner.uid });
 }

@@ -6,6 +6,7 @@ import { findExecutable } from './host/executables.js';
 import { HostRoot } from './host/host-root.js';
 import { ImageStore } from './images/image-store.js';
 import { createLogger } from './log.js';
+import { LogRing } from './log-ring.js';
 
 const cli = parseCli(process.argv.slice(2));
 if (cli.kind === 'help') {
@@ -38,14 +39,15 @@ if (cli.kind === 'install-image') {
   }
 }
 
-const log = createLogger(cli.logLevel);
+const logRing = new LogRing();
+const log = createLogger(cli.logLevel, undefined, logRing);
 process.on('uncaughtException', (error) => {
   log.fatal({ err: error }, 'uncaught exception; exiting');
   process.exit(70); // EX_SOFTWARE
 });
 
 try {
-  const daemon = await startDaemon(cli.options, log);
+  const daemon = await startDaemon(cli.options, log, logRing);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;

@@ -6,7 +6,7 @@ import { ConsoleComponent } from '../src/environments/components/console.js';
 import { PrepareError, prepareAll, runEach, teardownAll } from '../src/environments/components/pipeline.js';
 import { RuntimeDirComponent } from '../src/environments/components/runtime-dir.js';
 import { layoutOf } from '../src/environments/layout.js';
-import { createLogger } from '../src/log.js';
+import { createLogger, environmentLog } from '../src/log.js';
 import { sampleRecord, scratch } from './support/records.js';
 
 type Step = 'create' | 'prepare' | 'teardown' | 'recover' | 'destroy';
@@ -51,7 +51,8 @@ function context(stateRoot = '/nonexistent/state', runtimeRoot = '/nonexistent/r
     layout: layoutOf(stateRoot, runtimeRoot, spec.id),
     vmmUser: undefined,
     vmmOpensFiles: false,
-    log,
+    // As the reconciler gives it: the environment's own logger, whose lines name it.
+    log: environmentLog(log, spec),
     journal: () => Promise.resolve(),
   };
   return { ctx, lines };

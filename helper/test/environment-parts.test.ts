@@ -86,6 +86,16 @@ describe('console and event log files', () => {
 
   it('strips terminal control sequences from console text', () => {
     expect(cleanConsoleText('\x1bc\x1b[?7l\x1b[2JHEARTH-GUEST-READY\r')).toBe('HEARTH-GUEST-READY');
+    // Cursor moves, erase, scroll region, cursor save/restore, charset selection, NUL.
+    expect(cleanConsoleText('\x1b[10;20H\x1b[K\x1b[1;24r\x1b7a\x1b8\x1b(Bb\0c')).toBe('abc');
+    // Window titles and hyperlinks (OSC), ended by BEL or by ST.
+    expect(cleanConsoleText('\x1b]0;root@guest: ~\x07prompt\x1b]8;;http://x\x1b\\link')).toBe('promptlink');
+  });
+
+  it('keeps colours (SGR) for the GUI to render', () => {
+    const coloured = '\x1b[0;32m[  OK  ]\x1b[0m Started \x1b[1;39mssh.service\x1b[0m';
+    expect(cleanConsoleText(`${coloured}\r`)).toBe(coloured);
+    expect(cleanConsoleText('\x1b[38;5;208morange\x1b[m\x1b[2K')).toBe('\x1b[38;5;208morange\x1b[m');
   });
 });
 

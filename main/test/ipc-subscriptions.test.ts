@@ -35,7 +35,7 @@ describe('subscriptions over IPC against a real VM', () => {
     return result.value.id;
   };
   const of = (id: string) => events.filter((e) => e.id === id);
-  const lines = (id: string) => of(id).flatMap((e) => (e.kind === 'item' ? e.item.lines : []));
+  const lines = (id: string) => of(id).flatMap((e) => (e.kind === 'item' && e.topic === 'logs' ? e.item.lines : []));
 
   beforeAll(async () => {
     const paths = await makePaths('hearth-ipc-subs-');
@@ -83,6 +83,18 @@ describe('subscriptions over IPC against a real VM', () => {
     core.subscriptions.stopOwner(ownerOf(ours));
     await eventually(() => of(a).some((e) => e.kind === 'end') && of(b).some((e) => e.kind === 'end'), 'both ends');
     expect(core.subscriptions.size).toBe(0);
+  });
+
+  it("follows hearthd's own log: the tail as one batch, then new entries", async () => {
+    const id = await subscribe({ topic: 'hearthdLog', request: { query: { tail: 5 } } });
+    const entries = () => of(id).flatMap((e) => (e.kind === 'item' && e.topic === 'hearthdLog' ? e.item.entries : []));
+    await eventually(() => entries().length > 0, 'the tail of hearthd log');
+    expect(entries().length).toBeLessThanOrEqual(5);
+    const before = entries().at(-1)!.seq;
+    await router.handle('createEnvironment', ours, { body: { name: 'logged', class: 'tiny', start: false } });
+    await eventually(() => entries().some((e) => e.seq > before && e.environment?.name === 'logged'), 'a new entry');
+    await router.handle('unsubscribe', ours, { id });
+    await eventually(() => of(id).some((e) => e.kind === 'end'), 'the end event');
   });
 
   it("refuses a follow of an environment that does not exist with hearthd's not-found", async () => {

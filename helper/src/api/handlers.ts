@@ -14,6 +14,7 @@ import type { ClassStore } from '../environments/class-store.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { ReadinessService } from '../host/readiness-service.js';
+import { followRing, tailOf, type LogRing } from '../log-ring.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { ApiError } from './api-error.js';
@@ -51,6 +52,8 @@ export interface Services {
   environments: EnvironmentManager;
   classes: ClassStore;
   images: ImageStore;
+  /** hearthd's own recent log (log-ring.ts). */
+  logRing: LogRing;
   detectVmms: () => Promise<DetectedVmm[]>;
   /** Re-applies timers and anything else that follows the settings. */
   applySettings: () => void;
@@ -109,6 +112,10 @@ export function createHandlers(services: Services): Handlers {
       environments.logs(params.id, query.source ?? 'console', query.tail ?? DEFAULT_TAIL, await callerOf(context)),
 
     getEnvironmentStats: async ({ params }, context) => environments.stats(params.id, await callerOf(context)),
+    getHearthdLog: async ({ query }, context) => {
+      const view = { caller: await callerOf(context), minLevel: query.level ?? 'trace' };
+      return { entries: tailOf(services.logRing, view, query.tail ?? DEFAULT_TAIL), dropped: services.logRing.dropped };
+    },
 
     listImages: async () => {
       const images = await Promise.all((await services.images.names()).map((name) => services.images.get(name)));
@@ -152,7 +159,7 @@ export function createHandlers(services: Services): Handlers {
   };
 }
 
-export function createFollowers(services: Pick<Services, 'environments'>): Followers {
+export function createFollowers(services: Pick<Services, 'environments' | 'logRing'>): Followers {
   return {
     getEnvironmentLogs: async ({ params, query }, open, context) => {
       const caller = await callerOf(context);
@@ -166,7 +173,7 @@ export function createFollowers(services: Pick<Services, 'environments'>): Follo
           query.tail ?? DEFAULT_TAIL,
           caller,
           {
-            onLine: (line) => connection.send('lines', { type: 'lines', lines: [line] }),
+            onLines: (lines) => connection.send('lines', { type: 'lines', lines }),
             onRoom: (resume) => connection.onDrain(resume),
             onEnd: () => connection.end(),
           },
@@ -176,6 +183,15 @@ export function createFollowers(services: Pick<Services, 'environments'>): Follo
         connection.end();
         throw error;
       }
+      connection.onClose(stop);
+    },
+    getHearthdLog: async ({ query }, open, context) => {
+      const view = { caller: await callerOf(context), minLevel: query.level ?? 'trace' };
+      const connection = open();
+      const stop = followRing(services.logRing, view, query.tail ?? DEFAULT_TAIL, {
+        send: (entries) => connection.send('entries', { type: 'entries', entries }),
+        onRoom: (resume) => connection.onDrain(resume),
+      });
       connection.onClose(stop);
     },
   };

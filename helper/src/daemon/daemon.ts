@@ -16,6 +16,7 @@ import { HostRoot } from '../host/host-root.js';
 import { ReadinessService } from '../host/readiness-service.js';
 import { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../log.js';
+import { LogRing } from '../log-ring.js';
 import { SettingsStore } from '../settings/settings-store.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { VmmRegistry } from '../vmm/registry.js';
@@ -80,7 +81,12 @@ export interface RunningDaemon {
   close(): Promise<void>;
 }
 
-export async function startDaemon(options: DaemonOptions, log: Logger): Promise<RunningDaemon> {
+/** `logRing` is where `log` also writes (log.ts createLogger): the API serves it as GET /v1/log. */
+export async function startDaemon(
+  options: DaemonOptions,
+  log: Logger,
+  logRing = new LogRing(),
+): Promise<RunningDaemon> {
   // Without it no caller can be named: refuse to start rather than serve everyone as "unknown".
   const sockopt = loadSockopt();
   await mkdir(options.stateDir, { recursive: true, mode: 0o711 });
@@ -153,6 +159,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
     environments,
     classes,
     images,
+    logRing,
     detectVmms: () => vmms.detected(),
     applySettings,
     openApiDocument: () => app!.swagger() as never,
@@ -160,7 +167,7 @@ export async function startDaemon(options: DaemonOptions, log: Logger): Promise<
   app = await buildServer({
     log,
     handlers,
-    followers: createFollowers({ environments }),
+    followers: createFollowers({ environments, logRing }),
     streams,
     identify: (socket) => identifyPeer(sockopt, socket),
     limits: options.apiLimits,

@@ -1,7 +1,7 @@
 import type { LogLines } from '#protocol';
 import { regularFileSize } from '../fs/safe-read.js';
 import type { EnvironmentLayout } from './layout.js';
-import { cleanConsoleText, cutLine, followFile, MAX_LINE_CHARS, tailLines } from './log-files.js';
+import { cleanConsoleText, cutLine, followFile, MAX_LINE_CHARS, skippedMarker, tailLines } from './log-files.js';
 
 export type LogSource = 'console' | 'events';
 
@@ -14,9 +14,10 @@ export async function readLog(layout: EnvironmentLayout, source: LogSource, tail
   return { source, lines };
 }
 
-/** Where a followed log goes. `onLine` returns false when the receiver is full. */
+/** Where a followed log goes. `onLines` returns false when the receiver is full. */
 export interface LogSink {
-  onLine: (line: string) => boolean;
+  /** A batch of complete lines, oldest first, never empty. */
+  onLines: (lines: string[]) => boolean;
   /** Registers the call that resumes reading once the receiver has room again. */
   onRoom: (resume: () => void) => void;
   onEnd: () => void;
@@ -24,9 +25,12 @@ export interface LogSink {
 }
 
 /**
- * Sends the last `tail` lines, then every new complete line, until the returned function is
- * called or `gone()` says the environment was deleted (then `onEnd`). With backpressure: while
- * the receiver is full the file is not read for it; it resumes from its own offset.
+ * Sends the last `tail` lines as one batch, then the complete lines of each read as one batch,
+ * until the returned function is called or `gone()` says the environment was deleted (then
+ * `onEnd`). One message per read, not per line: a 1 MiB burst is ~10,000 lines, and framing,
+ * JSON and socket writes per line were what held a follower to single-digit MiB/s. With
+ * backpressure: while the receiver is full the file is not read for it; it resumes from its own
+ * offset.
  */
 export async function followLog(
   layout: EnvironmentLayout,
@@ -36,18 +40,25 @@ export async function followLog(
 ): Promise<() => void> {
   const file = source === 'console' ? layout.console : layout.events;
   const offset = await regularFileSize(file);
-  for (const line of (await readLog(layout, source, tail)).lines) to.onLine(line);
+  const first = (await readLog(layout, source, tail)).lines;
+  if (first.length) to.onLines(first);
   let partial = '';
-  const stopFile = followFile(file, offset, (text) => {
-    // Cleaned line by line: a control sequence may be split between two reads, never between lines.
-    const lines = (partial + text).split('\n');
+  const stopFile = followFile(file, offset, (text, skipped) => {
+    // The follower lost its place (it fell too far behind, or the file was rotated under it):
+    // what it held of an unfinished line belongs to bytes it will never see.
+    if (skipped) partial = '';
+    const joined = partial + text;
+    const end = joined.lastIndexOf('\n');
     // A line without end (a VMM may write one) is kept only up to the cut, not held whole.
-    partial = (lines.pop() ?? '').slice(0, MAX_LINE_CHARS + 1);
-    let room = true;
+    partial = joined.slice(end + 1, end + 1 + MAX_LINE_CHARS + 1);
+    // Cleaned once over the complete lines (a control sequence may be split between two reads,
+    // never between lines; cleaning never spans a newline), then split.
+    const complete = end < 0 ? '' : joined.slice(0, end);
+    const batch =
+      end < 0 ? [] : (source === 'console' ? cleanConsoleText(complete) : complete).split('\n').map(cutLine);
+    if (skipped) batch.unshift(skippedMarker(skipped));
     // The lines of one read are all sent (they are decoded already); only the next read waits.
-    for (const line of lines)
-      if (!to.onLine(cutLine(source === 'console' ? cleanConsoleText(line) : line))) room = false;
-    return room;
+    return batch.length ? to.onLines(batch) : true;
   });
   to.onRoom(() => stopFile.resume());
   const watch = setInterval(() => {

@@ -117,14 +117,14 @@ export class EnvironmentManager {
       const loaded = await loadRecord(layout.record);
       if (loaded.kind === 'missing') {
         // A crash before the first record write: nothing was promised to anyone; remove the rest.
-        this.o.log.warn({ id }, 'removing an environment directory without a record (interrupted create)');
+        this.o.log.warn({ env: id }, 'removing an environment directory without a record (interrupted create)');
         await killStrays(layout.stateDir, await this.o.vmms.binaryNames(), this.o.log);
         await rm(layout.stateDir, { recursive: true, force: true });
         await rm(layout.runtimeDir, { recursive: true, force: true });
         continue;
       }
       if (loaded.kind === 'invalid') {
-        this.o.log.error({ id, file: layout.record }, 'environment record is invalid; leaving it alone');
+        this.o.log.error({ env: id, file: layout.record }, 'environment record is invalid; leaving it alone');
         continue;
       }
       this.entries.set(id, new Entry(loaded.record, layout));

@@ -12,8 +12,18 @@ const READ_CHUNK = 1024 * 1024;
 /** How far behind the end of a file a follower may be before it skips ahead. */
 export const MAX_BEHIND_BYTES = 4 * 1024 * 1024;
 
-/** Returns false when the receiver is full: it gets nothing more until it calls `resume()`. */
-export type OnText = (text: string) => unknown;
+/** Bytes a follower will never see: it fell more than MAX_BEHIND_BYTES behind, or the file was rotated under it. */
+export interface Skip {
+  why: 'behind' | 'rotated' | 'truncated';
+  /** How many bytes; undefined when the file was truncated by someone other than hearthd. */
+  bytes: number | undefined;
+}
+
+/**
+ * New text, and what was skipped just before it (text may then be empty). Returns false when
+ * the receiver is full: it gets nothing more until it calls `resume()`.
+ */
+export type OnText = (text: string, skipped?: Skip) => unknown;
 
 /** Stops a follow; `resume()` restarts a paused one from its own position. */
 export type Following = (() => void) & { resume: () => void };
@@ -25,6 +35,8 @@ interface Subscriber {
   onText: OnText;
   paused: boolean;
   stopped: boolean;
+  /** Told with its next text. */
+  skipped: Skip | undefined;
 }
 
 /**
@@ -46,6 +58,10 @@ class SharedFile {
   private timer: NodeJS.Timeout | undefined;
   private timerMs = 0;
   private reading = false;
+  /** Settles when the current read ends (a rotation waits for it). */
+  private readDone: Promise<void> = Promise.resolve();
+  /** A rotation is truncating the file: no read starts until it is done. */
+  private holding = false;
   private wokenWhileReading = false;
   private closed = false;
 
@@ -68,6 +84,7 @@ class SharedFile {
       onText,
       paused: false,
       stopped: false,
+      skipped: undefined,
     };
     this.pending.push(subscriber);
     void this.read();
@@ -125,10 +142,12 @@ class SharedFile {
     if (subscriber.paused || end <= subscriber.position) return;
     const text = subscriber.decoder.write(bytes.subarray(Math.max(0, subscriber.position - start)));
     subscriber.position = end;
-    if (!text) return;
+    const skipped = subscriber.skipped;
+    if (!text && !skipped) return;
+    subscriber.skipped = undefined;
     let room: unknown = true;
     try {
-      room = subscriber.onText(text);
+      room = subscriber.onText(text, skipped);
     } catch {
       // One subscriber's failure must not starve the others.
     }
@@ -165,19 +184,10 @@ class SharedFile {
         // followers skip to the last MAX_BEHIND_BYTES, as a tail would.
         const floor = size - MAX_BEHIND_BYTES;
         if (this.position < floor) this.position = floor;
-        for (const s of this.all())
-          if (s.position < floor) {
-            s.position = floor;
-            s.decoder = new StringDecoder('utf8');
-          }
-        if (size < this.position) {
-          // Truncated by rotation: everyone starts again at the new beginning.
-          this.position = 0;
-          for (const s of this.all()) {
-            s.position = 0;
-            s.decoder = new StringDecoder('utf8');
-          }
-        }
+        for (const s of this.all()) if (s.position < floor) this.skip(s, floor, 'behind', floor - s.position);
+        // Truncated by someone else (hearthd's own rotation goes through `truncate`, which knows
+        // how much each follower had not read): everyone starts again at the new beginning.
+        if (size < this.position) this.restart(undefined);
         for (const s of this.pending.splice(0)) {
           if (s.position < this.position)
             await this.readRange(
@@ -204,13 +214,51 @@ class SharedFile {
     }
   }
 
+  private skip(s: Subscriber, to: number, why: Skip['why'], bytes: number | undefined): void {
+    const before = s.skipped?.bytes;
+    s.skipped = { why, bytes: bytes === undefined || s.skipped === undefined ? bytes : bytes + (before ?? 0) };
+    s.position = to;
+    s.decoder = new StringDecoder('utf8');
+  }
+
+  /** The file starts again at 0; `sizeBefore` (when known) says what each follower missed. */
+  private restart(sizeBefore: number | undefined): void {
+    this.position = 0;
+    for (const s of this.all()) {
+      if (sizeBefore === undefined) this.skip(s, 0, 'truncated', undefined);
+      else if (sizeBefore > s.position) this.skip(s, 0, 'rotated', sizeBefore - s.position);
+      else {
+        s.position = 0;
+        s.decoder = new StringDecoder('utf8');
+      }
+    }
+  }
+
+  /**
+   * Runs `truncate` (a rotation) between reads, never during one, and resets every follower to
+   * the new beginning knowing exactly what each had not read of the `sizeBefore` bytes.
+   */
+  async truncate(sizeBefore: number, truncate: () => Promise<void>): Promise<void> {
+    this.holding = true;
+    try {
+      while (this.reading) await this.readDone;
+      await truncate();
+      this.restart(sizeBefore);
+    } finally {
+      this.holding = false;
+      void this.read();
+    }
+  }
+
   private async read(): Promise<void> {
     if (this.closed) return;
-    if (this.reading) {
+    if (this.reading || this.holding) {
       this.wokenWhileReading = true;
       return;
     }
     this.reading = true;
+    let done = () => {};
+    this.readDone = new Promise((resolve) => (done = resolve));
     try {
       do {
         this.wokenWhileReading = false;
@@ -223,6 +271,7 @@ class SharedFile {
       // Unreadable for now: the next wake-up or poll tries again.
     } finally {
       this.reading = false;
+      done();
     }
   }
 
@@ -259,6 +308,12 @@ export class FileFollowers {
       shared = created;
     }
     return shared.subscribe(offset, onText);
+  }
+
+  /** Truncates a followed file between its reads (rotation; see SharedFile.truncate). */
+  truncate(file: string, sizeBefore: number, truncate: () => Promise<void>): Promise<void> {
+    const shared = this.files.get(resolve(file));
+    return shared ? shared.truncate(sizeBefore, truncate) : truncate();
   }
 
   /** Followed files and their subscriber counts (for tests and debugging). */

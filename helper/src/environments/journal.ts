@@ -1,7 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import type { EnvironmentLogEntry } from '#protocol';
 import { isMissing } from '../host/host-root.js';
-import type { Logger } from '../log.js';
+import { environmentLog, type Logger } from '../log.js';
 import type { EnvironmentLayout } from './layout.js';
 import { rotateIfLarge } from './log-files.js';
 import type { Spec } from './record.js';
@@ -9,7 +9,7 @@ import type { Spec } from './record.js';
 /** hearthd's own account of what it did to an environment (`events.log`, one JSON object a line). */
 export async function journal(
   log: Logger,
-  spec: Pick<Spec, 'id' | 'name'>,
+  spec: Pick<Spec, 'id' | 'name' | 'owner'>,
   layout: EnvironmentLayout,
   event: string,
   message: string,
@@ -22,5 +22,5 @@ export async function journal(
     // The environment's directory is gone (deleted meanwhile): nothing left to tell.
     if (!isMissing(error)) throw error;
   }
-  log.info({ env: spec.id, envName: spec.name, event }, message);
+  environmentLog(log, spec).info({ event }, message);
 }

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { openRegular, UnsafeFileError } from '../fs/safe-read.js';
 import { isMissing } from '../host/host-root.js';
-import { fileFollowers, type Following, type OnText } from './file-follower.js';
+import { fileFollowers, MAX_BEHIND_BYTES, type Following, type OnText, type Skip } from './file-follower.js';
 
 /** Console and event logs are capped at this size; one older part is kept beside them (`.1`). */
 export const LOG_MAX_BYTES = 2 * 1024 * 1024;
@@ -49,17 +49,43 @@ export async function rotateIfLarge(file: string, rotated: string, maxBytes = LO
     } finally {
       await out.close();
     }
-    await handle.truncate(0);
+    // Between a follower's reads, so it is told exactly what it had not read (file-follower.ts).
+    await fileFollowers.truncate(file, info.size, () => handle.truncate(0));
     return true;
   } finally {
     await handle.close();
   }
 }
 
-/** Decodes console output for people: drops terminal control sequences and carriage returns. */
+/**
+ * Console output for people: colours stay (SGR, `ESC[…m`; the GUI renders them), everything else
+ * a terminal would act on goes: other CSI sequences (cursor moves, clears, modes), OSC strings
+ * (window titles, hyperlinks; ended by BEL or ST), other escapes (`ESC c` reset, charset
+ * selection), carriage returns and NULs.
+ */
 export function cleanConsoleText(text: string): string {
+  // Most console text has none: skipping the replace keeps a 1 MiB burst cheap.
   // eslint-disable-next-line no-control-regex
-  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1bc|\r/g, '').replace(/\0/g, '');
+  if (!/[\x1b\r\0]/.test(text)) return text;
+  return text.replace(
+    // eslint-disable-next-line no-control-regex
+    /\x1b\[[0-?]*[ -/]*(?:[@-l]|[n-~])|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|\x1b(?![[\]])[ -/]*[0-~]|[\r\0]/g,
+    '',
+  );
+}
+
+const MIB = 1024 * 1024;
+
+/** The line a follower gets where it lost lines, so a gap is never silent. */
+export function skippedMarker({ why, bytes }: Skip): string {
+  const size = bytes === undefined ? 'lines' : bytes >= MIB ? `${(bytes / MIB).toFixed(1)} MiB` : `${bytes} bytes`;
+  const reason =
+    why === 'behind'
+      ? `this follow fell more than ${MAX_BEHIND_BYTES / MIB} MiB behind`
+      : why === 'rotated'
+        ? 'the log was rotated before this follow read them (the last 2 MiB are in the .1 file)'
+        : 'the file was truncated';
+  return `[hearthd: ${size} skipped: ${reason}]`;
 }
 
 /** The last `count` lines of `file` (and of its rotated part when needed). */

@@ -3,7 +3,7 @@ import type { EnvironmentState, Settings } from '#protocol';
 import { messageOf } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { ImageStore } from '../images/image-store.js';
-import type { Logger } from '../log.js';
+import { environmentLog, type Logger } from '../log.js';
 import type { VmmDriver } from '../vmm/driver.js';
 import { describeExit, processInfo } from '../vmm/process.js';
 import type { VmmRegistry } from '../vmm/registry.js';
@@ -67,7 +67,7 @@ export class Reconciler {
     const alive = await this.liveVmm(entry);
     if (!alive) {
       // A crash between starting a VMM and recording it leaves one that only its command line names.
-      await killStrays(entry.layout.stateDir, await this.d.vmms.binaryNames(), this.d.log);
+      await killStrays(entry.layout.stateDir, await this.d.vmms.binaryNames(), this.logOf(entry));
       await runEach(this.d.components, 'recover', this.context(entry, undefined));
     }
     const { spec } = entry.record;
@@ -154,6 +154,11 @@ export class Reconciler {
     this.d.bus.publish({ type: 'environment', change, environment: toWire(entry.record) });
   }
 
+  /** hearthd's log for this environment: its lines name it (and its owner, who may read them). */
+  logOf(entry: Entry): Logger {
+    return environmentLog(this.d.log, entry.record.spec);
+  }
+
   journal(entry: Entry, event: string, message: string): Promise<void> {
     return journal(this.d.log, entry.record.spec, entry.layout, event, message);
   }
@@ -196,7 +201,7 @@ export class Reconciler {
       case 'kill': {
         const live = await this.liveVmm(entry);
         if (live) await killProcess(live.pid);
-        await killStrays(entry.layout.stateDir, await this.d.vmms.binaryNames(), this.d.log);
+        await killStrays(entry.layout.stateDir, await this.d.vmms.binaryNames(), this.logOf(entry));
         return;
       }
       case 'release':
@@ -212,7 +217,7 @@ export class Reconciler {
       layout: entry.layout,
       vmmUser: this.d.vmmUser,
       vmmOpensFiles: driver?.opensFilesByPath ?? false,
-      log: this.d.log,
+      log: this.logOf(entry),
       journal: (event, message) => this.journal(entry, event, message),
     };
   }
@@ -252,10 +257,10 @@ export class Reconciler {
     try {
       const handle = await driver.attach(vmSpec(entry.record, this.context(entry, driver), {}));
       entry.runtime.adopt(handle, () => void this.observe(entry));
-      this.d.log.info({ env: entry.id, pid: runtime.pid }, 'reattached to running VMM');
+      this.logOf(entry).info({ pid: runtime.pid }, 'reattached to running VMM');
       await this.journal(entry, 'reattached', `hearthd reattached to VMM pid ${runtime.pid}`);
     } catch (error) {
-      this.d.log.warn({ env: entry.id, err: error }, 'VMM process is alive but does not answer; killing it');
+      this.logOf(entry).warn({ err: error }, 'VMM process is alive but does not answer; killing it');
       await killProcess(runtime.pid);
       await this.dispatch(entry, {
         type: 'vmm-exited',
@@ -306,7 +311,7 @@ export class Reconciler {
     try {
       await entry.runtime.handle?.terminate();
     } catch (error) {
-      this.d.log.warn({ env: entry.id, err: error }, 'VMM did not take the terminate command');
+      this.logOf(entry).warn({ err: error }, 'VMM did not take the terminate command');
     }
     if (!runtime) return;
     const deadline = Date.now() + TERMINATE_GRACE_MS;
@@ -335,7 +340,7 @@ export class Reconciler {
       await killProcess(live.pid);
     }
     entry.runtime.dispose();
-    await killStrays(entry.layout.stateDir, await this.d.vmms.binaryNames(), this.d.log);
+    await killStrays(entry.layout.stateDir, await this.d.vmms.binaryNames(), this.logOf(entry));
     this.d.crashPoint('delete:after-kill');
     const ctx = this.context(entry, this.driverOf(entry));
     await teardownAll(this.d.components, ctx);
@@ -346,7 +351,7 @@ export class Reconciler {
     await rm(entry.layout.stateDir, { recursive: true, force: true });
     this.d.forget(entry);
     this.publish(entry, 'deleted');
-    this.d.log.info({ env: entry.id, envName: entry.name }, 'environment deleted');
+    this.logOf(entry).info('environment deleted');
   }
 
   // ---- evidence ----------------------------------------------------------------------

@@ -32,9 +32,12 @@ export class SseReader {
   }
 
   private take(chunk: string): void {
+    // Only the new chunk (and the byte before it) can complete a message: a 1 MiB message arrives
+    // in many chunks, and scanning it whole on each would make the reader the bottleneck.
+    const from = Math.max(0, this.buffer.length - 1);
     this.buffer += chunk;
-    let end: number;
-    while ((end = this.buffer.indexOf('\n\n')) >= 0) {
+    let end = this.buffer.indexOf('\n\n', from);
+    for (; end >= 0; end = this.buffer.indexOf('\n\n')) {
       const block = this.buffer.slice(0, end);
       this.buffer = this.buffer.slice(end + 2);
       const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';

@@ -21,7 +21,24 @@ export const hearthdTopics = (client: () => HearthdClient): TopicSources => ({
     await client().call('getEnvironment', { params: request.params });
     return client().follow('getEnvironmentLogs', { params: request.params, query: { ...request.query } }, signal);
   },
+  // hearthd decides what of its log the caller may see; nothing to ask first.
+  hearthdLog: (request, signal) =>
+    Promise.resolve(client().follow('getHearthdLog', { query: { ...request.query } }, signal)),
 });
+
+/**
+ * One topic's subscribe request and item event, for a topic chosen by a type parameter. Indexing
+ * these mapped types with a generic `T` keeps request, source and item correlated (TypeScript
+ * substitutes `T` into the row), so the dispatch below needs no casts.
+ */
+type RequestRows = { [T in IpcTopicName]: { topic: T; request: TopicRequest<T> } };
+type ItemRows = { [T in IpcTopicName]: { id: string; topic: T; kind: 'item'; item: TopicEvent<T> } };
+type ItemMakers = { [T in IpcTopicName]: (id: string, item: TopicEvent<T>) => ItemRows[T] };
+/** One row per topic: a literal topic is what lets TypeScript check each item against its topic. */
+const itemOf: ItemMakers = {
+  logs: (id, item) => ({ id, topic: 'logs', kind: 'item', item }),
+  hearthdLog: (id, item) => ({ id, topic: 'hearthdLog', kind: 'item', item }),
+};
 
 /** Enough for every window to follow a few logs (and later stats), not enough to exhaust hearthd. */
 const MAX_PER_OWNER = 16;
@@ -45,7 +62,13 @@ export class SubscriptionHub {
     private readonly emit: (event: SubscriptionEvent) => void,
   ) {}
 
-  async subscribe(owner: string, { topic, request }: SubscribeRequest): Promise<string> {
+  subscribe(owner: string, request: SubscribeRequest): Promise<string> {
+    return this.start(owner, request);
+  }
+
+  // T is what ties topic, request, source and items together inside; it is meant to be inferred once.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+  private async start<T extends IpcTopicName>(owner: string, { topic, request }: RequestRows[T]): Promise<string> {
     if ([...this.live.values()].filter((s) => s.owner === owner).length >= MAX_PER_OWNER) {
       throw new IpcFailure('failed', `At most ${MAX_PER_OWNER} subscriptions at a time; stop one first.`);
     }
@@ -53,9 +76,10 @@ export class SubscriptionHub {
     const abort = new AbortController();
     // Counted (and stoppable by stopOwner) from now, not only once its source answers.
     this.live.set(id, { owner, abort });
-    let items;
+    const source: TopicSource<T> = this.sources[topic];
+    let items: AsyncIterable<TopicEvent<T>>;
     try {
-      items = await this.sources[topic](request, abort.signal);
+      items = await source(request, abort.signal);
     } catch (error) {
       this.live.delete(id);
       throw error;
@@ -81,17 +105,18 @@ export class SubscriptionHub {
     return this.live.size;
   }
 
-  private async drain(
+  private async drain<T extends IpcTopicName>(
     id: string,
-    topic: IpcTopicName,
-    items: AsyncIterable<TopicEvent<IpcTopicName>>,
+    topic: T,
+    items: AsyncIterable<TopicEvent<T>>,
     signal: AbortSignal,
   ): Promise<void> {
     let error: IpcError | undefined;
     try {
       for await (const item of items) {
         if (signal.aborted) break;
-        this.emit({ id, topic, kind: 'item', item });
+        const make: ItemMakers[T] = itemOf[topic];
+        this.emit(make(id, item));
       }
     } catch (caught) {
       if (!signal.aborted) {

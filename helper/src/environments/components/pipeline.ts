@@ -38,7 +38,7 @@ export async function teardownAll(components: readonly Component[], ctx: Compone
       failures.push(`${component.name}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  if (failures.length) ctx.log.warn({ env: ctx.spec.id, failures }, 'teardown left something behind');
+  if (failures.length) ctx.log.warn({ failures }, 'teardown left something behind');
 }
 
 export async function runEach(
