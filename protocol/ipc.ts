@@ -147,6 +147,7 @@ export const hearthdCalls = [
   'restartEnvironment',
   'deleteEnvironment',
   'getEnvironmentLogs',
+  'getEnvironmentStats',
   'listClasses',
   'listImages',
 ] as const satisfies readonly CallableName[];
