@@ -21,13 +21,19 @@ export function Resources(props: {
   const guestUsed = stats?.memory.guestUsedBytes ?? null;
 
   return (
-    <section className="card" aria-labelledby="resources-title" data-testid="resources">
+    <section
+      className="card"
+      aria-labelledby="resources-title"
+      data-testid="resources"
+      // Raw figures for tests and tools that must not parse formatted text.
+      data-sampled-at={stats?.sampledAt}
+    >
       <h2 id="resources-title">Resources</h2>
       <div className="resources">
         <div className="resource" data-testid="cpu">
           <div className="resource-head">
             <span className="resource-title">CPU</span>
-            <span className="resource-value" data-testid="cpu-value">
+            <span className="resource-value" data-testid="cpu-value" data-percent={live?.cpuPercent}>
               {live ? formatPercent(live.cpuPercent) : '—'}
             </span>
           </div>
@@ -46,7 +52,7 @@ export function Resources(props: {
         <div className="resource" data-testid="memory">
           <div className="resource-head">
             <span className="resource-title">Memory</span>
-            <span className="resource-value" data-testid="memory-value">
+            <span className="resource-value" data-testid="memory-value" data-bytes={live?.rssBytes}>
               {live ? formatBytes(live.rssBytes) : '—'}
             </span>
           </div>
