@@ -54,11 +54,18 @@ describe.skipIf(missing.length > 0)('environment details against a real hearthd'
     }
     await page.emulateMedia({ colorScheme: 'light' });
   };
+  /** axe's serious and critical findings, in both themes (contrast differs between them). */
   const seriousViolations = async () => {
-    const { violations } = await new AxeBuilder({ page }).analyze();
-    return violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    const found: string[] = [];
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const { violations } = await new AxeBuilder({ page }).analyze();
+      for (const v of violations)
+        if (v.impact === 'serious' || v.impact === 'critical')
+          found.push(`${scheme} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    return found;
   };
   /** The figures on the page now: hearthd's sample time, CPU % and RSS as the page holds them. */
   const shown = async () => {
@@ -88,7 +95,9 @@ describe.skipIf(missing.length > 0)('environment details against a real hearthd'
     await client.close();
     dev = await startDevWeb({ socket: paths.socket, rendererDir: RENDERER, assumeInstalled: true });
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    // axe opens pages of its own, which needs a context the test made (not newPage's default one).
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    page = await context.newPage();
     page.on('pageerror', (e) => errors.push(String(e)));
     await openRoute(page, dev.url, '#/');
   }, 180_000);
@@ -180,7 +189,7 @@ describe.skipIf(missing.length > 0)('environment details against a real hearthd'
       `details e2e figures: VMM pid ${pid}; CPU shown mean ${meanShown.toFixed(1)} % vs /proc ${measuredPercent.toFixed(1)} % over ${samples.length} samples; ` +
         `RSS shown/proc ${rssChecks.map((c) => `${(c.shown / 2 ** 20).toFixed(1)}/${(c.proc / 2 ** 20).toFixed(1)}`).join(' ')} MiB`,
     );
-    expect(Math.abs(meanShown - measuredPercent)).toBeLessThanOrEqual(Math.max(10, measuredPercent * 0.5));
+    expect(Math.abs(meanShown - measuredPercent)).toBeLessThanOrEqual(Math.max(3, measuredPercent * 0.5));
 
     await shoot('details-running');
     expect(await seriousViolations()).toEqual([]);
@@ -190,6 +199,11 @@ describe.skipIf(missing.length > 0)('environment details against a real hearthd'
     await header().getByRole('button', { name: 'Stop', exact: true }).click();
     await waitForHeaderState('stopped');
     expect(await page.getByTestId('cpu-value').textContent()).toBe('—');
+    // No stats events for a stopped one, but its disk is still measured (asked for on the change).
+    await page
+      .getByTestId('disk-value')
+      .filter({ hasText: / \/ 2 GiB$/ })
+      .waitFor({ timeout: 5000 });
     await page.getByTestId('timeline').locator('[data-event="exited"]').waitFor({ timeout: 10_000 });
     await shoot('details-stopped');
 

@@ -32,7 +32,7 @@ export function EnvironmentPage({ id }: { id: string }) {
   const now = useNow(env?.state === 'running');
   const stats = useLatestStats(env?.id);
   const history = useStatsHistory(env?.id);
-  const seed = useStatsSeed(env?.id);
+  const seed = useStatsSeed(env?.id, env?.state);
 
   useEffect(() => {
     if (seed.data) useStats.getState().record([seed.data]);
@@ -117,7 +117,7 @@ export function EnvironmentPage({ id }: { id: string }) {
         )}
       </section>
       <Resources env={env} stats={stats} history={history} />
-      <StatusTimeline id={env.id} />
+      <StatusTimeline id={env.id} updatedAt={env.updatedAt} />
       <EnvironmentLogs id={env.id} name={env.name} />
       <AccessSlots name={env.name} />
       <ConfirmDialog

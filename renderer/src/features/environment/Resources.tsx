@@ -63,7 +63,8 @@ export function Resources(props: {
           {live && (
             <Sparkline
               values={rssValues}
-              max={configured}
+              // Headroom above the larger of guest memory and the peak, so a steady line is not on the edge.
+              max={Math.max(configured, ...rssValues) * 1.25}
               label={`Resident memory over the last ${history.length} samples, highest ${formatBytes(Math.max(...rssValues, 0))}`}
               testId="memory-sparkline"
             />
