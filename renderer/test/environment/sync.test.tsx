@@ -19,7 +19,7 @@ const B = 'env-00000000000b';
 function fakePreload() {
   const listeners = new Map<string, Set<(event: unknown) => void>>();
   const api: HearthApi = {
-    invoke: ((name: string) => {
+    invoke: (name: string) => {
       if (name === 'getConnection')
         return Promise.resolve({
           ok: true,
@@ -33,7 +33,7 @@ function fakePreload() {
           },
         });
       return Promise.resolve({ ok: true, value: null });
-    }),
+    },
     on: <N extends IpcEventName>(name: N, listener: (event: IpcEvent<N>) => void) => {
       const set = listeners.get(name) ?? new Set();
       set.add(listener as (event: unknown) => void);
