@@ -1,6 +1,8 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
+import { environmentKeys } from '../features/environment/queries.js';
 import { envKeys } from '../features/environments/queries.js';
+import { applyEnvironmentEvent, useStats } from '../features/environments/stats.js';
 import { call, HearthCallError, useHearthEvent } from '../hearth.js';
 import { keys } from '../queries.js';
 import { usePushed } from '../store.js';
@@ -29,9 +31,20 @@ export function useMainSync(): string | null {
   useHearthEvent('install', setInstall);
   useHearthEvent('hearthd', (event) => {
     // hello follows every reconnect: whatever was cached may have changed while we were away.
-    if (event.type === 'hello') void queryClient.invalidateQueries();
+    if (event.type === 'hello') {
+      void queryClient.invalidateQueries();
+      // Figures of environments deleted while away would linger; the next stats event refills.
+      useStats.getState().reset();
+    }
     if (event.type === 'readiness') void queryClient.invalidateQueries({ queryKey: keys.host });
-    if (event.type === 'environment') void queryClient.invalidateQueries({ queryKey: envKeys.list });
+    if (event.type === 'environment') {
+      void queryClient.invalidateQueries({ queryKey: envKeys.list });
+      // Each change is a line in its event log too: the details page's timeline refetches.
+      void queryClient.invalidateQueries({ queryKey: environmentKeys.events(event.environment.id) });
+      applyEnvironmentEvent(event);
+    }
+    if (event.type === 'stats') useStats.getState().record(event.environments);
+    if (event.type === 'config') void queryClient.invalidateQueries({ queryKey: envKeys.config });
     if (event.type === 'classes') void queryClient.invalidateQueries({ queryKey: envKeys.classes });
   });
   return fatal;

@@ -1,12 +1,15 @@
 import { useState } from 'react';
 import type { Environment } from '#protocol';
 import { hrefOf } from '../../app/router.js';
+import { useHostReport } from '../../queries.js';
 import { usePushed } from '../../store.js';
 import { Button } from '../../ui/Button.js';
 import { ConfirmDialog, Dialog } from '../../ui/Dialog.js';
+import { CapacityBar } from './Capacity.js';
 import { CreateEnvironmentForm } from './CreateEnvironmentForm.js';
 import { EnvironmentRow } from './EnvironmentRow.js';
-import { useEnvironmentAction, useEnvironments, type EnvironmentAction } from './queries.js';
+import { useEnvironmentAction, useEnvironments, useHearthdConfig, type EnvironmentAction } from './queries.js';
+import './dashboard.css';
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -15,6 +18,8 @@ export function Dashboard() {
   const connection = usePushed((s) => s.connection);
   const connected = connection?.state === 'connected';
   const list = useEnvironments(connected);
+  const config = useHearthdConfig(connected);
+  const host = useHostReport(connected);
   const action = useEnvironmentAction();
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Environment | null>(null);
@@ -51,6 +56,9 @@ export function Dashboard() {
           <div className="banner banner-fail" role="alert" data-testid="action-error">
             {message(action.error)}
           </div>
+        )}
+        {connected && list.isSuccess && (
+          <CapacityBar environments={environments} config={config.data} host={host.data} />
         )}
         {connected && list.isSuccess && environments.length === 0 && (
           <div className="empty" data-testid="empty-state">

@@ -1,22 +1,16 @@
 import { useEffect, useState } from 'react';
-import type { Environment, EnvironmentState } from '#protocol';
-import { Button } from '../../ui/Button.js';
-import { StatusBadge, type Tone } from '../../ui/StatusBadge.js';
+import type { Environment, EnvironmentStats } from '#protocol';
+import { hrefOf } from '../../app/router.js';
+import { StatusBadge } from '../../ui/StatusBadge.js';
+import { EnvironmentActions } from './EnvironmentActions.js';
+import { formatBytes, formatPercent, formatUptime } from './format.js';
+import { Indeterminate } from './Meter.js';
 import type { EnvironmentAction } from './queries.js';
-
-const STATE: Record<EnvironmentState, { tone: Tone; label: string }> = {
-  creating: { tone: 'info', label: 'Creating…' },
-  starting: { tone: 'info', label: 'Starting…' },
-  running: { tone: 'pass', label: 'Running' },
-  stopping: { tone: 'info', label: 'Stopping…' },
-  stopped: { tone: 'idle', label: 'Stopped' },
-  failed: { tone: 'fail', label: 'Failed' },
-  deleting: { tone: 'info', label: 'Deleting…' },
-};
-const TRANSITIONAL = new Set<EnvironmentState>(['creating', 'starting', 'stopping', 'deleting']);
+import { isActive, isTransitional, STATE } from './states.js';
+import { useLatestStats } from './stats.js';
 
 /** Re-renders once a second while `active`, for uptimes; idle rows cost nothing. */
-function useNow(active: boolean): number {
+export function useNow(active: boolean): number {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (!active) return;
@@ -26,15 +20,10 @@ function useNow(active: boolean): number {
   return now;
 }
 
-export function formatUptime(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${m}m`;
-  if (m > 0) return `${m}m ${s % 60}s`;
-  return `${s}s`;
+/** "up 3m 12s" from when hearthd launched the VM, the moment the user's "start" took effect. */
+export function uptimeText(env: Environment, now: number): string {
+  const since = env.startedAt ?? env.readyAt;
+  return env.state === 'running' && since ? `up ${formatUptime(now - Date.parse(since))}` : 'not running';
 }
 
 export function EnvironmentRow(props: {
@@ -43,65 +32,70 @@ export function EnvironmentRow(props: {
   onAction: (action: EnvironmentAction) => void;
 }) {
   const { env } = props;
-  const running = env.state === 'running';
-  const now = useNow(running);
+  const now = useNow(env.state === 'running');
   const state = STATE[env.state];
-  const transitional = TRANSITIONAL.has(env.state);
-  // Uptime counts from when hearthd launched the VM, the moment the user's "start" took effect.
-  const since = env.startedAt ?? env.readyAt;
-  const canStart = env.state === 'stopped' || env.state === 'failed';
-  const canStop = env.state === 'running' || env.state === 'starting';
-  const disabled = props.busy || transitional;
+  const transitional = isTransitional(env.state);
+  const stats = useLatestStats(env.id);
 
   return (
     <li className="env" data-env={env.name} data-state={env.state} aria-busy={transitional || undefined}>
       <div className="env-main">
         <div className="env-title">
-          <strong className="env-name">{env.name}</strong>
+          <a className="env-name" href={hrefOf({ page: 'environment', id: env.id })}>
+            {env.name}
+          </a>
           <StatusBadge tone={state.tone} label={state.label} testId="env-state" />
-          {transitional && <span className="spinner" aria-hidden="true" />}
         </div>
         <div className="env-meta muted small">
           <span>
             image <code>{env.image}</code>
           </span>
           <span>
-            class <code>{env.class}</code> ({env.resources.cpus} CPU, {env.resources.memoryMiB} MiB)
+            class <code>{env.class}</code> ({env.resources.cpus} CPU, {formatBytes(env.resources.memoryMiB * 1024 ** 2)}
+            )
           </span>
-          <span data-testid="env-uptime">
-            {running && since ? `up ${formatUptime(now - Date.parse(since))}` : 'not running'}
-          </span>
+          <span data-testid="env-uptime">{uptimeText(env, now)}</span>
         </div>
+        {state.doing && (
+          <div className="env-progress">
+            <Indeterminate label={`${env.name}: ${state.doing}`} />
+            <span className="muted small">{state.doing}…</span>
+          </div>
+        )}
         {env.state === 'failed' && env.reason && (
           <p className="env-reason" data-testid="env-reason">
             {env.reason}
           </p>
         )}
       </div>
-      <div className="env-actions">
-        {canStart && (
-          <Button small onClick={() => props.onAction('start')} disabled={disabled}>
-            Start
-          </Button>
-        )}
-        {canStop && (
-          <Button small onClick={() => props.onAction('stop')} disabled={disabled}>
-            Stop
-          </Button>
-        )}
-        <Button small onClick={() => props.onAction('restart')} disabled={disabled || !running}>
-          Restart
-        </Button>
-        <Button
-          small
-          variant="danger"
-          onClick={() => props.onAction('delete')}
-          disabled={props.busy || env.state === 'deleting'}
-          aria-label={`Delete ${env.name}`}
-        >
-          Delete
-        </Button>
-      </div>
+      <LiveFigures env={env} stats={stats} />
+      <EnvironmentActions env={env} busy={props.busy} onAction={props.onAction} withOpen />
     </li>
+  );
+}
+
+/** CPU, resident memory and disk: live while a VMM runs; the disk stays measured while stopped. */
+function LiveFigures({ env, stats }: { env: Environment; stats: EnvironmentStats | undefined }) {
+  const live = isActive(env.state) && stats?.vmm ? stats.vmm : null;
+  const disk = stats?.disk;
+  return (
+    <dl className="env-figures">
+      <div data-testid="cpu">
+        <dt>CPU</dt>
+        <dd>{live ? formatPercent(live.cpuPercent) : '—'}</dd>
+      </div>
+      <div data-testid="memory">
+        <dt>Memory</dt>
+        <dd title="Resident memory of its VMM process">{live ? formatBytes(live.rssBytes) : '—'}</dd>
+      </div>
+      <div data-testid="disk">
+        <dt>Disk</dt>
+        <dd title="Host space its disk takes, of the size the guest sees">
+          {disk
+            ? `${formatBytes(disk.allocatedBytes)} / ${formatBytes(disk.sizeBytes)}`
+            : `— / ${env.resources.diskGiB} GiB`}
+        </dd>
+      </div>
+    </dl>
   );
 }

@@ -1,0 +1,216 @@
+import { AxeBuilder } from '@axe-core/playwright';
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addTinyClass, installTestImage, killVmms } from '../helper/test/support/environments.js';
+import { HearthdProcess, makePaths } from '../helper/test/support/hearthd-process.js';
+import { startDevWeb } from '../main/src/web/dev-web.js';
+import { artifactPath, CHROMIUM, launchChromium, openRoute } from './support/browser.js';
+
+const RENDERER = join(import.meta.dirname, '..', 'dist', 'renderer');
+const missing = [CHROMIUM, join(RENDERER, 'index.html')].filter((p) => !existsSync(p));
+if (missing.length)
+  console.warn(`SKIPPED details e2e: missing ${missing.join(', ')} (apt-get install chromium; npm run build)`);
+
+/** A TCG boot of the test guest takes seconds; two shared cores can make it slower. */
+const BOOT_MS = 90_000;
+/** Linux's USER_HZ: the unit of utime and stime in /proc/<pid>/stat. */
+const CLOCK_TICKS = 100;
+
+/** utime + stime of a process, in clock ticks (fields 14 and 15, counted after the command's ')'). */
+async function cpuTicks(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+async function vmRssBytes(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(text)?.[1]) * 1024;
+}
+
+/**
+ * One environment's details page in Chromium against a real hearthd booting a real QEMU TCG VM:
+ * the timeline is hearthd's event log, the figures are hearthd's /proc samples, and the test
+ * reads the same /proc to check them. Run under the VM lock:
+ * flock /tmp/hearth-vm.lock npx vitest run e2e/details.spec.ts
+ */
+describe.skipIf(missing.length > 0)('environment details against a real hearthd', () => {
+  let daemon: HearthdProcess;
+  let dev: Awaited<ReturnType<typeof startDevWeb>>;
+  let browser: Browser;
+  let page: Page;
+  let id: string;
+  const errors: string[] = [];
+
+  const header = (): Locator => page.getByTestId('env-header');
+  const waitForHeaderState = (state: string, timeout = BOOT_MS) =>
+    page.locator(`[data-testid="env-header"][data-state="${state}"]`).waitFor({ timeout });
+  const shoot = async (name: string) => {
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.screenshot({ path: await artifactPath(`${name}-${scheme}.png`), fullPage: true });
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+  };
+  /** axe's serious and critical findings, in both themes (contrast differs between them). */
+  const seriousViolations = async () => {
+    const found: string[] = [];
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const { violations } = await new AxeBuilder({ page }).analyze();
+      for (const v of violations)
+        if (v.impact === 'serious' || v.impact === 'critical')
+          found.push(`${scheme} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    return found;
+  };
+  /** The figures on the page now: hearthd's sample time, CPU % and RSS as the page holds them. */
+  const shown = async () => {
+    const resources = page.getByTestId('resources');
+    return {
+      sampledAt: await resources.getAttribute('data-sampled-at'),
+      cpuPercent: Number(await page.getByTestId('cpu-value').getAttribute('data-percent')),
+      rssBytes: Number(await page.getByTestId('memory-value').getAttribute('data-bytes')),
+      cpuText: await page.getByTestId('cpu-value').textContent(),
+      memoryText: await page.getByTestId('memory-value').textContent(),
+    };
+  };
+  const vmmPid = async () => {
+    const client = daemon.client();
+    const env = await client.call('getEnvironment', { params: { id } });
+    await client.close();
+    expect(env.vmm?.pid).toBeTypeOf('number');
+    return env.vmm!.pid!;
+  };
+
+  beforeAll(async () => {
+    const paths = await makePaths('hearth-details-');
+    await installTestImage(paths);
+    daemon = await HearthdProcess.start(paths, ['--hypervisor', 'qemu', '--accel', 'tcg']);
+    const client = daemon.client();
+    await addTinyClass(client);
+    await client.close();
+    dev = await startDevWeb({ socket: paths.socket, rendererDir: RENDERER, assumeInstalled: true });
+    browser = await launchChromium();
+    // axe opens pages of its own, which needs a context the test made (not newPage's default one).
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await openRoute(page, dev.url, '#/');
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser.close();
+    await dev.close();
+    await killVmms(daemon.paths);
+    await daemon.dispose();
+    await rm(daemon.paths.dir, { recursive: true, force: true });
+  });
+
+  it('says so for an environment that does not exist', async () => {
+    await page.evaluate(() => (location.hash = '#/environments/nope'));
+    await page.getByTestId('env-not-found').waitFor({ timeout: 10_000 });
+    await page.getByTestId('env-not-found').getByRole('link', { name: 'Back to environments' }).click();
+    await page.getByTestId('empty-state').waitFor();
+    expect(await page.getByTestId('capacity').count()).toBe(1);
+  });
+
+  it(
+    'shows a running environment with live figures and capacity on the dashboard',
+    { timeout: BOOT_MS + 30_000 },
+    async () => {
+      const client = daemon.client();
+      id = (await client.call('createEnvironment', { body: { name: 'box', class: 'tiny' } })).id;
+      await client.close();
+      const row = page.locator('[data-env="box"]');
+      await page.locator('[data-env="box"][data-state="running"]').waitFor({ timeout: BOOT_MS });
+      // The first stats event after ready brings figures (every 2 s).
+      await row.getByTestId('cpu').locator('dd').filter({ hasText: /%$/ }).waitFor({ timeout: 10_000 });
+      expect(await row.getByTestId('memory').locator('dd').textContent()).toMatch(/^\d+(\.\d+)? MiB$/);
+      expect(await row.getByTestId('disk').locator('dd').textContent()).toMatch(/ \/ 2 GiB$/);
+      expect(await page.getByTestId('capacity-running').textContent()).toMatch(/^1 of \d+$/);
+      // tiny's 128 MiB plus the runner's 100 MiB overhead.
+      expect(await page.getByTestId('capacity-memory').textContent()).toMatch(/^228 MiB of /);
+      await shoot('details-dashboard-running');
+      expect(await seriousViolations()).toEqual([]);
+    },
+  );
+
+  it('opens the details, whose timeline reaches ready', { timeout: 30_000 }, async () => {
+    await page.getByRole('link', { name: 'box', exact: true }).click();
+    await waitForHeaderState('running', 10_000);
+    expect(page.url()).toContain(`#/environments/${id}`);
+    const timeline = page.getByTestId('timeline');
+    await timeline.locator('[data-event="ready"]').waitFor({ timeout: 10_000 });
+    const events = await timeline.locator('li').evaluateAll((items) => items.map((i) => i.getAttribute('data-event')));
+    expect(events[0]).toBe('created');
+    expect(events).toContain('vmm-launched');
+    expect(events.indexOf('vmm-launched')).toBeLessThan(events.indexOf('ready'));
+    expect(await page.getByTestId('vmm').textContent()).toMatch(/qemu \S+ · pid \d+/);
+    expect(await page.getByTestId('access').textContent()).toContain('Available when the environment has a network');
+  });
+
+  it('shows CPU and memory that move and agree with the VMM’s /proc', { timeout: 60_000 }, async () => {
+    const pid = await vmmPid();
+    expect(Number(await page.getByTestId('vmm-pid').textContent())).toBe(pid);
+    await page.getByTestId('cpu-sparkline').waitFor({ timeout: 10_000 });
+
+    // Over a window of samples: the page's figures as each arrives, and /proc at both ends.
+    const samples: Awaited<ReturnType<typeof shown>>[] = [];
+    const ticks0 = await cpuTicks(pid);
+    const t0 = Date.now();
+    const rssChecks: { shown: number; proc: number }[] = [];
+    while (Date.now() - t0 < 12_000) {
+      const now = await shown();
+      if (now.sampledAt && now.sampledAt !== samples.at(-1)?.sampledAt) {
+        samples.push(now);
+        rssChecks.push({ shown: now.rssBytes, proc: await vmRssBytes(pid) });
+      }
+      await page.waitForTimeout(250);
+    }
+    const measuredPercent = (((await cpuTicks(pid)) - ticks0) / CLOCK_TICKS / ((Date.now() - t0) / 1000)) * 100;
+
+    expect(samples.length).toBeGreaterThanOrEqual(4);
+    // Live: consecutive samples differ (CPU is a ratio over each window; it never repeats exactly).
+    expect(new Set(samples.map((s) => `${s.cpuPercent}/${s.rssBytes}`)).size).toBeGreaterThan(1);
+    for (const s of samples) {
+      expect(s.cpuText).toMatch(/%$/);
+      expect(s.memoryText).toMatch(/MiB$/);
+    }
+    // RSS: the page's figure against VmRSS read right after it showed, within ±25 %.
+    for (const { shown: rss, proc } of rssChecks) expect(Math.abs(rss - proc) / proc).toBeLessThanOrEqual(0.25);
+    // CPU: the mean of the page's samples against utime+stime over the same window. Loose: the
+    // windows are offset by up to one 2 s interval, and a TCG guest's load is bursty.
+    const meanShown = samples.reduce((sum, s) => sum + s.cpuPercent, 0) / samples.length;
+    console.log(
+      `details e2e figures: VMM pid ${pid}; CPU shown mean ${meanShown.toFixed(1)} % vs /proc ${measuredPercent.toFixed(1)} % over ${samples.length} samples; ` +
+        `RSS shown/proc ${rssChecks.map((c) => `${(c.shown / 2 ** 20).toFixed(1)}/${(c.proc / 2 ** 20).toFixed(1)}`).join(' ')} MiB`,
+    );
+    expect(Math.abs(meanShown - measuredPercent)).toBeLessThanOrEqual(Math.max(3, measuredPercent * 0.5));
+
+    await shoot('details-running');
+    expect(await seriousViolations()).toEqual([]);
+  });
+
+  it('stops and starts from the details page', { timeout: 2 * BOOT_MS + 30_000 }, async () => {
+    await header().getByRole('button', { name: 'Stop', exact: true }).click();
+    await waitForHeaderState('stopped');
+    expect(await page.getByTestId('cpu-value').textContent()).toBe('—');
+    // No stats events for a stopped one, but its disk is still measured (asked for on the change).
+    await page
+      .getByTestId('disk-value')
+      .filter({ hasText: / \/ 2 GiB$/ })
+      .waitFor({ timeout: 5000 });
+    await page.getByTestId('timeline').locator('[data-event="exited"]').waitFor({ timeout: 10_000 });
+    await shoot('details-stopped');
+
+    await header().getByRole('button', { name: 'Start', exact: true }).click();
+    await waitForHeaderState('running');
+    await page.getByTestId('timeline').locator('[data-event="ready"]').nth(1).waitFor({ timeout: 10_000 });
+    await page.getByTestId('cpu-value').filter({ hasText: /%$/ }).waitFor({ timeout: 10_000 });
+    expect(errors).toEqual([]);
+  });
+});
