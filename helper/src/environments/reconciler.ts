@@ -140,8 +140,9 @@ export class Reconciler {
       entry.record.runtime = null;
       this.clearVmmPid(entry);
     }
-    if (changed || released) await this.persist(entry);
+    // The account line first: a client that refetches the event log on the announcement finds it.
     if (t.journal) await this.journal(entry, t.journal.event, t.journal.message);
+    if (changed || released) await this.persist(entry);
   }
 
   async persist(entry: Entry): Promise<void> {
@@ -298,8 +299,8 @@ export class Reconciler {
         stop();
         void entry.serial(async () => {
           if (entry.runtime !== rt || entry.record.status.state !== 'starting') return;
-          await this.dispatch(entry, { type: 'ready' });
           await this.journal(entry, 'ready', `guest printed its ready marker (${marker})`);
+          await this.dispatch(entry, { type: 'ready' });
         });
       }),
     );

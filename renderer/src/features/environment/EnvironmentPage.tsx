@@ -117,7 +117,7 @@ export function EnvironmentPage({ id }: { id: string }) {
         )}
       </section>
       <Resources env={env} stats={stats} history={history} />
-      <StatusTimeline id={env.id} updatedAt={env.updatedAt} />
+      <StatusTimeline id={env.id} />
       <EnvironmentLogs id={env.id} name={env.name} />
       <AccessSlots name={env.name} />
       <ConfirmDialog

@@ -5,8 +5,8 @@ import { toneOf } from './timeline.js';
 const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
 /** What hearthd did to it, oldest first, from its event log (refetched on each of its events). */
-export function StatusTimeline({ id, updatedAt }: { id: string; updatedAt: string }) {
-  const timeline = useEnvironmentTimeline(id, updatedAt);
+export function StatusTimeline({ id }: { id: string }) {
+  const timeline = useEnvironmentTimeline(id);
   const entries = timeline.data?.entries ?? [];
   return (
     <section className="card" aria-labelledby="timeline-title">

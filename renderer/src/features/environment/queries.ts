@@ -8,17 +8,11 @@ export const environmentKeys = {
   stats: (id: string, state: string) => ['environment-stats', id, state] as const,
 };
 
-/** How long after a change its event-log line may still be on its way. */
-const JOURNAL_GRACE_MS = 5000;
-const JOURNAL_RETRY_MS = 400;
-
 /**
  * The last 200 lines of hearthd's event log for it, as timeline entries (newest last). hearthd
- * publishes a state change before it appends the matching log line, so a refetch on the event can
- * miss that line: while the newest entry is older than the environment's `updatedAt` (and only
- * for a few seconds after it, since not every change writes a line) it asks again.
+ * appends the line before it announces the change, so the refetch on the event finds it.
  */
-export function useEnvironmentTimeline(id: string | undefined, updatedAt: string | undefined) {
+export function useEnvironmentTimeline(id: string | undefined) {
   return useQuery({
     queryKey: environmentKeys.events(id ?? ''),
     queryFn: async () =>
@@ -26,12 +20,6 @@ export function useEnvironmentTimeline(id: string | undefined, updatedAt: string
         (await call('getEnvironmentLogs', { params: { id: id! }, query: { source: 'events', tail: 200 } })).lines,
       ),
     enabled: id !== undefined,
-    refetchInterval: (query) => {
-      const changed = updatedAt ? Date.parse(updatedAt) : 0;
-      const newest = query.state.data?.entries.at(-1);
-      const lagging = newest === undefined || Date.parse(newest.time) < changed;
-      return lagging && Date.now() - changed < JOURNAL_GRACE_MS ? JOURNAL_RETRY_MS : false;
-    },
   });
 }
 
