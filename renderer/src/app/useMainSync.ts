@@ -1,6 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { envKeys } from '../features/environments/queries.js';
+import { settingsKeys } from '../features/settings/queries.js';
 import { call, HearthCallError, useHearthEvent } from '../hearth.js';
 import { keys } from '../queries.js';
 import { usePushed } from '../store.js';
@@ -33,6 +34,11 @@ export function useMainSync(): string | null {
     if (event.type === 'readiness') void queryClient.invalidateQueries({ queryKey: keys.host });
     if (event.type === 'environment') void queryClient.invalidateQueries({ queryKey: envKeys.list });
     if (event.type === 'classes') void queryClient.invalidateQueries({ queryKey: envKeys.classes });
+    if (event.type === 'config') void queryClient.invalidateQueries({ queryKey: settingsKeys.config });
+  });
+  // A notification or the tray was clicked: main says where to go (the router's own hash).
+  useHearthEvent('navigate', ({ route }) => {
+    window.location.hash = route;
   });
   return fatal;
 }
