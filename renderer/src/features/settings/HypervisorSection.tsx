@@ -1,5 +1,5 @@
 import { useId } from 'react';
-import type { HostReport, Settings } from '#protocol';
+import type { HostReport } from '#protocol';
 import { AdminNote } from './AdminNote.js';
 import { accelChoices, hypervisorChoices, type Choice } from './machine.js';
 import { useConfig, useUpdateConfig, useVersion } from './queries.js';
@@ -38,7 +38,7 @@ export function HypervisorSection(props: { connected: boolean; admin: boolean | 
             choices={hypervisorChoices(version.data ?? null, props.host)}
             disabled={readOnly}
             overridden={overridden.has('hypervisor')}
-            onChange={(hypervisor) => update.mutate({ hypervisor: hypervisor as Settings['hypervisor'] })}
+            onChange={(hypervisor) => update.mutate({ hypervisor: hypervisor })}
           />
           <ChoiceGroup
             legend="Accelerator (QEMU)"
@@ -47,7 +47,7 @@ export function HypervisorSection(props: { connected: boolean; admin: boolean | 
             choices={accelChoices(props.host)}
             disabled={readOnly}
             overridden={overridden.has('accel')}
-            onChange={(accel) => update.mutate({ accel: accel as Settings['accel'] })}
+            onChange={(accel) => update.mutate({ accel: accel })}
           />
         </div>
       )}
