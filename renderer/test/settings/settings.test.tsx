@@ -41,8 +41,11 @@ function fakeMain(admin: boolean, putAnswer?: IpcResult<unknown>) {
       calls.push([name, request]);
       if (name === 'putClass' && putAnswer) return Promise.resolve(putAnswer as never);
       if (name === 'putClass') {
-        const { params, body } = request as { params: { name: string }; body: Omit<EnvironmentClass, 'name'> };
-        return Promise.resolve({ ok: true, value: { name: params.name, description: '', ...body } } as never);
+        const { params, body } = request as { params: { name: string }; body: Partial<EnvironmentClass> };
+        return Promise.resolve({
+          ok: true,
+          value: { ...body, name: params.name, description: body.description ?? '' },
+        } as never);
       }
       return Promise.resolve({ ok: true, value: answers[name] } as never);
     },

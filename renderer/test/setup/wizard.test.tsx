@@ -68,7 +68,7 @@ describe('setup step registry', () => {
 
 describe('setup wizard', () => {
   beforeEach(() => {
-    window.hearth = undefined as never;
+    Object.defineProperty(window, 'hearth', { value: undefined, configurable: true });
     usePushed.setState({ connection: status('not-installed'), install: null });
   });
   afterEach(() => {
