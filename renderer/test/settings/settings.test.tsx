@@ -172,7 +172,7 @@ describe('settings page', () => {
     renderSettings();
     const hypervisor = await screen.findByTestId('choice-hypervisor');
     expect((hypervisor as HTMLFieldSetElement).disabled).toBe(false);
-    expect(hypervisor.textContent).toContain('found: 8.2.0 at /usr/bin/qemu-system-x86_64');
+    expect(hypervisor.textContent).toContain('Found: 8.2.0 at /usr/bin/qemu-system-x86_64');
     expect(hypervisor.textContent).toMatch(/Cloud Hypervisor — not available here/);
     await waitFor(() => expect(screen.getByTestId('choice-accel').textContent).toContain('/dev/kvm is missing'));
     fireEvent.click(within(hypervisor).getByLabelText('QEMU'));

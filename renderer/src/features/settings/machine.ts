@@ -30,7 +30,7 @@ export function hypervisorChoices(version: VersionInfo | null, host: HostReport 
   const kvm = kvmOnThisMachine(host);
   const known = version !== null;
   const describe = (vmm: typeof ch, missing: string) =>
-    vmm ? `found: ${vmm.version} at ${vmm.path}` : known ? missing : 'not known yet';
+    vmm ? `Found: ${vmm.version} at ${vmm.path}.` : known ? missing : 'not known yet';
   return [
     {
       value: 'auto',

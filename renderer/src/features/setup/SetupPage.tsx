@@ -30,7 +30,7 @@ export function SetupPage({ step, steps = SETUP_STEPS }: { step?: string | undef
   const Step = current.component;
 
   return (
-    <main className="page setup" data-testid="setup-wizard" data-step={current.id}>
+    <main className="page setup" data-testid="setup-wizard" data-setup-step={current.id}>
       <nav aria-label="Setup steps">
         <ol className="wizard-steps">
           {steps.map((s, i) => {
