@@ -58,10 +58,10 @@ describe.skipIf(missing.length > 0)('setup wizard and settings against a real he
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await dev?.close();
-    await daemon?.dispose();
-    if (daemon) await rm(daemon.paths.dir, { recursive: true, force: true });
+    await browser.close();
+    await dev.close();
+    await daemon.dispose();
+    await rm(daemon.paths.dir, { recursive: true, force: true });
   });
 
   it('walks the wizard by keyboard; the machine check is this machine’s real report', async () => {

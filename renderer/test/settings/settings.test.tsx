@@ -99,13 +99,15 @@ describe('class validation (the API schemas, in the window)', () => {
 });
 
 // jsdom has <dialog> but not its modal methods: the smallest stand-in (open state and the close event).
-HTMLDialogElement.prototype.showModal ??= function (this: HTMLDialogElement) {
-  this.open = true;
-};
-HTMLDialogElement.prototype.close ??= function (this: HTMLDialogElement) {
-  this.open = false;
-  this.dispatchEvent(new Event('close'));
-};
+Object.assign(HTMLDialogElement.prototype, {
+  showModal(this: HTMLDialogElement) {
+    this.open = true;
+  },
+  close(this: HTMLDialogElement) {
+    this.open = false;
+    this.dispatchEvent(new Event('close'));
+  },
+});
 
 describe('settings page', () => {
   beforeEach(() => usePushed.setState({ connection: connected, install: null }));
@@ -147,7 +149,7 @@ describe('settings page', () => {
     renderSettings();
     fireEvent.click(await screen.findByRole('button', { name: 'Edit small' }));
     const dialog = screen.getByTestId('class-dialog');
-    expect((within(dialog).getByLabelText('Name') as HTMLInputElement).readOnly).toBe(true);
+    expect(within(dialog).getByLabelText<HTMLInputElement>('Name').readOnly).toBe(true);
     fireEvent.change(within(dialog).getByLabelText('CPUs'), { target: { value: '64' } });
     fireEvent.click(within(dialog).getByRole('button', { name: 'Save class' }));
     expect((await within(dialog).findByTestId('class-error-cpus')).textContent).toMatch(/this machine has 2/);

@@ -90,7 +90,7 @@ describe('setup wizard', () => {
   it('moves with Next and Back, and focus goes to the new step heading', async () => {
     const { goTo } = renderAt('welcome');
     expect(screen.getByRole('heading', { level: 2, name: 'Welcome to Hearth' })).toBeTruthy();
-    expect((screen.getByRole('button', { name: 'Back' }) as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Back' }).disabled).toBe(true);
     await act(async () => {
       screen.getByRole('button', { name: 'Next: Machine check' }).click();
       await new Promise((resolve) => window.addEventListener('hashchange', resolve, { once: true }));
