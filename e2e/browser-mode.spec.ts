@@ -30,7 +30,7 @@ describe.skipIf(missing.length > 0)('browser mode against a real hearthd', () =>
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    await openRoute(page, dev.url, '#/setup');
+    await openRoute(page, dev.url, '#/setup/helper');
   });
   afterAll(async () => {
     await browser.close();
@@ -43,6 +43,7 @@ describe.skipIf(missing.length > 0)('browser mode against a real hearthd', () =>
     const client = daemon.client();
     const report = await client.call('getHost', { query: {} });
     await client.close();
+    await page.evaluate(() => (location.hash = '#/setup/machine'));
     await page.getByTestId('verdict-reason').waitFor();
     expect(await page.getByTestId('verdict-reason').textContent()).toBe(report.reason);
     const shown = await page
@@ -69,13 +70,13 @@ describe.skipIf(missing.length > 0)('browser mode against a real hearthd', () =>
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
     const stoppedAt = Date.now();
     await daemon.stop();
-    await page.locator('[data-testid="connection"][data-state="stopped"]').waitFor({ timeout: 5_000 });
+    await page.locator('[data-testid="helper-dot"][data-state="stopped"]').waitFor({ timeout: 5_000 });
     expect(Date.now() - stoppedAt).toBeLessThan(5_000);
     await page.getByText('The helper is offline').waitFor();
     await page.screenshot({ path: await artifactPath('setup-offline.png'), fullPage: true });
 
     daemon = await HearthdProcess.start(paths);
-    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 8_000 });
+    await page.locator('[data-testid="helper-dot"][data-state="connected"]').waitFor({ timeout: 8_000 });
     expect(await page.getByText('The helper is offline').count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
   });

@@ -66,7 +66,7 @@ describe.skipIf(electron.path === undefined)('the Electron app', () => {
 
   it('shows the window with the setup page, connected to hearthd', async () => {
     expect(await page.title()).toBe('Hearth');
-    await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 15_000 });
+    await page.locator('[data-testid="helper-dot"][data-state="connected"]').waitFor({ timeout: 15_000 });
     await page.screenshot({ path: await artifactPath('electron-window.png') });
   });
 

@@ -38,7 +38,7 @@ describe.skipIf(reason !== undefined)('installer click-through (browser mode, sc
     });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    await openRoute(page, dev.url, '#/setup');
+    await openRoute(page, dev.url, '#/setup/helper');
   });
   afterAll(async () => {
     hearthd?.kill('SIGTERM');
@@ -83,6 +83,7 @@ describe.skipIf(reason !== undefined)('installer click-through (browser mode, sc
       .map((a) => (a.startsWith('/') ? join(root, a) : a));
     hearthd = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
     await page.locator('[data-testid="connection"][data-state="connected"]').waitFor({ timeout: 15_000 });
+    await page.evaluate(() => (location.hash = '#/setup/machine'));
     await page.getByTestId('verdict-reason').waitFor();
   });
 });
@@ -102,7 +103,7 @@ describe.skipIf(reason !== undefined)('installer failure is shown: which step, a
     const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-      await openRoute(page, dev.url, '#/setup');
+      await openRoute(page, dev.url, '#/setup/helper');
       await page.getByRole('button', { name: 'Install helper' }).click();
       await page.locator('[data-testid="install"][data-state="failed"]').waitFor({ timeout: 30_000 });
       expect(await page.locator('[data-step="preflight"]').getAttribute('data-state')).toBe('failed');

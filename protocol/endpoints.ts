@@ -18,7 +18,7 @@ import {
 } from './schemas/environments.js';
 import { HearthdLog, HearthdLogEntriesEvent, HearthdLogQuery } from './schemas/hearthd-log.js';
 import { HostQuery, HostReport } from './schemas/host.js';
-import { ConfigView, SettingsPatch, VersionInfo } from './schemas/system.js';
+import { CallerInfo, ConfigView, SettingsPatch, VersionInfo } from './schemas/system.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -53,6 +53,12 @@ export const endpoints = {
     path: '/v1/version',
     summary: 'hearthd and API versions, and the VMMs found on this machine',
     response: VersionInfo,
+  },
+  getCaller: {
+    method: 'GET',
+    path: '/v1/me',
+    summary: 'Who is asking (uid from the kernel) and whether they may change settings and classes',
+    response: CallerInfo,
   },
   getHost: {
     method: 'GET',

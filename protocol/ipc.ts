@@ -110,6 +110,11 @@ export type InstallRequest = Static<typeof InstallRequest>;
 // ---------------------------------------------------------------------------------------------
 // The app itself
 
+export const CloseAction = OneOf(['tray', 'quit'], {
+  description: 'tray: closing the window keeps Hearth running in the tray; quit: it quits',
+});
+export type CloseAction = Static<typeof CloseAction>;
+
 export const AppInfo = Type.Object(
   {
     version: Type.String(),
@@ -117,6 +122,8 @@ export const AppInfo = Type.Object(
     shell: OneOf(['electron', 'browser']),
     autostart: Type.Boolean(),
     trayAvailable: Type.Boolean(),
+    /** What closing the window does (saved by main); `tray` only takes effect when there is a tray. */
+    closeAction: CloseAction,
   },
   { additionalProperties: false },
 );
@@ -151,6 +158,10 @@ export const hearthdCalls = [
   'getEnvironmentStats',
   'getHearthdLog',
   'listClasses',
+  'putClass',
+  'deleteClass',
+  'updateConfig',
+  'getCaller',
   'listImages',
 ] as const satisfies readonly CallableName[];
 export type HearthdCallName = (typeof hearthdCalls)[number];
@@ -287,6 +298,10 @@ export const ipcInvoke = {
     request: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
     response: AppInfo,
   },
+  setCloseAction: {
+    request: Type.Object({ closeAction: CloseAction }, { additionalProperties: false }),
+    response: AppInfo,
+  },
   getConnection: { request: Empty, response: ConnectionStatus },
   /** Reconnect now instead of waiting for the next backoff step. */
   reconnect: { request: Empty, response: ConnectionStatus },
@@ -334,6 +349,11 @@ export const ipcEvents = {
   install: InstallRun,
   /** An item or the end of a subscription started with `subscribe`. */
   subscription: SubscriptionEvent,
+  /** Main asks the window to show a route (a notification or the tray was clicked): the router's hash. */
+  navigate: Type.Object(
+    { route: Type.String({ pattern: '^#/[A-Za-z0-9/_.%-]*$', maxLength: 256 }) },
+    { additionalProperties: false },
+  ),
 } as const satisfies Record<string, TSchema>;
 
 export type IpcInvokeName = keyof typeof ipcInvoke;

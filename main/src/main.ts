@@ -6,10 +6,12 @@ import { eventChannel, invokeChannel, ipcInvokeNames } from '#protocol';
 import { DEFAULT_SOCKET } from '#protocol/client';
 import { version } from '../../package.json';
 import { AppCore } from './core/app-core.js';
+import { AppSettingsStore, closeHides } from './core/app-settings.js';
 import { Autostart, autostartPath } from './core/autostart.js';
 import { EnvironmentFeed } from './core/environment-feed.js';
 import { DirectRunner, SudoPromptRunner } from './core/installer.js';
 import { electronSenderPolicy, IpcRouter, ownerOf, type IpcSender } from './core/ipc-router.js';
+import { hashOf, routeOf, type NavigationTarget } from './core/navigation.js';
 import { ReadinessFeed, type Readiness } from './core/readiness-feed.js';
 import { detectTrayHost } from './core/tray-host.js';
 import { environmentNotices, trayModel, type TrayEnvironment } from './core/tray-model.js';
@@ -51,6 +53,7 @@ if (!app.requestSingleInstanceLock()) {
   let environments: TrayEnvironment[] = [];
   let readiness: Readiness | undefined;
   const bounds = new WindowStateStore(join(app.getPath('userData'), 'window-state.json'));
+  const appSettings = new AppSettingsStore(join(app.getPath('userData'), 'app-settings.json'));
 
   const core = new AppCore({
     shell: 'electron',
@@ -67,6 +70,7 @@ if (!app.requestSingleInstanceLock()) {
     }),
     autostart: new Autostart(autostartPath(), process.env.APPIMAGE ?? process.execPath),
     trayAvailable: () => trayAvailable,
+    appSettings,
     copyText: (text) => {
       void clipboard.writeText(text);
       return Promise.resolve();
@@ -97,11 +101,15 @@ if (!app.requestSingleInstanceLock()) {
   const refreshTray = () => {
     tray?.apply(trayModel({ connection: core.connection.status.state, environments, ...readiness }));
   };
-  const notify = (title: string, body: string) => {
-    if (Notification.isSupported()) new Notification({ title, body }).show();
+  const notify = (title: string, body: string, opens?: NavigationTarget) => {
+    if (!Notification.isSupported()) return;
+    const notification = new Notification({ title, body });
+    if (opens) notification.on('click', () => showWindow(opens));
+    notification.show();
   };
   const setEnvironments = (next: TrayEnvironment[]) => {
-    for (const notice of environmentNotices(environments, next)) notify(notice.title, notice.body);
+    for (const notice of environmentNotices(environments, next))
+      notify(notice.title, notice.body, { page: 'environment', id: notice.id });
     environments = next;
     refreshTray();
   };
@@ -112,17 +120,20 @@ if (!app.requestSingleInstanceLock()) {
     refreshTray();
   });
 
-  const showWindow = () => {
+  /** Shows the window (creating it if it went) and, when asked, sends it to a route. */
+  const showWindow = (target?: NavigationTarget) => {
     if (!window || window.isDestroyed()) {
-      window = createWindow();
+      // A new window starts on the route: nothing is listening for `navigate` before it has loaded.
+      window = createWindow(target && routeOf(target));
       return;
     }
     if (window.isMinimized()) window.restore();
     window.show();
     window.focus();
+    if (target) window.webContents.send(eventChannel('navigate'), { route: routeOf(target) });
   };
 
-  function createWindow(): BrowserWindow {
+  function createWindow(route?: string): BrowserWindow {
     const win = new BrowserWindow({
       width: 1100,
       height: 760,
@@ -171,8 +182,9 @@ if (!app.requestSingleInstanceLock()) {
     win.on('moved', remember);
     win.on('close', (event) => {
       remember();
-      // Close to tray only when a tray is really shown; otherwise closing quits (GNOME).
-      if (trayAvailable && !quitting) {
+      // Close to tray only when a tray is really shown (otherwise closing quits: stock GNOME) and
+      // the user has not chosen "quit" in Settings.
+      if (closeHides(appSettings.peek(), trayAvailable, quitting)) {
         event.preventDefault();
         win.hide();
       }
@@ -180,16 +192,16 @@ if (!app.requestSingleInstanceLock()) {
     win.once('ready-to-show', () => {
       if (!startHidden || !trayAvailable) win.show();
     });
-    void win.loadFile(rendererIndex);
+    void win.loadFile(rendererIndex, route === undefined ? {} : { hash: hashOf(route) });
     return win;
   }
 
-  app.on('second-instance', showWindow);
+  app.on('second-instance', () => showWindow());
   app.on('before-quit', () => {
     quitting = true;
   });
   app.on('window-all-closed', () => {
-    if (!trayAvailable) app.quit();
+    if (!closeHides(appSettings.peek(), trayAvailable, false)) app.quit();
   });
   app.on('web-contents-created', (_event, contents) => {
     contents.setWindowOpenHandler(() => ({ action: 'deny' }));
@@ -204,12 +216,16 @@ if (!app.requestSingleInstanceLock()) {
         callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } }),
       );
       trayAvailable = process.env.HEARTH_FORCE_TRAY === '1' || (await detectTrayHost());
+      // Read before the window exists: its close handler must decide synchronously.
+      await appSettings.get();
       if (trayAvailable) {
         tray = new TrayView(iconDir, (action) => {
           switch (action.kind) {
             case 'open-dashboard':
+              showWindow({ page: 'dashboard' });
+              break;
             case 'open-environment':
-              showWindow();
+              showWindow({ page: 'environment', id: action.id });
               break;
             case 'copy-ssh':
               void clipboard.writeText(action.command);

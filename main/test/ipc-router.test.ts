@@ -23,7 +23,14 @@ function handlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
   const all = Object.fromEntries(ipcInvokeNames.map((name) => [name, never])) as unknown as IpcHandlers;
   return {
     ...all,
-    getAppInfo: () => Promise.resolve({ version: '0.1.0', shell: 'electron', autostart: false, trayAvailable: false }),
+    getAppInfo: () =>
+      Promise.resolve({
+        version: '0.1.0',
+        shell: 'electron',
+        autostart: false,
+        trayAvailable: false,
+        closeAction: 'tray',
+      }),
     getInstallRun: () => Promise.resolve(null),
     copyText: () => Promise.resolve({}),
     ...overrides,

@@ -91,3 +91,13 @@ export const ConfigView = Type.Object(
   { additionalProperties: false },
 );
 export type ConfigView = Static<typeof ConfigView>;
+
+/** Who is asking, as hearthd sees it (the kernel's peer credentials), and what they may change. */
+export const CallerInfo = Type.Object(
+  {
+    uid: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'null when the kernel did not say' }),
+    admin: Type.Boolean({ description: 'Root or a member of hearth-admin: may change settings, classes and images' }),
+  },
+  { additionalProperties: false },
+);
+export type CallerInfo = Static<typeof CallerInfo>;

@@ -13,7 +13,7 @@ export const queryClient = new QueryClient({
   },
 });
 
-export const keys = { host: ['host'] as const, appInfo: ['app-info'] as const };
+export const keys = { host: ['host'] as const, appInfo: ['app-info'] as const, config: ['config'] as const };
 
 export function useHostReport(connected: boolean) {
   return useQuery({ queryKey: keys.host, queryFn: () => call('getHost', {}), enabled: connected });
@@ -38,4 +38,9 @@ export function useSetAutostart() {
     mutationFn: (enabled: boolean) => call('setAutostart', { enabled }),
     onSuccess: (info: AppInfo) => client.setQueryData(keys.appInfo, info),
   });
+}
+
+/** hearthd's settings, read by the dashboard (capacity) and Settings; `config` events refetch. */
+export function useHearthdConfig(enabled: boolean) {
+  return useQuery({ queryKey: keys.config, queryFn: () => call('getConfig', {}), enabled });
 }

@@ -89,6 +89,10 @@ export function createHandlers(services: Services): Handlers {
       apiRevision: API_REVISION,
       vmms: await services.detectVmms(),
     }),
+    getCaller: async (_, context) => {
+      const caller = await callerOf(context);
+      return { uid: caller.uid, admin: caller.admin };
+    },
     getHost: ({ query }) => services.readiness.report(query.fresh ?? false),
     getOpenApi: () => Promise.resolve(services.openApiDocument()),
     getConfig: () => Promise.resolve(services.settings.view()),

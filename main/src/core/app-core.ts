@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hearthdCalls, type AppInfo, type HearthdCallName, type IpcEvent, type IpcEventName } from '#protocol';
+import { DEFAULT_APP_SETTINGS, type AppSettingsStore } from './app-settings.js';
 import type { Autostart } from './autostart.js';
 import { ConnectionManager } from './connection.js';
 import { Installer, readInstalledVersion, type PrivilegedRunner } from './installer.js';
@@ -21,6 +22,8 @@ export interface AppCoreOptions {
   isInstalled?: () => Promise<boolean>;
   autostart: Autostart | null;
   trayAvailable: () => boolean;
+  /** The app's own preferences (close action); null in browser mode, where there is no window to close. */
+  appSettings?: AppSettingsStore | null;
   copyText: (text: string) => Promise<void>;
   /** Sends an event to the renderer(s). */
   emit: <N extends IpcEventName>(name: N, payload: IpcEvent<N>) => void;
@@ -83,6 +86,7 @@ export class AppCore {
       shell: options.shell,
       autostart: (await options.autostart?.isEnabled()) ?? false,
       trayAvailable: options.trayAvailable(),
+      closeAction: ((await options.appSettings?.get()) ?? DEFAULT_APP_SETTINGS).closeAction,
     });
     // Each listed endpoint is passed through as is: the router has validated the request against
     // the schema derived from the same row, and hearthd validates it again.
@@ -96,6 +100,12 @@ export class AppCore {
         if (!options.autostart)
           throw new IpcFailure('unavailable', 'Start at login is only available in the desktop app.');
         await options.autostart.set(enabled);
+        return appInfo();
+      },
+      setCloseAction: async ({ closeAction }) => {
+        if (!options.appSettings)
+          throw new IpcFailure('unavailable', 'What closing the window does is only a setting of the desktop app.');
+        await options.appSettings.update({ closeAction });
         return appInfo();
       },
       getConnection: () => Promise.resolve(this.connection.status),

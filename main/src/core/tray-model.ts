@@ -129,7 +129,10 @@ export interface EnvironmentNotice {
   body: string;
 }
 
-/** Desktop notifications for what changed between two snapshots: ready, or failed. */
+/**
+ * Desktop notifications for what changed between two snapshots: ready, or failed. Transitions only:
+ * the same state again, or an environment seen for the first time, says nothing.
+ */
 export function environmentNotices(
   before: readonly TrayEnvironment[],
   after: readonly TrayEnvironment[],
@@ -145,7 +148,9 @@ export function environmentNotices(
         title: `${env.name} is ready`,
         body: env.sshHost === undefined ? 'Open it from Hearth.' : `Connect with: ssh ${env.sshHost}`,
       });
-    } else if (env.state === 'failed') {
+    } else if (env.state === 'failed' && was !== undefined) {
+      // Only a change seen happening: an environment that was already failed when the app started
+      // (or reconnected) is on the dashboard, not news.
       notices.push({ id: env.id, title: `${env.name} failed`, body: 'Open Hearth to see its log.' });
     }
   }

@@ -155,11 +155,13 @@ export function makeElectronDouble(options: { singleInstance?: boolean; userData
     },
     clipboard: { writeText: (text: string) => recorded.clipboard.push(text) },
     nativeTheme: { shouldUseDarkColors: false },
-    Notification: class {
+    Notification: class extends EventEmitter {
       static isSupported() {
         return true;
       }
-      constructor(readonly n: { title: string; body: string }) {}
+      constructor(readonly n: { title: string; body: string }) {
+        super();
+      }
       show() {
         recorded.notifications.push(this.n);
       }

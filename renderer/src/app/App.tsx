@@ -2,7 +2,9 @@ import { EnvironmentPage } from '../features/environment/EnvironmentPage.js';
 import { Dashboard } from '../features/environments/Dashboard.js';
 import { HearthdLogPage } from '../features/logs/HearthdLogPage.js';
 import { SettingsPage } from '../features/settings/SettingsPage.js';
+import { HelperStatusDot } from '../features/helper-state/HelperState.js';
 import { SetupPage } from '../features/setup/SetupPage.js';
+import { useSetupAtStart } from '../features/setup/useSetup.js';
 import { useAppInfo } from '../queries.js';
 import { hrefOf, NAV_PAGES, useRoute, type Route } from './router.js';
 import { useMainSync } from './useMainSync.js';
@@ -18,7 +20,7 @@ function Page({ route }: { route: Route }) {
     case 'settings':
       return <SettingsPage />;
     case 'setup':
-      return <SetupPage />;
+      return <SetupPage step={route.step} />;
     case 'dashboard':
       return <Dashboard />;
   }
@@ -29,6 +31,7 @@ export function App() {
   const fatal = useMainSync();
   const route = useRoute();
   const info = useAppInfo();
+  useSetupAtStart(route);
 
   if (fatal !== null) {
     return (
@@ -62,6 +65,7 @@ export function App() {
           ))}
         </nav>
         <div className="topbar-meta">
+          <HelperStatusDot />
           {info.data && (
             <span className="muted small">
               app {info.data.version}

@@ -9,7 +9,7 @@ export type Route =
   | { page: 'environment'; id: string }
   | { page: 'logs' }
   | { page: 'settings' }
-  | { page: 'setup' };
+  | { page: 'setup'; step?: string };
 export type PageName = Route['page'];
 
 /** The pages the top bar links to, in order. */
@@ -21,6 +21,8 @@ export function hrefOf(route: Route): string {
       return '#/';
     case 'environment':
       return `#/environments/${encodeURIComponent(route.id)}`;
+    case 'setup':
+      return route.step === undefined ? '#/setup' : `#/setup/${encodeURIComponent(route.step)}`;
     default:
       return `#/${route.page}`;
   }
@@ -32,6 +34,8 @@ export function parseHash(hash: string): Route {
   if (hash === '#/logs') return { page: 'logs' };
   if (hash === '#/settings') return { page: 'settings' };
   if (hash === '#/setup') return { page: 'setup' };
+  const setupStep = /^#\/setup\/([a-z0-9-]+)$/.exec(hash);
+  if (setupStep) return { page: 'setup', step: setupStep[1]! };
   return { page: 'dashboard' };
 }
 

@@ -44,8 +44,12 @@ export function useMainSync(): string | null {
       applyEnvironmentEvent(event);
     }
     if (event.type === 'stats') useStats.getState().record(event.environments);
-    if (event.type === 'config') void queryClient.invalidateQueries({ queryKey: envKeys.config });
+    if (event.type === 'config') void queryClient.invalidateQueries({ queryKey: keys.config });
     if (event.type === 'classes') void queryClient.invalidateQueries({ queryKey: envKeys.classes });
+  });
+  // A notification or the tray was clicked: main says where to go (the router's own hash).
+  useHearthEvent('navigate', ({ route }) => {
+    window.location.hash = route;
   });
   return fatal;
 }

@@ -1,14 +1,14 @@
 import { useState } from 'react';
 import type { Environment } from '#protocol';
-import { hrefOf } from '../../app/router.js';
-import { useHostReport } from '../../queries.js';
+import { useHearthdConfig, useHostReport } from '../../queries.js';
 import { usePushed } from '../../store.js';
 import { Button } from '../../ui/Button.js';
 import { ConfirmDialog, Dialog } from '../../ui/Dialog.js';
+import { HelperState } from '../helper-state/HelperState.js';
 import { CapacityBar } from './Capacity.js';
 import { CreateEnvironmentForm } from './CreateEnvironmentForm.js';
 import { EnvironmentRow } from './EnvironmentRow.js';
-import { useEnvironmentAction, useEnvironments, useHearthdConfig, type EnvironmentAction } from './queries.js';
+import { useEnvironmentAction, useEnvironments, type EnvironmentAction } from './queries.js';
 import './dashboard.css';
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -32,6 +32,7 @@ export function Dashboard() {
 
   return (
     <main className="page">
+      <HelperState />
       <section className="card" aria-labelledby="envs-title">
         <div className="card-head">
           <h2 id="envs-title">Environments</h2>
@@ -41,12 +42,6 @@ export function Dashboard() {
             </Button>
           )}
         </div>
-        {!connected && (
-          <div className="banner banner-warn" role="status" data-testid="dashboard-offline">
-            The helper is not connected, so environments cannot be shown.{' '}
-            <a href={hrefOf({ page: 'setup' })}>Open setup</a>
-          </div>
-        )}
         {list.error && (
           <div className="banner banner-fail" role="alert">
             {message(list.error)}

@@ -10,7 +10,6 @@ export const envKeys = {
   list: ['environments'] as const,
   classes: ['classes'] as const,
   images: ['images'] as const,
-  config: ['config'] as const,
 };
 
 export function useEnvironments(enabled: boolean) {
@@ -35,11 +34,6 @@ export function useImages(enabled: boolean) {
     queryFn: async () => (await call('listImages', {})).images,
     enabled,
   });
-}
-
-/** hearthd's settings (maxEnvironments, reservedHostMemoryMiB for the capacity bar); `config` events refetch. */
-export function useHearthdConfig(enabled: boolean) {
-  return useQuery({ queryKey: envKeys.config, queryFn: () => call('getConfig', {}), enabled });
 }
 
 export type EnvironmentAction = 'start' | 'stop' | 'restart' | 'delete';

@@ -1,10 +1,32 @@
-/** Slot: classes, hypervisor, app behaviour and helper status replace this. */
+import { useAppInfo, useHostReport } from '../../queries.js';
+import { usePushed } from '../../store.js';
+import { HelperState } from '../helper-state/HelperState.js';
+import { AppSection } from './AppSection.js';
+import { ClassesSection } from './ClassesSection.js';
+import { HelperSection } from './HelperSection.js';
+import { HypervisorSection } from './HypervisorSection.js';
+import { useIsAdmin } from './queries.js';
+import './settings.css';
+
+/**
+ * Settings: what hearthd keeps (classes, hypervisor: admins change them, members read them), what
+ * the app keeps (login, closing the window), and the helper itself.
+ */
 export function SettingsPage() {
+  const connection = usePushed((s) => s.connection);
+  const connected = connection?.state === 'connected';
+  const admin = useIsAdmin(connected);
+  const host = useHostReport(connected);
+  const info = useAppInfo();
+
   return (
-    <main className="page">
-      <section className="card">
-        <h2>Settings</h2>
-      </section>
+    <main className="page" data-testid="settings">
+      <h1 className="visually-hidden">Settings</h1>
+      <HelperState />
+      <ClassesSection connected={connected} admin={admin} />
+      <HypervisorSection connected={connected} admin={admin} host={host.data ?? null} />
+      {info.data && <AppSection info={info.data} />}
+      <HelperSection info={info.data} />
     </main>
   );
 }
