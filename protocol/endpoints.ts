@@ -16,6 +16,7 @@ import {
   LogsQuery,
   StopQuery,
 } from './schemas/environments.js';
+import { HearthdLog, HearthdLogEntriesEvent, HearthdLogQuery } from './schemas/hearthd-log.js';
 import { HostQuery, HostReport } from './schemas/host.js';
 import { ConfigView, SettingsPatch, VersionInfo } from './schemas/system.js';
 
@@ -181,6 +182,15 @@ export const endpoints = {
     summary: 'Remove an environment class no environment uses',
     params: ClassParams,
     response: ClassList,
+  },
+  getHearthdLog: {
+    method: 'GET',
+    path: '/v1/log',
+    summary:
+      "hearthd's own recent log (an in-memory ring): all of it for administrators, members only the entries about their environments; follow=1 streams",
+    query: HearthdLogQuery,
+    response: HearthdLog,
+    follow: HearthdLogEntriesEvent,
   },
   events: {
     method: 'GET',

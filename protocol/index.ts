@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './events.js';
 export * from './schemas/common.js';
 export * from './schemas/environments.js';
+export * from './schemas/hearthd-log.js';
 export * from './schemas/host.js';
 export * from './schemas/system.js';
 export * from './version.js';

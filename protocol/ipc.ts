@@ -4,6 +4,7 @@ import { ErrorBody, ErrorCode } from './errors.js';
 import { HearthEvent } from './events.js';
 import { OneOf } from './schemas/common.js';
 import { EnvironmentParams, LogLinesEvent, LogSource } from './schemas/environments.js';
+import { HearthdLogEntriesEvent, LogLevel } from './schemas/hearthd-log.js';
 import { VersionInfo } from './schemas/system.js';
 
 /**
@@ -147,6 +148,8 @@ export const hearthdCalls = [
   'restartEnvironment',
   'deleteEnvironment',
   'getEnvironmentLogs',
+  'getEnvironmentStats',
+  'getHearthdLog',
   'listClasses',
   'listImages',
 ] as const satisfies readonly CallableName[];
@@ -200,6 +203,21 @@ export const ipcTopics = {
       { additionalProperties: false },
     ),
     event: LogLinesEvent,
+  },
+  /** Follow hearthd's own log (what the caller may see of it): the last entries first, then new ones. */
+  hearthdLog: {
+    request: Type.Object(
+      {
+        query: Type.Optional(
+          Type.Object(
+            { tail: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })), level: Type.Optional(LogLevel) },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    event: HearthdLogEntriesEvent,
   },
 } as const satisfies Record<string, TopicDef>;
 
