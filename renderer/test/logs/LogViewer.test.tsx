@@ -36,7 +36,7 @@ beforeAll(() => {
   HTMLElement.prototype.scrollTo = function (this: HTMLElement, options?: ScrollToOptions | number) {
     this.scrollTop = typeof options === 'object' ? (options.top ?? this.scrollTop) : 0;
     this.dispatchEvent(new Event('scroll'));
-  } as HTMLElement['scrollTo'];
+  };
 });
 
 /** A stand-in for window.hearth: records calls, and lets the test push subscription items. */
@@ -70,7 +70,7 @@ class FakeHearth {
           kind: 'item',
           item: {
             type: 'entries',
-            entries: entries.map((e, i) => ({ seq: i + 1, time: '2025-01-02T03:04:05.000Z', ...e })) as never,
+            entries: entries.map((e, i) => ({ seq: i + 1, time: '2025-01-02T03:04:05.000Z', ...e })),
           },
         });
     });

@@ -73,7 +73,7 @@ describe('filtered view', () => {
       Array.from({ length: 2 * CHUNK_LINES }, (_, i) => ({
         text: `entry ${i}`,
         time: i,
-        level: levels[i % 4],
+        level: levels[i % 4]!,
         source: 'hearthd' as const,
       })),
     );
