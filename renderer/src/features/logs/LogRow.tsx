@@ -2,7 +2,8 @@ import type { ReactNode } from 'react';
 import { LEVELS } from './log-buffer.js';
 import type { AnsiSpan } from './ansi.js';
 
-export const ROW_HEIGHT = 18;
+/** Keep in step with .log-row's height in logs.css (and DEFAULT_CAPS, which depends on it). */
+export const ROW_HEIGHT = 16;
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
@@ -84,7 +85,9 @@ export function LogRow(props: LogRowProps) {
       className={classes.join(' ')}
       data-seq={props.seq}
       data-selected={props.selected ? 'true' : undefined}
-      style={{ transform: `translateY(${props.top}px)` }}
+      // `top`, not a transform: at a million rows offsets reach 16M px, where float32 transforms
+      // lose whole pixels; layout units stay exact.
+      style={{ top: props.top }}
     >
       {props.showTime && <span className="log-time">{formatTime(props.time)}</span>}
       {props.showLevel && <span className={`log-level log-level-${levelName || 'none'}`}>{levelName}</span>}

@@ -26,6 +26,8 @@ interface Selection {
 
 /** Within this many pixels of the end counts as "at the end" (sub-pixel scroll positions). */
 const END_SLACK = 4;
+const BLOCK_ROWS = 256;
+const OVERSCAN_ROWS = 12;
 
 /**
  * A log of up to a million and a half lines: a virtualized list (only the rows on screen are in
@@ -51,13 +53,28 @@ export function LogViewer({ feed, label }: LogViewerProps) {
   const removedSeen = useRef(view.removed);
 
   const count = view.length;
-  // eslint-disable-next-line react-hooks/incompatible-library -- rows are keyed and re-read each render; nothing memoizes the virtualizer's functions
+  // The virtualizer windows blocks of rows, not rows: it recomputes its item table each time
+  // the count changes, which at a million rows (and a new count every frame while following)
+  // would cost a frame by itself. Within the blocks on screen, rows are fixed height, so which
+  // of them show is arithmetic.
+  const blocks = Math.ceil(count / BLOCK_ROWS);
+  // eslint-disable-next-line react-hooks/incompatible-library -- rows are re-read each render; nothing memoizes the virtualizer's functions
   const virtualizer = useVirtualizer({
-    count,
+    count: blocks,
     getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 12,
+    estimateSize: () => BLOCK_ROWS * ROW_HEIGHT,
+    overscan: 0,
   });
+  const offset = virtualizer.scrollOffset ?? 0;
+  const viewport = virtualizer.scrollRect?.height ?? 0;
+  const firstRow = Math.max(0, Math.floor(offset / ROW_HEIGHT) - OVERSCAN_ROWS);
+  const lastRow = Math.min(count - 1, Math.ceil((offset + viewport) / ROW_HEIGHT) + OVERSCAN_ROWS);
+  const visibleRows: number[] = [];
+  for (const block of virtualizer.getVirtualItems()) {
+    const from = Math.max(firstRow, block.index * BLOCK_ROWS);
+    const to = Math.min(lastRow, (block.index + 1) * BLOCK_ROWS - 1);
+    for (let row = from; row <= to; row += 1) visibleRows.push(row);
+  }
 
   const pause = useCallback(() => {
     setFollowing((was) => {
@@ -108,7 +125,7 @@ export function LogViewer({ feed, label }: LogViewerProps) {
 
   const scrollToRow = (row: number) => {
     pause();
-    virtualizer.scrollToIndex(row, { align: 'center' });
+    virtualizer.scrollToOffset(Math.max(0, row * ROW_HEIGHT - (viewport - ROW_HEIGHT) / 2));
   };
 
   const onQuery = (next: string) => {
@@ -302,21 +319,20 @@ export function LogViewer({ feed, label }: LogViewerProps) {
           onKeyDown={onKeyDown}
           onClick={onRowClick}
         >
-          <div className="log-canvas" style={{ height: virtualizer.getTotalSize() }}>
-            {virtualizer.getVirtualItems().map((item) => {
-              if (item.index >= count) return null;
-              const seq = view.seqAt(item.index);
+          <div className="log-canvas" style={{ height: count * ROW_HEIGHT }}>
+            {visibleRows.map((row) => {
+              const seq = view.seqAt(row);
               return (
                 <LogRow
                   key={seq}
                   seq={seq}
-                  top={item.start}
+                  top={row * ROW_HEIGHT}
                   spans={model.ansi.spans(seq, buffer.text(seq))}
                   time={buffer.time(seq)}
                   level={buffer.levelCode(seq)}
                   showTime={showTime}
                   showLevel={hasLevels}
-                  selected={rows !== undefined && item.index >= rows[0] && item.index <= rows[1]}
+                  selected={rows !== undefined && row >= rows[0] && row <= rows[1]}
                   pattern={pattern}
                   isMatch={pattern !== undefined && search.isMatch(seq)}
                   isCurrent={seq === currentSeq}

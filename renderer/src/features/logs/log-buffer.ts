@@ -42,15 +42,21 @@ export interface BufferCaps {
 }
 
 /**
- * 1.5M lines at an 18 px row is 27M px of scroll height, under Chromium's ~33.5M px limit for an
- * element; 200 MB keeps a long follow far from the renderer's heap limit, with room left for the
- * search cache and the DOM. Whichever is reached first drops the oldest chunk.
+ * Chromium rasters scrolled content in float32 coordinates: past 2^24 px (16.7M) of scroll
+ * height, rows drawn near tile edges land a few pixels off and overlap (seen in the bench's
+ * screenshots at 1.1M rows of 18 px). 1,040,000 rows of 16 px is 16.6M px, so the cap in lines
+ * is what keeps every row crisp; 200 MB (estimated) keeps a follow of long lines far from the
+ * renderer's heap limit, with room for the search cache and the DOM. Whichever is reached first
+ * drops the oldest chunk, and the viewer says how many lines went.
  */
-export const DEFAULT_CAPS: BufferCaps = { maxLines: 1_500_000, maxBytes: 200 * 1024 * 1024 };
+export const DEFAULT_CAPS: BufferCaps = { maxLines: 1_040_000, maxBytes: 200 * 1024 * 1024 };
 export const CHUNK_LINES = 4096;
 
-/** A string's UTF-16 payload plus the array slots and per-line typed-array bytes around it. */
-const estimateBytes = (text: string) => text.length * 2 + 48;
+/**
+ * A line's cost: V8 keeps ASCII text (most logs) one byte a character; plus the string header,
+ * the array slot and the per-line typed-array bytes. Non-ASCII text costs up to twice this.
+ */
+const estimateBytes = (text: string) => text.length + 64;
 
 class Chunk {
   readonly texts: string[] = [];
