@@ -311,7 +311,7 @@ async function main(): Promise<void> {
     );
     const dropped = await page.getAttribute('[data-testid="log-viewer"]', 'data-dropped');
     console.log(
-      `viewer: ${arrived.toLocaleString('en')} lines held, ${dropped} dropped; page errors: ${errors.length}`,
+      `viewer: ${arrived.toLocaleString('en')} lines reached it, ${dropped} dropped by its cap; page errors: ${errors.length}`,
     );
     for (const error of errors) console.log(`  page error: ${error}`);
 
