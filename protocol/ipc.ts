@@ -134,6 +134,25 @@ const Empty = Type.Object({}, { additionalProperties: false });
 /** A string the user may copy: a remedy command, an SSH command. */
 const CopyText = Type.Object({ text: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false });
 
+/** The most text one saveLog call carries (characters): a larger IPC message stalls both ends. */
+export const SAVE_LOG_MAX_CHARS = 64 * 1024 * 1024;
+
+export const SaveLogRequest = Type.Object(
+  {
+    /** A bare file name (no directory): main decides where, with the user (a save dialog). */
+    suggestedName: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' }),
+    text: Type.String({ maxLength: SAVE_LOG_MAX_CHARS }),
+  },
+  { additionalProperties: false },
+);
+export type SaveLogRequest = Static<typeof SaveLogRequest>;
+
+export const SaveLogResult = Type.Union([
+  Type.Object({ path: Type.String() }, { additionalProperties: false }),
+  Type.Object({ cancelled: Type.Literal(true) }, { additionalProperties: false }),
+]);
+export type SaveLogResult = Static<typeof SaveLogResult>;
+
 // ---------------------------------------------------------------------------------------------
 // hearthd-backed calls: derived from the endpoint table, never restated
 
@@ -308,6 +327,8 @@ export const ipcInvoke = {
   getInstallRun: { request: Empty, response: Type.Union([InstallRun, Type.Null()]) },
   runInstaller: { request: InstallRequest, response: InstallRun },
   copyText: { request: CopyText, response: Empty },
+  /** Write a log the window holds to a file: Electron asks where; browser mode saves into its directory. */
+  saveLog: { request: SaveLogRequest, response: SaveLogResult },
   /** Start a subscription; its items and its end arrive as `subscription` events with this id. */
   subscribe: {
     request: SubscribeRequest,

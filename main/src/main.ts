@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, clipboard, ipcMain, nativeTheme, Notification, screen, session } from 'electron';
+import { app, BrowserWindow, clipboard, dialog, ipcMain, nativeTheme, Notification, screen, session } from 'electron';
 import { exec as sudo } from 'sudo-prompt';
 import { eventChannel, invokeChannel, ipcInvokeNames } from '#protocol';
 import { DEFAULT_SOCKET } from '#protocol/client';
@@ -74,6 +74,14 @@ if (!app.requestSingleInstanceLock()) {
     copyText: (text) => {
       void clipboard.writeText(text);
       return Promise.resolve();
+    },
+    chooseSavePath: async (suggestedName) => {
+      const options = { title: 'Save log', defaultPath: join(app.getPath('downloads'), suggestedName) };
+      const picked =
+        window && !window.isDestroyed()
+          ? await dialog.showSaveDialog(window, options)
+          : await dialog.showSaveDialog(options);
+      return picked.canceled || !picked.filePath ? undefined : picked.filePath;
     },
     emit: (name, payload) => {
       if (window && !window.isDestroyed()) window.webContents.send(eventChannel(name), payload);

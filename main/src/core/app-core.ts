@@ -7,6 +7,7 @@ import { ConnectionManager } from './connection.js';
 import { Installer, readInstalledVersion, type PrivilegedRunner } from './installer.js';
 import type { InstallFacts } from './installer-plan.js';
 import { IpcFailure, type IpcHandlers } from './ipc-router.js';
+import { saveLog, type ChooseSavePath } from './save-log.js';
 import { hearthdTopics, SubscriptionHub, type TopicSources } from './subscriptions.js';
 
 export interface AppCoreOptions {
@@ -25,6 +26,8 @@ export interface AppCoreOptions {
   /** The app's own preferences (close action); null in browser mode, where there is no window to close. */
   appSettings?: AppSettingsStore | null;
   copyText: (text: string) => Promise<void>;
+  /** Where saveLog writes: a save dialog (Electron) or a directory (browser mode); none: unavailable. */
+  chooseSavePath?: ChooseSavePath;
   /** Sends an event to the renderer(s). */
   emit: <N extends IpcEventName>(name: N, payload: IpcEvent<N>) => void;
   /** Subscription topics; default: served by hearthd (tests may substitute). */
@@ -124,6 +127,11 @@ export class AppCore {
       copyText: async ({ text }) => {
         await options.copyText(text);
         return {};
+      },
+      saveLog: (request) => {
+        const choose = options.chooseSavePath;
+        if (!choose) throw new IpcFailure('unavailable', 'Saving logs is not available here.');
+        return saveLog(request, choose);
       },
       subscribe: async (request, { owner }) => ({ id: await this.subscriptions.subscribe(owner, request) }),
       unsubscribe: ({ id }) => {

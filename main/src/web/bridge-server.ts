@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { build } from 'esbuild';
-import type { IpcEvent, IpcEventName } from '#protocol';
+import { SAVE_LOG_MAX_CHARS, type IpcEvent, type IpcEventName } from '#protocol';
 import { bridgeSenderPolicy, IpcRouter, type IpcHandlers } from '../core/ipc-router.js';
 
 /**
@@ -26,6 +26,8 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 const MAX_BODY = 64 * 1024;
+/** saveLog carries a whole log; JSON escaping can double it (the router then checks its length). */
+const MAX_SAVE_BODY = 2 * SAVE_LOG_MAX_CHARS + MAX_BODY;
 
 export interface WebBridgeOptions {
   rendererDir: string;
@@ -123,7 +125,7 @@ export class WebBridge {
           send(res, 415, 'application/json', '{"error":"expected application/json"}');
           return;
         }
-        const body = await readBody(req);
+        const body = await readBody(req, invoke[1] === 'saveLog' ? MAX_SAVE_BODY : MAX_BODY);
         if (body === undefined) {
           send(res, 413, 'application/json', '{"error":"too large"}');
           return;
@@ -206,13 +208,13 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
   res.end(body);
 }
 
-function readBody(req: IncomingMessage): Promise<string | undefined> {
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY) {
+      if (size > limit) {
         resolve(undefined);
         req.destroy();
         return;

@@ -1,10 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SOCKET } from '#protocol/client';
 import { version } from '../../../package.json';
 import { AppCore } from '../core/app-core.js';
 import { IpcFailure, ownerOf } from '../core/ipc-router.js';
+import { saveIntoDirectory } from '../core/save-log.js';
 import { DirectRunner, SudoPromptRunner, type PrivilegedRunner } from '../core/installer.js';
 import { WebBridge } from './bridge-server.js';
 
@@ -21,6 +23,8 @@ export interface DevWebOptions {
   installUser?: string;
   /** Treat hearthd as installed when its socket is missing (a development hearthd). */
   assumeInstalled?: boolean;
+  /** Where saveLog writes (browser mode has no save dialog); default ~/Downloads. */
+  saveDir?: string;
   onError?: (error: unknown) => void;
 }
 
@@ -50,6 +54,7 @@ export async function startDevWeb(
     autostart: null,
     trayAvailable: () => false,
     copyText: () => Promise.reject(new IpcFailure('unavailable', 'Copying is done by the browser in dev:web.')),
+    chooseSavePath: saveIntoDirectory(options.saveDir ?? join(homedir(), 'Downloads')),
     emit: (name, payload) => bridgeRef.current?.emit(name, payload),
     initialBackoffMs: 200,
     maxBackoffMs: 2_000,
@@ -79,12 +84,13 @@ export async function startDevWeb(
 /** The stdout line a parent reads the address from, with --url-stdout. */
 export const URL_LINE = 'HEARTH_DEV_WEB_URL=';
 
-const USAGE = `Usage: npm run dev:web -- [--socket PATH] [--port N] [--install-root DIR] [--install-user NAME] [--url-stdout]
+const USAGE = `Usage: npm run dev:web -- [--socket PATH] [--port N] [--install-root DIR] [--install-user NAME] [--save-dir DIR] [--url-stdout]
 
 Serves the renderer (npm run build first) on 127.0.0.1, bridged to the app's main-process logic
 and the hearthd at --socket (default ${DEFAULT_SOCKET}). The address, with its one-time token,
 is written to a file only you can read; open it in a browser. --url-stdout instead writes it as
-one line, ${URL_LINE}<address>, on stdout, for a parent process that reads it (the e2e tests).`;
+one line, ${URL_LINE}<address>, on stdout, for a parent process that reads it (the e2e tests).
+Saved logs go to --save-dir (default ~/Downloads).`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -94,6 +100,7 @@ async function main(): Promise<void> {
       'install-root': { type: 'string' },
       'install-user': { type: 'string' },
       'url-stdout': { type: 'boolean' },
+      'save-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -108,6 +115,7 @@ async function main(): Promise<void> {
     ...(values.port !== undefined && { port: Number(values.port) }),
     ...(values['install-root'] !== undefined && { installRoot: resolve(values['install-root']) }),
     ...(values['install-user'] !== undefined && { installUser: values['install-user'] }),
+    ...(values['save-dir'] !== undefined && { saveDir: resolve(values['save-dir']) }),
     assumeInstalled: socket !== DEFAULT_SOCKET,
     onError: (error) => process.stderr.write(`dev:web: ${String(error)}\n`),
   });

@@ -1,5 +1,6 @@
 import { EnvironmentPage } from '../features/environment/EnvironmentPage.js';
 import { Dashboard } from '../features/environments/Dashboard.js';
+import { EnvironmentLogPage } from '../features/logs/EnvironmentLogPage.js';
 import { HearthdLogPage } from '../features/logs/HearthdLogPage.js';
 import { SettingsPage } from '../features/settings/SettingsPage.js';
 import { HelperStatusDot } from '../features/helper-state/HelperState.js';
@@ -17,6 +18,8 @@ function Page({ route }: { route: Route }) {
       return <EnvironmentPage id={route.id} />;
     case 'logs':
       return <HearthdLogPage />;
+    case 'environment-log':
+      return <EnvironmentLogPage id={route.id} source={route.source} />;
     case 'settings':
       return <SettingsPage />;
     case 'setup':
@@ -57,7 +60,10 @@ export function App() {
               className="nav-link"
               href={hrefOf({ page })}
               aria-current={
-                page === route.page || (page === 'dashboard' && route.page === 'environment') ? 'page' : undefined
+                page === route.page ||
+                (page === 'dashboard' && (route.page === 'environment' || route.page === 'environment-log'))
+                  ? 'page'
+                  : undefined
               }
             >
               {TITLES[page]}

@@ -7,6 +7,8 @@ import { useSyncExternalStore } from 'react';
 export type Route =
   | { page: 'dashboard' }
   | { page: 'environment'; id: string }
+  /** One of an environment's logs on a page of its own (room for a long console). */
+  | { page: 'environment-log'; id: string; source: 'console' | 'events' }
   | { page: 'logs' }
   | { page: 'settings' }
   | { page: 'setup'; step?: string };
@@ -23,6 +25,8 @@ export function hrefOf(route: Route): string {
       return `#/environments/${encodeURIComponent(route.id)}`;
     case 'setup':
       return route.step === undefined ? '#/setup' : `#/setup/${encodeURIComponent(route.step)}`;
+    case 'environment-log':
+      return `#/environments/${encodeURIComponent(route.id)}/${route.source}`;
     default:
       return `#/${route.page}`;
   }
@@ -31,6 +35,13 @@ export function hrefOf(route: Route): string {
 export function parseHash(hash: string): Route {
   const environment = /^#\/environments\/([^/]+)$/.exec(hash);
   if (environment) return { page: 'environment', id: decodeURIComponent(environment[1]!) };
+  const environmentLog = /^#\/environments\/([^/]+)\/(console|events)$/.exec(hash);
+  if (environmentLog)
+    return {
+      page: 'environment-log',
+      id: decodeURIComponent(environmentLog[1]!),
+      source: environmentLog[2] as 'console' | 'events',
+    };
   if (hash === '#/logs') return { page: 'logs' };
   if (hash === '#/settings') return { page: 'settings' };
   if (hash === '#/setup') return { page: 'setup' };

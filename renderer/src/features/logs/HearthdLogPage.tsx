@@ -4,6 +4,11 @@ import { LogViewer } from './LogViewer.js';
 export function HearthdLogPage() {
   return (
     <main className="page">
+      <h1>hearthd log</h1>
+      <p className="muted">
+        What the Hearth helper did, newest at the end. Administrators see every entry; members see the entries about
+        their own environments.
+      </p>
       <LogViewer feed={{ kind: 'hearthd' }} label="hearthd log" />
     </main>
   );

@@ -1,0 +1,47 @@
+import { stripAnsi } from './ansi.js';
+import type { LogView } from './log-view.js';
+
+/** What main's copyText takes (protocol/ipc.ts). */
+export const COPY_MAX_CHARS = 4096;
+/** What main's saveLog takes (protocol/ipc.ts): more would be a slow, memory-hungry IPC message. */
+export const SAVE_MAX_CHARS = 64 * 1024 * 1024;
+
+export interface Exported {
+  text: string;
+  /** Rows written, and rows there were: fewer when the cap cut the oldest. */
+  rows: number;
+  of: number;
+}
+
+/**
+ * Plain text (ANSI removed) of rows `from`..`to` of the view, one line each, prefixed with the
+ * time when the viewer shows it. Over `maxChars`, the newest rows are kept: they are the ones a
+ * person saving a live log is after.
+ */
+export function exportRows(view: LogView, from: number, to: number, withTime: boolean, maxChars: number): Exported {
+  const { buffer } = view;
+  const parts: string[] = [];
+  let chars = 0;
+  let row = to;
+  for (; row >= from; row -= 1) {
+    const seq = view.seqAt(row);
+    const plain = buffer.plain(seq, stripAnsi);
+    const line = withTime ? `${new Date(buffer.time(seq)).toISOString()} ${plain}` : plain;
+    if (chars + line.length + 1 > maxChars) break;
+    parts.push(line);
+    chars += line.length + 1;
+  }
+  parts.reverse();
+  return { text: parts.join('\n') + (parts.length ? '\n' : ''), rows: parts.length, of: to - from + 1 };
+}
+
+/** A file name from the viewer's label: "Console of web" → console-of-web-2025-01-02T10-11-12.log */
+export function suggestedName(label: string, now = new Date()): string {
+  const slug =
+    label
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60) || 'log';
+  return `${slug}-${now.toISOString().slice(0, 19).replace(/:/g, '-')}.log`;
+}

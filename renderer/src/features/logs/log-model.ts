@@ -1,0 +1,103 @@
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import { AnsiCache } from './ansi.js';
+import { LogBuffer, type BufferCaps } from './log-buffer.js';
+import { FeedFollower, type FeedStatus, type LogFeed } from './log-feed.js';
+import { LogSearch } from './log-search.js';
+import { LogView } from './log-view.js';
+
+/**
+ * Everything one viewer holds, outside React: the buffer, the filtered view over it, the
+ * search, the ANSI cache and the followers that fill it. React only reads a tick that changes
+ * at most once per animation frame, however many batches arrived in it.
+ */
+export class LogModel {
+  readonly buffer: LogBuffer;
+  readonly view: LogView;
+  readonly search: LogSearch;
+  readonly ansi = new AnsiCache();
+  readonly followers: FeedFollower[];
+  private tick = 0;
+  private scheduled = false;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    readonly feeds: readonly LogFeed[],
+    caps?: BufferCaps,
+  ) {
+    this.buffer = new LogBuffer(caps);
+    this.view = new LogView(this.buffer);
+    this.search = new LogSearch(this.view);
+    this.followers = feeds.map((feed) => new FeedFollower(feed, this.buffer));
+    this.buffer.subscribe(() => {
+      this.search.update();
+      this.schedule();
+    });
+    this.search.subscribe(() => this.schedule());
+    for (const follower of this.followers) follower.subscribe(() => this.schedule());
+  }
+
+  start(): void {
+    for (const follower of this.followers) follower.start();
+  }
+
+  stop(): void {
+    for (const follower of this.followers) follower.stop();
+  }
+
+  resume(): void {
+    for (const follower of this.followers) if (follower.status.state === 'ended') follower.resume();
+  }
+
+  /** The worst status of the followers: one ended feed is worth saying. */
+  get status(): FeedStatus {
+    const statuses = this.followers.map((f) => f.status);
+    return (
+      statuses.find((s) => s.state === 'ended') ??
+      statuses.find((s) => s.state === 'connecting') ??
+      statuses[0] ?? { state: 'live' }
+    );
+  }
+
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  readonly snapshot = (): number => this.tick;
+
+  /** Bumps the tick now (tests, and changes made by the viewer itself). */
+  notify(): void {
+    this.tick += 1;
+    for (const listener of this.listeners) listener();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    const run = () => {
+      this.scheduled = false;
+      this.notify();
+    };
+    if (typeof requestAnimationFrame === 'function') requestAnimationFrame(run);
+    else setTimeout(run, 16);
+  }
+}
+
+const feedKey = (feeds: readonly LogFeed[]) => JSON.stringify(feeds);
+
+/** One model per set of feeds, started while mounted; re-renders once per frame with changes. */
+export function useLogModel(feeds: readonly LogFeed[]): LogModel {
+  const key = feedKey(feeds);
+  const [state, setState] = useState(() => ({ key, model: new LogModel(feeds) }));
+  let model = state.model;
+  if (state.key !== key) {
+    model = new LogModel(feeds);
+    setState({ key, model });
+  }
+  useEffect(() => {
+    model.start();
+    return () => model.stop();
+  }, [model]);
+  useSyncExternalStore(model.subscribe, model.snapshot);
+  return model;
+}
