@@ -200,7 +200,8 @@ describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)(
       expect(await accel.evaluate((el) => (el as HTMLFieldSetElement).disabled)).toBe(false);
       const before = (await root((c) => c.call('getConfig'))).settings.accel;
       const wanted = before === 'tcg' ? 'auto' : 'tcg';
-      await accel.locator(`input[value="${wanted}"]`).check();
+      // click, not check(): the radio is controlled by hearthd's answer, so it turns on only after the save.
+      await accel.locator(`input[value="${wanted}"]`).click();
       await accel.locator(`input[value="${wanted}"]:checked:enabled`).waitFor({ timeout: 5_000 });
       expect((await root((c) => c.call('getConfig'))).settings.accel).toBe(wanted);
       expect(await admin.getByTestId('config-error').count()).toBe(0);
