@@ -8,7 +8,9 @@ export const ROW_LINK = 'data-env-link';
 
 type Pending = { after: 'create'; id: string } | { after: 'delete'; id: string; next: string | null };
 
-const linkOf = (root: HTMLElement, id: string) => root.querySelector<HTMLElement>(`[${ROW_LINK}="${CSS.escape(id)}"]`);
+/** Compared as attribute values, not spliced into a selector: an id needs no escaping then. */
+const linkOf = (root: HTMLElement, id: string) =>
+  [...root.querySelectorAll<HTMLElement>(`[${ROW_LINK}]`)].find((link) => link.getAttribute(ROW_LINK) === id) ?? null;
 
 /**
  * Where keyboard focus goes once a create or a delete has taken effect. Both remove what had focus
