@@ -50,7 +50,8 @@ function focus(page: Page): Promise<Focus> {
  * Create → running → delete with the keyboard alone (Tab, Shift+Tab, Enter, Space, arrows,
  * Escape; text typed key by key), against a real hearthd and a real QEMU TCG VM, with the bridge
  * as a hearth member. Every stop Tab reaches must show a focus ring; dialogs must keep focus
- * inside while open and give it back to what opened them.
+ * inside while open and give it back to what opened them; after a create or a delete removes what
+ * had focus, it goes to the new row, or to Create environment, never to <body>.
  * Run under the shared VM lock: flock /tmp/hearth-vm.lock npx vitest run e2e/a11y-keyboard.spec.ts
  */
 describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)('the dashboard with the keyboard only', () => {
@@ -128,7 +129,13 @@ describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)('the dashboard w
     await shootAndCheck(page, 'keyboard-create-dialog');
     await press('Space');
     await page.getByTestId('create-dialog').waitFor({ state: 'hidden', timeout: 15_000 });
+    // The opener (the empty state's button) is gone with the empty state: focus goes to the new
+    // environment's link rather than being dropped on <body>.
+    await page.locator('[data-env="keys"]').waitFor();
+    expect(await focus(page)).toMatchObject({ tag: 'a', name: 'keys', ringVisible: true });
     await page.locator('[data-env="keys"][data-state="running"]').waitFor({ timeout: BOOT_MS });
+    // Still there once it runs: the row re-rendered through its states without losing it.
+    expect(await focus(page)).toMatchObject({ tag: 'a', name: 'keys' });
   });
 
   it('deletes it through the confirmation, keys alone', { timeout: 60_000 }, async () => {
@@ -152,6 +159,11 @@ describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)('the dashboard w
     await press('Enter');
     await page.locator('[data-env="keys"]').waitFor({ state: 'detached', timeout: 30_000 });
     await page.getByTestId('empty-state').waitFor();
+    // No row is left to go to: focus lands on Create environment, not on <body>.
+    expect(await focus(page)).toMatchObject({ tag: 'button', name: 'Create environment', ringVisible: true });
+    expect(await page.evaluate(() => document.activeElement?.closest('[data-testid="empty-state"]') !== null)).toBe(
+      true,
+    );
     expect(stack.pageErrors).toEqual([]);
   });
 });

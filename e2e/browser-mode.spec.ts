@@ -1,41 +1,50 @@
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthdProcess, makePaths, type HearthdPaths } from '../helper/test/support/hearthd-process.js';
-import { startDevWeb } from '../main/src/web/dev-web.js';
 import { artifactPath, CHROMIUM, launchChromium, openRoute } from './support/browser.js';
+import { RENDERER } from './support/gui-stack.js';
+import { ensureMember, startMemberBridge, type MemberBridge } from './support/member-bridge.js';
 
-const RENDERER = join(import.meta.dirname, '..', 'dist', 'renderer');
 const missing = [CHROMIUM, join(RENDERER, 'index.html')].filter((p) => !existsSync(p));
 if (missing.length)
   console.warn(`SKIPPED browser-mode e2e: missing ${missing.join(', ')} (apt-get install chromium; npm run build)`);
+if (process.getuid?.() !== 0)
+  console.warn('SKIPPED browser-mode e2e: needs root (it runs hearthd as its unit does and creates the hearth member)');
 
 /**
  * The renderer in Debian's Chromium, bridged (browser mode) to the real main-process logic and a
- * real hearthd process: what the user sees is this machine's real readiness report.
+ * real hearthd process, with the bridge as a plain `hearth` member in its own process: what the
+ * user sees is this machine's real readiness report, as hearthd tells it to a member.
  */
-describe.skipIf(missing.length > 0)('browser mode against a real hearthd', () => {
+describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)('browser mode against a real hearthd', () => {
   let paths: HearthdPaths;
   let daemon: HearthdProcess;
-  let dev: Awaited<ReturnType<typeof startDevWeb>>;
+  let bridge: MemberBridge;
   let browser: Browser;
   let page: Page;
+  /** What beforeAll started, undone in reverse (also when it failed half-way). */
+  const cleanup: Array<() => Promise<unknown>> = [];
 
   beforeAll(async () => {
+    // Before hearthd: it gives its socket the hearth group only if the group exists when it starts.
+    const member = await ensureMember();
     paths = await makePaths('hearth-e2e-');
+    cleanup.push(() => rm(paths.dir, { recursive: true, force: true }));
     daemon = await HearthdProcess.start(paths);
-    dev = await startDevWeb({ socket: paths.socket, rendererDir: RENDERER, assumeInstalled: true });
+    // The daemon the spec ends with: a test restarts it.
+    cleanup.push(() => daemon.dispose());
+    bridge = await startMemberBridge(paths.socket, member);
+    cleanup.push(() => bridge.close());
     browser = await launchChromium();
+    cleanup.push(() => browser.close());
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await openRoute(page, dev.url, '#/setup/helper');
-  });
+    await openRoute(page, bridge.url, '#/setup/helper');
+  }, 120_000);
   afterAll(async () => {
-    await browser.close();
-    await dev.close();
-    await daemon.dispose();
+    for (const undo of cleanup.reverse()) await undo().catch((e: unknown) => console.warn(`cleanup: ${String(e)}`));
   });
 
   it('shows the connection and this machine’s real readiness report', async () => {
@@ -82,7 +91,7 @@ describe.skipIf(missing.length > 0)('browser mode against a real hearthd', () =>
   });
 
   it('refuses bridge calls without the token', async () => {
-    const origin = new URL(dev.url).origin;
+    const origin = new URL(bridge.url).origin;
     const response = await fetch(`${origin}/bridge/invoke/getHost`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -12,7 +12,30 @@ import { URL_LINE } from '../../main/src/web/dev-web.js';
 export const MEMBER_USER = 'hearth-e2e';
 /** hearthd's default --socket-group; the installer's sysusers snippet creates it on users' machines. */
 export const SOCKET_GROUP = 'hearth';
-const MEMBER_HOME = '/var/tmp/hearth-e2e';
+/** The group hearthd takes for administrators (helper/src/environments/access.ts: ADMIN_GROUP). */
+export const ADMIN_GROUP = 'hearth-admin';
+
+/** Which test user to be: the plain member, or a second user who is also an administrator. */
+export interface MemberKind {
+  name: string;
+  /** Groups beyond the socket group. */
+  extraGroups: readonly string[];
+  comment: string;
+}
+export const PLAIN_MEMBER: MemberKind = {
+  name: MEMBER_USER,
+  extraGroups: [],
+  comment: 'Hearth e2e tests, the browser bridge as a hearth member',
+};
+/**
+ * A user of its own rather than the member made admin: specs run in parallel and count on the
+ * member not being one, and hearthd reads a caller's groups from the kernel at connect.
+ */
+export const ADMIN_MEMBER: MemberKind = {
+  name: 'hearth-e2e-admin',
+  extraGroups: [ADMIN_GROUP],
+  comment: 'Hearth e2e tests, the browser bridge as a hearth-admin member',
+};
 const REPO = join(import.meta.dirname, '..', '..');
 const DEV_WEB = join(REPO, 'main', 'src', 'web', 'dev-web.ts');
 /** tsx compiles the bridge on start; two shared cores under a VM boot can make that slow. */
@@ -52,21 +75,27 @@ async function ensure(
   throw new Error(`could not create ${what}: ${last}`);
 }
 
-/**
- * The `hearth` group and the `hearth-e2e` member (a system user with no login shell, home under
- * /var/tmp), created once per machine and reused. Needs root. Call it before starting hearthd:
- * hearthd assigns its socket to the group only if the group exists when it starts.
- */
-export async function ensureMember(): Promise<Member> {
-  if (process.getuid?.() !== 0) throw new Error('the member bridge needs root to create and become its user');
-  await ensure(
-    `group ${SOCKET_GROUP}`,
-    async () => (await getent('group', SOCKET_GROUP)) !== undefined,
-    () => execa('groupadd', ['--system', SOCKET_GROUP], { reject: false }),
+const ensureGroup = (group: string) =>
+  ensure(
+    `group ${group}`,
+    async () => (await getent('group', group)) !== undefined,
+    () => execa('groupadd', ['--system', group], { reject: false }),
   );
+
+/**
+ * The `hearth` group and a test user in it (a system user with no login shell, home under
+ * /var/tmp; by default the plain `hearth-e2e` member), created once per machine and reused. Needs
+ * root. Call it before starting hearthd: hearthd assigns its socket to the group only if the group
+ * exists when it starts.
+ */
+export async function ensureMember(kind: MemberKind = PLAIN_MEMBER): Promise<Member> {
+  if (process.getuid?.() !== 0) throw new Error('the member bridge needs root to create and become its user');
+  const groupNames = [SOCKET_GROUP, ...kind.extraGroups];
+  for (const group of groupNames) await ensureGroup(group);
+  const defaultHome = `/var/tmp/${kind.name}`;
   await ensure(
-    `user ${MEMBER_USER}`,
-    async () => (await getent('passwd', MEMBER_USER)) !== undefined,
+    `user ${kind.name}`,
+    async () => (await getent('passwd', kind.name)) !== undefined,
     () =>
       execa(
         'useradd',
@@ -74,25 +103,28 @@ export async function ensureMember(): Promise<Member> {
           '--system',
           '--user-group',
           '--groups',
-          SOCKET_GROUP,
+          groupNames.join(','),
           '--home-dir',
-          MEMBER_HOME,
+          defaultHome,
           '--no-create-home',
           '--shell',
           '/usr/sbin/nologin',
           '--comment',
-          'Hearth e2e tests, the browser bridge as a hearth member',
-          MEMBER_USER,
+          kind.comment,
+          kind.name,
         ],
         { reject: false },
       ),
   );
-  const [, , uid, gid, , home] = (await getent('passwd', MEMBER_USER))!;
+  const [, , uid, gid, , home] = (await getent('passwd', kind.name))!;
   const socketGid = Number((await getent('group', SOCKET_GROUP))![2]);
-  // A user made by an older run (or by hand) may lack the group: membership is the point.
-  const groups = (await execa('id', ['-G', MEMBER_USER])).stdout.split(' ').map(Number);
-  if (!groups.includes(socketGid)) await execa('usermod', ['--append', '--groups', SOCKET_GROUP, MEMBER_USER]);
-  const member = { name: MEMBER_USER, uid: Number(uid), gid: Number(gid), socketGid, home: home ?? MEMBER_HOME };
+  // A user made by an older run (or by hand) may lack a group: membership is the point.
+  const groups = (await execa('id', ['-G', kind.name])).stdout.split(' ').map(Number);
+  for (const group of groupNames) {
+    const groupGid = Number((await getent('group', group))![2]);
+    if (!groups.includes(groupGid)) await execa('usermod', ['--append', '--groups', group, kind.name]);
+  }
+  const member = { name: kind.name, uid: Number(uid), gid: Number(gid), socketGid, home: home ?? defaultHome };
   // /var/tmp may have been cleaned since the user was made; the home is the member's own.
   await mkdir(member.home, { recursive: true });
   await chown(member.home, member.uid, member.gid);

@@ -11,6 +11,12 @@ import { hrefOf, NAV_PAGES, useRoute, type Route } from './router.js';
 import { useMainSync } from './useMainSync.js';
 
 const TITLES = { dashboard: 'Environments', logs: 'Logs', settings: 'Settings', setup: 'Setup' } as const;
+/**
+ * The title of a page whose own markup has no <h1> (the wizard's steps title themselves with <h2>s;
+ * the log page is its viewer): the shell names it, so every screen has one page title.
+ */
+const shellTitle = (route: Route): string | null =>
+  route.page === 'setup' || route.page === 'logs' ? TITLES[route.page] : null;
 
 function Page({ route }: { route: Route }) {
   switch (route.page) {
@@ -53,6 +59,8 @@ export function App() {
           <img className="logo" src="./hearth.png" alt="" width={24} height={24} />
           <span className="brand-name">Hearth</span>
         </div>
+        {/* In the banner landmark, so the hidden title is not content outside every landmark. */}
+        {shellTitle(route) !== null && <h1 className="visually-hidden">{shellTitle(route)}</h1>}
         <nav className="nav" aria-label="Pages">
           {NAV_PAGES.map((page) => (
             <a

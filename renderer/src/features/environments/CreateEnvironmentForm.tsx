@@ -1,4 +1,5 @@
 import { useId, useState, type ReactNode, type SyntheticEvent } from 'react';
+import type { Environment } from '#protocol';
 import { Button } from '../../ui/Button.js';
 import { formErrors, type CreateField } from './fieldErrors.js';
 import { useClasses, useCreateEnvironment, useImages } from './queries.js';
@@ -9,7 +10,7 @@ const mib = (n: number) => (n >= 1024 ? `${n / 1024} GiB` : `${n} MiB`);
  * Name, class and image. The form does not second-guess hearthd's rules (name pattern, uniqueness,
  * admission): it sends what the user typed and shows hearthd's answer on the field it concerns.
  */
-export function CreateEnvironmentForm(props: { onDone: () => void; onCancel: () => void }) {
+export function CreateEnvironmentForm(props: { onDone: (created: Environment) => void; onCancel: () => void }) {
   const id = useId();
   const classes = useClasses(true);
   const images = useImages(true);

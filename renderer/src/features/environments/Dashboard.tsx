@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { Environment } from '#protocol';
 import { useHearthdConfig, useHostReport } from '../../queries.js';
 import { usePushed } from '../../store.js';
@@ -8,6 +8,7 @@ import { HelperState } from '../helper-state/HelperState.js';
 import { CapacityBar } from './Capacity.js';
 import { CreateEnvironmentForm } from './CreateEnvironmentForm.js';
 import { EnvironmentRow } from './EnvironmentRow.js';
+import { CREATE_BUTTON, useFocusAfterChange } from './focusAfterChange.js';
 import { useEnvironmentAction, useEnvironments, type EnvironmentAction } from './queries.js';
 import './dashboard.css';
 
@@ -29,15 +30,21 @@ export function Dashboard() {
     else action.mutate({ action: what, id: env.id });
   };
   const environments = list.data ?? [];
+  const card = useRef<HTMLElement>(null);
+  const focusAfter = useFocusAfterChange(card, environments);
+  const createButton = { [CREATE_BUTTON]: '' };
 
   return (
     <main className="page">
       <HelperState />
-      <section className="card" aria-labelledby="envs-title">
+      <section className="card" aria-labelledby="envs-title" ref={card}>
         <div className="card-head">
-          <h2 id="envs-title">Environments</h2>
+          {/* The page's title (one <h1> per page), sized as the other cards' titles. */}
+          <h1 id="envs-title" className="card-title">
+            Environments
+          </h1>
           {environments.length > 0 && (
-            <Button variant="primary" onClick={() => setCreating(true)} disabled={!connected}>
+            <Button variant="primary" onClick={() => setCreating(true)} disabled={!connected} {...createButton}>
               Create environment
             </Button>
           )}
@@ -59,7 +66,7 @@ export function Dashboard() {
           <div className="empty" data-testid="empty-state">
             <p className="lead">No environments yet.</p>
             <p className="muted">An environment is a VM with its own disk; it keeps its disk while stopped.</p>
-            <Button variant="primary" onClick={() => setCreating(true)}>
+            <Button variant="primary" onClick={() => setCreating(true)} {...createButton}>
               Create environment
             </Button>
           </div>
@@ -79,7 +86,13 @@ export function Dashboard() {
       </section>
 
       <Dialog open={creating} title="Create environment" onClose={() => setCreating(false)} testId="create-dialog">
-        <CreateEnvironmentForm onDone={() => setCreating(false)} onCancel={() => setCreating(false)} />
+        <CreateEnvironmentForm
+          onDone={(env) => {
+            setCreating(false);
+            focusAfter.created(env);
+          }}
+          onCancel={() => setCreating(false)}
+        />
       </Dialog>
       <ConfirmDialog
         open={deleting !== null}
@@ -87,7 +100,10 @@ export function Dashboard() {
         confirmLabel="Delete"
         onClose={() => setDeleting(null)}
         onConfirm={() => {
-          if (deleting) action.mutate({ action: 'delete', id: deleting.id });
+          if (deleting) {
+            focusAfter.deleting(deleting, environments);
+            action.mutate({ action: 'delete', id: deleting.id }, { onError: focusAfter.cancel });
+          }
           setDeleting(null);
         }}
       >

@@ -3,6 +3,7 @@ import type { Environment, EnvironmentStats } from '#protocol';
 import { hrefOf } from '../../app/router.js';
 import { StatusBadge } from '../../ui/StatusBadge.js';
 import { EnvironmentActions } from './EnvironmentActions.js';
+import { ROW_LINK } from './focusAfterChange.js';
 import { formatBytes, formatPercent, formatUptime } from './format.js';
 import { Indeterminate } from './Meter.js';
 import type { EnvironmentAction } from './queries.js';
@@ -41,7 +42,7 @@ export function EnvironmentRow(props: {
     <li className="env" data-env={env.name} data-state={env.state} aria-busy={transitional || undefined}>
       <div className="env-main">
         <div className="env-title">
-          <a className="env-name" href={hrefOf({ page: 'environment', id: env.id })}>
+          <a className="env-name" href={hrefOf({ page: 'environment', id: env.id })} {...{ [ROW_LINK]: env.id }}>
             {env.name}
           </a>
           <StatusBadge tone={state.tone} label={state.label} testId="env-state" />

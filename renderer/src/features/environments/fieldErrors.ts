@@ -15,9 +15,17 @@ const readable = (field: CreateField, message: string) =>
   field === 'name' && /match|pattern|length|characters/i.test(message) ? NAME_RULE : message;
 
 /**
+ * hearthd's refusals that come down to the chosen class's size (helper/src/environments/admission.ts
+ * and caps.ts: not enough memory, a disk that cannot fit, a class this machine cannot run), which
+ * hearthd says in words only. The fix is another class, so they belong on the Class field.
+ */
+const ABOUT_CLASS = /^Not enough memory|disk may grow to|^Class \S+ has/;
+
+/**
  * Places an error where the user can act on it: `details` name fields (`body/name`, from hearthd's
- * or the app's own validation); a duplicate is a `conflict` about the name, which hearthd says in
- * words only — any other conflict (not enough memory, too many environments) concerns the whole form.
+ * or the app's own validation); a duplicate is a `conflict` about the name, and an admission
+ * refusal for memory or disk one about the class (both in words only) — any other refusal (too
+ * many environments running, or for one user) concerns the whole form.
  */
 export function formErrors(error: unknown): FormErrors {
   if (!(error instanceof HearthCallError)) return { fields: {}, form: { message: String(error) } };
@@ -27,6 +35,8 @@ export function formErrors(error: unknown): FormErrors {
     if (field && fields[field] === undefined) fields[field] = readable(field, detail.message);
   }
   if (error.code === 'conflict' && /already exists/.test(error.message)) fields.name = error.message;
+  else if (/^(conflict|unprocessable)$/.test(error.code) && ABOUT_CLASS.test(error.message))
+    fields.class = error.message;
   const placed = Object.keys(fields).length > 0;
   const hint = error.error.source === 'hearthd' ? error.error.hint : undefined;
   return {
