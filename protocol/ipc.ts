@@ -132,7 +132,12 @@ export type AppInfo = Static<typeof AppInfo>;
 const Empty = Type.Object({}, { additionalProperties: false });
 
 /** A string the user may copy: a remedy command, an SSH command. */
-const CopyText = Type.Object({ text: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false });
+/** Room for a selection of a few thousand log lines; more is what "Save…" is for. */
+export const COPY_TEXT_MAX_CHARS = 1024 * 1024;
+const CopyText = Type.Object(
+  { text: Type.String({ minLength: 1, maxLength: COPY_TEXT_MAX_CHARS }) },
+  { additionalProperties: false },
+);
 
 /** The most text one saveLog call carries (characters): a larger IPC message stalls both ends. */
 export const SAVE_LOG_MAX_CHARS = 64 * 1024 * 1024;

@@ -12,11 +12,10 @@ import { useMainSync } from './useMainSync.js';
 
 const TITLES = { dashboard: 'Environments', logs: 'Logs', settings: 'Settings', setup: 'Setup' } as const;
 /**
- * The title of a page whose own markup has no <h1> (the wizard's steps title themselves with <h2>s;
- * the log page is its viewer): the shell names it, so every screen has one page title.
+ * The title of a page whose own markup has no <h1> (the wizard's steps title themselves with <h2>s):
+ * the shell names it, so every screen has one page title.
  */
-const shellTitle = (route: Route): string | null =>
-  route.page === 'setup' || route.page === 'logs' ? TITLES[route.page] : null;
+const shellTitle = (route: Route): string | null => (route.page === 'setup' ? TITLES[route.page] : null);
 
 function Page({ route }: { route: Route }) {
   switch (route.page) {

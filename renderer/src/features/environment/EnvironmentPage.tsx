@@ -106,8 +106,8 @@ export function EnvironmentPage({ id }: { id: string }) {
         )}
         {env.state === 'failed' && (
           <div className="banner banner-fail" role="alert" data-testid="env-reason">
-            <strong>It failed.</strong> {env.reason ?? 'hearthd gave no reason.'} See the timeline and the console
-            below.
+            <strong>It failed:</strong> {(env.reason ?? 'hearthd gave no reason').replace(/\.$/, '')}. The timeline and
+            the console below say more.
           </div>
         )}
         {action.error && (

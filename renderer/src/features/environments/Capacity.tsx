@@ -1,18 +1,14 @@
 import type { ConfigView, Environment, HostReport } from '#protocol';
+import { memoryBudget } from './admission.js';
 import { formatBytes } from './format.js';
 import { Meter } from './Meter.js';
 import { isActive } from './states.js';
 import { useStats } from './stats.js';
 
-const MiB = 1024 ** 2;
-
 /**
- * Running environments against `maxEnvironments`, and memory against what hearthd admits. The
- * memory bar measures what admission measures (helper admission.ts): the class memory of every
- * running environment plus the runner's overhead each (the report's runnerReserveBytes), against
- * the host's total memory less `reservedHostMemoryMiB`. The host report's "available" figure is a
- * probe-time snapshot of MemAvailable, which already counts running VMs as used, so it would
- * count them twice; the VMMs' resident memory is shown beside it as what they really take now.
+ * Running environments against `maxEnvironments`, and memory against what hearthd admits
+ * (memoryBudget: what admission measures); the VMMs' resident memory is shown beside it as what
+ * they really take now.
  */
 export function CapacityBar(props: {
   environments: readonly Environment[];
@@ -22,12 +18,12 @@ export function CapacityBar(props: {
   const rssByEnv = useStats((s) => s.latest);
   const active = props.environments.filter((e) => isActive(e.state));
   const max = props.config?.settings.maxEnvironments;
-  const overhead = props.host?.capacity.runnerReserveBytes ?? 100 * MiB;
-  const committed = active.reduce((sum, e) => sum + e.resources.memoryMiB * MiB + overhead, 0);
+  const { committed, overhead, total, reserved, admissible } = memoryBudget(
+    props.environments,
+    props.config,
+    props.host,
+  );
   const resident = active.reduce((sum, e) => sum + (rssByEnv[e.id]?.vmm?.rssBytes ?? 0), 0);
-  const total = props.host?.capacity.memoryTotalBytes;
-  const reserved = props.config ? props.config.settings.reservedHostMemoryMiB * MiB : undefined;
-  const admissible = total !== undefined && reserved !== undefined ? Math.max(0, total - reserved) : undefined;
 
   return (
     <section className="capacity" aria-label="Capacity" data-testid="capacity">

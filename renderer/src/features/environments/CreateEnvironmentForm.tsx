@@ -1,8 +1,10 @@
 import { useId, useState, type ReactNode, type SyntheticEvent } from 'react';
-import type { Environment } from '#protocol';
+import type { Environment, EnvironmentClass } from '#protocol';
+import { useHearthdConfig, useHostReport } from '../../queries.js';
 import { Button } from '../../ui/Button.js';
+import { classFit } from './admission.js';
 import { formErrors, type CreateField } from './fieldErrors.js';
-import { useClasses, useCreateEnvironment, useImages } from './queries.js';
+import { useClasses, useCreateEnvironment, useEnvironments, useImages } from './queries.js';
 
 const mib = (n: number) => (n >= 1024 ? `${n / 1024} GiB` : `${n} MiB`);
 
@@ -14,6 +16,10 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
   const id = useId();
   const classes = useClasses(true);
   const images = useImages(true);
+  const environments = useEnvironments(true);
+  const config = useHearthdConfig(true);
+  const host = useHostReport(true);
+  const fitOf = (c: EnvironmentClass) => classFit(c, environments.data ?? [], config.data, host.data);
   const create = useCreateEnvironment();
   const [name, setName] = useState('');
   const [cls, setCls] = useState('');
@@ -22,6 +28,14 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
 
   const chosenClass = cls || classes.data?.[0]?.name || '';
   const chosenImage = image || images.data?.[0]?.name || '';
+
+  /** What the chosen class would do to this machine now (hearthd's answer still decides). */
+  const chosenFitNote = (): string | undefined => {
+    const chosen = classes.data?.find((c) => c.name === chosenClass);
+    const fit = chosen && fitOf(chosen);
+    if (!fit || fit.fits === undefined) return undefined;
+    return fit.fits ? `It ${fit.note}.` : `It does not fit now: ${fit.why}.`;
+  };
 
   const submit = (event: SyntheticEvent) => {
     event.preventDefault();
@@ -79,10 +93,14 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
         field={classField}
         value={chosenClass}
         onChange={setCls}
-        options={(classes.data ?? []).map((c) => ({
-          value: c.name,
-          text: `${c.name} — ${c.cpus} CPU, ${mib(c.memoryMiB)}, ${c.diskGiB} GiB disk`,
-        }))}
+        options={(classes.data ?? []).map((c) => {
+          const fit = fitOf(c);
+          return {
+            value: c.name,
+            text: `${c.name} — ${c.cpus} CPU, ${mib(c.memoryMiB)}, ${c.diskGiB} GiB disk${fit.fits === false ? ' (does not fit now)' : ''}`,
+          };
+        })}
+        note={chosenFitNote()}
         error={fieldError('class', classField.message)}
       />
       <SelectField

@@ -1,10 +1,10 @@
+import { COPY_TEXT_MAX_CHARS, SAVE_LOG_MAX_CHARS } from '#protocol';
 import { stripAnsi } from './ansi.js';
 import type { LogView } from './log-view.js';
 
-/** What main's copyText takes (protocol/ipc.ts). */
-export const COPY_MAX_CHARS = 4096;
-/** What main's saveLog takes (protocol/ipc.ts): more would be a slow, memory-hungry IPC message. */
-export const SAVE_MAX_CHARS = 64 * 1024 * 1024;
+/** What main's copyText and saveLog take (protocol/ipc.ts). */
+export const COPY_MAX_CHARS = COPY_TEXT_MAX_CHARS;
+export const SAVE_MAX_CHARS = SAVE_LOG_MAX_CHARS;
 
 export interface Exported {
   text: string;

@@ -5,7 +5,6 @@ export function AdminNote({ admin }: { admin: boolean | undefined }) {
   if (admin !== false) return null;
   return (
     <p className="banner banner-info settings-readonly" role="note" data-testid="admin-only">
-      <span aria-hidden="true">🔒 </span>
       Read-only. {ADMIN_ONLY}
     </p>
   );
