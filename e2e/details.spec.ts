@@ -179,7 +179,13 @@ describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)('environment det
     await page.getByTestId('timeline').locator('[data-event="exited"]').waitFor({ timeout: 10_000 });
     await shootAndCheck(page, 'details-stopped');
 
+    const consoleView = page.getByTestId('log-viewer').first();
+    await consoleView.locator('.log-row', { hasText: 'HEARTH-DISK boot-count=1' }).waitFor({ timeout: 10_000 });
     await header().getByRole('button', { name: 'Start', exact: true }).click();
+    // The console shows the second boot as the guest prints it, without a reload, and the disk
+    // it counts on is the same one (its counter went on to 2).
+    await consoleView.locator('.log-row', { hasText: 'HEARTH-DISK boot-count=2' }).waitFor({ timeout: BOOT_MS });
+    expect(await consoleView.getAttribute('data-following')).toBe('true');
     await waitForHeaderState('running');
     await page.getByTestId('timeline').locator('[data-event="ready"]').nth(1).waitFor({ timeout: 10_000 });
     await page.getByTestId('cpu-value').filter({ hasText: /%$/ }).waitFor({ timeout: 10_000 });
