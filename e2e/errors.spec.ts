@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HearthdClient } from '#protocol/client';
-import { runInstallImage } from '../helper/test/support/environments.js';
-import { ensureTestGuest } from '../helper/test/support/test-guest.js';
+import { installTestImage } from '../helper/test/support/environments.js';
 import { shootAndCheck } from './support/axe.js';
 import { CHROMIUM } from './support/browser.js';
 import { RENDERER, startGuiStack, type GuiStack } from './support/gui-stack.js';
@@ -54,22 +53,7 @@ describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)('errors in place
     stack = await startGuiStack('hearth-errors-');
     page = stack.page;
     // As an administrator would: an image through `hearthd install-image`, a class and settings through the API.
-    const guest = await ensureTestGuest();
-    const installed = await runInstallImage(stack.daemon.paths.stateDir, [
-      '--name',
-      SILENT_IMAGE,
-      '--kernel',
-      guest.kernel,
-      '--initrd',
-      guest.initrd,
-      '--disk',
-      guest.baseDisk,
-      '--cmdline',
-      guest.cmdline,
-      '--ready-marker',
-      NEVER_PRINTED,
-    ]);
-    if (installed.exitCode !== 0) throw new Error(`install-image: ${installed.stderr}`);
+    await installTestImage(stack.daemon.paths, { name: SILENT_IMAGE, readyMarker: NEVER_PRINTED });
     await asRoot(async (client) => {
       await client.call('updateConfig', { body: { bootTimeoutSeconds: BOOT_TIMEOUT_S } });
       await client.call('putClass', {

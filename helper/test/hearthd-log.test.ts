@@ -1,15 +1,13 @@
-import { execFile } from 'node:child_process';
 import { chmod } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HearthdLog, HearthdLogEntry } from '#protocol';
 import { createLogger } from '../src/log.js';
 import { LogRing, visibleTo } from '../src/log-ring.js';
 import { installTestImage } from './support/environments.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
+import { requestAs } from './support/request-as.js';
 import { eventually, SseReader } from './support/sse-reader.js';
 
-const run = promisify(execFile);
 const NOBODY = 65534;
 const OTHER = 4321;
 
@@ -48,27 +46,8 @@ describe("hearthd's own log in its ring", () => {
 /** A real hearthd; callers of other uids through setpriv + curl over the real socket. */
 describe.skipIf(process.getuid?.() !== 0)('GET /v1/log', () => {
   let daemon: HearthdProcess;
-  const as = async (uid: number, path: string, method = 'GET', body?: unknown) => {
-    const { stdout } = await run(
-      'setpriv',
-      [
-        `--reuid=${uid}`,
-        `--regid=${uid}`,
-        '--clear-groups',
-        '--',
-        'curl',
-        '-s',
-        '--unix-socket',
-        daemon.paths.socket,
-        '-X',
-        method,
-        ...(body === undefined ? [] : ['-H', 'content-type: application/json', '-d', JSON.stringify(body)]),
-        `http://hearthd${path}`,
-      ],
-      { encoding: 'utf8', timeout: 20_000 },
-    );
-    return JSON.parse(stdout) as HearthdLog & { id?: string };
-  };
+  const as = async (uid: number, path: string, method = 'GET', body?: unknown) =>
+    (await requestAs(daemon.paths.socket, uid, method, path, body)).body as unknown as HearthdLog & { id?: string };
   const names = (entries: HearthdLogEntry[]) =>
     new Set(entries.flatMap((e) => (e.environment ? [e.environment.name] : [])));
 

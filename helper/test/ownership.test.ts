@@ -4,17 +4,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installTestImage } from './support/environments.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
+import { requestAs, type Answer } from './support/request-as.js';
 
 const run = promisify(execFile);
 
 const NOBODY = 65534;
 const OTHER = 4321;
 const ADMIN_GROUP = 'hearth-admin';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
 
 /**
  * Who may do what through the socket, decided by the kernel's word on the caller: a member acts
@@ -28,37 +24,8 @@ describe.skipIf(process.getuid?.() !== 0)('ownership and the admin role', () => 
   let madeGroup = false;
 
   /** One request as `uid` (with `groups`), through curl over the real socket. */
-  const as = async (
-    uid: number,
-    method: string,
-    path: string,
-    body?: unknown,
-    groups: number[] = [],
-  ): Promise<Answer> => {
-    const { stdout } = await run(
-      'setpriv',
-      [
-        `--reuid=${uid}`,
-        `--regid=${uid}`,
-        groups.length ? `--groups=${groups.join(',')}` : '--clear-groups',
-        '--',
-        'curl',
-        '-s',
-        '--unix-socket',
-        daemon.paths.socket,
-        '-X',
-        method,
-        ...(body === undefined ? [] : ['-H', 'content-type: application/json', '-d', JSON.stringify(body)]),
-        '-w',
-        '\n%{http_code}',
-        `http://hearthd${path}`,
-      ],
-      { encoding: 'utf8', timeout: 20_000 },
-    );
-    const lines = stdout.trimEnd().split('\n');
-    const status = Number(lines.pop());
-    return { status, body: JSON.parse(lines.join('\n') || '{}') as Record<string, unknown> };
-  };
+  const as = (uid: number, method: string, path: string, body?: unknown, groups: number[] = []): Promise<Answer> =>
+    requestAs(daemon.paths.socket, uid, method, path, body, groups);
   const create = (uid: number, name: string) =>
     as(uid, 'POST', '/v1/environments', { name, class: 'tiny', start: false });
 

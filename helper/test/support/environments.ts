@@ -41,11 +41,16 @@ export async function runInstallImage(stateDir: string, args: string[]): Promise
  * Installs the test guest as an image of the hearthd that will use `paths`, the way an
  * administrator does: `hearthd install-image` (never through the API).
  */
-export async function installTestImage(paths: HearthdPaths): Promise<{ readyMarker: string }> {
+export async function installTestImage(
+  paths: HearthdPaths,
+  /** Another name, or a ready marker the guest never prints (for a boot that must time out). */
+  as: { name?: string; readyMarker?: string } = {},
+): Promise<{ readyMarker: string }> {
   const guest = await ensureTestGuest();
+  const readyMarker = as.readyMarker ?? guest.readyMarker;
   const result = await runInstallImage(paths.stateDir, [
     '--name',
-    TEST_IMAGE,
+    as.name ?? TEST_IMAGE,
     '--kernel',
     guest.kernel,
     '--initrd',
@@ -55,10 +60,10 @@ export async function installTestImage(paths: HearthdPaths): Promise<{ readyMark
     '--cmdline',
     guest.cmdline,
     '--ready-marker',
-    guest.readyMarker,
+    readyMarker,
   ]);
   if (result.exitCode !== 0) throw new Error(`install-image exited ${result.exitCode}: ${result.stderr}`);
-  return { readyMarker: guest.readyMarker };
+  return { readyMarker };
 }
 
 /** Polls until the environment is in one of `states`; fails with its last state and reason. */
