@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { hearthdCalls, ipcEventNames, ipcInvoke, ipcInvokeNames, type IpcResult } from '#protocol';
+import { COPY_TEXT_MAX_CHARS, hearthdCalls, ipcEventNames, ipcInvoke, ipcInvokeNames, type IpcResult } from '#protocol';
 import { HearthdError, HearthdUnreachableError } from '#protocol/client';
 import { addTinyClass, installTestImage } from '../../helper/test/support/environments.js';
 import { HearthdProcess, makePaths } from '../../helper/test/support/hearthd-process.js';
@@ -76,7 +76,7 @@ describe('IpcRouter', () => {
     ['missing argument', 'copyText', {}],
     ['wrong type', 'copyText', { text: 42 }],
     ['empty string', 'copyText', { text: '' }],
-    ['too long', 'copyText', { text: 'x'.repeat(5000) }],
+    ['too long', 'copyText', { text: 'x'.repeat(COPY_TEXT_MAX_CHARS + 1) }],
     ['extra property', 'getHost', { query: { fresh: true }, path: '/etc/shadow' }],
     ['extra query field', 'getHost', { query: { fresh: true, path: '/etc/shadow' } }],
     ['follow is for subscriptions', 'getEnvironmentLogs', { params: { id: 'web' }, query: { follow: '1' } }],
