@@ -12,7 +12,7 @@ import { environmentOf, statsOf } from './fixtures.js';
 const A = 'env-00000000000a';
 const line = (event: string, message: string) => JSON.stringify({ time: '2025-05-01T10:00:00.000Z', event, message });
 
-/** The preload's API as main would answer these three calls; everything else is the real page. */
+/** The preload's API as main would answer these calls; everything else is the real page. */
 const preload: HearthApi = {
   invoke: (name: string) => {
     if (name === 'getEnvironmentLogs')
@@ -21,6 +21,8 @@ const preload: HearthApi = {
         value: { source: 'events', lines: [line('created', 'made'), '{broken', line('launch-failed', 'no kvm')] },
       });
     if (name === 'getEnvironmentStats') return Promise.resolve({ ok: true, value: statsOf(A, 1000, 12.5) });
+    // The console viewer follows over a subscription; no items come in this test.
+    if (name === 'subscribe') return Promise.resolve({ ok: true, value: { id: 'sub-1' } });
     return Promise.resolve({ ok: true, value: null });
   },
   on: () => () => undefined,
