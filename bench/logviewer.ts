@@ -18,7 +18,7 @@
  * Run under the shared lock: flock /tmp/hearth-vm.lock npm run bench:logviewer. The last two
  * lines are exactly `renderer initial JS gzip KB: <n>` and `longest frame ms while scrolling 1M lines: <n>`.
  */
-import { appendFile, readFile, rm } from 'node:fs/promises';
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
@@ -255,6 +255,14 @@ async function main(): Promise<void> {
     await page.locator('[data-testid="log-scroll"]').focus();
     await page.keyboard.press('Home');
     await sleep(300);
+    // BENCH_TRACE=1: a Chromium trace of the scroll (timeline, V8, GC) into the artifacts, to see
+    // what the long frames hold; off by default (tracing costs frames itself).
+    const trace = process.env.BENCH_TRACE === '1';
+    if (trace)
+      await browser.startTracing(page, {
+        path: await artifactPath('logviewer-scroll-trace.json'),
+        categories: ['devtools.timeline', 'v8', 'disabled-by-default-v8.gc', 'blink', 'cc', 'gpu', 'toplevel', 'v8.execute'],
+      });
     await meterStart(page);
     const scrollStart = performance.now();
     await page.evaluate(`new Promise((resolve) => {
@@ -272,6 +280,7 @@ async function main(): Promise<void> {
     })`);
     const scrollMs = performance.now() - scrollStart;
     const scrolled = await meterStop(page);
+    if (trace) await browser.stopTracing();
     console.log(
       `scrolled top → end in ${ms(scrollMs)}: ${scrolled.frames} frames, p99 ${ms(scrolled.p99)}, ` +
         `${scrolled.over50} over 50 ms, longest ${ms(scrolled.max)} (2 cores shared with other work)`,
@@ -286,6 +295,11 @@ async function main(): Promise<void> {
     await page.keyboard.press('End');
     const before = await waitForLines(page, written, 10_000);
     const perBurst = Math.floor(MIB / colouredLine(written).length);
+    const cdpProfile = process.env.BENCH_TRACE === '1';
+    if (cdpProfile) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.start');
+    }
     const burstStart = performance.now();
     let bytes = 0;
     // Back to back, IN_FLIGHT bursts on their way at most: the next lands as soon as the viewer
@@ -308,6 +322,10 @@ async function main(): Promise<void> {
       arrived = await linesIn(page);
     }
     const burstSeconds = (performance.now() - burstStart) / 1000;
+    if (cdpProfile) {
+      const { profile } = await cdp.send('Profiler.stop');
+      await writeFile(await artifactPath('logviewer-burst.cpuprofile'), JSON.stringify(profile));
+    }
     console.log(
       `10 MB in 1 MB bursts: ${(bytes / MIB / burstSeconds).toFixed(1)} MB/s, ` +
         `${(arrived - before).toLocaleString('en')} of ${(written - before).toLocaleString('en')} lines arrived ` +
