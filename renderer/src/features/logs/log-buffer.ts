@@ -132,7 +132,7 @@ class Chunk {
 
   /** The lines [from, to) as one string, each ended by a newline. */
   decode(from: number, to: number): string {
-    return decoder.decode(this.data.subarray(from === 0 ? 0 : this.ends[from - 1]!, this.ends[to - 1]!));
+    return decoder.decode(this.data.subarray(from === 0 ? 0 : this.ends[from - 1]!, this.ends[to - 1]));
   }
 
   text(i: number): string {
