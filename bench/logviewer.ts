@@ -18,7 +18,8 @@
  * Run under the shared lock: flock /tmp/hearth-vm.lock npm run bench:logviewer. The last two
  * lines are exactly `renderer initial JS gzip KB: <n>` and `longest frame ms while scrolling 1M lines: <n>`.
  */
-import { appendFile, readFile, rm } from 'node:fs/promises';
+import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
@@ -40,6 +41,47 @@ const colouredLine = (n: number) =>
   `\x1b[90m2025-01-02T03:04:05Z\x1b[0m \x1b[${COLOURS[n % COLOURS.length]}m${n % 7 === 0 ? 'WARN' : 'INFO'}\x1b[0m ` +
   `L${String(n).padStart(8, '0')} worker ${n % 13} handled request /api/items/${n % 997} in ${n % 250} ms\n`;
 const lines = (from: number, count: number) => Array.from({ length: count }, (_, i) => colouredLine(from + i)).join('');
+
+/**
+ * CPU time (ms) so far of this process's descendants by role, and of the bench process itself
+ * (the main-process logic and the bridge run in it, besides Playwright): for a breakdown of
+ * where a phase's time went. Linux /proc; clock ticks are 100 Hz.
+ */
+async function cpuByRole(): Promise<Record<string, number>> {
+  const parents = new Map<number, number>();
+  const times = new Map<number, number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parents.set(Number(entry), Number(fields[1]));
+      times.set(Number(entry), (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: Record<string, number> = { bench: (process.cpuUsage().user + process.cpuUsage().system) / 1000 };
+  for (const [pid, time] of times) {
+    let up = parents.get(pid);
+    while (up !== undefined && up > 1 && up !== process.pid) up = parents.get(up);
+    if (up !== process.pid) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    const role = cmdline.includes('--type=renderer')
+      ? 'renderer'
+      : /chrom/.test(cmdline)
+        ? 'chromium (other)'
+        : /hearthd|helper/.test(cmdline)
+          ? 'hearthd'
+          : 'other';
+    out[role] = (out[role] ?? 0) + time;
+  }
+  return out;
+}
+const cpuSince = (before: Record<string, number>, after: Record<string, number>) =>
+  Object.entries(after)
+    .map(([role, t]) => `${role} ${(t - (before[role] ?? 0)).toFixed(0)} ms`)
+    .join(', ');
 
 /** Lines that reached the viewer: those it holds plus those its cap dropped. */
 const linesIn = (page: Page) =>
@@ -255,6 +297,23 @@ async function main(): Promise<void> {
     await page.locator('[data-testid="log-scroll"]').focus();
     await page.keyboard.press('Home');
     await sleep(300);
+    // BENCH_TRACE=1: a Chromium trace of the scroll (timeline, V8, GC) into the artifacts, to see
+    // what the long frames hold; off by default (tracing costs frames itself).
+    const trace = process.env.BENCH_TRACE === '1';
+    if (trace)
+      await browser.startTracing(page, {
+        path: await artifactPath('logviewer-scroll-trace.json'),
+        categories: [
+          'devtools.timeline',
+          'v8',
+          'disabled-by-default-v8.gc',
+          'blink',
+          'cc',
+          'gpu',
+          'toplevel',
+          'v8.execute',
+        ],
+      });
     await meterStart(page);
     const scrollStart = performance.now();
     await page.evaluate(`new Promise((resolve) => {
@@ -272,6 +331,7 @@ async function main(): Promise<void> {
     })`);
     const scrollMs = performance.now() - scrollStart;
     const scrolled = await meterStop(page);
+    if (trace) await browser.stopTracing();
     console.log(
       `scrolled top → end in ${ms(scrollMs)}: ${scrolled.frames} frames, p99 ${ms(scrolled.p99)}, ` +
         `${scrolled.over50} over 50 ms, longest ${ms(scrolled.max)} (2 cores shared with other work)`,
@@ -286,6 +346,31 @@ async function main(): Promise<void> {
     await page.keyboard.press('End');
     const before = await waitForLines(page, written, 10_000);
     const perBurst = Math.floor(MIB / colouredLine(written).length);
+    if (trace)
+      await browser.startTracing(page, {
+        path: await artifactPath('logviewer-burst-trace.json'),
+        categories: [
+          'devtools.timeline',
+          'v8',
+          'disabled-by-default-v8.gc',
+          'blink',
+          'toplevel',
+          'v8.execute',
+          'loading',
+          'net',
+        ],
+      });
+    // BENCH_TRACE=1: a CPU profile of this process (main logic, bridge, Playwright) during the burst.
+    const inspector = trace ? new Session() : undefined;
+    if (inspector) {
+      inspector.connect();
+      await new Promise((r) => inspector.post('Profiler.enable', () => inspector.post('Profiler.start', r)));
+    }
+    if (trace) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.start');
+    }
+    const cpuBefore = await cpuByRole();
     const burstStart = performance.now();
     let bytes = 0;
     // Back to back, IN_FLIGHT bursts on their way at most: the next lands as soon as the viewer
@@ -308,6 +393,19 @@ async function main(): Promise<void> {
       arrived = await linesIn(page);
     }
     const burstSeconds = (performance.now() - burstStart) / 1000;
+    if (trace) {
+      const { profile } = await cdp.send('Profiler.stop');
+      await writeFile(await artifactPath('logviewer-burst-renderer.cpuprofile'), JSON.stringify(profile));
+    }
+    if (inspector) {
+      const profile = await new Promise<unknown>((r) => inspector.post('Profiler.stop', (_e, v) => r(v.profile)));
+      await writeFile(await artifactPath('logviewer-burst-main.cpuprofile'), JSON.stringify(profile));
+      inspector.disconnect();
+    }
+    console.log(
+      `  burst CPU: ${cpuSince(cpuBefore, await cpuByRole())} (in ${(burstSeconds * 1000).toFixed(0)} ms, 2 cores)`,
+    );
+    if (trace) await browser.stopTracing();
     console.log(
       `10 MB in 1 MB bursts: ${(bytes / MIB / burstSeconds).toFixed(1)} MB/s, ` +
         `${(arrived - before).toLocaleString('en')} of ${(written - before).toLocaleString('en')} lines arrived ` +

@@ -1,3 +1,4 @@
+import { EventSourceParserStream } from 'eventsource-parser/stream';
 import type { HearthApi, IpcResult } from '#protocol';
 
 /**
@@ -20,22 +21,19 @@ async function follow(): Promise<void> {
     try {
       const response = await fetch('/bridge/events', { headers, cache: 'no-store' });
       if (!response.ok || !response.body) throw new Error(`bridge events: HTTP ${response.status}`);
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
+      // eventsource-parser, not a split on blank lines: it joins a frame's network chunks once,
+      // where re-scanning a growing string for every 64 KB chunk made a 1 MB frame (a burst of
+      // log lines) cost its length squared in copies and garbage.
+      const reader = response.body
+        .pipeThrough(new TextDecoderStream())
+        .pipeThrough(new EventSourceParserStream())
+        .getReader();
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        buffer += value;
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const name = /^event: (.+)$/m.exec(frame)?.[1];
-          const data = /^data: (.+)$/m.exec(frame)?.[1];
-          if (name === undefined || data === undefined) continue;
-          const payload: unknown = JSON.parse(data);
-          for (const listener of listeners.get(name) ?? []) listener(payload);
-        }
+        if (value.event === undefined) continue;
+        const payload: unknown = JSON.parse(value.data);
+        for (const listener of listeners.get(value.event) ?? []) listener(payload);
       }
     } catch {
       // The dev server restarted or the network hiccuped: try again shortly.

@@ -1,5 +1,6 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from 'vitest';
+import { stripAnsi } from '../../src/features/logs/ansi.js';
 import { CHUNK_LINES, LogBuffer } from '../../src/features/logs/log-buffer.js';
 import { LogSearch } from '../../src/features/logs/log-search.js';
 import { ALL, LogView } from '../../src/features/logs/log-view.js';
@@ -44,12 +45,41 @@ describe('log buffer', () => {
 
   it('drops by the byte cap too', () => {
     const big = 'x'.repeat(1000);
-    const buffer = new LogBuffer({ maxLines: Infinity, maxBytes: CHUNK_LINES * 2100 });
+    const buffer = new LogBuffer({ maxLines: Infinity, maxBytes: CHUNK_LINES * 1900 });
     buffer.appendTexts(Array<string>(CHUNK_LINES).fill(big), 'console', 0);
     expect(buffer.dropped).toBe(0);
     buffer.appendTexts(Array<string>(CHUNK_LINES).fill(big), 'console', 0);
     expect(buffer.dropped).toBe(CHUNK_LINES);
-    expect(buffer.bytes).toBeLessThanOrEqual(CHUNK_LINES * 2100);
+    expect(buffer.bytes).toBeLessThanOrEqual(CHUNK_LINES * 1900);
+  });
+
+  it('keeps any text exactly (multi-byte UTF-8, long lines, newlines inside a line) and counts its bytes', () => {
+    const buffer = new LogBuffer();
+    const long = 'ü'.repeat(100_000); // 200 KB of UTF-8: past a chunk's first byte array
+    const odd = ['', 'naïve café', '日本語のログ', 'emoji 🚀 done', long, 'two\nlines', 'tab\there'];
+    buffer.appendTexts(odd, 'console', 0);
+    buffer.appendTexts(texts(0, CHUNK_LINES), 'console', 0); // fills and seals chunk 0
+    expect(odd.map((_, i) => buffer.text(i))).toEqual(odd);
+    expect(buffer.text(odd.length + CHUNK_LINES - 1)).toBe(`line ${CHUNK_LINES - 1}`);
+    expect(buffer.bytes).toBeGreaterThan(200_000);
+    // Search's plain text, in a chunk with a newline inside a line and one without.
+    expect(buffer.plain(5, (t) => t)).toBe('two\nlines');
+    expect(buffer.plain(CHUNK_LINES, (t) => t)).toBe(`line ${CHUNK_LINES - odd.length}`);
+  });
+
+  it('strips plain text for search a batch at a time, and again for lines appended to the chunk since', () => {
+    const buffer = new LogBuffer();
+    const strip = stripAnsi;
+    buffer.appendTexts(['\x1b[31mred\x1b[0m one', 'plain two'], 'console', 0);
+    expect(buffer.plain(0, strip)).toBe('red one');
+    expect(buffer.plain(1, strip)).toBe('plain two');
+    buffer.appendTexts(['\x1b[1;32mgreen\x1b[0m three'], 'console', 0);
+    expect(buffer.plain(2, strip)).toBe('green three');
+    // A stripper that eats a newline (an escape left open at a line's end) falls back to line by line.
+    buffer.appendTexts(['open \x1b[', 'next'], 'console', 0);
+    const eatsNewline = (t: string) => t.split('\x1b[\n').join('').split('\x1b[').join('');
+    expect(buffer.plain(4, eatsNewline)).toBe('next');
+    expect(buffer.plain(3, eatsNewline)).toBe('open ');
   });
 
   it('tells its subscribers every change, with a new version', () => {

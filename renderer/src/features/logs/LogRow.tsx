@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { memo, type ReactNode } from 'react';
 import { LEVELS } from './log-buffer.js';
 import type { AnsiSpan } from './ansi.js';
 
@@ -74,8 +74,12 @@ export interface LogRowProps {
   isCurrent: boolean;
 }
 
-/** One line: fixed height, monospace, no state of its own. */
-export function LogRow(props: LogRowProps) {
+/**
+ * One line: fixed height, monospace, no state of its own. Memoized: a scroll of a few rows
+ * re-renders only the rows whose line changed (spans come from the viewer's cache, so they keep
+ * their identity while a line stays on screen).
+ */
+export const LogRow = memo(function LogRow(props: LogRowProps) {
   const classes = ['log-row'];
   if (props.selected) classes.push('log-row-selected');
   if (props.isCurrent) classes.push('log-row-current');
@@ -98,4 +102,4 @@ export function LogRow(props: LogRowProps) {
       </span>
     </div>
   );
-}
+});

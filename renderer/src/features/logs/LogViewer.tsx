@@ -28,6 +28,14 @@ interface Selection {
 const END_SLACK = 4;
 const BLOCK_ROWS = 256;
 const OVERSCAN_ROWS = 12;
+/**
+ * Rows are keyed by slot (row mod this), not by line: a row that scrolls out hands its DOM
+ * nodes to the row that scrolls in, so a frame of fresh rows updates text and `top` instead of
+ * building and collecting ~600 nodes (what filled the long frames of a fast scroll: new layout
+ * objects, style recalc, and the major GCs that collect the old nodes). More than the rows of
+ * any screen plus overscan, so the rows on screen never share a key.
+ */
+const ROW_SLOTS = 1024;
 
 /**
  * A log of up to a million and a half lines: a virtualized list (only the rows on screen are in
@@ -324,7 +332,7 @@ export function LogViewer({ feed, label }: LogViewerProps) {
               const seq = view.seqAt(row);
               return (
                 <LogRow
-                  key={seq}
+                  key={row % ROW_SLOTS}
                   seq={seq}
                   top={row * ROW_HEIGHT}
                   spans={model.ansi.spans(seq, buffer.text(seq))}

@@ -1,8 +1,8 @@
 /**
  * The lines a log viewer holds, kept outside React: a follow can deliver a million lines, and
- * none of them may become React state. Lines are stored in fixed-size chunks (arrays of strings
- * plus typed arrays for time, level and source), so appending is amortised O(1), dropping the
- * oldest is dropping a chunk, and a search can cache per chunk.
+ * none of them may become React state. Lines are stored in fixed-size chunks (UTF-8 bytes and
+ * typed arrays for time, level and source: see Chunk), so appending is amortised O(1), dropping
+ * the oldest is dropping a chunk, and the JS heap holds a few objects per 4,096 lines.
  *
  * Every line has a sequence number (`seq`): 0, 1, 2… in arrival order, never reused. A line's
  * seq stays valid until it is dropped; `first` is the oldest seq still held, which is also how
@@ -37,7 +37,7 @@ export interface LineInput {
 
 export interface BufferCaps {
   maxLines: number;
-  /** Estimated memory (see `estimateBytes`), not exact: V8 does not say what a string costs. */
+  /** Memory of the lines: their UTF-8 text plus a few bytes each for time, level and source. */
   maxBytes: number;
 }
 
@@ -45,38 +45,129 @@ export interface BufferCaps {
  * Chromium rasters scrolled content in float32 coordinates: past 2^24 px (16.7M) of scroll
  * height, rows drawn near tile edges land a few pixels off and overlap (seen in the bench's
  * screenshots at 1.1M rows of 18 px). 1,040,000 rows of 16 px is 16.6M px, so the cap in lines
- * is what keeps every row crisp; 200 MB (estimated) keeps a follow of long lines far from the
+ * is what keeps every row crisp; 200 MB keeps a follow of long lines far from the
  * renderer's heap limit, with room for the search cache and the DOM. Whichever is reached first
  * drops the oldest chunk, and the viewer says how many lines went.
  */
 export const DEFAULT_CAPS: BufferCaps = { maxLines: 1_040_000, maxBytes: 200 * 1024 * 1024 };
 export const CHUNK_LINES = 4096;
 
+/** Per line besides its text: time (8), level (1), source (1) and its end offset (4). */
+const LINE_OVERHEAD = 14;
 /**
- * A line's cost: V8 keeps ASCII text (most logs) one byte a character; plus the string header,
- * the array slot and the per-line typed-array bytes. Non-ASCII text costs up to twice this.
+ * A chunk's first byte array: room for 4,096 lines of 128 bytes, so a chunk of typical lines is
+ * one allocation (plus the copy that seals it), not a chain of doublings: array buffers are
+ * external memory, and allocating it fast is what makes V8 schedule its major GCs.
  */
-const estimateBytes = (text: string) => text.length + 64;
+const FIRST_CAPACITY = CHUNK_LINES * 128;
+/** Lines stripped per call: coloured text strips at ~5 µs a line, and a search slice is 6 ms. */
+const PLAIN_BATCH = 512;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
+/**
+ * A chunk keeps its lines' text as UTF-8 in one growable byte array with an end offset per line,
+ * not as a string per line: a million strings are a million objects that every major GC marks
+ * (the bench's long scroll frames were V8 marking them, 75 ms at a time), whereas a chunk's
+ * bytes are one object whose contents live outside the JS heap. Only rows on screen are decoded.
+ */
 class Chunk {
-  readonly texts: string[] = [];
+  private data = new Uint8Array(FIRST_CAPACITY);
+  /** ends[i] is where line i's bytes end; line i starts at ends[i - 1] (0 for the first). */
+  readonly ends = new Uint32Array(CHUNK_LINES);
   readonly times = new Float64Array(CHUNK_LINES);
   readonly levels = new Uint8Array(CHUNK_LINES);
   readonly sources = new Uint8Array(CHUNK_LINES);
+  length = 0;
   bytes = 0;
-  /** Search's cache: plain text for lines that carry ANSI (undefined: same as `texts`). */
-  plain: (string | undefined)[] | undefined;
-  plainUpTo = 0;
+  /** A line holds a newline itself, so the chunk's text cannot be split on newlines. */
+  multiline = false;
 
   constructor(readonly firstSeq: number) {}
 
-  get length(): number {
-    return this.texts.length;
+  private get used(): number {
+    return this.length === 0 ? 0 : this.ends[this.length - 1]!;
   }
+
+  /** Appends `text` + a newline (which lets search decode a run of lines in one call). */
+  push(text: string): number {
+    const at = this.used;
+    // ASCII is one byte a character; the first try assumes it, the retry has room for any UTF-8.
+    let room = text.length + 1;
+    for (;;) {
+      this.reserve(at + room);
+      const { read, written } = encoder.encodeInto(text, this.data.subarray(at, at + room - 1));
+      if (read === text.length) {
+        this.data[at + written] = 0x0a;
+        this.ends[this.length] = at + written + 1;
+        if (!this.multiline && text.includes('\n')) this.multiline = true;
+        this.length += 1;
+        return written + 1;
+      }
+      room = text.length * 3 + 1;
+    }
+  }
+
+  /**
+   * Appends texts[from, to) with one encode when they are all ASCII (most logs; a call per line
+   * was most of a 10 MB burst's append time). Returns the bytes written, or -1, having appended
+   * nothing, when some text is not ASCII (more bytes than characters): then push them one by one.
+   */
+  pushAscii(texts: readonly string[], from: number, to: number): number {
+    const at = this.used;
+    const joined = texts.slice(from, to).join('\n') + '\n';
+    this.reserve(at + joined.length);
+    const { read, written } = encoder.encodeInto(joined, this.data.subarray(at, at + joined.length));
+    if (read !== joined.length || written !== joined.length) return -1;
+    let end = at;
+    for (let n = from; n < to; n += 1) {
+      const text = texts[n]!;
+      end += text.length + 1;
+      this.ends[this.length] = end;
+      this.length += 1;
+      if (!this.multiline && text.includes('\n')) this.multiline = true;
+    }
+    return written;
+  }
+
+  /** The lines [from, to) as one string, each ended by a newline. */
+  decode(from: number, to: number): string {
+    return decoder.decode(this.data.subarray(from === 0 ? 0 : this.ends[from - 1]!, this.ends[to - 1]));
+  }
+
+  text(i: number): string {
+    const start = i === 0 ? 0 : this.ends[i - 1]!;
+    return decoder.decode(this.data.subarray(start, this.ends[i]! - 1));
+  }
+
+  /** A full chunk gives back what its byte array over-reserved. */
+  seal(): void {
+    if (this.data.length > this.used) this.data = this.data.slice(0, this.used);
+  }
+
+  private reserve(size: number): void {
+    if (size <= this.data.length) return;
+    let capacity = this.data.length * 2;
+    while (capacity < size) capacity *= 2;
+    const grown = new Uint8Array(capacity);
+    grown.set(this.data.subarray(0, this.used));
+    this.data = grown;
+  }
+}
+
+/**
+ * Search's plain text (ANSI removed) for one chunk at a time: a scan walks the buffer in order,
+ * so one chunk's lines, decoded and stripped in one call, serve it; the cache moves on with the
+ * scan instead of keeping a stripped copy of the whole buffer.
+ */
+interface PlainCache {
+  chunk: Chunk;
+  lines: string[];
 }
 
 export class LogBuffer {
   private chunks: Chunk[] = [];
+  private plainCache: PlainCache | undefined;
   private listeners = new Set<() => void>();
   /** Oldest seq held (= lines dropped so far). */
   first = 0;
@@ -107,23 +198,46 @@ export class LogBuffer {
   appendTexts(texts: readonly string[], source: Source, time: number): void {
     if (texts.length === 0) return;
     const code = SOURCES.indexOf(source);
-    for (const text of texts) this.push(text, time, NO_LEVEL, code);
+    for (let from = 0; from < texts.length;) {
+      const chunk = this.tail();
+      const to = Math.min(texts.length, from + CHUNK_LINES - chunk.length);
+      const start = chunk.length;
+      const written = chunk.pushAscii(texts, from, to);
+      if (written < 0) {
+        for (let n = from; n < to; n += 1) this.push(texts[n]!, time, NO_LEVEL, code);
+      } else {
+        chunk.times.fill(time, start, chunk.length);
+        chunk.levels.fill(NO_LEVEL, start, chunk.length);
+        chunk.sources.fill(code, start, chunk.length);
+        const bytes = written + (to - from) * LINE_OVERHEAD;
+        chunk.bytes += bytes;
+        this.bytes += bytes;
+        this.end += to - from;
+      }
+      from = to;
+    }
     this.enforceCaps();
     this.changed();
   }
 
-  private push(text: string, time: number, level: number, source: number): void {
+  /** The chunk to append to (a new one when the last is full). */
+  private tail(): Chunk {
     let chunk = this.chunks.at(-1);
     if (!chunk || chunk.length === CHUNK_LINES) {
+      chunk?.seal();
       chunk = new Chunk(this.end);
       this.chunks.push(chunk);
     }
+    return chunk;
+  }
+
+  private push(text: string, time: number, level: number, source: number): void {
+    const chunk = this.tail();
     const i = chunk.length;
-    chunk.texts.push(text);
     chunk.times[i] = time;
     chunk.levels[i] = level;
     chunk.sources[i] = source;
-    const bytes = estimateBytes(text);
+    const bytes = chunk.push(text) + LINE_OVERHEAD;
     chunk.bytes += bytes;
     this.bytes += bytes;
     this.end += 1;
@@ -132,6 +246,7 @@ export class LogBuffer {
   clear(): void {
     this.first = this.end;
     this.chunks = [];
+    this.plainCache = undefined;
     this.bytes = 0;
     this.changed();
   }
@@ -142,7 +257,7 @@ export class LogBuffer {
 
   text(seq: number): string {
     const [chunk, i] = this.locate(seq);
-    return chunk.texts[i]!;
+    return chunk.text(i);
   }
 
   time(seq: number): number {
@@ -165,7 +280,7 @@ export class LogBuffer {
     const level = chunk.levels[i]!;
     return {
       seq,
-      text: chunk.texts[i]!,
+      text: chunk.text(i),
       time: chunk.times[i]!,
       level: level === NO_LEVEL ? undefined : LEVELS[level - 1],
       source: SOURCES[chunk.sources[i]!]!,
@@ -173,20 +288,28 @@ export class LogBuffer {
   }
 
   /**
-   * Plain text (ANSI removed by `strip`) of `seq`, cached per chunk: a search of a million
-   * lines strips each coloured line once, not once per query. Lines without ESC are their own
-   * plain text and cost nothing.
+   * Plain text (ANSI removed by `strip`) of `seq`. The lines of its chunk are decoded and
+   * stripped together and kept until a line of another chunk is asked for (see PlainCache), and
+   * extended when the last chunk has grown; a chunk whose lines hold newlines goes line by line.
    */
   plain(seq: number, strip: (text: string) => string): string {
     const [chunk, i] = this.locate(seq);
-    const text = chunk.texts[i]!;
-    chunk.plain ??= [];
-    while (chunk.plainUpTo <= i) {
-      const raw = chunk.texts[chunk.plainUpTo]!;
-      chunk.plain.push(raw.includes('\x1b') ? strip(raw) : undefined);
-      chunk.plainUpTo += 1;
+    if (chunk.multiline) return strip(chunk.text(i));
+    let cache = this.plainCache;
+    if (cache?.chunk !== chunk) {
+      cache = { chunk, lines: [] };
+      this.plainCache = cache;
     }
-    return chunk.plain[i] ?? text;
+    while (i >= cache.lines.length) {
+      const from = cache.lines.length;
+      const to = Math.min(chunk.length, from + PLAIN_BATCH);
+      const lines = strip(chunk.decode(from, to)).split('\n');
+      lines.pop(); // after the last newline
+      // One line per line only if stripping kept every newline; otherwise strip line by line.
+      if (lines.length === to - from) cache.lines.push(...lines);
+      else for (let n = from; n < to; n += 1) cache.lines.push(strip(chunk.text(n)));
+    }
+    return cache.lines[i]!;
   }
 
   subscribe(listener: () => void): () => void {
@@ -216,6 +339,7 @@ export class LogBuffer {
     }
     if (drop === 0) return;
     this.chunks = this.chunks.slice(drop);
+    if (this.plainCache && !this.chunks.includes(this.plainCache.chunk)) this.plainCache = undefined;
     this.first = this.chunks[0]!.firstSeq;
     this.bytes = bytes;
   }

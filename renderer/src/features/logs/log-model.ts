@@ -18,6 +18,9 @@ export class LogModel {
   readonly followers: FeedFollower[];
   private tick = 0;
   private scheduled = false;
+  private lastNotified = 0;
+  /** buffer.end at the last tick: how many lines arrived since the viewer last rendered. */
+  private endShown = 0;
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -30,7 +33,7 @@ export class LogModel {
     this.followers = feeds.map((feed) => new FeedFollower(feed, this.buffer));
     this.buffer.subscribe(() => {
       this.search.update();
-      this.schedule();
+      this.schedule(this.buffer.end - this.endShown >= BULK_LINES);
     });
     this.search.subscribe(() => this.schedule());
     for (const follower of this.followers) follower.subscribe(() => this.schedule());
@@ -67,21 +70,35 @@ export class LogModel {
 
   /** Bumps the tick now (tests, and changes made by the viewer itself). */
   notify(): void {
+    this.lastNotified = performance.now();
+    this.endShown = this.buffer.end;
     this.tick += 1;
     for (const listener of this.listeners) listener();
   }
 
-  private schedule(): void {
+  /**
+   * A tick on the next frame; while lines pour in (`bulk`), at most one per BULK_INTERVAL_MS:
+   * following a burst, each frame's render replaced every row on screen, and those renders
+   * (with their layout) were a third of the renderer's time, competing with taking the lines in.
+   */
+  private schedule(bulk = false): void {
     if (this.scheduled) return;
     this.scheduled = true;
     const run = () => {
       this.scheduled = false;
       this.notify();
     };
-    if (typeof requestAnimationFrame === 'function') requestAnimationFrame(run);
-    else setTimeout(run, 16);
+    const frame = () =>
+      typeof requestAnimationFrame === 'function' ? requestAnimationFrame(run) : setTimeout(run, 16);
+    const wait = bulk ? this.lastNotified + BULK_INTERVAL_MS - performance.now() : 0;
+    if (wait > 0) setTimeout(frame, wait);
+    else frame();
   }
 }
+
+/** Lines arrived since the last render that make it a burst, and how often a burst renders. */
+const BULK_LINES = 2_000;
+const BULK_INTERVAL_MS = 100;
 
 const feedKey = (feeds: readonly LogFeed[]) => JSON.stringify(feeds);
 
