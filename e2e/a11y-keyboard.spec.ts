@@ -1,16 +1,9 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shootAndCheck } from './support/axe.js';
-import { CHROMIUM } from './support/browser.js';
-import { RENDERER, startGuiStack, type GuiStack } from './support/gui-stack.js';
+import { cannotRunGuiSpec, startGuiStack, type GuiStack } from './support/gui-stack.js';
 
-const missing = [CHROMIUM, join(RENDERER, 'index.html')].filter((p) => !existsSync(p));
-if (missing.length)
-  console.warn(`SKIPPED keyboard e2e: missing ${missing.join(', ')} (apt-get install chromium; npm run build)`);
-if (process.getuid?.() !== 0)
-  console.warn('SKIPPED keyboard e2e: needs root (it runs hearthd as its unit does and creates the hearth member)');
+const skip = cannotRunGuiSpec('keyboard');
 
 const BOOT_MS = 90_000;
 /** More Tab presses than the page has stops: a search that needs more has lost its way. */
@@ -54,7 +47,7 @@ function focus(page: Page): Promise<Focus> {
  * had focus, it goes to the new row, or to Create environment, never to <body>.
  * Run under the shared VM lock: flock /tmp/hearth-vm.lock npx vitest run e2e/a11y-keyboard.spec.ts
  */
-describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)('the dashboard with the keyboard only', () => {
+describe.skipIf(skip)('the dashboard with the keyboard only', () => {
   let stack: GuiStack;
   let page: Page;
   /** Every stop visited, for the report when one lacks a ring. */

@@ -1,25 +1,19 @@
-import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthdProcess, makePaths, type HearthdPaths } from '../helper/test/support/hearthd-process.js';
-import { artifactPath, CHROMIUM, launchChromium, openRoute } from './support/browser.js';
-import { RENDERER } from './support/gui-stack.js';
+import { artifactPath, launchChromium, openRoute } from './support/browser.js';
+import { cannotRunGuiSpec } from './support/gui-stack.js';
 import { ensureMember, startMemberBridge, type MemberBridge } from './support/member-bridge.js';
 
-const missing = [CHROMIUM, join(RENDERER, 'index.html')].filter((p) => !existsSync(p));
-if (missing.length)
-  console.warn(`SKIPPED browser-mode e2e: missing ${missing.join(', ')} (apt-get install chromium; npm run build)`);
-if (process.getuid?.() !== 0)
-  console.warn('SKIPPED browser-mode e2e: needs root (it runs hearthd as its unit does and creates the hearth member)');
+const skip = cannotRunGuiSpec('browser-mode');
 
 /**
  * The renderer in Debian's Chromium, bridged (browser mode) to the real main-process logic and a
  * real hearthd process, with the bridge as a plain `hearth` member in its own process: what the
  * user sees is this machine's real readiness report, as hearthd tells it to a member.
  */
-describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)('browser mode against a real hearthd', () => {
+describe.skipIf(skip)('browser mode against a real hearthd', () => {
   let paths: HearthdPaths;
   let daemon: HearthdProcess;
   let bridge: MemberBridge;

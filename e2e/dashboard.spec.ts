@@ -1,18 +1,11 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HearthdProcess } from '../helper/test/support/hearthd-process.js';
 import { shootAndCheck } from './support/axe.js';
-import { CHROMIUM } from './support/browser.js';
-import { RENDERER, startGuiStack, type GuiStack } from './support/gui-stack.js';
+import { cannotRunGuiSpec, startGuiStack, type GuiStack } from './support/gui-stack.js';
 import { processIdentity } from './support/member-bridge.js';
 
-const missing = [CHROMIUM, join(RENDERER, 'index.html')].filter((p) => !existsSync(p));
-if (missing.length)
-  console.warn(`SKIPPED dashboard e2e: missing ${missing.join(', ')} (apt-get install chromium; npm run build)`);
-if (process.getuid?.() !== 0)
-  console.warn('SKIPPED dashboard e2e: needs root (it runs hearthd as its unit does and creates the hearth member)');
+const skip = cannotRunGuiSpec('dashboard');
 
 /** A TCG boot of the test guest takes seconds; two shared cores can make it slower. */
 const BOOT_MS = 90_000;
@@ -24,7 +17,7 @@ const BOOT_MS = 90_000;
  * is shot and checked by axe in light and dark.
  * Run under the shared VM lock: flock /tmp/hearth-vm.lock npx vitest run e2e/dashboard.spec.ts
  */
-describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)('environments dashboard against a real hearthd', () => {
+describe.skipIf(skip)('environments dashboard against a real hearthd', () => {
   let stack: GuiStack;
   let daemon: HearthdProcess;
   let page: Page;

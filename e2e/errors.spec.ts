@@ -1,18 +1,11 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HearthdClient } from '#protocol/client';
 import { installTestImage } from '../helper/test/support/environments.js';
 import { shootAndCheck } from './support/axe.js';
-import { CHROMIUM } from './support/browser.js';
-import { RENDERER, startGuiStack, type GuiStack } from './support/gui-stack.js';
+import { cannotRunGuiSpec, startGuiStack, type GuiStack } from './support/gui-stack.js';
 
-const missing = [CHROMIUM, join(RENDERER, 'index.html')].filter((p) => !existsSync(p));
-if (missing.length)
-  console.warn(`SKIPPED errors e2e: missing ${missing.join(', ')} (apt-get install chromium; npm run build)`);
-if (process.getuid?.() !== 0)
-  console.warn('SKIPPED errors e2e: needs root (it runs hearthd as its unit does and creates the hearth member)');
+const skip = cannotRunGuiSpec('errors');
 
 /** The test guest with a ready marker it never prints: hearthd ends it as failed at the boot timeout. */
 const SILENT_IMAGE = 'silent-guest';
@@ -29,7 +22,7 @@ const HUGE_MIB = 4 * 1024 * 1024;
  * and duplicate: e2e/dashboard.spec.ts.)
  * Run under the shared VM lock: flock /tmp/hearth-vm.lock npx vitest run e2e/errors.spec.ts
  */
-describe.skipIf(missing.length > 0 || process.getuid?.() !== 0)('errors in place against a real hearthd', () => {
+describe.skipIf(skip)('errors in place against a real hearthd', () => {
   let stack: GuiStack;
   let page: Page;
 

@@ -1,19 +1,12 @@
-import { existsSync } from 'node:fs';
 import { appendFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestAs } from '../helper/test/support/request-as.js';
 import { shootAndCheck } from './support/axe.js';
-import { CHROMIUM } from './support/browser.js';
-import { RENDERER, startGuiStack, type GuiStack } from './support/gui-stack.js';
+import { cannotRunGuiSpec, startGuiStack, type GuiStack } from './support/gui-stack.js';
 
-const missing = [CHROMIUM, join(RENDERER, 'index.html')].filter((p) => !existsSync(p));
-if (missing.length)
-  console.warn(`SKIPPED logs e2e: missing ${missing.join(', ')} (apt-get install chromium; npm run build)`);
-const notRoot = process.getuid?.() !== 0;
-if (notRoot)
-  console.warn('SKIPPED logs e2e: needs root (it runs hearthd as its unit does and creates the hearth member)');
+const skip = cannotRunGuiSpec('logs');
 
 const RED = '\x1b[31m';
 const RESET = '\x1b[0m';
@@ -24,7 +17,7 @@ const RESET = '\x1b[0m';
  * shows the colours a guest printed, searchable, and saved to a file through the bridge. No VM:
  * the console lines are appended to the console file as a guest's serial output would be.
  */
-describe.skipIf(missing.length > 0 || notRoot)('log screens against a real hearthd', () => {
+describe.skipIf(skip)('log screens against a real hearthd', () => {
   let stack: GuiStack;
   let page: Page;
   let mine: string;

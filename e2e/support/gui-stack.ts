@@ -1,12 +1,30 @@
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { addTinyClass, installTestImage, killVmms } from '../../helper/test/support/environments.js';
 import { HearthdProcess, makePaths } from '../../helper/test/support/hearthd-process.js';
-import { launchChromium, openRoute } from './browser.js';
+import { CHROMIUM, launchChromium, openRoute } from './browser.js';
 import { ensureMember, startMemberBridge, type MemberBridge } from './member-bridge.js';
 
 export const RENDERER = join(import.meta.dirname, '..', '..', 'dist', 'renderer');
+
+/**
+ * Whether a GUI spec cannot run here, saying why (a skip is never silent): it needs Debian's
+ * chromium, a built renderer, and root (it runs hearthd as its unit does and creates the member).
+ */
+export function cannotRunGuiSpec(spec: string): boolean {
+  const missing = [CHROMIUM, join(RENDERER, 'index.html')].filter((p) => !existsSync(p));
+  if (missing.length) {
+    console.warn(`SKIPPED ${spec} e2e: missing ${missing.join(', ')} (apt-get install chromium; npm run build)`);
+    return true;
+  }
+  if (process.getuid?.() !== 0) {
+    console.warn(`SKIPPED ${spec} e2e: needs root (it runs hearthd as its unit does and creates the hearth member)`);
+    return true;
+  }
+  return false;
+}
 
 export interface GuiStack {
   daemon: HearthdProcess;
