@@ -1,6 +1,7 @@
 export * from './endpoints.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './schemas/app.js';
 export * from './schemas/common.js';
 export * from './schemas/environments.js';
 export * from './schemas/hearthd-log.js';

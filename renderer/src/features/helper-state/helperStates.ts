@@ -100,3 +100,11 @@ export function helperStateView(status: ConnectionStatus): HelperStateView {
       };
   }
 }
+
+/** What running the installer would do now, in the words of its button: the plan decides, this names it. */
+export function installLabelOf(status: ConnectionStatus): string {
+  if (status.state === 'not-installed') return 'Install helper';
+  if (status.upgradeAvailable || status.state === 'version-mismatch')
+    return `Update helper to ${status.bundledVersion}`;
+  return 'Repair helper';
+}

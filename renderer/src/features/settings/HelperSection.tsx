@@ -6,7 +6,7 @@ import { usePushed } from '../../store.js';
 import { Button } from '../../ui/Button.js';
 import { ConfirmDialog } from '../../ui/Dialog.js';
 import { StatusBadge } from '../../ui/StatusBadge.js';
-import { helperStateView } from '../helper-state/helperStates.js';
+import { helperStateView, installLabelOf } from '../helper-state/helperStates.js';
 import { InstallPanel } from '../setup/InstallPanel.js';
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -26,12 +26,7 @@ export function HelperSection({ info }: { info: AppInfo | undefined }) {
       setError(message(e)),
     );
   };
-  const installLabel =
-    connection.state === 'not-installed'
-      ? 'Install helper'
-      : connection.upgradeAvailable || connection.state === 'version-mismatch'
-        ? `Update helper to ${connection.bundledVersion}`
-        : 'Repair helper';
+  const installLabel = installLabelOf(connection);
 
   return (
     <section className="card" aria-labelledby="helper-status-title" data-testid="helper-status">

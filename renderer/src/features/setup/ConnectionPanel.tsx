@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { ConnectionState, ConnectionStatus, InstallAction, InstallRun } from '#protocol';
 import { StatusBadge, type Tone } from '../../ui/StatusBadge.js';
+import { installLabelOf } from '../helper-state/helperStates.js';
 
 const STATE: Record<ConnectionState, { label: string; tone: Tone }> = {
   connecting: { label: 'Connecting', tone: 'info' },
@@ -31,12 +32,7 @@ export function ConnectionPanel(props: {
   }
   const { label, tone } = STATE[status.state];
   const needsInstall = ['not-installed', 'permission-denied', 'version-mismatch'].includes(status.state);
-  const installLabel =
-    status.state === 'not-installed'
-      ? 'Install helper'
-      : status.upgradeAvailable || status.state === 'version-mismatch'
-        ? `Update helper to ${status.bundledVersion}`
-        : 'Repair helper';
+  const installLabel = installLabelOf(status);
 
   return (
     <section className="card" aria-labelledby="helper-title" data-testid="connection" data-state={status.state}>

@@ -1,0 +1,121 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { OneOf } from './common.js';
+import { VersionInfo } from './system.js';
+
+/**
+ * What the app itself knows and tells the window (not hearthd's API): its connection to hearthd,
+ * the installer's progress, and its own settings. The IPC table (../ipc.ts) carries these.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Connection to hearthd, as the app sees it
+
+export const ConnectionState = OneOf(
+  ['connecting', 'not-installed', 'stopped', 'permission-denied', 'connected', 'version-mismatch', 'unreachable'],
+  { description: 'How the app stands with hearthd right now' },
+);
+export type ConnectionState = Static<typeof ConnectionState>;
+
+export const ConnectionStatus = Type.Object(
+  {
+    state: ConnectionState,
+    /** One sentence a person can act on. */
+    message: Type.String(),
+    socket: Type.String(),
+    /** The running hearthd, when it answered. */
+    version: Type.Optional(VersionInfo),
+    /** The hearthd this app ships; when it differs from the running one, the installer upgrades. */
+    bundledVersion: Type.String(),
+    upgradeAvailable: Type.Boolean(),
+    /** When the next reconnect attempt is due (ms since epoch), while not connected. */
+    retryAt: Type.Optional(Type.Number()),
+    since: Type.Number({ description: 'When this state began (ms since epoch)' }),
+  },
+  { additionalProperties: false },
+);
+export type ConnectionStatus = Static<typeof ConnectionStatus>;
+
+// ---------------------------------------------------------------------------------------------
+// Installer
+
+export const InstallAction = OneOf(['install', 'uninstall']);
+export type InstallAction = Static<typeof InstallAction>;
+
+export const InstallStepId = OneOf([
+  'authorize',
+  'preflight',
+  'users',
+  'files',
+  'unit',
+  'runtime',
+  'access',
+  'service',
+  'socket',
+  'verify',
+  'stop',
+  'network',
+  'data',
+]);
+export type InstallStepId = Static<typeof InstallStepId>;
+
+export const InstallStepState = OneOf(['pending', 'running', 'changed', 'unchanged', 'skipped', 'failed']);
+export type InstallStepState = Static<typeof InstallStepState>;
+
+export const InstallStep = Type.Object(
+  {
+    id: InstallStepId,
+    title: Type.String(),
+    state: InstallStepState,
+    note: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type InstallStep = Static<typeof InstallStep>;
+
+export const InstallRun = Type.Object(
+  {
+    action: InstallAction,
+    /** install | upgrade | repair | uninstall: what the plan decided this run is. */
+    kind: OneOf(['install', 'upgrade', 'repair', 'uninstall']),
+    state: OneOf(['running', 'succeeded', 'failed', 'cancelled']),
+    steps: Type.Array(InstallStep),
+    log: Type.Array(Type.String()),
+    error: Type.Optional(Type.String()),
+    startedAt: Type.Number(),
+    finishedAt: Type.Optional(Type.Number()),
+  },
+  { additionalProperties: false },
+);
+export type InstallRun = Static<typeof InstallRun>;
+
+export const InstallRequest = Type.Object(
+  {
+    action: InstallAction,
+    /** Uninstall only: also delete environments, images and settings. */
+    purge: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type InstallRequest = Static<typeof InstallRequest>;
+
+// ---------------------------------------------------------------------------------------------
+// The app itself
+
+export const CloseAction = OneOf(['tray', 'quit'], {
+  description: 'tray: closing the window keeps Hearth running in the tray; quit: it quits',
+});
+export type CloseAction = Static<typeof CloseAction>;
+
+export const AppInfo = Type.Object(
+  {
+    version: Type.String(),
+    /** electron: the desktop app; browser: `npm run dev:web`, a development bridge. */
+    shell: OneOf(['electron', 'browser']),
+    autostart: Type.Boolean(),
+    trayAvailable: Type.Boolean(),
+    /** What closing the window does (saved by main); `tray` only takes effect when there is a tray. */
+    closeAction: CloseAction,
+  },
+  { additionalProperties: false },
+);
+export type AppInfo = Static<typeof AppInfo>;
