@@ -10,12 +10,12 @@ import {
   EnvironmentList,
   EnvironmentParams,
   EnvironmentStats,
-  ImageList,
   LogLinesEvent,
   LogLines,
   LogsQuery,
   StopQuery,
 } from './schemas/environments.js';
+import { Catalog, CatalogEntry, CatalogParams, ImageList, ImageParams } from './schemas/images.js';
 import { HearthdLog, HearthdLogEntriesEvent, HearthdLogQuery } from './schemas/hearthd-log.js';
 import { HostQuery, HostReport } from './schemas/host.js';
 import { CallerInfo, ConfigView, SettingsPatch, VersionInfo } from './schemas/system.js';
@@ -158,8 +158,31 @@ export const endpoints = {
   listImages: {
     method: 'GET',
     path: '/v1/images',
-    summary: 'Images environments can be created from (installed with hearthd install-image, not through the API)',
+    summary:
+      'Images environments can be created from: downloaded from the catalog, built locally, or installed by an administrator',
     response: ImageList,
+  },
+  deleteImage: {
+    method: 'DELETE',
+    path: '/v1/images/{name}',
+    summary: 'Administrators: remove an image no environment uses',
+    params: ImageParams,
+    response: ImageList,
+  },
+  getCatalog: {
+    method: 'GET',
+    path: '/v1/catalog',
+    summary: 'Images hearthd can download and verify (Ubuntu 24.04 LTS, Debian 12), with any download in progress',
+    response: Catalog,
+  },
+  downloadImage: {
+    method: 'POST',
+    path: '/v1/catalog/{name}/download',
+    summary:
+      'Administrators: download, verify and install a catalog image in the background (progress as image events; an interrupted download resumes)',
+    params: CatalogParams,
+    response: CatalogEntry,
+    status: 202,
   },
   listClasses: {
     method: 'GET',

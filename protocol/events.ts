@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { OneOf, Timestamp } from './schemas/common.js';
-import { Environment, EnvironmentClass, EnvironmentStats } from './schemas/environments.js';
+import { Environment, EnvironmentClass, EnvironmentStats, ImageName } from './schemas/environments.js';
+import { DownloadProgress } from './schemas/images.js';
 import { Verdict } from './schemas/host.js';
 import { Settings } from './schemas/system.js';
 
@@ -64,6 +65,20 @@ export const StatsEvent = Type.Object(
   },
 );
 
+export const ImageEvent = Type.Object(
+  {
+    ...envelope,
+    type: Type.Literal('image'),
+    name: ImageName,
+    change: OneOf(['progress', 'installed', 'deleted', 'failed']),
+    progress: Type.Union([DownloadProgress, Type.Null()], { description: 'For a catalog download or a local build' }),
+  },
+  {
+    additionalProperties: false,
+    description: 'An image is being downloaded (progress at most every 250 ms), was installed, failed, or was deleted',
+  },
+);
+
 export const HearthEvent = Type.Union([
   HelloEvent,
   HeartbeatEvent,
@@ -72,6 +87,7 @@ export const HearthEvent = Type.Union([
   EnvironmentEvent,
   ClassesEvent,
   StatsEvent,
+  ImageEvent,
 ]);
 export type HearthEvent = Static<typeof HearthEvent>;
 export type HearthEventType = HearthEvent['type'];

@@ -9,3 +9,4 @@ export * from './schemas/host.js';
 export * from './schemas/system.js';
 export * from './version.js';
 export * from './ipc.js';
+export * from './schemas/images.js';

@@ -74,6 +74,9 @@ export const hearthdCalls = [
   'updateConfig',
   'getCaller',
   'listImages',
+  'deleteImage',
+  'getCatalog',
+  'downloadImage',
 ] as const satisfies readonly CallableName[];
 export type HearthdCallName = (typeof hearthdCalls)[number];
 

@@ -1,3 +1,4 @@
+import { parseSubnet } from '../src/network/subnet.js';
 import { execFileSync } from 'node:child_process';
 import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ import { assertMatches } from './support/schema.js';
  * the wire `Environment` of that time, without `autostart`, next to the VMM's runtime.
  */
 function v1(record: EnvironmentRecord = sampleRecord()) {
-  const environment: Partial<Environment> = toWire(record);
+  const environment: Partial<Environment> = toWire(record, parseSubnet('10.131.0.0/24'));
   delete environment.autostart;
   return { version: 1, environment, runtime: record.runtime };
 }
@@ -78,10 +79,40 @@ describe('migrate', () => {
 describe('toWire', () => {
   it('shows every field of the record, and nothing else, as the API type', () => {
     const record = sampleRecord();
-    const wire = toWire(record);
+    const wire = toWire(record, parseSubnet('10.131.0.0/24'));
     assertMatches(Environment, wire);
     const { spec, status } = record;
-    expect(wire).toEqual({ ...spec, ...status });
+    expect(wire).toEqual({ ...spec, ...status, network: null, ssh: null, provisioning: null });
+  });
+
+  it('gives a networked environment its address in the current subnet, and SSH once it has keys', () => {
+    const base = sampleRecord();
+    const hostKeys = [{ type: 'ssh-ed25519', publicKey: 'ssh-ed25519 AAAAC3Nza', fingerprint: 'SHA256:abc' }];
+    const record = {
+      ...base,
+      spec: {
+        ...base.spec,
+        network: { host: 7, mac: '52:54:00:0a:0b:0c', isolated: true },
+        sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBnKq owner@box',
+        hostKeys,
+      },
+    };
+    const wire = toWire(record, parseSubnet('10.131.0.0/24'));
+    assertMatches(Environment, wire);
+    expect(wire.network).toEqual({
+      address: '10.131.0.7',
+      hostname: `${base.spec.name}.hearth`,
+      mac: '52:54:00:0a:0b:0c',
+      isolated: true,
+    });
+    expect(wire.ssh).toEqual({
+      user: 'dev',
+      host: '10.131.0.7',
+      port: 22,
+      hostKeyAlias: `hearth-${base.spec.id}`,
+      hostKeys,
+    });
+    expect(toWire(record, parseSubnet('172.31.8.0/22')).network?.address).toBe('172.31.8.7');
   });
 
   it('round-trips through a v1 record and back', () => {
@@ -91,7 +122,7 @@ describe('toWire', () => {
 
   it('hands out copies: changing the wire object leaves the record alone', () => {
     const record = sampleRecord();
-    const wire = toWire(record);
+    const wire = toWire(record, parseSubnet('10.131.0.0/24'));
     wire.owner.uid = 0;
     wire.resources.cpus = 64;
     wire.vmm!.pid = 1;

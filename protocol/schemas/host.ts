@@ -23,6 +23,8 @@ export const CheckId = OneOf([
   'dnsmasq',
   'tun-device',
   'vhost-net-device',
+  'host-firewall',
+  'network-subnet',
 ]);
 export type CheckId = Static<typeof CheckId>;
 

@@ -67,6 +67,18 @@ export const Settings = Type.Object(
       maximum: 3600,
       description: 'How long a starting environment may take to report ready before it is ended as failed',
     }),
+    provisionTimeoutSeconds: Type.Integer({
+      minimum: 10,
+      maximum: 7200,
+      description:
+        "How long cloud-init may take, from the VMM's start until the guest's agent reports it finished, before the environment is ended as failed",
+    }),
+    networkSubnet: Type.String({
+      pattern:
+        '^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}/(1[6-9]|2[0-4])$',
+      description:
+        "The bridge's IPv4 subnet (CIDR, /16 to /24); the bridge takes the first address, environments the rest. One that overlaps an existing route is refused",
+    }),
     stopTimeoutSeconds: Type.Integer({
       minimum: 1,
       maximum: 600,

@@ -12,6 +12,7 @@ import { checkClassFits } from '../environments/caps.js';
 import type { EnvironmentManager } from '../environments/environment-manager.js';
 import type { ClassStore } from '../environments/class-store.js';
 import type { ImageStore } from '../images/image-store.js';
+import type { ImageCatalogService } from '../images/catalog/catalog-service.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { ReadinessService } from '../host/readiness-service.js';
 import { followRing, tailOf, type LogRing } from '../log-ring.js';
@@ -52,6 +53,7 @@ export interface Services {
   environments: EnvironmentManager;
   classes: ClassStore;
   images: ImageStore;
+  catalog: ImageCatalogService;
   /** hearthd's own recent log (log-ring.ts). */
   logRing: LogRing;
   detectVmms: () => Promise<DetectedVmm[]>;
@@ -61,6 +63,14 @@ export interface Services {
 }
 
 const DEFAULT_TAIL = 200;
+
+async function listImages(services: Services): Promise<ResponseOf<'listImages'>> {
+  const usage = services.environments.imageUsage();
+  const infos = await Promise.all((await services.images.names()).map((name) => services.images.info(name)));
+  return {
+    images: infos.filter((info) => info !== undefined).map((info) => ({ ...info, usedBy: usage.get(info.name) ?? 0 })),
+  };
+}
 
 /** The caller as the domain sees it: uid and groups from the kernel, admin from the groups. */
 export async function callerOf(context: Pick<RequestContext, 'caller'>): Promise<DomainCaller> {
@@ -121,17 +131,25 @@ export function createHandlers(services: Services): Handlers {
       return { entries: tailOf(services.logRing, view, query.tail ?? DEFAULT_TAIL), dropped: services.logRing.dropped };
     },
 
-    listImages: async () => {
-      const images = await Promise.all((await services.images.names()).map((name) => services.images.get(name)));
-      return {
-        images: images
-          .filter((image) => image !== undefined)
-          .map(({ manifest }) => ({
-            name: manifest.name,
-            readyMarker: manifest.readyMarker,
-            installedAt: manifest.installedAt,
-          })),
-      };
+    listImages: () => listImages(services),
+    deleteImage: async ({ params }, context) => {
+      await requireAdmin(context);
+      const users = environments.imageUsage().get(params.name) ?? 0;
+      if (users > 0)
+        throw new ApiError(
+          'conflict',
+          `Image "${params.name}" is used by ${users} environment${users === 1 ? '' : 's'}`,
+          undefined,
+          'delete the environments created from it first',
+        );
+      await services.images.remove(params.name);
+      bus.publish({ type: 'image', name: params.name, change: 'deleted', progress: null });
+      return listImages(services);
+    },
+    getCatalog: () => Promise.resolve(services.catalog.list()),
+    downloadImage: async ({ params }, context) => {
+      await requireAdmin(context);
+      return services.catalog.download(params.name);
     },
     listClasses: () => Promise.resolve({ classes: classes.list() }),
     getClass: ({ params }) => {

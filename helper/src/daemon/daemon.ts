@@ -15,6 +15,7 @@ import { findExecutable } from '../host/executables.js';
 import { HostRoot } from '../host/host-root.js';
 import { ReadinessService } from '../host/readiness-service.js';
 import { ImageStore } from '../images/image-store.js';
+import { ImageCatalogService } from '../images/catalog/catalog-service.js';
 import type { Logger } from '../log.js';
 import { LogRing } from '../log-ring.js';
 import { SettingsStore } from '../settings/settings-store.js';
@@ -159,6 +160,7 @@ export async function startDaemon(
     environments,
     classes,
     images,
+    catalog: new ImageCatalogService(),
     logRing,
     detectVmms: () => vmms.detected(),
     applySettings,

@@ -26,6 +26,7 @@ import { Reconciler, type CrashPoint } from './reconciler.js';
 import { loadRecord, RECORD_VERSION, saveRecord, toWire, type EnvironmentRecord } from './record.js';
 import { killStrays } from './vmm-identity.js';
 import type { VmmUser } from './vmm-user.js';
+import { parseSubnet } from '../network/subnet.js';
 
 export type { CrashPoint } from './reconciler.js';
 
@@ -165,12 +166,22 @@ export class EnvironmentManager {
   list(caller: Caller): Environment[] {
     return [...this.entries.values()]
       .filter((e) => mayAct(caller, e.record.spec.owner.uid))
-      .map((e) => toWire(e.record))
+      .map((e) => this.wire(e.record))
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
   }
 
+  /** How many environments each image backs (an image in use cannot be deleted). */
+  imageUsage(): Map<string, number> {
+    const usage = new Map<string, number>();
+    for (const entry of this.entries.values()) {
+      const image = entry.record.spec.image;
+      usage.set(image, (usage.get(image) ?? 0) + 1);
+    }
+    return usage;
+  }
+
   get(ref: string, caller: Caller): Environment {
-    return toWire(this.entry(ref, caller).record);
+    return this.wire(this.entry(ref, caller).record);
   }
 
   // ---- commands ----------------------------------------------------------------------
@@ -266,7 +277,7 @@ export class EnvironmentManager {
       });
       return made;
     });
-    return toWire(entry.record);
+    return this.wire(entry.record);
   }
 
   async start(ref: string, caller: Caller): Promise<Environment> {
@@ -280,13 +291,13 @@ export class EnvironmentManager {
         await this.command(entry, { type: 'start' });
       });
     });
-    return toWire(entry.record);
+    return this.wire(entry.record);
   }
 
   async stop(ref: string, force: boolean, caller: Caller): Promise<Environment> {
     const entry = this.entry(ref, caller);
     await entry.serial(() => this.command(entry, { type: 'stop', force }));
-    return toWire(entry.record);
+    return this.wire(entry.record);
   }
 
   async restart(ref: string, caller: Caller): Promise<Environment> {
@@ -305,7 +316,7 @@ export class EnvironmentManager {
   async delete(ref: string, caller: Caller): Promise<Environment> {
     const entry = this.entry(ref, caller);
     await entry.serial(() => this.command(entry, { type: 'delete' }));
-    return toWire(entry.record);
+    return this.wire(entry.record);
   }
 
   private async command(entry: Entry, event: Parameters<Reconciler['dispatch']>[1]): Promise<void> {
@@ -353,6 +364,10 @@ export class EnvironmentManager {
   }
 
   /** Another user's environment is "not found": its existence is not theirs to learn. */
+  private wire(record: EnvironmentRecord): Environment {
+    return toWire(record, parseSubnet(this.o.settings().networkSubnet));
+  }
+
   private entry(ref: string, caller: Caller): Entry {
     const found = this.entries.get(ref) ?? [...this.entries.values()].find((e) => e.name === ref);
     if (!found || !mayAct(caller, found.record.spec.owner.uid))

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Settings } from '#protocol';
 import { messageOf } from '../errors.js';
-import type { ImageStore } from '../images/image-store.js';
+import type { Image, ImageStore } from '../images/image-store.js';
 import { readTail, regularFileSize } from '../fs/safe-read.js';
 import type { LaunchedVm, VmmDriver, VmSpec } from '../vmm/driver.js';
 import type { VmmRegistry } from '../vmm/registry.js';
@@ -87,22 +87,34 @@ export function vmSpec(
   record: EnvironmentRecord,
   ctx: ComponentContext,
   parts: SpecContribution,
-  image?: { kernel: string; initrd: string | null; manifest: { cmdline: string } },
+  image?: Pick<Image, 'kernel' | 'initrd' | 'manifest'>,
 ): VmSpec {
   const { spec } = record;
   return {
     id: spec.id,
     cpus: spec.resources.cpus,
     memoryMiB: spec.resources.memoryMiB,
-    kernel: image?.kernel ?? '',
-    initrd: image?.initrd ?? null,
-    cmdline: image?.manifest.cmdline ?? '',
+    boot: bootOf(image),
     disk: parts.disk ?? ctx.layout.disk,
+    ...(parts.seedDisk && { seedDisk: parts.seedDisk }),
+    ...(parts.network && { network: parts.network }),
+    ...(parts.guestChannel && { guestChannel: true }),
     stateDir: ctx.layout.stateDir,
     consoleFile: parts.consoleFile ?? ctx.layout.console,
     vmmLogFile: ctx.layout.vmmLog,
     runtimeDir: parts.runtimeDir ?? ctx.layout.runtimeDir,
     ...(ctx.vmmUser && { uid: ctx.vmmUser.uid, gid: ctx.vmmUser.gid }),
+  };
+}
+
+/** Reattaching needs no image (the VMM has its files open already): it boots nothing. */
+function bootOf(image: Pick<Image, 'kernel' | 'initrd' | 'manifest'> | undefined): VmSpec['boot'] {
+  if (image?.manifest.bootMode === 'firmware') return { mode: 'firmware' };
+  return {
+    mode: 'kernel',
+    kernel: image?.kernel ?? '',
+    initrd: image?.initrd ?? null,
+    cmdline: image?.manifest.cmdline ?? '',
   };
 }
 

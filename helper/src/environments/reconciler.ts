@@ -1,4 +1,5 @@
 import { rm, unlink } from 'node:fs/promises';
+import { parseSubnet } from '../network/subnet.js';
 import type { EnvironmentState, Settings } from '#protocol';
 import { messageOf } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
@@ -152,7 +153,11 @@ export class Reconciler {
   }
 
   publish(entry: Entry, change: 'created' | 'updated' | 'deleted'): void {
-    this.d.bus.publish({ type: 'environment', change, environment: toWire(entry.record) });
+    this.d.bus.publish({
+      type: 'environment',
+      change,
+      environment: toWire(entry.record, parseSubnet(this.d.settings().networkSubnet)),
+    });
   }
 
   /** hearthd's log for this environment: its lines name it (and its owner, who may read them). */

@@ -9,12 +9,16 @@ import {
   EnvironmentName,
   EnvironmentState,
   EnvironmentVmm,
+  HostKey,
   ImageName,
+  ProvisioningState,
   Resources,
+  SshPublicKey,
   Timestamp,
   VmmKind,
 } from '#protocol';
 import { compileValidator } from '../validate.js';
+import { addressOf, type Subnet } from '../network/subnet.js';
 import { readBounded, UnsafeFileError } from '../fs/safe-read.js';
 
 /**
@@ -31,6 +35,21 @@ const StoredResources = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * An environment's place on the bridge, fixed at create so it keeps its address and MAC across
+ * restarts: `host` is its offset in the subnet (the bridge is 1), so the address follows a
+ * changed subnet.
+ */
+const StoredNetwork = Type.Object(
+  {
+    host: Type.Integer({ minimum: 2, maximum: 65534 }),
+    mac: Type.String({ pattern: '^52:54:00(:[0-9a-f]{2}){3}$' }),
+    isolated: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+export type StoredNetwork = Static<typeof StoredNetwork>;
+
 const Spec = Type.Object(
   {
     id: EnvironmentId,
@@ -46,6 +65,12 @@ const Spec = Type.Object(
     desired: Type.Union([Type.Literal('running'), Type.Literal('stopped')]),
     autostart: Type.Boolean(),
     createdAt: Timestamp,
+    /** Absent for images without provisioning (no network, no seed). */
+    network: Type.Optional(StoredNetwork),
+    /** The owner's public key, as given at create; it goes into the seed's authorized_keys. */
+    sshPublicKey: Type.Optional(SshPublicKey),
+    /** The guest's host public keys (hearthd generated the pairs at create; the private halves stay in its directory). */
+    hostKeys: Type.Optional(Type.Array(HostKey, { maxItems: 4 })),
   },
   { additionalProperties: false },
 );
@@ -60,6 +85,8 @@ const Status = Type.Object(
     startedAt: Type.Union([Timestamp, Type.Null()]),
     readyAt: Type.Union([Timestamp, Type.Null()]),
     stoppedAt: Type.Union([Timestamp, Type.Null()]),
+    /** What the guest's agent last reported about cloud-init (images with provisioning). */
+    provisioning: Type.Optional(ProvisioningState),
   },
   { additionalProperties: false },
 );
@@ -182,8 +209,19 @@ export async function saveRecord(file: string, record: EnvironmentRecord): Promi
 }
 
 /** The environment as the API shows it. */
-export function toWire(record: EnvironmentRecord): Environment {
+/** The user the guest is set up with (cloud-init creates it, with sudo and the owner's key). */
+export const GUEST_USER = 'dev';
+export const GUEST_DOMAIN = 'hearth';
+
+/** `subnet`: the bridge's, from settings: an environment's address is its host number in it. */
+export function toWire(record: EnvironmentRecord, subnet: Subnet): Environment {
   const { spec, status } = record;
+  const network = spec.network && {
+    address: addressOf(subnet, spec.network.host),
+    hostname: `${spec.name}.${GUEST_DOMAIN}`,
+    mac: spec.network.mac,
+    isolated: spec.network.isolated,
+  };
   return {
     id: spec.id,
     name: spec.name,
@@ -201,5 +239,17 @@ export function toWire(record: EnvironmentRecord): Environment {
     startedAt: status.startedAt,
     readyAt: status.readyAt,
     stoppedAt: status.stoppedAt,
+    network: network ?? null,
+    ssh:
+      network && spec.sshPublicKey && spec.hostKeys
+        ? {
+            user: GUEST_USER,
+            host: network.address,
+            port: 22,
+            hostKeyAlias: `hearth-${spec.id}`,
+            hostKeys: spec.hostKeys,
+          }
+        : null,
+    provisioning: status.provisioning ?? null,
   };
 }

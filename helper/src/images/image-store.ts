@@ -1,9 +1,9 @@
-import { chmod, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import writeFileAtomic from 'write-file-atomic';
-import { ImageName } from '#protocol';
+import { BootMode, ImageName, ImageOrigin, ImageOs, Provisioning, type ImageInfo } from '#protocol';
 import { DomainError } from '../errors.js';
 import { isMissing } from '../host/host-root.js';
 import { copyInput, detectDiskFormat, installDisk, openInput, type OpenedInput } from './image-inputs.js';
@@ -27,7 +27,8 @@ const FileName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
 export const ImageManifest = Type.Object(
   {
     name: ImageName,
-    kernel: FileName,
+    /** null for firmware boot (cloud images boot their own kernel). */
+    kernel: Type.Union([FileName, Type.Null()]),
     initrd: Type.Union([FileName, Type.Null()]),
     /** qcow2 base disk: environments get overlays backed by it; it is never written. */
     disk: FileName,
@@ -35,14 +36,31 @@ export const ImageManifest = Type.Object(
     /** A line the guest prints on its serial console once it is ready; null: running = VMM booted. */
     readyMarker: Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()]),
     installedAt: Type.String(),
+    /** Absent in manifests written before images had them: see `withDefaults`. */
+    os: Type.Optional(ImageOs),
+    origin: Type.Optional(ImageOrigin),
+    bootMode: Type.Optional(BootMode),
+    provisioning: Type.Optional(Provisioning),
   },
   { additionalProperties: false },
 );
 export type ImageManifest = Static<typeof ImageManifest>;
 
+/** A manifest with every field, older ones read as what they were: kernel-booted, unprovisioned. */
+export type FullManifest = Required<ImageManifest>;
+function withDefaults(manifest: ImageManifest): FullManifest {
+  return {
+    ...manifest,
+    os: manifest.os ?? { id: 'other', version: '', pretty: manifest.name },
+    origin: manifest.origin ?? 'install-image',
+    bootMode: manifest.bootMode ?? 'kernel',
+    provisioning: manifest.provisioning ?? 'none',
+  };
+}
+
 export interface Image {
-  manifest: ImageManifest;
-  kernel: string;
+  manifest: FullManifest;
+  kernel: string | null;
   initrd: string | null;
   disk: string;
 }
@@ -72,11 +90,48 @@ export class ImageStore {
     }
     if (!Value.Check(ImageManifest, manifest)) return undefined;
     return {
-      manifest,
-      kernel: join(base, manifest.kernel),
+      manifest: withDefaults(manifest),
+      kernel: manifest.kernel === null ? null : join(base, manifest.kernel),
       initrd: manifest.initrd === null ? null : join(base, manifest.initrd),
       disk: join(base, manifest.disk),
     };
+  }
+
+  /** What the API says of an image (without `usedBy`, which the environments know). */
+  async info(name: string): Promise<Omit<ImageInfo, 'usedBy'> | undefined> {
+    const image = await this.get(name);
+    if (!image) return undefined;
+    const files = [image.kernel, image.initrd, image.disk].filter((f): f is string => f !== null);
+    const sizes = await Promise.all(
+      files.map((f) =>
+        stat(f).then(
+          (s) => s.size,
+          () => 0,
+        ),
+      ),
+    );
+    const { manifest } = image;
+    return {
+      name: manifest.name,
+      os: manifest.os,
+      origin: manifest.origin,
+      bootMode: manifest.bootMode,
+      provisioning: manifest.provisioning,
+      sizeBytes: sizes.reduce((a, b) => a + b, 0),
+      readyMarker: manifest.readyMarker,
+      installedAt: manifest.installedAt,
+    };
+  }
+
+  /**
+   * Removes an image: renamed aside first, so it is gone from the list at once and a crash
+   * half-way leaves a hidden directory the next removal or start clears, never a half image.
+   */
+  async remove(name: string): Promise<void> {
+    if (!(await this.get(name))) throw new DomainError('not-found', `There is no image "${name}"`);
+    const aside = join(this.dir, `.deleting-${name}-${process.pid}`);
+    await rename(join(this.dir, name), aside);
+    await rm(aside, { recursive: true, force: true });
   }
 
   /** The image a create without one uses: the only one, or the one named `default`. */

@@ -16,7 +16,10 @@ export const DEFAULT_SETTINGS: Settings = {
   minimumMemoryMiB: 2048,
   reservedHostMemoryMiB: 1024,
   bootTimeoutSeconds: 300,
+  provisionTimeoutSeconds: 900,
   stopTimeoutSeconds: 60,
+  // Private, and outside what Docker (172.17/16…), Podman (10.88/16) and libvirt (192.168.122/24) take.
+  networkSubnet: '10.131.0.0/24',
 };
 
 const StoredSettings = Type.Partial(Settings);

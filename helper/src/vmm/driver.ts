@@ -7,11 +7,20 @@ export interface VmSpec {
   id: string;
   cpus: number;
   memoryMiB: number;
-  kernel: string;
-  initrd: string | null;
-  cmdline: string;
+  /** Direct kernel boot (local builds, test guests) or the VMM's firmware (cloud images). */
+  boot: KernelBoot | FirmwareBoot;
   /** The environment's qcow2 overlay. */
   disk: string;
+  /** The cloud-init NoCloud seed (raw vfat, label CIDATA), attached read-only. */
+  seedDisk?: string;
+  /** A TAP device hearthd made for this VM, owned by the VMM user, and the guest's MAC on it. */
+  network?: { tap: string; mac: string };
+  /**
+   * The private channel to the guest's agent: QEMU a virtio-serial port named `GUEST_CHANNEL_NAME`
+   * on a socket hearthd binds in the runtime directory (`GUEST_CHANNEL_SOCKET`) and hands over;
+   * Cloud Hypervisor hybrid vsock. hearthd connects to it as the only client.
+   */
+  guestChannel?: boolean;
   /**
    * The environment's own state directory. Drivers name a file in it on the VMM's command line
    * (world-readable in /proc), so a VMM left without a pid file by a crash can still be found.
@@ -26,6 +35,25 @@ export interface VmSpec {
   uid?: number;
   gid?: number;
 }
+
+export interface KernelBoot {
+  mode: 'kernel';
+  kernel: string;
+  initrd: string | null;
+  cmdline: string;
+}
+
+/** QEMU's default firmware; Cloud Hypervisor's CLOUDHV.fd (from its installed release). */
+export interface FirmwareBoot {
+  mode: 'firmware';
+}
+
+/** The virtio-serial port name the guest agent opens (`/dev/virtio-ports/<name>`). */
+export const GUEST_CHANNEL_NAME = 'org.hearth.agent.0';
+/** The guest channel's socket in the VM's runtime directory (QEMU; bound by hearthd, handed over). */
+export const GUEST_CHANNEL_SOCKET = 'agent.sock';
+/** The vsock port the guest agent connects to on the host (CID 2) under Cloud Hypervisor. */
+export const GUEST_CHANNEL_VSOCK_PORT = 7010;
 
 /** Why a VM's guest went away, as far as the VMM told us before it exited. */
 export type GuestExit = 'guest-poweroff' | 'guest-reset' | 'host-request' | 'guest-panic' | 'unknown';

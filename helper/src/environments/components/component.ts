@@ -21,6 +21,12 @@ export interface SpecContribution {
   disk?: string;
   consoleFile?: string;
   runtimeDir?: string;
+  /** cloud-init's NoCloud seed (components/seed.ts). */
+  seedDisk?: string;
+  /** The VM's TAP and MAC (network component). */
+  network?: { tap: string; mac: string };
+  /** The guest agent's channel is wanted (images with provisioning). */
+  guestChannel?: boolean;
 }
 
 /**

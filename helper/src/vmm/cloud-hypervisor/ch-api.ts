@@ -14,7 +14,7 @@ export class ChApiError extends Error {
 export interface ChVmConfig {
   cpus: { boot_vcpus: number; max_vcpus: number };
   memory: { size: number };
-  payload: { kernel: string; cmdline: string; initramfs?: string };
+  payload: { kernel: string; cmdline: string; initramfs?: string } | { firmware: string };
   disks: Array<{ path: string; readonly?: boolean; image_type?: 'Qcow2' | 'Raw'; backing_files?: boolean }>;
   serial: { mode: 'File'; file: string };
   console: { mode: 'Off' };

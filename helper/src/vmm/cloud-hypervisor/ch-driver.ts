@@ -137,16 +137,24 @@ export class CloudHypervisorDriver implements VmmDriver {
     return {
       cpus: { boot_vcpus: spec.cpus, max_vcpus: spec.cpus },
       memory: { size: spec.memoryMiB * 1024 * 1024 },
-      payload: {
-        kernel: spec.kernel,
-        cmdline: spec.cmdline,
-        ...(spec.initrd ? { initramfs: spec.initrd } : {}),
-      },
+      payload:
+        spec.boot.mode === 'kernel'
+          ? {
+              kernel: spec.boot.kernel,
+              cmdline: spec.boot.cmdline,
+              ...(spec.boot.initrd ? { initramfs: spec.boot.initrd } : {}),
+            }
+          : { firmware: this.firmware() },
       // qcow2 overlays over a backing file need backing_files (Cloud Hypervisor v51+).
       disks: [{ path: spec.disk, image_type: 'Qcow2', backing_files: true }],
       serial: { mode: 'File', file: spec.consoleFile },
       console: { mode: 'Off' },
     };
+  }
+
+  /** CLOUDHV.fd of the installed release; firmware boot cannot start without it. */
+  private firmware(): string {
+    throw new VmmError('Cloud Hypervisor has no firmware (CLOUDHV.fd) installed; run the Cloud Hypervisor setup step');
   }
 
   async launch(spec: VmSpec): Promise<LaunchedVm> {

@@ -28,6 +28,12 @@ function exitOf(event: QmpEvent): GuestExit | undefined {
   return 'unknown';
 }
 
+/** Direct kernel boot names the files; firmware boot leaves QEMU's default firmware to boot the disk. */
+function bootArgs(boot: VmSpec['boot']): string[] {
+  if (boot.mode === 'firmware') return [];
+  return ['-kernel', boot.kernel, ...(boot.initrd ? ['-initrd', boot.initrd] : []), '-append', boot.cmdline];
+}
+
 class QemuHandle implements VmHandle {
   lastExit: GuestExit | undefined;
 
@@ -102,11 +108,7 @@ export class QemuDriver implements VmmDriver {
       '-no-reboot',
       '-sandbox',
       'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
-      '-kernel',
-      spec.kernel,
-      ...(spec.initrd ? ['-initrd', spec.initrd] : []),
-      '-append',
-      spec.cmdline,
+      ...bootArgs(spec.boot),
       // QEMU dups from a set only an fd of the access mode it asks for; it opens images both ways.
       '-add-fd',
       `fd=${fds.disk},set=${DISK_SET},opaque=${spec.disk}`,
