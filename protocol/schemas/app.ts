@@ -38,7 +38,12 @@ export type ConnectionStatus = Static<typeof ConnectionStatus>;
 // ---------------------------------------------------------------------------------------------
 // Installer
 
-export const InstallAction = OneOf(['install', 'uninstall']);
+/**
+ * install/uninstall: hearthd itself. build-image: the local Debian image (debootstrap needs what
+ * hearthd's sandbox forbids, so it runs here, under the installer's one prompt; hearthd only
+ * imports the result). install-cloud-hypervisor: the pinned, digest-checked release and its firmware.
+ */
+export const InstallAction = OneOf(['install', 'uninstall', 'build-image', 'install-cloud-hypervisor']);
 export type InstallAction = Static<typeof InstallAction>;
 
 export const InstallStepId = OneOf([
@@ -55,6 +60,17 @@ export const InstallStepId = OneOf([
   'stop',
   'network',
   'data',
+  // build-image (hearthd build-image)
+  'bootstrap',
+  'packages',
+  'agent',
+  'disk',
+  'import',
+  // install-cloud-hypervisor (hearthd install-cloud-hypervisor)
+  'download',
+  'verify-digest',
+  'firmware',
+  'install-vmm',
 ]);
 export type InstallStepId = Static<typeof InstallStepId>;
 
@@ -67,6 +83,8 @@ export const InstallStep = Type.Object(
     title: Type.String(),
     state: InstallStepState,
     note: Type.Optional(Type.String()),
+    /** `::progress <id> <percent> <message>`: how far a long step is (downloads, package installs). */
+    percent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
   },
   { additionalProperties: false },
 );

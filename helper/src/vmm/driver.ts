@@ -72,6 +72,8 @@ export interface VmHandle {
   detach(): void;
 }
 
+export type GuestChannelEndpoint = { connect: string } | { listen: string };
+
 export interface LaunchedVm {
   process: DetachedProcess;
   handle: VmHandle;

@@ -37,6 +37,15 @@ const TITLES: Record<InstallStepId, string> = {
   stop: 'Stop hearthd and its environments',
   network: "Remove Hearth's network devices and firewall rules",
   data: 'Keep environments, images and settings',
+  bootstrap: 'Bootstrap Debian 12 from the archive',
+  packages: 'Install systemd, OpenSSH, git, cloud-init and the cloud kernel',
+  agent: "Add Hearth's guest agent",
+  disk: 'Make the disk image',
+  import: 'Hand the image to hearthd',
+  download: 'Download Cloud Hypervisor',
+  'verify-digest': 'Check its SHA-256 digest',
+  firmware: 'Install its firmware (CLOUDHV.fd)',
+  'install-vmm': 'Install it for hearthd',
 };
 
 const INSTALL_STEPS: InstallStepId[] = [

@@ -6,6 +6,8 @@ import { launchDetached } from '../process.js';
 import {
   VmmError,
   waitFor,
+  GUEST_CHANNEL_VSOCK_PORT,
+  type GuestChannelEndpoint,
   type GuestExit,
   type LaunchedVm,
   type VmHandle,
@@ -155,6 +157,11 @@ export class CloudHypervisorDriver implements VmmDriver {
   /** CLOUDHV.fd of the installed release; firmware boot cannot start without it. */
   private firmware(): string {
     throw new VmmError('Cloud Hypervisor has no firmware (CLOUDHV.fd) installed; run the Cloud Hypervisor setup step');
+  }
+
+  /** Hybrid vsock: the guest's connection to the host's port P arrives on `<vsock socket>_P`. */
+  guestChannelEndpoint(spec: VmSpec): GuestChannelEndpoint {
+    return { listen: join(spec.runtimeDir, `vsock.sock_${GUEST_CHANNEL_VSOCK_PORT}`) };
   }
 
   async launch(spec: VmSpec): Promise<LaunchedVm> {

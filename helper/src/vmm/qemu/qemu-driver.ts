@@ -4,6 +4,8 @@ import { launchDetached } from '../process.js';
 import {
   VmmError,
   waitFor,
+  GUEST_CHANNEL_SOCKET,
+  type GuestChannelEndpoint,
   type GuestExit,
   type LaunchedVm,
   type VmHandle,
@@ -172,6 +174,10 @@ export class QemuDriver implements VmmDriver {
 
   async attach(spec: VmSpec): Promise<VmHandle> {
     return new QemuHandle(await QmpClient.connect(join(spec.runtimeDir, QMP_SOCKET), 2_000));
+  }
+
+  guestChannelEndpoint(spec: VmSpec): GuestChannelEndpoint {
+    return { connect: join(spec.runtimeDir, GUEST_CHANNEL_SOCKET) };
   }
 
   owns(argv: readonly string[], spec: VmSpec): boolean {
