@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
@@ -40,6 +40,13 @@ function copySockopt(): void {
   copyFileSync(source, join('dist/helper', SOCKOPT_FILE));
 }
 
+/** The catalog's signing keyrings (assets/keyrings/), inside the bundle: as hard to replace as hearthd itself. */
+function keyrings(): Record<string, string> {
+  const dir = 'assets/keyrings';
+  const files = readdirSync(dir).filter((f) => f.endsWith('.gpg'));
+  return Object.fromEntries(files.map((f) => [f, readFileSync(join(dir, f)).toString('base64')]));
+}
+
 copySockopt();
 await Promise.all([
   build({
@@ -48,7 +55,7 @@ await Promise.all([
     outfile: 'dist/helper/hearthd.mjs',
     format: 'esm',
     target: 'node20',
-    define: { HEARTHD_BUNDLED: 'true' },
+    define: { HEARTHD_BUNDLED: 'true', HEARTHD_KEYRINGS: JSON.stringify(keyrings()) },
     // Bundled CommonJS dependencies expect require, __filename and __dirname; give them real ones.
     banner: {
       js: [

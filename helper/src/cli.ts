@@ -28,6 +28,9 @@ Options:
   --vmm-user NAME                run VMM processes as this user (default: hearth-vmm when it exists)
   --host-root DIR                read machine facts below DIR instead of / (tests only)
   --cloud-hypervisor-binary PATH run PATH as Cloud Hypervisor (tests only: the contract double)
+  --catalog-base-url URL         read catalog images from URL/<name>/ instead of the image sites
+                                 (a local mirror, or tests; signatures are still checked)
+  --test-catalog-keyring FILE    check catalog signatures against FILE, not the shipped keyrings (tests only)
   --test-crash-at POINT          kill hearthd at ${CRASH_POINTS.join('|')} (tests only)
   --test-api-limits K=N[,K=N]    lower the API limits (${Object.keys(DEFAULT_API_LIMITS).join(', ')}; tests only)
   -h, --help                     show this help
@@ -116,6 +119,8 @@ export function parseCli(argv: string[]): CliResult {
         'host-root': { type: 'string', default: '/' },
         'vmm-user': { type: 'string' },
         'cloud-hypervisor-binary': { type: 'string' },
+        'catalog-base-url': { type: 'string' },
+        'test-catalog-keyring': { type: 'string' },
         'test-crash-at': { type: 'string' },
         'test-api-limits': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -133,6 +138,10 @@ export function parseCli(argv: string[]): CliResult {
   if (crashAt !== undefined && !(CRASH_POINTS as readonly string[]).includes(crashAt)) {
     return { kind: 'error', message: `--test-crash-at must be one of ${CRASH_POINTS.join(', ')}` };
   }
+
+  const catalogBaseUrl = values['catalog-base-url'];
+  if (catalogBaseUrl !== undefined && !/^https?:\/\/[^/]/.test(catalogBaseUrl))
+    return { kind: 'error', message: '--catalog-base-url must be an http:// or https:// URL' };
 
   const apiLimits = parseLimits(values['test-api-limits']);
   if (typeof apiLimits === 'string') return { kind: 'error', message: apiLimits };
@@ -165,6 +174,9 @@ export function parseCli(argv: string[]): CliResult {
       cloudHypervisorBinary:
         values['cloud-hypervisor-binary'] === undefined ? undefined : resolve(values['cloud-hypervisor-binary']),
       crashAt: crashAt as CrashPoint | undefined,
+      catalogBaseUrl,
+      catalogKeyring:
+        values['test-catalog-keyring'] === undefined ? undefined : resolve(values['test-catalog-keyring']),
       apiLimits,
     },
   };

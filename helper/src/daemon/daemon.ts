@@ -16,6 +16,7 @@ import { HostRoot } from '../host/host-root.js';
 import { ReadinessService } from '../host/readiness-service.js';
 import { ImageStore } from '../images/image-store.js';
 import { ImageCatalogService } from '../images/catalog/catalog-service.js';
+import { catalogAt } from '../images/catalog/entries.js';
 import type { Logger } from '../log.js';
 import { LogRing } from '../log-ring.js';
 import { SettingsStore } from '../settings/settings-store.js';
@@ -43,6 +44,10 @@ export interface DaemonOptions {
   cloudHypervisorBinary?: string | undefined;
   /** Test-only: kill hearthd at this point of a create or delete. */
   crashAt?: CrashPoint | undefined;
+  /** Mirror/test-only: catalog entries are read from `<url>/<name>/` instead of the image sites. */
+  catalogBaseUrl?: string | undefined;
+  /** Test-only: check every catalog signature against this keyring file instead of the shipped ones. */
+  catalogKeyring?: string | undefined;
   /** What one caller may hold (api/limits.ts); lowered only by tests. */
   apiLimits?: ApiLimits | undefined;
 }
@@ -107,6 +112,11 @@ export async function startDaemon(
     const { checks } = await readiness.report();
     return ['kvm-access', 'kvm-kind'].every((id) => checks.find((c) => c.id === id)?.status === 'pass');
   });
+  const qemuImg = async () => {
+    const found = await findExecutable(host, 'qemu-img');
+    if (!found.found) throw new Error('qemu-img is not installed (Debian/Ubuntu: apt-get install qemu-utils)');
+    return found.executable.hostPath;
+  };
   const environments = new EnvironmentManager({
     stateDir: options.stateDir,
     runtimeDir: options.runtimeDir,
@@ -116,16 +126,22 @@ export async function startDaemon(
     classes,
     images,
     vmms,
-    qemuImg: async () => {
-      const found = await findExecutable(host, 'qemu-img');
-      if (!found.found) throw new Error('qemu-img is not installed (Debian/Ubuntu: apt-get install qemu-utils)');
-      return found.executable.hostPath;
-    },
+    qemuImg,
     vmmUser,
     hostMemoryMiB,
     crashAt: options.crashAt,
   });
   await environments.open();
+  const catalog = new ImageCatalogService({
+    entries: catalogAt(options.catalogBaseUrl),
+    images,
+    bus,
+    log,
+    host,
+    qemuImg,
+    keyring: options.catalogKeyring === undefined ? undefined : await readFile(options.catalogKeyring),
+  });
+  await catalog.open();
   const streams = new SseStreams(
     bus,
     () => bus.unpublished({ type: 'hello', hearthd: HEARTHD_VERSION, api: 'v1' }),
@@ -160,7 +176,7 @@ export async function startDaemon(
     environments,
     classes,
     images,
-    catalog: new ImageCatalogService(),
+    catalog,
     logRing,
     detectVmms: () => vmms.detected(),
     applySettings,
@@ -179,6 +195,7 @@ export async function startDaemon(
     clearInterval(statsTimer);
     readiness.stop();
     environments.close();
+    catalog.close();
     streams.endAll();
     done();
   });

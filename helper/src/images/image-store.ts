@@ -178,7 +178,14 @@ export class ImageStore {
       const initrd = source.initrd ? await opened('initrd', source.initrd) : undefined;
       const disk = await opened('disk', source.disk);
       const format = await detectDiskFormat(disk);
-      return await this.stage(source, async (staging) => {
+      const fields = {
+        kernel: 'vmlinuz',
+        initrd: source.initrd ? 'initrd.img' : null,
+        disk: 'disk.qcow2',
+        cmdline: source.cmdline,
+        readyMarker: source.readyMarker ?? null,
+      };
+      return await this.stage(source.name, fields, async (staging) => {
         await copyInput(kernel, join(staging, 'vmlinuz'), FILE_MODE);
         if (initrd) await copyInput(initrd, join(staging, 'initrd.img'), FILE_MODE);
         await installDisk(source.qemuImg, disk, format, join(staging, 'disk.qcow2'), FILE_MODE);
@@ -188,26 +195,47 @@ export class ImageStore {
     }
   }
 
-  private async stage(source: ImageSource, write: (staging: string) => Promise<void>): Promise<ImageManifest> {
+  /**
+   * Installs a cloud image hearthd downloaded and verified itself (images/catalog/): the disk
+   * becomes a standalone qcow2 under the same checks as an administrator's (no backing or data
+   * file), booted by the VMM's firmware and provisioned by cloud-init.
+   */
+  async installDownloaded(source: {
+    name: string;
+    os: ImageOs;
+    disk: string;
+    qemuImg: string;
+  }): Promise<ImageManifest> {
+    if (!Value.Check(ImageName, source.name)) throw new Error(`invalid image name ${JSON.stringify(source.name)}`);
+    const disk = await openInput('disk', source.disk);
+    try {
+      const format = await detectDiskFormat(disk);
+      const fields = { kernel: null, initrd: null, disk: 'disk.qcow2', cmdline: '', readyMarker: null };
+      const described = { os: source.os, origin: 'catalog', bootMode: 'firmware', provisioning: 'cloud-init' } as const;
+      return await this.stage(source.name, { ...fields, ...described }, (staging) =>
+        installDisk(source.qemuImg, disk, format, join(staging, 'disk.qcow2'), FILE_MODE),
+      );
+    } finally {
+      await disk.handle.close();
+    }
+  }
+
+  private async stage(
+    name: string,
+    fields: Omit<ImageManifest, 'name' | 'installedAt'>,
+    write: (staging: string) => Promise<void>,
+  ): Promise<ImageManifest> {
     // Explicit modes (not left to the umask): the VMM user reads images.
     await mkdir(this.dir, { recursive: true });
     await chmod(this.dir, DIR_MODE);
-    const final = join(this.dir, source.name);
-    const staging = join(this.dir, `.staging-${source.name}-${process.pid}`);
+    const final = join(this.dir, name);
+    const staging = join(this.dir, `.staging-${name}-${process.pid}`);
     await rm(staging, { recursive: true, force: true });
     await mkdir(staging);
     await chmod(staging, DIR_MODE);
     try {
       await write(staging);
-      const manifest: ImageManifest = {
-        name: source.name,
-        kernel: 'vmlinuz',
-        initrd: source.initrd ? 'initrd.img' : null,
-        disk: 'disk.qcow2',
-        cmdline: source.cmdline,
-        readyMarker: source.readyMarker ?? null,
-        installedAt: new Date().toISOString(),
-      };
+      const manifest: ImageManifest = { name, ...fields, installedAt: new Date().toISOString() };
       if (!Value.Check(ImageManifest, manifest)) throw new Error('invalid image manifest');
       await writeFileAtomic(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, {
         mode: FILE_MODE,
