@@ -27,6 +27,8 @@ const PROGRAMS = [
   },
   { bin: 'setpriv', apt: 'util-linux', why: "installer progress is written with the caller's identity" },
   { bin: 'getent', apt: 'libc-bin', why: 'the GUI specs look up their hearth member and group' },
+  { bin: 'gpgv', apt: 'gpgv', why: 'hearthd checks the signed checksum lists of catalog images with gpgv' },
+  { bin: 'gpg', apt: 'gnupg', why: 'the catalog tests sign a fake image site with a key they generate' },
   { bin: 'mkfs.ext4', apt: 'e2fsprogs', why: 'the test guest has an ext4 base disk' },
   { bin: 'debugfs', apt: 'e2fsprogs', why: 'tests read the guest disk from the host' },
   { bin: 'apt-get', apt: 'apt', why: 'the test guest is built from Debian packages' },
