@@ -260,6 +260,19 @@ describe.skipIf(process.getuid?.() !== 0)('the image catalog against a local ima
     expect(await partials()).toEqual([]);
   }, 60_000);
 
+  it('refuses a checksum list over 1 MiB; the image is not even asked for', async () => {
+    await publish(UBUNTU);
+    site.put(`/${UBUNTU.name}/${UBUNTU.sums}`, Buffer.alloc(1024 * 1024 + 1, '#'));
+    const before = site.requests.length;
+    const seen = imageEvents(UBUNTU.name).length;
+    expect((await as(0, 'POST', `/v1/catalog/${UBUNTU.name}/download`)).status).toBe(202);
+    const end = await waitForEnd(UBUNTU.name, seen);
+    expect(end).toMatchObject({ change: 'failed' });
+    expect(end.progress!.message).toMatch(/SHA256SUMS is larger than 1048576 bytes/);
+    expect(site.requests.slice(before).map((r) => r.path)).not.toContain(`/${UBUNTU.name}/${UBUNTU.file}`);
+    expect(await partials()).toEqual([]);
+  }, 60_000);
+
   it('answers a second request with the running download, and resumes it after hearthd is killed', async () => {
     await publish(UBUNTU);
     const path = `/${UBUNTU.name}/${UBUNTU.file}`;
