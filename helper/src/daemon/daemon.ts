@@ -21,6 +21,9 @@ import { LogRing } from '../log-ring.js';
 import { SettingsStore } from '../settings/settings-store.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { VmmRegistry } from '../vmm/registry.js';
+import { NetworkService } from '../network/network-service.js';
+import { NetworkTools } from '../network/tools.js';
+import { DEFAULT_BRIDGE } from '../network/names.js';
 import { claimSocketPath, secureSocket } from './socket.js';
 
 /** How often running environments' figures go out as a `stats` event. */
@@ -107,6 +110,14 @@ export async function startDaemon(
     const { checks } = await readiness.report();
     return ['kvm-access', 'kvm-kind'].every((id) => checks.find((c) => c.id === id)?.status === 'pass');
   });
+  const network = new NetworkService({
+    runtimeDir: options.runtimeDir,
+    bridge: DEFAULT_BRIDGE,
+    tools: new NetworkTools(host),
+    settings: () => settings.effective,
+    log: log.child({ part: 'network' }),
+  });
+  await network.open();
   const environments = new EnvironmentManager({
     stateDir: options.stateDir,
     runtimeDir: options.runtimeDir,
@@ -123,9 +134,12 @@ export async function startDaemon(
     },
     vmmUser,
     hostMemoryMiB,
+    network,
     crashAt: options.crashAt,
   });
   await environments.open();
+  // After recovery: the VMs that survived keep their network; without any, leftovers go.
+  await network.reconcile().catch((error: unknown) => log.error({ err: error }, 'network reconcile failed'));
   const streams = new SseStreams(
     bus,
     () => bus.unpublished({ type: 'hello', hearthd: HEARTHD_VERSION, api: 'v1' }),
@@ -179,6 +193,7 @@ export async function startDaemon(
     clearInterval(statsTimer);
     readiness.stop();
     environments.close();
+    network.close();
     streams.endAll();
     done();
   });
