@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { chmod, chown, mkdir, open, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { isMissing } from '../host/host-root.js';
 import type { Logger } from '../log.js';
@@ -106,6 +106,11 @@ export class Dnsmasq {
 
   /** Its directory: root's, readable by dnsmasq's group, since it re-reads the files after dropping root. */
   private async writeFiles(config: DnsmasqConfig, reservations: readonly Reservation[]): Promise<void> {
+    // dnsmasq reads them as its own user, so it must traverse the runtime directory (search
+    // only, as the VMM user does; daemon.ts adds it when there is a VMM user).
+    const parent = dirname(config.dir);
+    const { mode } = await stat(parent);
+    if ((mode & 0o001) === 0) await chmod(parent, (mode & 0o7777) | 0o001);
     await mkdir(config.dir, { recursive: true, mode: 0o750 });
     await chown(config.dir, 0, config.user.gid);
     await chmod(config.dir, 0o750);
