@@ -43,6 +43,12 @@ function facts(overrides: Partial<HostFacts> = {}): HostFacts {
     cloudHypervisorFirmware: '/usr/lib/hearth/firmware/hypervisor-fw',
     tun: { present: true, charDevice: true },
     vhostNet: { present: true, charDevice: true },
+    network: {
+      bridge: 'hearth0',
+      subnet: '10.131.0.0/24',
+      forwardDrops: [],
+      routes: [{ dst: 'default', gateway: '192.168.1.1', dev: 'eth0' }, { dst: '192.168.1.0/24', dev: 'eth0' }],
+    },
     ...overrides,
   };
 }

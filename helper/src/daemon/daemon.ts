@@ -101,7 +101,7 @@ export async function startDaemon(
   // A fixture tree a test made as itself holds binaries owned by that user, not root.
   const host = new HostRoot(options.hostRoot, options.hostRoot === '/' ? 0 : (process.getuid?.() ?? 0));
   const settings = await SettingsStore.open(join(options.stateDir, 'settings.json'), options.settingsFlags, log);
-  const readiness = new ReadinessService(host, options.stateDir, bus, log);
+  const readiness = new ReadinessService(host, options.stateDir, bus, log, () => settings.effective.networkSubnet);
   const vmmUser = await resolveVmmUser(options.vmmUser, log);
   if (vmmUser) await letVmmUserTraverse([options.stateDir, options.runtimeDir], log);
   const classes = await ClassStore.open(join(options.stateDir, 'classes.json'));
