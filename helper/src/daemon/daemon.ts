@@ -178,6 +178,7 @@ export async function startDaemon(
     logRing,
     detectVmms: () => vmms.detected(),
     applySettings,
+    checkNetworkSubnet: (cidr) => network.checkSubnet(cidr),
     openApiDocument: () => app!.swagger() as never,
   });
   app = await buildServer({

@@ -16,6 +16,8 @@ import { applyRuleset, removeRuleset } from './nft.js';
 import type { Member } from './ruleset.js';
 import { addressOf, bridgeAddress, formatAddress, formatSubnet, maskOf, parseSubnet } from './subnet.js';
 import type { NetworkTools } from './tools.js';
+import { describeRoute, overlappingRoute, readRoutes } from './routes.js';
+import { DomainError, messageOf } from '../errors.js';
 
 const Attached = Type.Object(
   {
@@ -108,6 +110,32 @@ export class NetworkService {
   /** Whether any networked VM is attached (the subnet cannot change under it). */
   inUse(): boolean {
     return this.attached.size > 0;
+  }
+
+  /**
+   * Refuses a subnet while guests use the current one (their addresses would move under them),
+   * and one that overlaps a route of this machine other than the bridge's, naming the route.
+   */
+  async checkSubnet(cidr: string): Promise<void> {
+    let subnet;
+    try {
+      subnet = parseSubnet(cidr);
+    } catch (error) {
+      throw new DomainError('invalid', `networkSubnet: ${messageOf(error)}`);
+    }
+    if (this.inUse())
+      throw new DomainError(
+        'conflict',
+        `The environment network cannot change while ${this.attached.size} environment(s) with a network run`,
+        'stop the environments with a network first',
+      );
+    const clash = overlappingRoute(subnet, await readRoutes(this.o.tools), this.o.bridge);
+    if (clash)
+      throw new DomainError(
+        'conflict',
+        `networkSubnet ${formatSubnet(subnet)} overlaps the route ${describeRoute(clash)} of this machine`,
+        'choose a subnet no route of this machine covers',
+      );
   }
 
   /** The VM's TAP, made for `owner` (the VMM user), on a bridge with rules that know it. */

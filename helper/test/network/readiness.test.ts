@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckId, HostReport } from '#protocol';
+import { HearthdError } from '#protocol/client';
 import { HearthdProcess, makePaths } from '../support/hearthd-process.js';
 import { asUnit } from '../support/unit-profile.js';
 import { inNs, Namespaces } from './support/topology.js';
@@ -71,5 +72,22 @@ describe.skipIf(!root)('network readiness in a workstation namespace', () => {
       status: 'fail',
       detail: '10.131.0.0/24 overlaps the route 10.131.0.0/16 dev corp0',
     });
+  });
+
+  it('refuses a networkSubnet that overlaps a route, naming it, and takes a free one', async () => {
+    const client = daemon!.client();
+    try {
+      const error = await client
+        .call('updateConfig', { body: { networkSubnet: '10.131.7.0/24' } })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HearthdError);
+      expect(error).toMatchObject({ status: 409, message: expect.stringContaining('10.131.0.0/16 dev corp0') });
+      expect((await client.call('getConfig')).settings.networkSubnet).toBe('10.131.0.0/24');
+      const view = await client.call('updateConfig', { body: { networkSubnet: '10.200.0.0/24' } });
+      expect(view.settings.networkSubnet).toBe('10.200.0.0/24');
+      expect(check(await report(), 'network-subnet').status).toBe('pass');
+    } finally {
+      await client.close();
+    }
   });
 });
