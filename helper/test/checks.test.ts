@@ -47,7 +47,10 @@ function facts(overrides: Partial<HostFacts> = {}): HostFacts {
       bridge: 'hearth0',
       subnet: '10.131.0.0/24',
       forwardDrops: [],
-      routes: [{ dst: 'default', gateway: '192.168.1.1', dev: 'eth0' }, { dst: '192.168.1.0/24', dev: 'eth0' }],
+      routes: [
+        { dst: 'default', gateway: '192.168.1.1', dev: 'eth0' },
+        { dst: '192.168.1.0/24', dev: 'eth0' },
+      ],
     },
     ...overrides,
   };

@@ -352,7 +352,9 @@ export const CHECKS: readonly Check[] = [
       const drops = network.forwardDrops;
       if (drops === undefined) return pass('Not measured (nft could not list the ruleset here)');
       if (drops.length === 0) return pass('No other table drops forwarded traffic');
-      const named = drops.map((d) => `${d.family} ${d.table} ${d.chain} (${d.by === 'policy' ? 'policy drop' : 'ends in drop'})`);
+      const named = drops.map(
+        (d) => `${d.family} ${d.table} ${d.chain} (${d.by === 'policy' ? 'policy drop' : 'ends in drop'})`,
+      );
       return warn(
         `Forward ${drops.length === 1 ? 'chain' : 'chains'} ${named.join(', ')} would drop the guests' traffic that Hearth's own table accepts`,
         {

@@ -92,20 +92,20 @@ const GiB = 1024 ** 3;
 export async function gatherFacts(host: HostRoot, stateDir: string, subnet: string): Promise<HostFacts> {
   const [arch, kernel, distro, cpu, kvm, ipForward, memory, disk, tools, firmware, tun, vhostNet, network] =
     await Promise.all([
-    readArch(host),
-    readKernel(host),
-    detectDistro(host),
-    readCpu(host),
-    readKvm(host),
-    host.readText('/proc/sys/net/ipv4/ip_forward').then((v) => (v === undefined ? undefined : v.trim() === '1')),
-    readMemory(host),
-    readDisk(stateDir),
-    readTools(host),
-    firstExisting(host, FIRMWARE_PATHS),
-    readDevice(host, '/dev/net/tun'),
-    readDevice(host, '/dev/vhost-net'),
-    readNetwork(host, subnet),
-  ]);
+      readArch(host),
+      readKernel(host),
+      detectDistro(host),
+      readCpu(host),
+      readKvm(host),
+      host.readText('/proc/sys/net/ipv4/ip_forward').then((v) => (v === undefined ? undefined : v.trim() === '1')),
+      readMemory(host),
+      readDisk(stateDir),
+      readTools(host),
+      firstExisting(host, FIRMWARE_PATHS),
+      readDevice(host, '/dev/net/tun'),
+      readDevice(host, '/dev/vhost-net'),
+      readNetwork(host, subnet),
+    ]);
   const modules = await readModules(host, kernel);
   return {
     arch,

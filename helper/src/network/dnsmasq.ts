@@ -135,14 +135,18 @@ export class Dnsmasq {
       const failed = new Promise<Error>((resolve) => child.once('error', resolve));
       child.unref();
       // It binds and drops privileges at once; an early exit means it could not (the log says why).
-      const early = await Promise.race([exited, failed, new Promise((r) => setTimeout(() => r('up'), 500))]);
+      const early = await Promise.race([exited, failed, new Promise<'up'>((r) => setTimeout(() => r('up'), 500))]);
       if (early !== 'up') {
         const said = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join('; ');
-        throw new Error(`dnsmasq did not start (${early instanceof Error ? early.message : `exit ${early}`}): ${said}`);
+        throw new Error(
+          `dnsmasq did not start (${early instanceof Error ? early.message : `exit ${String(early)}`}): ${said}`,
+        );
       }
       const info = await processInfo(child.pid!);
       if (!info) throw new Error('dnsmasq exited at once');
-      await writeFileAtomic(this.pidFile, JSON.stringify({ pid: info.pid, startTime: info.startTime }), { mode: 0o600 });
+      await writeFileAtomic(this.pidFile, JSON.stringify({ pid: info.pid, startTime: info.startTime }), {
+        mode: 0o600,
+      });
       this.log.info({ pid: info.pid }, 'dnsmasq started');
     } finally {
       await out.close();

@@ -39,7 +39,8 @@ export function forwardDropsOf(ruleset: unknown): ForwardDrop[] {
   const rules = items.flatMap((i) => (i.rule ? [i.rule as NftRule] : []));
   const key = (family: string, table: string) => `${family} ${table}`;
   const chainNames = new Map<string, string[]>();
-  for (const c of chains) chainNames.set(key(c.family, c.table), [...(chainNames.get(key(c.family, c.table)) ?? []), c.name]);
+  for (const c of chains)
+    chainNames.set(key(c.family, c.table), [...(chainNames.get(key(c.family, c.table)) ?? []), c.name]);
   return chains
     .filter((c) => c.hook === 'forward' && c.table !== 'hearth')
     .flatMap((c): ForwardDrop[] => {

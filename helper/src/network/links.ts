@@ -22,7 +22,18 @@ export class Links {
   /** A TAP only `uid`/`gid` may open (the VMM user), on the bridge and up. */
   async ensureTap(name: string, bridge: string, uid: number, gid: number): Promise<void> {
     if (await this.exists(name)) await this.remove(name); // a stale one may belong to another user
-    await this.tools.run('ip', ['tuntap', 'add', 'dev', name, 'mode', 'tap', 'user', String(uid), 'group', String(gid)]);
+    await this.tools.run('ip', [
+      'tuntap',
+      'add',
+      'dev',
+      name,
+      'mode',
+      'tap',
+      'user',
+      String(uid),
+      'group',
+      String(gid),
+    ]);
     await this.tools.run('ip', ['link', 'set', name, 'master', bridge]);
     await this.tools.run('ip', ['link', 'set', name, 'up']);
   }

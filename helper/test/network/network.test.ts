@@ -153,6 +153,7 @@ describe.skipIf(!root)('the guests network in a workstation namespace', () => {
   }, 60_000);
 
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- beforeAll may have failed first
     await net?.kill().catch(() => undefined);
     await nss.destroy();
     if (dir) await rm(dir, { recursive: true, force: true });

@@ -42,7 +42,10 @@ describe.skipIf(!root)('network readiness in a workstation namespace', () => {
   it('passes both checks on a plain machine', async () => {
     const r = await report();
     expect(check(r, 'host-firewall').status).toBe('pass');
-    expect(check(r, 'network-subnet')).toMatchObject({ status: 'pass', detail: expect.stringContaining('10.131.0.0/24') });
+    expect(check(r, 'network-subnet')).toMatchObject({
+      status: 'pass',
+      detail: expect.stringContaining('10.131.0.0/24'),
+    });
   });
 
   it('warns about a drop-policy forward chain of another table, with the command that lets hearth0 through', async () => {
@@ -60,7 +63,9 @@ describe.skipIf(!root)('network readiness in a workstation namespace', () => {
     });
     // Docker's table is answered in Docker's terms.
     await inNs(ws, ['nft', 'add', 'chain', 'ip', 'filter', 'DOCKER-USER']);
-    expect(check(await report(), 'host-firewall').remedy?.command).toContain('iptables -I DOCKER-USER -i hearth0 -j ACCEPT');
+    expect(check(await report(), 'host-firewall').remedy?.command).toContain(
+      'iptables -I DOCKER-USER -i hearth0 -j ACCEPT',
+    );
     await inNs(ws, ['nft', 'delete', 'table', 'ip', 'filter']);
     expect(check(await report(), 'host-firewall').status).toBe('pass');
   });

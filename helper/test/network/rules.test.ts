@@ -37,7 +37,9 @@ describe('the ruleset', () => {
       'delete table inet hearth',
       'table inet hearth {',
     ]);
-    expect(removalText()).toBe('table inet hearth\ndelete table inet hearth\ntable bridge hearth\ndelete table bridge hearth\n');
+    expect(removalText()).toBe(
+      'table inet hearth\ndelete table inet hearth\ntable bridge hearth\ndelete table bridge hearth\n',
+    );
   });
 
   it('lets each TAP send only from its MAC and address (DHCP and ARP probes from 0.0.0.0)', () => {
@@ -122,7 +124,13 @@ describe('network allocation and names', () => {
 
 describe('dnsmasq', () => {
   const user = { name: 'dnsmasq', uid: 999, gid: 65534, group: 'nogroup' };
-  const args = dnsmasqArgs({ bridge: 'hearth0', network: '10.131.0.0', netmask: '255.255.255.0', dir: '/run/hearth/dnsmasq', user });
+  const args = dnsmasqArgs({
+    bridge: 'hearth0',
+    network: '10.131.0.0',
+    netmask: '255.255.255.0',
+    dir: '/run/hearth/dnsmasq',
+    user,
+  });
 
   it('serves the bridge only, static reservations only, with no lease file, script or ping', () => {
     expect(args).toEqual(

@@ -46,16 +46,16 @@ for await (const line of createInterface({ input: process.stdin })) {
   const command = JSON.parse(line) as Command;
   try {
     let result: unknown = null;
-    if (command.op === 'open') result = await service.reconcile();
+    if (command.op === 'open') await service.reconcile();
     else if (command.op === 'prepare') result = await component.prepare(context(command.spec));
-    else if (command.op === 'teardown') result = await component.teardown(context(command.spec));
-    else if (command.op === 'recover') result = await component.recover(context(command.spec));
+    else if (command.op === 'teardown') await component.teardown(context(command.spec));
+    else if (command.op === 'recover') await component.recover(context(command.spec));
     else {
       service.close();
       process.stdout.write(`${JSON.stringify({ ok: null })}\n`);
       break;
     }
-    process.stdout.write(`${JSON.stringify({ ok: result ?? null })}\n`);
+    process.stdout.write(`${JSON.stringify({ ok: result })}\n`);
   } catch (error) {
     process.stdout.write(`${JSON.stringify({ error: error instanceof Error ? error.message : String(error) })}\n`);
   }

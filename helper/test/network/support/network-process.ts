@@ -28,7 +28,19 @@ export class NetworkProcess {
     const umask = process.umask(profile.umask);
     const child = spawn(
       'ip',
-      ['netns', 'exec', netns, ...asUnit(profile), process.execPath, '--import', 'tsx', HARNESS, runtimeDir, stateDir, subnet],
+      [
+        'netns',
+        'exec',
+        netns,
+        ...asUnit(profile),
+        process.execPath,
+        '--import',
+        'tsx',
+        HARNESS,
+        runtimeDir,
+        stateDir,
+        subnet,
+      ],
       { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     process.umask(umask);

@@ -3,10 +3,13 @@ import { execa } from 'execa';
 
 /** Runs a command in namespace `ns` (root); its stdout, or throws with its stderr. */
 export async function inNs(ns: string, args: string[], options: { timeout?: number } = {}): Promise<string> {
-  const result = await execa('ip', ['netns', 'exec', ns, ...args], { timeout: options.timeout ?? 20_000, reject: false });
+  const result = await execa('ip', ['netns', 'exec', ns, ...args], {
+    timeout: options.timeout ?? 20_000,
+    reject: false,
+  });
   if (result.exitCode !== 0)
-    throw new Error(`[${ns}] ${args.join(' ')}: exit ${result.exitCode} ${String(result.stderr || result.stdout)}`);
-  return String(result.stdout);
+    throw new Error(`[${ns}] ${args.join(' ')}: exit ${result.exitCode} ${result.stderr || result.stdout}`);
+  return result.stdout;
 }
 
 /** Whether the command succeeds in `ns` (for reachability: false is an answer, not an error). */
@@ -37,7 +40,14 @@ export class Namespaces {
   }
 
   /** A veth from `a` (named `aName`, address `aCidr`) to `b`; either address may be omitted. */
-  async link(a: string, aName: string, aCidr: string | null, b: string, bName: string, bCidr: string | null): Promise<void> {
+  async link(
+    a: string,
+    aName: string,
+    aCidr: string | null,
+    b: string,
+    bName: string,
+    bCidr: string | null,
+  ): Promise<void> {
     await inNs(a, ['ip', 'link', 'add', aName, 'type', 'veth', 'peer', 'name', bName, 'netns', b]);
     for (const [ns, dev, cidr] of [
       [a, aName, aCidr],
@@ -61,7 +71,7 @@ export class Namespaces {
     for (const ns of this.made.reverse()) {
       // Anything still running inside (dnsmasq, a harness) would keep its interfaces alive.
       const pids = await execa('ip', ['netns', 'pids', ns], { reject: false });
-      for (const pid of String(pids.stdout).split(/\s+/).filter(Boolean)) {
+      for (const pid of pids.stdout.split(/\s+/).filter(Boolean)) {
         try {
           process.kill(Number(pid), 'SIGKILL');
         } catch {
