@@ -84,6 +84,8 @@ export function renderBridgeTable({ subnet, bridgeAddress, members }: RulesetInp
       // 0.0.0.0: ARP probes before an address is taken, and DHCP before it is given.
       `    ${port} arp saddr ip != { 0.0.0.0, ${m.address} } drop`,
       `    ${port} ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept`,
+      // Only dnsmasq answers DHCP: a guest's offers would reach its owner's other guests.
+      `    ${port} udp sport 67 drop`,
       `    ${port} ip saddr != ${m.address} drop`,
       `    ${port} accept`,
     ];

@@ -50,6 +50,7 @@ describe('the ruleset', () => {
       'iifname "hth000000000001" arp saddr ether != 52:54:00:00:00:01 drop',
       'iifname "hth000000000001" arp saddr ip != { 0.0.0.0, 10.131.0.2 } drop',
       'iifname "hth000000000001" ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept',
+      'iifname "hth000000000001" udp sport 67 drop',
       'iifname "hth000000000001" ip saddr != 10.131.0.2 drop',
       'iifname "hth000000000001" accept',
       'iifname "hth000000000001" oifname { "hth000000000002" } accept',
