@@ -96,7 +96,8 @@ export class NetworkService {
   reconcile(): Promise<void> {
     return this.serial(async () => {
       if (this.attached.size) await this.apply();
-      else await this.removeAll();
+      // Only root (with nft and ip) can have made anything; a development hearthd has nothing to undo.
+      else if (process.getuid?.() === 0) await this.removeAll({ leftovers: true });
       this.timer ??= setInterval(() => void this.supervise(), SUPERVISE_INTERVAL_MS);
     });
   }
@@ -217,12 +218,23 @@ export class NetworkService {
     };
   }
 
-  /** Everything hearthd adds to the host's network, gone; safe to run when nothing is there. */
-  async removeAll(): Promise<void> {
+  /**
+   * Everything hearthd adds to the host's network, gone; safe to run when nothing is there.
+   * Looking for `leftovers` at start, a missing nft or ip means there is nothing of theirs.
+   */
+  async removeAll(options: { leftovers?: boolean } = {}): Promise<void> {
+    const has = async (tool: 'nft' | 'ip') =>
+      !options.leftovers ||
+      (await this.o.tools.path(tool).then(
+        () => true,
+        () => false,
+      ));
     await this.dnsmasq.stop();
-    await removeRuleset(this.o.tools);
-    for (const tap of await this.links.matching(TAP_PATTERN)) await this.links.remove(tap);
-    await this.links.remove(this.o.bridge);
+    if (await has('nft')) await removeRuleset(this.o.tools);
+    if (await has('ip')) {
+      for (const tap of await this.links.matching(TAP_PATTERN)) await this.links.remove(tap);
+      await this.links.remove(this.o.bridge);
+    }
     await this.forwarding.release();
   }
 
