@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { chmod, chown, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { isMissing } from '../host/host-root.js';
 import type { Logger } from '../log.js';
-import { processInfo } from '../vmm/process.js';
+import { findProcesses, processInfo } from '../vmm/process.js';
 import { killProcess } from '../environments/vmm-identity.js';
 import { GUEST_DOMAIN } from '../environments/record.js';
 import { lookupUser, type VmmUser } from '../environments/vmm-user.js';
@@ -80,6 +80,8 @@ export class Dnsmasq {
     private readonly binary: () => Promise<string>,
     /** Root-only directory: its pid record and log. */
     private readonly stateDir: string,
+    /** Where its files are (the config's `dir`): a dnsmasq reading them is hearthd's. */
+    private readonly filesDir: string,
     private readonly log: Logger,
   ) {}
 
@@ -100,7 +102,7 @@ export class Dnsmasq {
       process.kill(running.pid, 'SIGHUP');
       return;
     }
-    if (running) await this.stop();
+    await this.stop();
     await this.start(argv);
   }
 
@@ -134,19 +136,20 @@ export class Dnsmasq {
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       const failed = new Promise<Error>((resolve) => child.once('error', resolve));
       child.unref();
+      // Recorded at once: a hearthd that dies in the next moment leaves a dnsmasq it can find.
+      const info = child.pid === undefined ? undefined : await processInfo(child.pid);
+      if (info)
+        await writeFileAtomic(this.pidFile, JSON.stringify({ pid: info.pid, startTime: info.startTime }), {
+          mode: 0o600,
+        });
       // It binds and drops privileges at once; an early exit means it could not (the log says why).
       const early = await Promise.race([exited, failed, new Promise<'up'>((r) => setTimeout(() => r('up'), 500))]);
-      if (early !== 'up') {
+      if (early !== 'up' || !info) {
+        await rm(this.pidFile, { force: true });
         const said = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join('; ');
-        throw new Error(
-          `dnsmasq did not start (${early instanceof Error ? early.message : `exit ${String(early)}`}): ${said}`,
-        );
+        const why = early instanceof Error ? early.message : early === 'up' ? 'gone at once' : `exit ${String(early)}`;
+        throw new Error(`dnsmasq did not start (${why}): ${said}`);
       }
-      const info = await processInfo(child.pid!);
-      if (!info) throw new Error('dnsmasq exited at once');
-      await writeFileAtomic(this.pidFile, JSON.stringify({ pid: info.pid, startTime: info.startTime }), {
-        mode: 0o600,
-      });
       this.log.info({ pid: info.pid }, 'dnsmasq started');
     } finally {
       await out.close();
@@ -168,18 +171,22 @@ export class Dnsmasq {
     return { pid: info.pid, argv: info.argv };
   }
 
+  /** The recorded dnsmasq and any other reading hearthd's files (one whose record was lost), ended. */
   async stop(): Promise<void> {
     const running = await this.running();
-    if (running) {
+    const strays = (await findProcesses(`--dhcp-hostsfile=${join(this.filesDir, 'dhcp-hosts')}`)).filter(
+      (p) => basename(p.argv[0] ?? '') === 'dnsmasq',
+    );
+    for (const pid of new Set([...(running ? [running.pid] : []), ...strays.map((p) => p.pid)])) {
       try {
-        process.kill(running.pid, 'SIGTERM');
+        process.kill(pid, 'SIGTERM');
       } catch {
         // already gone
       }
       const deadline = Date.now() + 2_000;
-      while (Date.now() < deadline && (await processInfo(running.pid))) await new Promise((r) => setTimeout(r, 20));
-      await killProcess(running.pid);
-      this.log.info({ pid: running.pid }, 'dnsmasq stopped');
+      while (Date.now() < deadline && (await processInfo(pid))) await new Promise((r) => setTimeout(r, 20));
+      await killProcess(pid);
+      this.log.info({ pid }, 'dnsmasq stopped');
     }
     await rm(this.pidFile, { force: true });
   }

@@ -61,7 +61,12 @@ export class NetworkService {
   constructor(private readonly o: NetworkServiceOptions) {
     this.links = new Links(o.tools);
     this.forwarding = new Forwarding(join(this.stateDir, 'ip-forward'));
-    this.dnsmasq = new Dnsmasq(() => o.tools.path('dnsmasq'), this.stateDir, o.log.child({ part: 'dnsmasq' }));
+    this.dnsmasq = new Dnsmasq(
+      () => o.tools.path('dnsmasq'),
+      this.stateDir,
+      this.dnsmasqDir,
+      o.log.child({ part: 'dnsmasq' }),
+    );
   }
 
   /** `<runtime>/network`: root's alone (the attached list, the forwarding record, dnsmasq's pid and log). */

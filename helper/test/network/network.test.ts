@@ -201,6 +201,11 @@ describe.skipIf(!root)('the guests network in a workstation namespace', () => {
     await inNs(g, ['ip', 'addr', 'add', '10.131.0.77/32', 'dev', 'eth0']);
     expect(await succeeds(g, ['busybox', 'ping', '-c', '1', '-W', '2', '-I', '10.131.0.77', '10.131.0.1'])).toBe(false);
     await inNs(g, ['ip', 'addr', 'del', '10.131.0.77/32', 'dev', 'eth0']);
+    // Another MAC on the same TAP: nothing gets through, until it is the VM's own again.
+    await inNs(g, ['ip', 'link', 'set', 'eth0', 'address', '52:54:00:00:00:99']);
+    expect(await succeeds(g, ['busybox', 'ping', '-c', '1', '-W', '2', '10.131.0.1'])).toBe(false);
+    await inNs(g, ['ip', 'link', 'set', 'eth0', 'address', web1.network!.mac]);
+    expect(await succeeds(g, ['busybox', 'ping', '-c', '1', '-W', '2', '10.131.0.1'])).toBe(true);
   }, 30_000);
 
   it("lets only the owner's guests and the owner (and root) on the host reach a guest", async () => {
@@ -248,6 +253,18 @@ describe.skipIf(!root)('the guests network in a workstation namespace', () => {
     await inNs(ws, ['ip', 'route', 'replace', 'default', 'via', '198.51.100.2']);
     await inNs(ws, ['ip', 'link', 'set', 'up1', 'down']);
     expect(await body(guests.get('web1')!, 'http://203.0.113.80:8080/')).toBe('internet');
+  }, 30_000);
+
+  it('starts dnsmasq again when it dies', async () => {
+    const [before] = await dnsmasqPids();
+    process.kill(before!, 'SIGKILL');
+    await expect
+      .poll(async () => (await dnsmasqPids()).filter((p) => p !== before), { timeout: 10_000 })
+      .toHaveLength(1);
+    const lookup = ['busybox', 'nslookup', 'web1.hearth', '10.131.0.1'];
+    await expect
+      .poll(() => inNs(guests.get('web4')!, lookup).catch(() => ''), { timeout: 5_000 })
+      .toContain(address(web1));
   }, 30_000);
 
   it('keeps the network and dnsmasq across a crash and restart of hearthd', async () => {
