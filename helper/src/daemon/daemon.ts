@@ -178,7 +178,7 @@ export async function startDaemon(
     logRing,
     detectVmms: () => vmms.detected(),
     applySettings,
-    checkNetworkSubnet: (cidr) => network.checkSubnet(cidr),
+    checkNetworkSubnet: (cidr) => network.checkSubnet(cidr, environments.networkHosts()),
     openApiDocument: () => app!.swagger() as never,
   });
   app = await buildServer({

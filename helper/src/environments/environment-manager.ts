@@ -186,6 +186,11 @@ export class EnvironmentManager {
     return usage;
   }
 
+  /** Every environment's host number on the bridge (a new subnet must have room for them all). */
+  networkHosts(): number[] {
+    return [...this.entries.values()].flatMap((e) => e.record.spec.network?.host ?? []);
+  }
+
   get(ref: string, caller: Caller): Environment {
     return this.wire(this.entry(ref, caller).record);
   }

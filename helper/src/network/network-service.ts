@@ -14,7 +14,7 @@ import { Links } from './links.js';
 import { TAP_PATTERN, tapName } from './names.js';
 import { applyRuleset, removeRuleset } from './nft.js';
 import type { Member } from './ruleset.js';
-import { addressOf, bridgeAddress, formatAddress, formatSubnet, maskOf, parseSubnet } from './subnet.js';
+import { addressOf, bridgeAddress, formatAddress, formatSubnet, hostCount, maskOf, parseSubnet } from './subnet.js';
 import type { NetworkTools } from './tools.js';
 import { describeRoute, overlappingRoute, readRoutes } from './routes.js';
 import { DomainError, messageOf } from '../errors.js';
@@ -120,9 +120,10 @@ export class NetworkService {
 
   /**
    * Refuses a subnet while guests use the current one (their addresses would move under them),
-   * and one that overlaps a route of this machine other than the bridge's, naming the route.
+   * one too small for the host numbers environments hold, and one that overlaps a route of this
+   * machine other than the bridge's, naming the route.
    */
-  async checkSubnet(cidr: string): Promise<void> {
+  async checkSubnet(cidr: string, hosts: readonly number[]): Promise<void> {
     let subnet;
     try {
       subnet = parseSubnet(cidr);
@@ -134,6 +135,13 @@ export class NetworkService {
         'conflict',
         `The environment network cannot change while ${this.attached.size} environment(s) with a network run`,
         'stop the environments with a network first',
+      );
+    const highest = Math.max(0, ...hosts);
+    if (highest > hostCount(subnet))
+      throw new DomainError(
+        'conflict',
+        `networkSubnet ${formatSubnet(subnet)} has ${hostCount(subnet)} addresses; an environment has host number ${highest}`,
+        'choose a larger subnet, or delete the environments with the highest addresses first',
       );
     const clash = overlappingRoute(subnet, await readRoutes(this.o.tools), this.o.bridge);
     if (clash)
