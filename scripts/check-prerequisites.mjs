@@ -35,6 +35,9 @@ const PROGRAMS = [
   { bin: 'debootstrap', apt: 'debootstrap', why: 'the installed-unit test boots a Debian tree it bootstraps' },
   { bin: 'systemd-nspawn', apt: 'systemd-container', why: 'the installed-unit test boots real systemd in a container' },
   { bin: 'nsenter', apt: 'util-linux', why: 'the installed-unit test runs commands inside that container' },
+  { bin: 'nft', apt: 'nftables', why: "hearthd's NAT and isolation rules; the network tests read them" },
+  { bin: 'dnsmasq', apt: 'dnsmasq-base', why: 'hearthd serves DHCP and DNS to guests with dnsmasq' },
+  { bin: 'ip', apt: 'iproute2', why: 'the bridge and TAPs; the network tests build namespaces' },
 ];
 
 /** Packages the readiness report probes; not needed by a test, installed so CI sees a full machine. */

@@ -380,8 +380,36 @@ do_uninstall() {
   step network "Remove Hearth's network devices and firewall rules"
   if [ $live = 1 ]; then
     changed=0
-    if command -v ip >/dev/null && ip link show hearth0 >/dev/null 2>&1; then ip link delete hearth0; mark; fi
-    if command -v nft >/dev/null && nft list table inet hearth >/dev/null 2>&1; then nft delete table inet hearth; mark; fi
+    # hearthd's dnsmasq outlives it like the VMs do; only the process its pid record names, and
+    # only if it is a dnsmasq reading Hearth's files.
+    local dns_pid
+    dns_pid=$(sed -n 's/.*"pid":\([0-9][0-9]*\).*/\1/p' "$RUNDIR/network/dnsmasq.json" 2>/dev/null || true)
+    if [ -n "$dns_pid" ] && [ "$(cat "/proc/$dns_pid/comm" 2>/dev/null)" = dnsmasq ] &&
+      tr '\0' '\n' <"/proc/$dns_pid/cmdline" 2>/dev/null | grep -q "^--dhcp-hostsfile=$RUNDIR/dnsmasq/"; then
+      kill "$dns_pid"
+      mark
+    fi
+    if command -v ip >/dev/null; then
+      local tap
+      for tap in $(ip -o link show | sed -n 's/^[0-9]*: \(hth[0-9a-f]\{12\}\)[@:].*/\1/p'); do
+        ip link delete "$tap"
+        mark
+      done
+      if ip link show hearth0 >/dev/null 2>&1; then ip link delete hearth0; mark; fi
+    fi
+    if command -v nft >/dev/null; then
+      local table
+      for table in 'inet hearth' 'bridge hearth'; do
+        # shellcheck disable=SC2086 # "family name", split on purpose
+        if nft list table $table >/dev/null 2>&1; then nft delete table $table; mark; fi
+      done
+    fi
+    # Forwarding as it was before hearthd turned it on (the file exists only while hearthd held it).
+    if [ -f "$RUNDIR/network/ip-forward" ]; then
+      [ "$(cat "$RUNDIR/network/ip-forward")" = 1 ] || echo 0 >/proc/sys/net/ipv4/ip_forward
+      rm -f -- "$RUNDIR/network/ip-forward"
+      mark
+    fi
     [ $changed = 1 ] && result changed || result unchanged
   else
     result skipped "--root: the host's network is not ours to change"

@@ -43,6 +43,15 @@ function facts(overrides: Partial<HostFacts> = {}): HostFacts {
     cloudHypervisorFirmware: '/usr/lib/hearth/firmware/hypervisor-fw',
     tun: { present: true, charDevice: true },
     vhostNet: { present: true, charDevice: true },
+    network: {
+      bridge: 'hearth0',
+      subnet: '10.131.0.0/24',
+      forwardDrops: [],
+      routes: [
+        { dst: 'default', gateway: '192.168.1.1', dev: 'eth0' },
+        { dst: '192.168.1.0/24', dev: 'eth0' },
+      ],
+    },
     ...overrides,
   };
 }
@@ -125,6 +134,24 @@ describe('readiness judgements', () => {
       verdict: 'not-ready',
       reason: expect.stringContaining('1 problem to fix first: x86_64 processor'),
     });
+  });
+
+  it("warns about a dropping forward chain with the remedy in that firewall's terms, and passes unmeasured", () => {
+    const network = (forwardDrops: HostFacts['network']['forwardDrops']) =>
+      facts({ network: { ...facts().network, forwardDrops } });
+    const ufw = { family: 'ip', table: 'filter', chain: 'FORWARD', by: 'policy' as const, docker: false, ufw: true };
+    const result = runChecks(network([ufw])).find((c) => c.id === 'host-firewall')!;
+    expect(result).toMatchObject({ status: 'warn', remedy: { command: 'sudo ufw route allow in on hearth0' } });
+    expect(result.detail).toContain('ip filter FORWARD (policy drop)');
+    expect(statusOf(network(undefined), 'host-firewall')).toBe('pass');
+  });
+
+  it("fails a subnet that overlaps a route, naming it, and ignores the bridge's own", () => {
+    const routes = (list: HostFacts['network']['routes']) => facts({ network: { ...facts().network, routes: list } });
+    const clash = runChecks(routes([{ dst: '10.0.0.0/8', dev: 'wg0' }])).find((c) => c.id === 'network-subnet')!;
+    expect(clash).toMatchObject({ status: 'fail', detail: '10.131.0.0/24 overlaps the route 10.0.0.0/8 dev wg0' });
+    expect(statusOf(routes([{ dst: '10.131.0.0/24', dev: 'hearth0' }]), 'network-subnet')).toBe('pass');
+    expect(statusOf(routes(undefined), 'network-subnet')).toBe('pass');
   });
 });
 

@@ -34,7 +34,7 @@ describe('readiness of this machine', () => {
 
   it('is valid against the schema and has every check', () => {
     assertMatches(HostReport, report);
-    expect(report.checks).toHaveLength(18);
+    expect(report.checks).toHaveLength(20);
     expect(report.arch).toBe('x86_64');
   });
 

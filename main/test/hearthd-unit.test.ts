@@ -26,9 +26,12 @@ describe('assets/linux/hearthd.service', () => {
       'CAP_FOWNER',
       'CAP_KILL',
       'CAP_NET_ADMIN',
+      'CAP_NET_BIND_SERVICE',
       'CAP_SETGID',
       'CAP_SETUID',
     ]);
+    // /proc/sys is read-only under ProtectKernelTunables; IPv4 forwarding (NAT) is all it may set.
+    expect(values('ReadWritePaths')).toContain('/proc/sys/net/ipv4');
     // Runs only the root-owned copies the installer made.
     expect(values('ExecStart')[0]).toMatch(/^\/usr\/lib\/hearth\/node \/usr\/lib\/hearth\/hearthd\.mjs /);
     // RuntimeDirectory= would re-own /run/hearth root:root at each start, locking the hearth group out.

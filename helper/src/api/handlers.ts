@@ -59,6 +59,8 @@ export interface Services {
   detectVmms: () => Promise<DetectedVmm[]>;
   /** Re-applies timers and anything else that follows the settings. */
   applySettings: () => void;
+  /** Refuses a networkSubnet the guests' network cannot take (network-service.ts checkSubnet). */
+  checkNetworkSubnet: (cidr: string) => Promise<void>;
   openApiDocument: () => ResponseOf<'getOpenApi'>;
 }
 
@@ -108,6 +110,8 @@ export function createHandlers(services: Services): Handlers {
     getConfig: () => Promise.resolve(services.settings.view()),
     updateConfig: async ({ body }, context) => {
       await requireAdmin(context);
+      if (body.networkSubnet !== undefined && body.networkSubnet !== services.settings.effective.networkSubnet)
+        await services.checkNetworkSubnet(body.networkSubnet);
       const view = await services.settings.update(body);
       services.applySettings();
       services.bus.publish({ type: 'config', settings: view.settings });

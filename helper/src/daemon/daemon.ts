@@ -22,6 +22,9 @@ import { LogRing } from '../log-ring.js';
 import { SettingsStore } from '../settings/settings-store.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { VmmRegistry } from '../vmm/registry.js';
+import { NetworkService } from '../network/network-service.js';
+import { NetworkTools } from '../network/tools.js';
+import { DEFAULT_BRIDGE } from '../network/names.js';
 import { claimSocketPath, secureSocket } from './socket.js';
 
 /** How often running environments' figures go out as a `stats` event. */
@@ -103,7 +106,7 @@ export async function startDaemon(
   // A fixture tree a test made as itself holds binaries owned by that user, not root.
   const host = new HostRoot(options.hostRoot, options.hostRoot === '/' ? 0 : (process.getuid?.() ?? 0));
   const settings = await SettingsStore.open(join(options.stateDir, 'settings.json'), options.settingsFlags, log);
-  const readiness = new ReadinessService(host, options.stateDir, bus, log);
+  const readiness = new ReadinessService(host, options.stateDir, bus, log, () => settings.effective.networkSubnet);
   const vmmUser = await resolveVmmUser(options.vmmUser, log);
   if (vmmUser) await letVmmUserTraverse([options.stateDir, options.runtimeDir], log);
   const classes = await ClassStore.open(join(options.stateDir, 'classes.json'));
@@ -117,6 +120,14 @@ export async function startDaemon(
     if (!found.found) throw new Error('qemu-img is not installed (Debian/Ubuntu: apt-get install qemu-utils)');
     return found.executable.hostPath;
   };
+  const network = new NetworkService({
+    runtimeDir: options.runtimeDir,
+    bridge: DEFAULT_BRIDGE,
+    tools: new NetworkTools(host),
+    settings: () => settings.effective,
+    log: log.child({ part: 'network' }),
+  });
+  await network.open();
   const environments = new EnvironmentManager({
     stateDir: options.stateDir,
     runtimeDir: options.runtimeDir,
@@ -129,6 +140,7 @@ export async function startDaemon(
     qemuImg,
     vmmUser,
     hostMemoryMiB,
+    network,
     crashAt: options.crashAt,
   });
   await environments.open();
@@ -142,6 +154,8 @@ export async function startDaemon(
     keyring: options.catalogKeyring === undefined ? undefined : await readFile(options.catalogKeyring),
   });
   await catalog.open();
+  // After recovery: the VMs that survived keep their network; without any, leftovers go.
+  await network.reconcile().catch((error: unknown) => log.error({ err: error }, 'network reconcile failed'));
   const streams = new SseStreams(
     bus,
     () => bus.unpublished({ type: 'hello', hearthd: HEARTHD_VERSION, api: 'v1' }),
@@ -180,6 +194,7 @@ export async function startDaemon(
     logRing,
     detectVmms: () => vmms.detected(),
     applySettings,
+    checkNetworkSubnet: (cidr) => network.checkSubnet(cidr, environments.networkHosts()),
     openApiDocument: () => app!.swagger() as never,
   });
   app = await buildServer({
@@ -196,6 +211,7 @@ export async function startDaemon(
     readiness.stop();
     environments.close();
     catalog.close();
+    network.close();
     streams.endAll();
     done();
   });

@@ -15,6 +15,9 @@ import { ConsoleComponent } from './components/console.js';
 import { DiskComponent } from './components/disk.js';
 import { runEach } from './components/pipeline.js';
 import { RuntimeDirComponent } from './components/runtime-dir.js';
+import { NetworkComponent } from './components/network.js';
+import type { NetworkService } from '../network/network-service.js';
+import { allocateNetwork } from '../network/allocate.js';
 import { Entry } from './entry.js';
 import { layoutOf } from './layout.js';
 import { isActive } from './lifecycle.js';
@@ -57,6 +60,8 @@ export interface ManagerOptions {
   qemuImg: () => Promise<string>;
   vmmUser: VmmUser | undefined;
   hostMemoryMiB: () => Promise<number>;
+  /** The host side of guests' networking (network/network-service.ts). */
+  network: NetworkService;
   crashAt?: CrashPoint | undefined;
   /** Extra components after the built-in ones (tests prove the pipeline with one). */
   extraComponents?: Component[];
@@ -82,6 +87,7 @@ export class EnvironmentManager {
       new DiskComponent(o.images, o.qemuImg),
       new ConsoleComponent(),
       new RuntimeDirComponent(),
+      new NetworkComponent(o.network),
       ...(o.extraComponents ?? []),
     ];
     this.components = components;
@@ -180,6 +186,11 @@ export class EnvironmentManager {
     return usage;
   }
 
+  /** Every environment's host number on the bridge (a new subnet must have room for them all). */
+  networkHosts(): number[] {
+    return [...this.entries.values()].flatMap((e) => e.record.spec.network?.host ?? []);
+  }
+
   get(ref: string, caller: Caller): Environment {
     return this.wire(this.entry(ref, caller).record);
   }
@@ -237,6 +248,13 @@ export class EnvironmentManager {
           desired: start ? 'running' : 'stopped',
           autostart: request.autostart ?? false,
           createdAt: time,
+          ...(image.manifest.provisioning === 'cloud-init' && {
+            network: allocateNetwork(
+              [...this.entries.values()].flatMap((e) => e.record.spec.network ?? []),
+              parseSubnet(this.o.settings().networkSubnet),
+              request.isolated ?? false,
+            ),
+          }),
         },
         status: {
           state: 'creating',

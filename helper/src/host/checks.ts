@@ -10,6 +10,9 @@ import {
   type ModuleState,
 } from './facts.js';
 import { installRemedy, modprobeRemedy } from './remedies.js';
+import { remedyCommand } from '../network/host-firewall.js';
+import { describeRoute, overlappingRoute } from '../network/routes.js';
+import { parseSubnet } from '../network/subnet.js';
 
 /**
  * Judges measured facts. Every non-pass result says what was measured and, where the user can
@@ -339,6 +342,39 @@ export const CHECKS: readonly Check[] = [
         '/dev/vhost-net does not exist: VM networking works but uses more CPU',
         modprobeRemedy(['vhost_net'], 'vhost-net moves VM network traffic into the kernel.'),
       );
+    },
+  },
+  {
+    id: 'host-firewall',
+    title: 'Host firewall lets guests through',
+    category: 'network',
+    judge: ({ network }) => {
+      const drops = network.forwardDrops;
+      if (drops === undefined) return pass('Not measured (nft could not list the ruleset here)');
+      if (drops.length === 0) return pass('No other table drops forwarded traffic');
+      const named = drops.map(
+        (d) => `${d.family} ${d.table} ${d.chain} (${d.by === 'policy' ? 'policy drop' : 'ends in drop'})`,
+      );
+      return warn(
+        `Forward ${drops.length === 1 ? 'chain' : 'chains'} ${named.join(', ')} would drop the guests' traffic that Hearth's own table accepts`,
+        {
+          summary: `Let ${network.bridge}'s traffic through ${drops.length === 1 ? 'that firewall' : 'those firewalls'}; Hearth does not change another firewall's rules itself.`,
+          command: [...new Set(drops.map((d) => remedyCommand(d, network.bridge)))].join(' && '),
+        },
+      );
+    },
+  },
+  {
+    id: 'network-subnet',
+    title: 'Environment subnet is free',
+    category: 'network',
+    judge: ({ network }) => {
+      if (network.routes === undefined) return pass(`${network.subnet} (routes not measured here)`);
+      const clash = overlappingRoute(parseSubnet(network.subnet), network.routes, network.bridge);
+      if (!clash) return pass(`${network.subnet} overlaps no route of this machine`);
+      return fail(`${network.subnet} overlaps the route ${describeRoute(clash)}`, {
+        summary: 'An administrator chooses another networkSubnet in Settings (one no route of this machine covers).',
+      });
     },
   },
 ];

@@ -5,6 +5,10 @@ import type { Distro } from '#protocol';
 import { detectDistro } from './distro.js';
 import { findExecutable, readVersion } from './executables.js';
 import { isMissing, type HostRoot } from './host-root.js';
+import { readForwardDrops, type ForwardDrop } from '../network/host-firewall.js';
+import { DEFAULT_BRIDGE } from '../network/names.js';
+import { readRoutes, type Route } from '../network/routes.js';
+import { NetworkTools } from '../network/tools.js';
 
 /** Everything the readiness checks judge, measured once. Pure data: checks.ts does the judging. */
 export interface HostFacts {
@@ -22,6 +26,17 @@ export interface HostFacts {
   cloudHypervisorFirmware: string | undefined;
   tun: DeviceFact;
   vhostNet: DeviceFact;
+  network: NetworkFacts;
+}
+
+/** What the guests' network meets on this host; undefined where it could not be read. */
+export interface NetworkFacts {
+  bridge: string;
+  /** The configured networkSubnet. */
+  subnet: string;
+  /** Other tables' forward chains that drop; measured on the real root only (nft lists this machine). */
+  forwardDrops: ForwardDrop[] | undefined;
+  routes: Route[] | undefined;
 }
 
 export type DeviceFact = { present: false } | { present: true; charDevice: boolean };
@@ -74,21 +89,23 @@ export const FIRMWARE_PATHS = [
 
 const GiB = 1024 ** 3;
 
-export async function gatherFacts(host: HostRoot, stateDir: string): Promise<HostFacts> {
-  const [arch, kernel, distro, cpu, kvm, ipForward, memory, disk, tools, firmware, tun, vhostNet] = await Promise.all([
-    readArch(host),
-    readKernel(host),
-    detectDistro(host),
-    readCpu(host),
-    readKvm(host),
-    host.readText('/proc/sys/net/ipv4/ip_forward').then((v) => (v === undefined ? undefined : v.trim() === '1')),
-    readMemory(host),
-    readDisk(stateDir),
-    readTools(host),
-    firstExisting(host, FIRMWARE_PATHS),
-    readDevice(host, '/dev/net/tun'),
-    readDevice(host, '/dev/vhost-net'),
-  ]);
+export async function gatherFacts(host: HostRoot, stateDir: string, subnet: string): Promise<HostFacts> {
+  const [arch, kernel, distro, cpu, kvm, ipForward, memory, disk, tools, firmware, tun, vhostNet, network] =
+    await Promise.all([
+      readArch(host),
+      readKernel(host),
+      detectDistro(host),
+      readCpu(host),
+      readKvm(host),
+      host.readText('/proc/sys/net/ipv4/ip_forward').then((v) => (v === undefined ? undefined : v.trim() === '1')),
+      readMemory(host),
+      readDisk(stateDir),
+      readTools(host),
+      firstExisting(host, FIRMWARE_PATHS),
+      readDevice(host, '/dev/net/tun'),
+      readDevice(host, '/dev/vhost-net'),
+      readNetwork(host, subnet),
+    ]);
   const modules = await readModules(host, kernel);
   return {
     arch,
@@ -104,7 +121,20 @@ export async function gatherFacts(host: HostRoot, stateDir: string): Promise<Hos
     cloudHypervisorFirmware: firmware,
     tun,
     vhostNet,
+    network,
   };
+}
+
+async function readNetwork(host: HostRoot, subnet: string): Promise<NetworkFacts> {
+  const facts: NetworkFacts = { bridge: DEFAULT_BRIDGE, subnet, forwardDrops: undefined, routes: undefined };
+  // nft and ip describe the machine they run on, not a probe root.
+  if (!host.isRealRoot) return facts;
+  const tools = new NetworkTools(host);
+  const [forwardDrops, routes] = await Promise.all([
+    readForwardDrops(tools).catch(() => undefined),
+    readRoutes(tools).catch(() => undefined),
+  ]);
+  return { ...facts, forwardDrops, routes };
 }
 
 async function readArch(host: HostRoot): Promise<string> {

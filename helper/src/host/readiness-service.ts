@@ -18,6 +18,8 @@ export class ReadinessService {
     private readonly stateDir: string,
     private readonly bus: EventBus,
     private readonly log: Logger,
+    /** The configured networkSubnet (the network-subnet check judges it against the routes). */
+    private readonly subnet?: () => string,
   ) {}
 
   async report(fresh = false): Promise<HostReport> {
@@ -26,7 +28,7 @@ export class ReadinessService {
   }
 
   refresh(): Promise<HostReport> {
-    this.inFlight ??= buildHostReport(this.host, this.stateDir)
+    this.inFlight ??= buildHostReport(this.host, this.stateDir, new Date(), this.subnet?.())
       .then((report) => {
         const previous = this.current?.verdict ?? null;
         this.current = report;

@@ -2,6 +2,7 @@ import type { HostReport, ReadinessCheck, Verdict } from '#protocol';
 import { capacityOf, runChecks } from './checks.js';
 import { gatherFacts } from './facts.js';
 import type { HostRoot } from './host-root.js';
+import { DEFAULT_SETTINGS } from '../settings/settings-store.js';
 
 export function verdictOf(
   checks: readonly ReadinessCheck[],
@@ -21,8 +22,13 @@ export function verdictOf(
   return { verdict: 'ready', reason: `Ready: ${room}` };
 }
 
-export async function buildHostReport(host: HostRoot, stateDir: string, now = new Date()): Promise<HostReport> {
-  const facts = await gatherFacts(host, stateDir);
+export async function buildHostReport(
+  host: HostRoot,
+  stateDir: string,
+  now = new Date(),
+  subnet = DEFAULT_SETTINGS.networkSubnet,
+): Promise<HostReport> {
+  const facts = await gatherFacts(host, stateDir, subnet);
   const checks = runChecks(facts);
   const capacity = capacityOf(facts);
   return {

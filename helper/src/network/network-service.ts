@@ -1,0 +1,272 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import type { Settings } from '#protocol';
+import type { Spec } from '../environments/record.js';
+import type { VmmUser } from '../environments/vmm-user.js';
+import { isMissing } from '../host/host-root.js';
+import type { Logger } from '../log.js';
+import { compileValidator } from '../validate.js';
+import { Dnsmasq, dnsmasqUser, type DnsmasqConfig } from './dnsmasq.js';
+import { Forwarding } from './forwarding.js';
+import { Links } from './links.js';
+import { TAP_PATTERN, tapName } from './names.js';
+import { applyRuleset, removeRuleset } from './nft.js';
+import type { Member } from './ruleset.js';
+import { addressOf, bridgeAddress, formatAddress, formatSubnet, hostCount, maskOf, parseSubnet } from './subnet.js';
+import type { NetworkTools } from './tools.js';
+import { describeRoute, overlappingRoute, readRoutes } from './routes.js';
+import { DomainError, messageOf } from '../errors.js';
+
+const Attached = Type.Object(
+  {
+    id: Type.String({ pattern: '^env-[0-9a-f]{12}$' }),
+    name: Type.String({ pattern: '^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$' }),
+    owner: Type.Integer({ minimum: 0 }),
+    host: Type.Integer({ minimum: 2, maximum: 65534 }),
+    mac: Type.String({ pattern: '^52:54:00(:[0-9a-f]{2}){3}$' }),
+    isolated: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+type Attached = Static<typeof Attached>;
+const isAttachedList = compileValidator(Type.Array(Attached, { maxItems: 65534 }));
+
+/** How often the supervisor looks for dnsmasq (a crash of it is repaired within this). */
+const SUPERVISE_INTERVAL_MS = 2_000;
+
+export interface NetworkServiceOptions {
+  runtimeDir: string;
+  bridge: string;
+  tools: NetworkTools;
+  settings: () => Settings;
+  log: Logger;
+}
+
+/**
+ * The host side of the guests' network: one bridge, one TAP per running networked VM, hearthd's
+ * nftables tables, IPv4 forwarding and one dnsmasq. It exists while at least one networked VM is
+ * attached and is removed with the last. Which VMs are attached is kept in a root-only file, so
+ * a restarted hearthd (whose VMs kept running) rebuilds exactly the same rules.
+ */
+export class NetworkService {
+  private attached = new Map<string, Attached>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly links: Links;
+  private readonly forwarding: Forwarding;
+  private readonly dnsmasq: Dnsmasq;
+
+  constructor(private readonly o: NetworkServiceOptions) {
+    this.links = new Links(o.tools);
+    this.forwarding = new Forwarding(join(this.stateDir, 'ip-forward'));
+    this.dnsmasq = new Dnsmasq(
+      () => o.tools.path('dnsmasq'),
+      this.stateDir,
+      this.dnsmasqDir,
+      o.log.child({ part: 'dnsmasq' }),
+    );
+  }
+
+  /** `<runtime>/network`: root's alone (the attached list, the forwarding record, dnsmasq's pid and log). */
+  get stateDir(): string {
+    return join(this.o.runtimeDir, 'network');
+  }
+
+  /** `<runtime>/dnsmasq`: the files dnsmasq re-reads after dropping root (its group may read them). */
+  private get dnsmasqDir(): string {
+    return join(this.o.runtimeDir, 'dnsmasq');
+  }
+
+  private get attachedFile(): string {
+    return join(this.stateDir, 'attached.json');
+  }
+
+  /** Reads what an earlier run left attached; call before environments recover. */
+  async open(): Promise<void> {
+    await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
+    await chmod(this.stateDir, 0o700);
+    let raw: unknown = [];
+    try {
+      raw = JSON.parse(await readFile(this.attachedFile, 'utf8'));
+    } catch (error) {
+      if (!isMissing(error) && !(error instanceof SyntaxError)) throw error;
+    }
+    if (isAttachedList(raw)) this.attached = new Map(raw.map((a) => [a.id, a]));
+    else this.o.log.error({ file: this.attachedFile }, 'attached list is invalid; starting from none');
+  }
+
+  /** After environments recovered: rebuild for the VMs still attached, or remove every leftover. */
+  reconcile(): Promise<void> {
+    return this.serial(async () => {
+      if (this.attached.size) await this.apply();
+      // Only root (with nft and ip) can have made anything; a development hearthd has nothing to undo.
+      else if (process.getuid?.() === 0) await this.removeAll({ leftovers: true });
+      this.timer ??= setInterval(() => void this.supervise(), SUPERVISE_INTERVAL_MS);
+    });
+  }
+
+  /** Stops watching dnsmasq; it and the rules stay for the VMs, which outlive hearthd. */
+  close(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Whether any networked VM is attached (the subnet cannot change under it). */
+  inUse(): boolean {
+    return this.attached.size > 0;
+  }
+
+  /**
+   * Refuses a subnet while guests use the current one (their addresses would move under them),
+   * one too small for the host numbers environments hold, and one that overlaps a route of this
+   * machine other than the bridge's, naming the route.
+   */
+  async checkSubnet(cidr: string, hosts: readonly number[]): Promise<void> {
+    let subnet;
+    try {
+      subnet = parseSubnet(cidr);
+    } catch (error) {
+      throw new DomainError('invalid', `networkSubnet: ${messageOf(error)}`);
+    }
+    if (this.inUse())
+      throw new DomainError(
+        'conflict',
+        `The environment network cannot change while ${this.attached.size} environment(s) with a network run`,
+        'stop the environments with a network first',
+      );
+    const highest = Math.max(0, ...hosts);
+    if (highest > hostCount(subnet))
+      throw new DomainError(
+        'conflict',
+        `networkSubnet ${formatSubnet(subnet)} has ${hostCount(subnet)} addresses; an environment has host number ${highest}`,
+        'choose a larger subnet, or delete the environments with the highest addresses first',
+      );
+    const clash = overlappingRoute(subnet, await readRoutes(this.o.tools), this.o.bridge);
+    if (clash)
+      throw new DomainError(
+        'conflict',
+        `networkSubnet ${formatSubnet(subnet)} overlaps the route ${describeRoute(clash)} of this machine`,
+        'choose a subnet no route of this machine covers',
+      );
+  }
+
+  /** The VM's TAP, made for `owner` (the VMM user), on a bridge with rules that know it. */
+  attach(spec: Spec, vmmUser: VmmUser | undefined): Promise<{ tap: string; mac: string }> {
+    return this.serial(async () => {
+      const network = spec.network;
+      if (!network) throw new Error('the environment has no network');
+      if (spec.owner.uid === null) throw new Error('an environment without an owner gets no network');
+      const tap = tapName(spec.id);
+      this.attached.set(spec.id, { id: spec.id, name: spec.name, owner: spec.owner.uid, ...network });
+      await this.save();
+      const uid = vmmUser?.uid ?? process.getuid?.() ?? 0;
+      const gid = vmmUser?.gid ?? process.getgid?.() ?? 0;
+      try {
+        await this.ensureBridge();
+        await this.links.ensureTap(tap, this.o.bridge, uid, gid);
+        await this.apply();
+      } catch (error) {
+        await this.detachNow(spec.id);
+        throw error;
+      }
+      return { tap, mac: network.mac };
+    });
+  }
+
+  /** Removes the VM's TAP; the last one takes the bridge, rules, dnsmasq and forwarding with it. */
+  detach(envId: string): Promise<void> {
+    return this.serial(() => this.detachNow(envId));
+  }
+
+  private async detachNow(envId: string): Promise<void> {
+    await this.links.remove(tapName(envId));
+    if (!this.attached.delete(envId)) return;
+    await this.save();
+    if (this.attached.size) await this.apply();
+    else await this.removeAll();
+  }
+
+  private async ensureBridge(): Promise<void> {
+    const subnet = parseSubnet(this.o.settings().networkSubnet);
+    await this.links.ensureBridge(this.o.bridge, `${bridgeAddress(subnet)}/${subnet.prefix}`);
+  }
+
+  /** Bridge, forwarding, rules and dnsmasq for the attached VMs; each step idempotent. */
+  private async apply(): Promise<void> {
+    const subnet = parseSubnet(this.o.settings().networkSubnet);
+    await this.ensureBridge();
+    const forwardOnlyBridge = await this.forwarding.hold();
+    const user = await dnsmasqUser();
+    const members: Member[] = [...this.attached.values()].map((a) => ({
+      tap: tapName(a.id),
+      mac: a.mac,
+      address: addressOf(subnet, a.host),
+      owner: a.owner,
+      isolated: a.isolated,
+    }));
+    await applyRuleset(this.o.tools, {
+      bridge: this.o.bridge,
+      subnet: formatSubnet(subnet),
+      bridgeAddress: bridgeAddress(subnet),
+      members,
+      dnsmasqUid: user.uid,
+      forwardOnlyBridge,
+    });
+    await this.dnsmasq.ensure(
+      this.dnsmasqConfig(user),
+      [...this.attached.values()].map((a) => ({ mac: a.mac, address: addressOf(subnet, a.host), name: a.name })),
+    );
+  }
+
+  private dnsmasqConfig(user: DnsmasqConfig['user']): DnsmasqConfig {
+    const subnet = parseSubnet(this.o.settings().networkSubnet);
+    return {
+      bridge: this.o.bridge,
+      network: formatAddress(subnet.network),
+      netmask: formatAddress(maskOf(subnet.prefix)),
+      dir: this.dnsmasqDir,
+      user,
+    };
+  }
+
+  /**
+   * Everything hearthd adds to the host's network, gone; safe to run when nothing is there.
+   * Looking for `leftovers` at start, a missing nft or ip means there is nothing of theirs.
+   */
+  async removeAll(options: { leftovers?: boolean } = {}): Promise<void> {
+    const has = async (tool: 'nft' | 'ip') =>
+      !options.leftovers ||
+      (await this.o.tools.path(tool).then(
+        () => true,
+        () => false,
+      ));
+    await this.dnsmasq.stop();
+    if (await has('nft')) await removeRuleset(this.o.tools);
+    if (await has('ip')) {
+      for (const tap of await this.links.matching(TAP_PATTERN)) await this.links.remove(tap);
+      await this.links.remove(this.o.bridge);
+    }
+    await this.forwarding.release();
+  }
+
+  /** dnsmasq is restarted if it died while guests need it. */
+  private supervise(): Promise<void> {
+    return this.serial(async () => {
+      if (!this.attached.size || (await this.dnsmasq.running())) return;
+      this.o.log.warn('dnsmasq is not running; starting it again');
+      await this.apply();
+    }).catch((error: unknown) => this.o.log.error({ err: error }, 'could not restart dnsmasq'));
+  }
+
+  private async save(): Promise<void> {
+    await writeFileAtomic(this.attachedFile, JSON.stringify([...this.attached.values()]), { mode: 0o600 });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}

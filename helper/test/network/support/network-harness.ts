@@ -1,0 +1,63 @@
+/**
+ * The network part of hearthd on its own, for tests that need a networked VM's host side
+ * without a VM: the real NetworkService and NetworkComponent, run (by network-process.ts) in
+ * the test's "workstation" namespace with the unit's privileges. One JSON command per stdin
+ * line, one JSON answer per stdout line.
+ */
+import { createInterface } from 'node:readline';
+import { NetworkComponent } from '../../../src/environments/components/network.js';
+import { layoutOf } from '../../../src/environments/layout.js';
+import type { Spec } from '../../../src/environments/record.js';
+import { lookupUser } from '../../../src/environments/vmm-user.js';
+import { HostRoot } from '../../../src/host/host-root.js';
+import { createLogger } from '../../../src/log.js';
+import { DEFAULT_BRIDGE } from '../../../src/network/names.js';
+import { NetworkService } from '../../../src/network/network-service.js';
+import { NetworkTools } from '../../../src/network/tools.js';
+import { DEFAULT_SETTINGS } from '../../../src/settings/settings-store.js';
+
+const [runtimeDir = '', stateDir = '', subnet = '10.131.0.0/24'] = process.argv.slice(2);
+const log = createLogger('info', process.stderr);
+const service = new NetworkService({
+  runtimeDir,
+  bridge: DEFAULT_BRIDGE,
+  tools: new NetworkTools(new HostRoot('/', 0)),
+  settings: () => ({ ...DEFAULT_SETTINGS, networkSubnet: subnet }),
+  log,
+});
+const component = new NetworkComponent(service);
+const vmmUser = await lookupUser('nobody');
+
+function context(spec: Spec) {
+  return {
+    spec,
+    layout: layoutOf(stateDir, runtimeDir, spec.id),
+    vmmUser,
+    vmmOpensFiles: false,
+    log,
+    journal: () => Promise.resolve(),
+  };
+}
+
+type Command = { op: 'open' } | { op: 'prepare' | 'teardown' | 'recover'; spec: Spec } | { op: 'exit' };
+
+await service.open();
+for await (const line of createInterface({ input: process.stdin })) {
+  const command = JSON.parse(line) as Command;
+  try {
+    let result: unknown = null;
+    if (command.op === 'open') await service.reconcile();
+    else if (command.op === 'prepare') result = await component.prepare(context(command.spec));
+    else if (command.op === 'teardown') await component.teardown(context(command.spec));
+    else if (command.op === 'recover') await component.recover(context(command.spec));
+    else {
+      service.close();
+      process.stdout.write(`${JSON.stringify({ ok: null })}\n`);
+      break;
+    }
+    process.stdout.write(`${JSON.stringify({ ok: result })}\n`);
+  } catch (error) {
+    process.stdout.write(`${JSON.stringify({ error: error instanceof Error ? error.message : String(error) })}\n`);
+  }
+}
+process.exit(0);
