@@ -1,0 +1,154 @@
+import { chmod, lstat, mkdir, readdir, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { BOOTSTRAP_PACKAGES, DEBIAN_KEYRING, type Recipe } from './recipe.js';
+import type { ProgressWriter } from './progress.js';
+import { BuildError, inChroot, run, type Tools } from './tools.js';
+
+/**
+ * The root filesystem: debootstrap, then apt inside the chroot, then Hearth's files. Every path
+ * written here is inside `tree`, a directory this build created (root-owned, below the cache).
+ */
+
+const MINUTES = 60_000;
+
+/** debootstrap says what it does, never how far it is: these are its phases, in order. */
+const BOOTSTRAP_PHASES: Array<[RegExp, number]> = [
+  [/^I: Retrieving (Release|InRelease)/, 2],
+  [/^I: Retrieving Packages/, 5],
+  [/^I: Resolving dependencies/, 8],
+  [/^I: Retrieving /, 10],
+  [/^I: Extracting /, 40],
+  [/^I: Installing core packages/, 55],
+  [/^I: Unpacking the base system/, 70],
+  [/^I: Configuring /, 85],
+  [/^I: Base system installed successfully/, 100],
+];
+
+export async function bootstrap(tools: Tools, recipe: Recipe, tree: string, progress: ProgressWriter): Promise<void> {
+  await run(
+    tools.debootstrap,
+    [
+      '--variant=minbase',
+      // Without a keyring debootstrap skips the signature check: name Debian's, and fail without it.
+      `--keyring=${DEBIAN_KEYRING}`,
+      '--force-check-gpg',
+      `--include=${BOOTSTRAP_PACKAGES.join(',')}`,
+      recipe.suite,
+      tree,
+      recipe.mirror,
+    ],
+    {
+      timeoutMs: 20 * MINUTES,
+      onLine: (line) => {
+        const phase = BOOTSTRAP_PHASES.find(([pattern]) => pattern.test(line));
+        if (phase) progress.progress(phase[1], line.slice(3));
+        if (/^[EW]: /.test(line)) progress.log(line);
+      },
+    },
+  );
+}
+
+/**
+ * Keeps maintainer scripts from starting services inside the chroot (the build host is not the
+ * guest); removed again before the image is sealed.
+ */
+const POLICY_RC = '/usr/sbin/policy-rc.d';
+
+/** `dlstatus:<n>:<percent>:<text>` (downloads: first half) and `pmstatus:…` (dpkg: second half). */
+function aptPercent(line: string): { percent: number; text: string } | undefined {
+  const match = /^(dlstatus|pmstatus):[^:]*:([\d.]+):(.*)$/.exec(line);
+  if (!match) return undefined;
+  const share = Number(match[2]) / 2;
+  return { percent: match[1] === 'dlstatus' ? share : 50 + share, text: match[3]! };
+}
+
+export async function installPackages(
+  tools: Tools,
+  recipe: Recipe,
+  tree: string,
+  progress: ProgressWriter,
+): Promise<void> {
+  await writeInTree(
+    tree,
+    POLICY_RC,
+    '#!/bin/sh\n# Hearth image build: no services start in the chroot.\nexit 101\n',
+    0o755,
+  );
+  // The image's own sources (security updates included) before the first apt run.
+  for (const file of recipe.files.filter((f) => f.path.startsWith('/etc/apt/')))
+    await writeInTree(tree, file.path, file.content, file.mode);
+  // apt reports 0–100 for each run; each run gets its band of the step's percent.
+  const within = (from: number, to: number) => ({
+    timeoutMs: 30 * MINUTES,
+    onLine: (line: string) => {
+      if (/^(E|W|Err):/.test(line)) progress.log(line);
+    },
+    onStatus: (line: string) => {
+      const status = aptPercent(line);
+      if (status) progress.progress(from + ((to - from) * status.percent) / 100, status.text);
+    },
+  });
+  const apt = ['apt-get', '-q', '-y', '-o', 'APT::Status-Fd=3', '-o', 'Dpkg::Use-Pty=0'];
+  await inChroot(tools, tree, [...apt, 'update'], within(0, 5));
+  // debootstrap takes the suite as released; point-release and security updates come in here.
+  await inChroot(tools, tree, [...apt, 'dist-upgrade'], within(5, 20));
+  await inChroot(tools, tree, [...apt, 'install', '--no-install-recommends', ...recipe.packages], within(20, 99));
+  await inChroot(tools, tree, ['apt-get', 'clean'], within(99, 99));
+}
+
+async function writeInTree(tree: string, path: string, content: string, mode: number): Promise<void> {
+  const target = join(tree, path);
+  await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+  await writeFile(target, content, { mode });
+  // writeFile's mode is only for new files and is masked by the umask (0077 where hearthd runs).
+  await chmod(target, mode);
+}
+
+/** Removes `path` inside the tree, whatever it is (a file, a symlink, a directory). */
+async function removeInTree(tree: string, path: string): Promise<void> {
+  await rm(join(tree, path), { recursive: true, force: true });
+}
+
+/**
+ * Hearth's files, the agent enabled, and everything that must differ per environment removed:
+ * sshd host keys (each environment gets its own through the seed's ssh_keys), the machine id
+ * (systemd makes one on first boot), cloud-init's state, apt's lists (they are large and stale).
+ */
+export async function bake(recipe: Recipe, tree: string): Promise<void> {
+  for (const file of recipe.files) await writeInTree(tree, file.path, file.content, file.mode);
+  for (const link of recipe.links) {
+    const target = join(tree, link.path);
+    await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+    await unlink(target).catch(() => undefined);
+    await symlink(link.target, target);
+  }
+  await removeInTree(tree, POLICY_RC);
+  const ssh = join(tree, 'etc', 'ssh');
+  for (const name of await readdir(ssh)) if (name.startsWith('ssh_host_')) await rm(join(ssh, name));
+  // Empty, not absent: systemd then generates one on first boot and treats the boot as the first.
+  await writeInTree(tree, '/etc/machine-id', '', 0o444);
+  await removeInTree(tree, '/var/lib/dbus/machine-id');
+  await removeInTree(tree, '/var/lib/cloud');
+  await removeInTree(tree, '/var/lib/apt/lists');
+  await mkdir(join(tree, 'var', 'lib', 'apt', 'lists', 'partial'), { recursive: true, mode: 0o755 });
+  await removeInTree(tree, '/var/cache/apt/pkgcache.bin');
+  await removeInTree(tree, '/var/cache/apt/srcpkgcache.bin');
+  for (const log of ['/var/log/dpkg.log', '/var/log/apt', '/var/log/alternatives.log', '/var/log/bootstrap.log'])
+    await removeInTree(tree, log);
+}
+
+/** The kernel and initrd the tree's own kernel package installed: exactly one of each. */
+export async function bootFiles(tree: string): Promise<{ kernel: string; initrd: string; version: string }> {
+  const boot = join(tree, 'boot');
+  const kernels = (await readdir(boot)).filter((n) => n.startsWith('vmlinuz-'));
+  if (kernels.length !== 1)
+    throw new BuildError(`expected one kernel in ${boot}, found: ${kernels.join(', ') || 'none'}`);
+  const version = kernels[0]!.slice('vmlinuz-'.length);
+  const kernel = join(boot, kernels[0]!);
+  const initrd = join(boot, `initrd.img-${version}`);
+  for (const file of [kernel, initrd]) {
+    const stats = await lstat(file).catch(() => undefined);
+    if (!stats?.isFile()) throw new BuildError(`${file} is missing or not a regular file`);
+  }
+  return { kernel, initrd, version };
+}
