@@ -154,17 +154,19 @@ describe('hearthd build-image', () => {
   );
 });
 
-describe('hearthd build-image from a broken mirror', () => {
+describe('hearthd build-image from a mirror Debian did not sign', () => {
   let server: Server;
   let mirror: string;
   const requests: string[] = [];
 
   beforeAll(async () => {
-    // A "mirror" whose release file is not signed by Debian: debootstrap must refuse it.
+    // A "mirror" whose release file carries a signature that is not Debian's: it must be refused.
     server = createServer((req, res) => {
       requests.push(req.url ?? '');
       if (req.url?.endsWith('/Release')) {
         res.end('Origin: Debian\nSuite: stable\nCodename: bookworm\nComponents: main\nArchitectures: amd64\n');
+      } else if (req.url?.endsWith('/Release.gpg')) {
+        res.end(Buffer.from('-----BEGIN PGP SIGNATURE-----\n\niQEzBAABCAAdFiEE\n-----END PGP SIGNATURE-----\n'));
       } else {
         res.statusCode = 404;
         res.end();
@@ -183,9 +185,10 @@ describe('hearthd build-image from a broken mirror', () => {
     const cache = join(work, 'broken-cache');
     const result = await runBuildImage(['--state-dir', state, '--cache-dir', cache, '--mirror', mirror]);
     expect(result.exitCode).toBe(1);
-    expect(result.lines).toContainEqual(expect.stringMatching(/^::fail bootstrap debootstrap failed/));
+    expect(result.lines).toContainEqual(expect.stringMatching(/^::fail bootstrap debootstrap failed .*signature/i));
+    expect(result.lines.some((l) => l.startsWith('::step packages'))).toBe(false);
     expect(result.lines.some((l) => l.startsWith('::step import'))).toBe(false);
-    expect(requests.length).toBeGreaterThan(0);
+    expect(requests).toContain('/debian/dists/bookworm/Release.gpg');
     // Nothing in the store, and no half build left in the cache.
     expect(await readdir(join(state, 'images')).catch(() => [])).toEqual([]);
     expect((await readdir(cache)).filter((n) => n !== '.lock')).toEqual([]);

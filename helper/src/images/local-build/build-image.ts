@@ -119,7 +119,7 @@ export async function buildImage(options: BuildImageOptions, write: (line: strin
 
     out.step('import');
     const started = Date.now();
-    await mkdir(options.stateDir, { recursive: true, mode: 0o755 });
+    await mkdir(options.stateDir, { recursive: true, mode: 0o711 }); // as the unit's StateDirectoryMode
     await new ImageStore(join(options.stateDir, 'images')).install({
       name: options.name,
       kernel: entry.kernel,
