@@ -1,20 +1,22 @@
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_PATH, AGENT_SCRIPT, AGENT_UNIT, AGENT_UNIT_PATH } from '../src/guest/agent-script.js';
-import { CLOUD_CFG, IMAGE_CMDLINE } from '../src/images/local-build/recipe.js';
+import { CLOUD_CFG, DEFAULT_MIRROR, IMAGE_CMDLINE, recipeFor, recipeKey } from '../src/images/local-build/recipe.js';
 import { DEBIAN_IMAGE_CACHE, DEBIAN_IMAGE_NAME, installDebianImage, runBuildImage } from './support/debian-image.js';
+import { HEARTHD_BUNDLE } from './support/hearthd-process.js';
 
 // hearthd build-image as the installer deploys it: the bundle, run as root outside the sandbox.
 // The first install builds the image on a cold cache (minutes) or imports the cached build; the
 // disk is then read with debugfs, as a guest would see it.
 
 const run = promisify(execFile);
+const INSTALL_SCRIPT = join(import.meta.dirname, '..', '..', 'assets', 'linux', 'hearth-install.sh');
 const BUILD_TIMEOUT = 30 * 60_000;
 
 let work: string;
@@ -193,4 +195,50 @@ describe('hearthd build-image from a mirror Debian did not sign', () => {
     expect(await readdir(join(state, 'images')).catch(() => [])).toEqual([]);
     expect((await readdir(cache)).filter((n) => n !== '.lock')).toEqual([]);
   }, 120_000);
+});
+
+describe('the installer action build-image', () => {
+  /** The script as the app runs it, into a scratch root; resolves with its exit code and stdout. */
+  async function installer(root: string) {
+    const result = await run('bash', [INSTALL_SCRIPT, 'build-image', '--root', root]).then(
+      (r) => ({ code: 0, stdout: r.stdout }),
+      (error: unknown) => {
+        const failed = error as { code: number; stdout: string };
+        return { code: failed.code, stdout: failed.stdout };
+      },
+    );
+    return { ...result, lines: result.stdout.split('\n').filter(Boolean) };
+  }
+
+  it('fails before doing anything when hearthd is not installed', async () => {
+    const root = await mkdtemp(join(work, 'root-'));
+    const result = await installer(root);
+    expect(result.code).toBe(1);
+    expect(result.lines).toContainEqual(expect.stringMatching(/^::fail bootstrap hearthd is not installed/));
+    expect(await readdir(root)).toEqual([]);
+  });
+
+  it("runs the installed hearthd's build-image into the root's /var/lib/hearth, from its cache", async () => {
+    const root = await mkdtemp(join(work, 'root-'));
+    const lib = join(root, 'usr', 'lib', 'hearth');
+    await mkdir(lib, { recursive: true, mode: 0o755 });
+    await copyFile(process.execPath, join(lib, 'node'));
+    await run('chmod', ['0755', join(lib, 'node')]);
+    await copyFile(HEARTHD_BUNDLE, join(lib, 'hearthd.mjs'));
+    // The root's build cache, seeded with the machine's cached build (hard links: no copy).
+    const key = recipeKey(recipeFor(DEFAULT_MIRROR));
+    const cache = join(root, 'var', 'cache', 'hearth', 'image-build');
+    await mkdir(cache, { recursive: true });
+    await cp(join(DEBIAN_IMAGE_CACHE, key), join(cache, key), { recursive: true });
+    const result = await installer(root);
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.lines).toContain('::result bootstrap unchanged cached');
+    expect(result.lines).toContainEqual(expect.stringMatching(/^::result import changed debian-12-local/));
+    expect(result.lines.at(-1)).toBe('::done build-image');
+    const manifest = JSON.parse(
+      await readFile(join(root, 'var', 'lib', 'hearth', 'images', 'debian-12-local', 'manifest.json'), 'utf8'),
+    ) as { origin: string };
+    expect(manifest.origin).toBe('local-build');
+    expect((await stat(join(root, 'var', 'lib', 'hearth'))).mode & 0o777).toBe(0o711);
+  }, 300_000);
 });
