@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_PATH, AGENT_SCRIPT, AGENT_UNIT, AGENT_UNIT_PATH } from '../src/guest/agent-script.js';
@@ -135,6 +135,11 @@ describe('hearthd build-image', () => {
   it(
     'serves a second run from the cache and only imports',
     async () => {
+      // A build that died (its process is gone) and an entry of another recipe: both are cleared.
+      const dead = join(DEBIAN_IMAGE_CACHE, `${'0'.repeat(64)}.partial-4194305`);
+      const stale = join(DEBIAN_IMAGE_CACHE, 'f'.repeat(64));
+      await mkdir(join(dead, 'tree'), { recursive: true });
+      await mkdir(stale, { recursive: true });
       const again = await runBuildImage([
         '--state-dir',
         stateDir,
@@ -151,6 +156,10 @@ describe('hearthd build-image', () => {
       const a = await stat(join(stateDir, 'images', DEBIAN_IMAGE_NAME, 'disk.qcow2'));
       const b = await stat(join(stateDir, 'images', 'debian-again', 'disk.qcow2'));
       expect(b.size).toBe(a.size);
+      const left = await readdir(DEBIAN_IMAGE_CACHE);
+      expect(left).not.toContain(basename(dead));
+      expect(left).not.toContain(basename(stale));
+      expect(left).toContain(recipeKey(recipeFor(DEFAULT_MIRROR)));
     },
     BUILD_TIMEOUT,
   );
