@@ -165,6 +165,23 @@ describe('hearthd build-image', () => {
   );
 });
 
+describe('hearthd build-image arguments', () => {
+  it.each([
+    ['--mirror', 'file:///var/cache/apt/archives'],
+    ['--mirror', 'http://deb.debian.org/debian --keyring=/tmp/mine.gpg'],
+    ['--mirror', 'http://[::1]/debian'],
+    ['--name', '../escape'],
+    ['--name', 'Debian'],
+  ])('refuses %s %s before building anything', async (flag, value) => {
+    const state = join(work, 'args-state');
+    const result = await runBuildImage(['--state-dir', state, '--cache-dir', join(work, 'args-cache'), flag, value]);
+    expect(result.exitCode).toBe(64);
+    expect(result.stderr).toContain(flag);
+    expect(result.lines.filter((l) => l.startsWith('::'))).toEqual([]);
+    expect(await readdir(work)).not.toContain('args-state');
+  });
+});
+
 describe('hearthd build-image from a mirror Debian did not sign', () => {
   let server: Server;
   let mirror: string;

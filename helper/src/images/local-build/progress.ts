@@ -48,9 +48,9 @@ export class ProgressWriter {
     this.current = undefined;
   }
 
-  /** A plain log line (tool output): never starts with `::`. */
+  /** Plain log lines (tool output), indented: they can never read as a protocol line. */
   log(text: string): void {
-    for (const line of text.split('\n')) if (line.trim()) this.line(`  ${line.replace(/^\s*::/, ': :')}`);
+    for (const line of text.split('\n')) if (line.trim()) this.line(`  ${line}`);
   }
 
   private line(text: string): void {

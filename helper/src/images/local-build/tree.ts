@@ -11,20 +11,33 @@ import { BuildError, inChroot, run, type Tools } from './tools.js';
 
 const MINUTES = 60_000;
 
-/** debootstrap says what it does, never how far it is: these are its phases, in order. */
-const BOOTSTRAP_PHASES: Array<[RegExp, number]> = [
-  [/^I: Retrieving (Release|InRelease)/, 2],
-  [/^I: Retrieving Packages/, 5],
-  [/^I: Resolving dependencies/, 8],
-  [/^I: Retrieving /, 10],
-  [/^I: Extracting /, 40],
-  [/^I: Installing core packages/, 55],
-  [/^I: Unpacking the base system/, 70],
-  [/^I: Configuring /, 85],
-  [/^I: Base system installed successfully/, 100],
+/**
+ * debootstrap says what it does, never how far it is: these are its phases, in order, with the
+ * share of the step each takes and about how many lines it prints (minbase bookworm: ~110
+ * packages), so a phase moves forward per package and never past its end.
+ */
+const BOOTSTRAP_PHASES: ReadonlyArray<{ line: RegExp; from: number; to: number; lines: number }> = [
+  { line: /^I: Retrieving (InRelease|Release|Packages)/, from: 0, to: 5, lines: 4 },
+  { line: /^I: (Retrieving|Validating) /, from: 5, to: 40, lines: 220 },
+  { line: /^I: Extracting /, from: 40, to: 55, lines: 90 },
+  { line: /^I: (Installing core|Unpacking) /, from: 55, to: 80, lines: 100 },
+  { line: /^I: Configuring /, from: 80, to: 99, lines: 100 },
 ];
 
+/** Turns debootstrap's lines into a percent. */
+function bootstrapProgress(): (line: string) => number | undefined {
+  const seen = BOOTSTRAP_PHASES.map(() => 0);
+  return (line) => {
+    const index = BOOTSTRAP_PHASES.findIndex((phase) => phase.line.test(line));
+    if (index < 0) return undefined;
+    const phase = BOOTSTRAP_PHASES[index]!;
+    seen[index] = seen[index]! + 1;
+    return phase.from + (phase.to - phase.from) * Math.min(seen[index] / phase.lines, 1);
+  };
+}
+
 export async function bootstrap(tools: Tools, recipe: Recipe, tree: string, progress: ProgressWriter): Promise<void> {
+  const percentOf = bootstrapProgress();
   await run(
     tools.debootstrap,
     [
@@ -40,8 +53,8 @@ export async function bootstrap(tools: Tools, recipe: Recipe, tree: string, prog
     {
       timeoutMs: 20 * MINUTES,
       onLine: (line) => {
-        const phase = BOOTSTRAP_PHASES.find(([pattern]) => pattern.test(line));
-        if (phase) progress.progress(phase[1], line.slice(3));
+        const percent = percentOf(line);
+        if (percent !== undefined) progress.progress(percent, line.slice(3));
         if (/^[EW]: /.test(line)) progress.log(line);
       },
     },
