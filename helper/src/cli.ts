@@ -6,7 +6,7 @@ import { ImageName, Settings } from '#protocol';
 import type { DaemonOptions } from './daemon/daemon.js';
 import type { ImageSource } from './images/image-store.js';
 import type { BuildImageOptions } from './images/local-build/build-image.js';
-import { DEFAULT_IMAGE_NAME, DEFAULT_MIRROR } from './images/local-build/recipe.js';
+import { DEFAULT_IMAGE_NAME, DEFAULT_MIRROR, defaultSecurityMirror } from './images/local-build/recipe.js';
 import { CRASH_POINTS, type CrashPoint } from './environments/environment-manager.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from './api/limits.js';
 
@@ -51,12 +51,14 @@ with qemu-img convert -O qcow2 IN OUT.
 Building the local Debian image (as root, outside hearthd's sandbox: the installer runs it):
 
   hearthd build-image [--state-dir DIR] [--cache-dir DIR] [--name NAME] [--mirror URL]
+                      [--security-mirror URL|none]
 
 Bootstraps Debian 12 from the archive (default ${DEFAULT_MIRROR}) with the cloud kernel,
 cloud-init, OpenSSH, Git and the Hearth agent, makes a disk of it and imports it as NAME (default
 ${DEFAULT_IMAGE_NAME}). Builds are cached by recipe in the cache directory (default
 /var/cache/hearth/image-build): a second run only imports. Progress is printed as the installer's
-::step/::progress/::result/::fail lines.
+::step/::progress/::result/::fail lines. The security archive is Debian's with the default
+mirror; with another --mirror, none unless --security-mirror names one.
 `;
 
 export interface InstallImageOptions extends ImageSource {
@@ -120,6 +122,7 @@ function parseBuildImage(argv: string[]): CliResult {
         'cache-dir': { type: 'string', default: '/var/cache/hearth/image-build' },
         name: { type: 'string', default: DEFAULT_IMAGE_NAME },
         mirror: { type: 'string', default: DEFAULT_MIRROR },
+        'security-mirror': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -131,15 +134,26 @@ function parseBuildImage(argv: string[]): CliResult {
   const badName = `--name ${name} is not an image name (lowercase letters, digits, dots and dashes)`;
   if (!Value.Check(ImageName, name)) return { kind: 'error', message: badName };
   // debootstrap and apt take the URL as one argument; anything but plain http(s) is refused.
-  if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~%/-]*)?$/.test(values.mirror))
+  const url = /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~%/-]*)?$/;
+  if (!url.test(values.mirror))
     return { kind: 'error', message: `--mirror must be an http:// or https:// URL of a Debian archive` };
+  const mirror = values.mirror.replace(/\/+$/, '');
+  const security = values['security-mirror'];
+  if (security !== undefined && security !== 'none' && !url.test(security))
+    return { kind: 'error', message: `--security-mirror must be an http:// or https:// URL, or none` };
   return {
     kind: 'build-image',
     options: {
       stateDir: resolve(values['state-dir']),
       cacheDir: resolve(values['cache-dir']),
       name,
-      mirror: values.mirror.replace(/\/+$/, ''),
+      mirror,
+      securityMirror:
+        security === undefined
+          ? defaultSecurityMirror(mirror)
+          : security === 'none'
+            ? null
+            : security.replace(/\/+$/, ''),
     },
   };
 }

@@ -7,7 +7,14 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_PATH, AGENT_SCRIPT, AGENT_UNIT, AGENT_UNIT_PATH } from '../src/guest/agent-script.js';
-import { CLOUD_CFG, DEFAULT_MIRROR, IMAGE_CMDLINE, recipeFor, recipeKey } from '../src/images/local-build/recipe.js';
+import {
+  CLOUD_CFG,
+  DEFAULT_MIRROR,
+  IMAGE_CMDLINE,
+  SECURITY_MIRROR,
+  recipeFor,
+  recipeKey,
+} from '../src/images/local-build/recipe.js';
 import { DEBIAN_IMAGE_CACHE, DEBIAN_IMAGE_NAME, installDebianImage, runBuildImage } from './support/debian-image.js';
 import { HEARTHD_BUNDLE } from './support/hearthd-process.js';
 
@@ -159,7 +166,7 @@ describe('hearthd build-image', () => {
       const left = await readdir(DEBIAN_IMAGE_CACHE);
       expect(left).not.toContain(basename(dead));
       expect(left).not.toContain(basename(stale));
-      expect(left).toContain(recipeKey(recipeFor(DEFAULT_MIRROR)));
+      expect(left).toContain(recipeKey(recipeFor({ mirror: DEFAULT_MIRROR, security: SECURITY_MIRROR })));
     },
     BUILD_TIMEOUT,
   );
@@ -170,6 +177,7 @@ describe('hearthd build-image arguments', () => {
     ['--mirror', 'file:///var/cache/apt/archives'],
     ['--mirror', 'http://deb.debian.org/debian --keyring=/tmp/mine.gpg'],
     ['--mirror', 'http://[::1]/debian'],
+    ['--security-mirror', 'ftp://security.debian.org/'],
     ['--name', '../escape'],
     ['--name', 'Debian'],
   ])('refuses %s %s before building anything', async (flag, value) => {
@@ -252,7 +260,7 @@ describe('the installer action build-image', () => {
     await run('chmod', ['0755', join(lib, 'node')]);
     await copyFile(HEARTHD_BUNDLE, join(lib, 'hearthd.mjs'));
     // The root's build cache, seeded with the machine's cached build (hard links: no copy).
-    const key = recipeKey(recipeFor(DEFAULT_MIRROR));
+    const key = recipeKey(recipeFor({ mirror: DEFAULT_MIRROR, security: SECURITY_MIRROR }));
     const cache = join(root, 'var', 'cache', 'hearth', 'image-build');
     await mkdir(cache, { recursive: true });
     await cp(join(DEBIAN_IMAGE_CACHE, key), join(cache, key), { recursive: true });

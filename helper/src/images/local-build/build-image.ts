@@ -29,6 +29,8 @@ export interface BuildImageOptions {
   cacheDir: string;
   name: string;
   mirror: string;
+  /** null: none (see `Mirrors`). */
+  securityMirror: string | null;
 }
 
 export interface BuildImageResult {
@@ -99,7 +101,7 @@ export async function buildImage(options: BuildImageOptions, write: (line: strin
     await access(DEBIAN_KEYRING).catch(() => {
       throw new BuildError(`${DEBIAN_KEYRING} is missing (apt-get install debian-archive-keyring)`);
     });
-    const recipe = recipeFor(options.mirror);
+    const recipe = recipeFor({ mirror: options.mirror, security: options.securityMirror });
     const key = recipeKey(recipe);
     await prepareCacheDir(options.cacheDir);
     await prune(options.cacheDir, key);

@@ -53,12 +53,28 @@ export const PACKAGES: ReadonlyArray<{ name: string; why: string }> = [
   { name: 'netbase', why: '/etc/services and /etc/protocols for network tools' },
 ];
 
-/** The image's apt sources (deb822): the mirror it was built from, plus Debian's security archive. */
-export function aptSources(mirror: string): string {
-  return [
-    `Types: deb\nURIs: ${mirror}\nSuites: ${SUITE} ${SUITE}-updates\nComponents: main\nSigned-By: ${DEBIAN_KEYRING}\n`,
-    `Types: deb\nURIs: ${SECURITY_MIRROR}\nSuites: ${SUITE}-security\nComponents: main\nSigned-By: ${DEBIAN_KEYRING}\n`,
-  ].join('\n');
+/**
+ * Where the build (and later the environment) gets packages: the mirror and, unless there is none
+ * (`--security-mirror none`), the security archive. By default Debian's; with a mirror of one's
+ * own, only that one unless a security mirror is named too: a machine that reaches only a local
+ * mirror must not fail its build on deb.debian.org.
+ */
+export interface Mirrors {
+  mirror: string;
+  security: string | null;
+}
+
+export function defaultSecurityMirror(mirror: string): string | null {
+  return mirror === DEFAULT_MIRROR ? SECURITY_MIRROR : null;
+}
+
+/** The image's apt sources (deb822), used by the build's apt runs too. */
+export function aptSources({ mirror, security }: Mirrors): string {
+  const source = (uri: string, suites: string) =>
+    `Types: deb\nURIs: ${uri}\nSuites: ${suites}\nComponents: main\nSigned-By: ${DEBIAN_KEYRING}\n`;
+  const sources = [source(mirror, `${SUITE} ${SUITE}-updates`)];
+  if (security) sources.push(source(security, `${SUITE}-security`));
+  return sources.join('\n');
 }
 
 /**
@@ -88,7 +104,7 @@ export interface BakedFile {
   mode: number;
 }
 
-export function bakedFiles(mirror: string): BakedFile[] {
+export function bakedFiles(mirrors: Mirrors): BakedFile[] {
   return [
     { path: AGENT_PATH, content: AGENT_SCRIPT, mode: 0o755 },
     { path: AGENT_UNIT_PATH, content: AGENT_UNIT, mode: 0o644 },
@@ -97,7 +113,7 @@ export function bakedFiles(mirror: string): BakedFile[] {
     { path: '/etc/hostname', content: 'localhost\n', mode: 0o644 },
     { path: '/etc/hosts', content: HOSTS, mode: 0o644 },
     { path: '/etc/default/locale', content: 'LANG=C.UTF-8\n', mode: 0o644 },
-    { path: '/etc/apt/sources.list.d/debian.sources', content: aptSources(mirror), mode: 0o644 },
+    { path: '/etc/apt/sources.list.d/debian.sources', content: aptSources(mirrors), mode: 0o644 },
     { path: '/etc/apt/sources.list', content: '', mode: 0o644 },
   ];
 }
@@ -119,15 +135,16 @@ export interface Recipe {
   links: Array<{ path: string; target: string }>;
 }
 
-export function recipeFor(mirror: string): Recipe {
+/** The security mirror is in the key through the baked sources file, which names it. */
+export function recipeFor(mirrors: Mirrors): Recipe {
   return {
     version: RECIPE_VERSION,
     suite: SUITE,
-    mirror,
+    mirror: mirrors.mirror,
     bootstrap: BOOTSTRAP_PACKAGES,
     packages: PACKAGES.map((p) => p.name),
     cmdline: IMAGE_CMDLINE,
-    files: bakedFiles(mirror),
+    files: bakedFiles(mirrors),
     links: [AGENT_ENABLE_LINK],
   };
 }
