@@ -127,6 +127,8 @@ export function inChroot(tools: Tools, tree: string, args: readonly string[], op
       'private',
       '--pid',
       '--fork',
+      // If unshare itself is killed (the build's timeout), everything in the namespace dies too.
+      '--kill-child',
       `--mount-proc=${tree}/proc`,
       '--',
       tools.chroot,
