@@ -1,5 +1,5 @@
-import { chmod, lstat, mkdir, readdir, rm, symlink, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, lstat, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { BOOTSTRAP_PACKAGES, DEBIAN_KEYRING, type Recipe } from './recipe.js';
 import type { ProgressWriter } from './progress.js';
 import { BuildError, inChroot, run, type Tools } from './tools.js';
@@ -109,17 +109,37 @@ export async function installPackages(
   await inChroot(tools, tree, ['apt-get', 'clean'], within(99, 99));
 }
 
+/**
+ * `path` inside the tree, with every directory on the way checked (and made when missing): a
+ * symbolic link there could point outside the tree, and this process is root. The tree comes
+ * from signed packages; this keeps a surprise in one from turning into a write on the host.
+ */
+async function inTree(tree: string, path: string): Promise<string> {
+  const parts = path.split('/').filter(Boolean);
+  let dir = tree;
+  for (const part of parts.slice(0, -1)) {
+    dir = join(dir, part);
+    const stats = await lstat(dir).catch(() => undefined);
+    if (!stats) await mkdir(dir, { mode: 0o755 });
+    else if (!stats.isDirectory())
+      throw new BuildError(`${dir} is not a directory (a link?): refusing to write below it`);
+  }
+  return join(dir, parts.at(-1)!);
+}
+
+/** Replaces the file (or link) at `path` with a new regular file. */
 async function writeInTree(tree: string, path: string, content: string, mode: number): Promise<void> {
-  const target = join(tree, path);
-  await mkdir(dirname(target), { recursive: true, mode: 0o755 });
-  await writeFile(target, content, { mode });
-  // writeFile's mode is only for new files and is masked by the umask (0077 where hearthd runs).
+  const target = await inTree(tree, path);
+  await rm(target, { force: true });
+  // wx: created here, never an existing file or a link followed.
+  await writeFile(target, content, { mode, flag: 'wx' });
+  // writeFile's mode is masked by the umask (0077 where hearthd runs).
   await chmod(target, mode);
 }
 
 /** Removes `path` inside the tree, whatever it is (a file, a symlink, a directory). */
 async function removeInTree(tree: string, path: string): Promise<void> {
-  await rm(join(tree, path), { recursive: true, force: true });
+  await rm(await inTree(tree, path), { recursive: true, force: true });
 }
 
 /**
@@ -130,20 +150,20 @@ async function removeInTree(tree: string, path: string): Promise<void> {
 export async function bake(recipe: Recipe, tree: string): Promise<void> {
   for (const file of recipe.files) await writeInTree(tree, file.path, file.content, file.mode);
   for (const link of recipe.links) {
-    const target = join(tree, link.path);
-    await mkdir(dirname(target), { recursive: true, mode: 0o755 });
-    await unlink(target).catch(() => undefined);
+    const target = await inTree(tree, link.path);
+    await rm(target, { force: true });
     await symlink(link.target, target);
   }
   await removeInTree(tree, POLICY_RC);
-  const ssh = join(tree, 'etc', 'ssh');
+  // `/.`: the directory itself is checked as a component on the way.
+  const ssh = await inTree(tree, '/etc/ssh/.');
   for (const name of await readdir(ssh)) if (name.startsWith('ssh_host_')) await rm(join(ssh, name));
   // Empty, not absent: systemd then generates one on first boot and treats the boot as the first.
   await writeInTree(tree, '/etc/machine-id', '', 0o444);
   await removeInTree(tree, '/var/lib/dbus/machine-id');
   await removeInTree(tree, '/var/lib/cloud');
   await removeInTree(tree, '/var/lib/apt/lists');
-  await mkdir(join(tree, 'var', 'lib', 'apt', 'lists', 'partial'), { recursive: true, mode: 0o755 });
+  await mkdir(await inTree(tree, '/var/lib/apt/lists/partial'), { mode: 0o755 });
   await removeInTree(tree, '/var/cache/apt/pkgcache.bin');
   await removeInTree(tree, '/var/cache/apt/srcpkgcache.bin');
   for (const log of ['/var/log/dpkg.log', '/var/log/apt', '/var/log/alternatives.log', '/var/log/bootstrap.log'])
@@ -152,7 +172,7 @@ export async function bake(recipe: Recipe, tree: string): Promise<void> {
 
 /** The kernel and initrd the tree's own kernel package installed: exactly one of each. */
 export async function bootFiles(tree: string): Promise<{ kernel: string; initrd: string; version: string }> {
-  const boot = join(tree, 'boot');
+  const boot = await inTree(tree, '/boot/.');
   const kernels = (await readdir(boot)).filter((n) => n.startsWith('vmlinuz-'));
   if (kernels.length !== 1)
     throw new BuildError(`expected one kernel in ${boot}, found: ${kernels.join(', ') || 'none'}`);
