@@ -9,7 +9,7 @@ export async function runBuildImage(options: BuildImageOptions): Promise<number>
   try {
     const result = await buildImage(options, write);
     write(
-      `image ${result.name} ${result.cached ? 'imported from the cache' : `built in ${result.buildSeconds} s`}` +
+      `image ${result.name} ${result.cached ? 'taken from the cache' : `built in ${result.buildSeconds} s`}` +
         ` and imported in ${result.importSeconds} s (recipe ${result.key.slice(0, 16)})\n`,
     );
     return 0;
