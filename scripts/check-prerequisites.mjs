@@ -32,7 +32,14 @@ const PROGRAMS = [
   { bin: 'mkfs.ext4', apt: 'e2fsprogs', why: 'the test guest has an ext4 base disk' },
   { bin: 'debugfs', apt: 'e2fsprogs', why: 'tests read the guest disk from the host' },
   { bin: 'apt-get', apt: 'apt', why: 'the test guest is built from Debian packages' },
-  { bin: 'debootstrap', apt: 'debootstrap', why: 'the installed-unit test boots a Debian tree it bootstraps' },
+  {
+    bin: 'debootstrap',
+    apt: 'debootstrap',
+    why: 'hearthd build-image and the installed-unit test bootstrap Debian trees',
+  },
+  { bin: 'mkfs.vfat', apt: 'dosfstools', why: "the local image's boot test makes a NoCloud seed (vfat, CIDATA)" },
+  { bin: 'mcopy', apt: 'mtools', why: 'the boot test copies meta-data and user-data onto that seed' },
+  { bin: 'flock', apt: 'util-linux', why: 'the local image build runs one at a time per machine' },
   { bin: 'systemd-nspawn', apt: 'systemd-container', why: 'the installed-unit test boots real systemd in a container' },
   { bin: 'nsenter', apt: 'util-linux', why: 'the installed-unit test runs commands inside that container' },
   { bin: 'nft', apt: 'nftables', why: "hearthd's NAT and isolation rules; the network tests read them" },
@@ -43,9 +50,19 @@ const PROGRAMS = [
 /** Packages the readiness report probes; not needed by a test, installed so CI sees a full machine. */
 const PROBED_PACKAGES = ['nftables', 'dnsmasq-base', 'kmod', 'iproute2'];
 
+/** Files (not programs) the tests need, and the package that provides each. */
+const FILES = [
+  {
+    path: '/usr/share/keyrings/debian-archive-keyring.gpg',
+    apt: 'debian-archive-keyring',
+    why: 'hearthd build-image has debootstrap check the archive against it',
+  },
+];
+
 // `.ci/run` installs exactly what this file asks for: one list, no second copy to forget.
 if (process.argv.includes('--apt-packages')) {
-  process.stdout.write(`${[...new Set([...PROGRAMS.map((p) => p.apt), ...PROBED_PACKAGES])].join('\n')}\n`);
+  const packages = [...PROGRAMS.map((p) => p.apt), ...FILES.map((f) => f.apt), ...PROBED_PACKAGES];
+  process.stdout.write(`${[...new Set(packages)].join('\n')}\n`);
   process.exit(0);
 }
 
@@ -69,10 +86,12 @@ const found = (bin) =>
     }
   });
 const missing = PROGRAMS.filter((p) => !found(p.bin));
-if (missing.length) {
+const missingFiles = FILES.filter((f) => !existsSync(f.path));
+if (missing.length || missingFiles.length) {
   const isDebian = existsSync('/etc/debian_version');
-  const pkgs = [...new Set(missing.map((p) => p.apt))].join(' ');
+  const pkgs = [...new Set([...missing, ...missingFiles].map((p) => p.apt))].join(' ');
   for (const p of missing) problems.push(`${p.bin} is missing (${p.why}).`);
+  for (const f of missingFiles) problems.push(`${f.path} is missing (${f.why}).`);
   problems.push(
     isDebian
       ? `Install with: sudo apt-get install -y --no-install-recommends ${pkgs}`

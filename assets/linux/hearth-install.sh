@@ -14,6 +14,10 @@
 #   hearth-install.sh install   [--root DIR] [--user NAME] [--hearthd FILE] [--node FILE] [--version V]
 #                               [--progress FILE] [--no-start]
 #   hearth-install.sh uninstall [--root DIR] [--purge] [--progress FILE]
+#   hearth-install.sh build-image [--root DIR] [--progress FILE]
+#                               the local Debian image: runs the installed hearthd's build-image
+#                               (which prints the ::step lines itself) into /var/lib/hearth, with
+#                               its build cache in /var/cache/hearth/image-build
 #
 #   --root DIR       install into DIR instead of / (scratch roots for tests and image builds):
 #                    nothing outside DIR is touched and no service is started
@@ -54,8 +58,8 @@ while [ $# -gt 0 ]; do
     *) echo "hearth-install.sh: unknown option $1" >&2; exit 64 ;;
   esac
 done
-case $action in install | uninstall) ;; *)
-  echo "usage: hearth-install.sh install|uninstall [options] (see the header of this file)" >&2
+case $action in install | uninstall | build-image) ;; *)
+  echo "usage: hearth-install.sh install|uninstall|build-image [options] (see the header of this file)" >&2
   exit 64 ;;
 esac
 [ "$(id -u)" = 0 ] || { echo "hearth-install.sh must run as root (the app asks with pkexec or sudo)" >&2; exit 77; }
@@ -455,5 +459,22 @@ do_uninstall() {
   fi
 }
 
-if [ "$action" = install ]; then do_install; else do_uninstall; fi
+# ---------------------------------------------------------------------------------------------
+# build-image: debootstrap needs chroot, mount and mknod, which hearthd's unit rightly forbids,
+# so the build runs here, as root and outside the sandbox, under this script's one prompt. The
+# installed hearthd does the work and prints the steps (bootstrap, packages, agent, disk, import)
+# in this script's protocol itself; its exit status is ours.
+do_build_image() {
+  current=bootstrap
+  [ -x "$R$LIB/node" ] && [ -f "$R$LIB/hearthd.mjs" ] || fail "hearthd is not installed in $LIB: install it first"
+  check_root_owned "$LIB/hearthd.mjs"
+  current=
+  "$R$LIB/node" "$R$LIB/hearthd.mjs" build-image --state-dir "$R/var/lib/hearth" --cache-dir "$R/var/cache/hearth/image-build"
+}
+
+case $action in
+  install) do_install ;;
+  uninstall) do_uninstall ;;
+  build-image) do_build_image ;;
+esac
 say "::done $action"

@@ -2,9 +2,11 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { Settings } from '#protocol';
+import { ImageName, Settings } from '#protocol';
 import type { DaemonOptions } from './daemon/daemon.js';
 import type { ImageSource } from './images/image-store.js';
+import type { BuildImageOptions } from './images/local-build/build-image.js';
+import { DEFAULT_IMAGE_NAME, DEFAULT_MIRROR, defaultSecurityMirror } from './images/local-build/recipe.js';
 import { CRASH_POINTS, type CrashPoint } from './environments/environment-manager.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from './api/limits.js';
 
@@ -45,6 +47,18 @@ DIR/images/NAME/. Environments get copy-on-write overlays of that disk. Every FI
 regular file named by its real path (no symbolic links); the disk must be raw or qcow2, and a
 qcow2 with a backing file or an external data file is refused: flatten it first, as its owner,
 with qemu-img convert -O qcow2 IN OUT.
+
+Building the local Debian image (as root, outside hearthd's sandbox: the installer runs it):
+
+  hearthd build-image [--state-dir DIR] [--cache-dir DIR] [--name NAME] [--mirror URL]
+                      [--security-mirror URL|none]
+
+Bootstraps Debian 12 from the archive (default ${DEFAULT_MIRROR}) with the cloud kernel,
+cloud-init, OpenSSH, Git and the Hearth agent, makes a disk of it and imports it as NAME (default
+${DEFAULT_IMAGE_NAME}). Builds are cached by recipe in the cache directory (default
+/var/cache/hearth/image-build): a second run only imports. Progress is printed as the installer's
+::step/::progress/::result/::fail lines. The security archive is Debian's with the default
+mirror; with another --mirror, none unless --security-mirror names one.
 `;
 
 export interface InstallImageOptions extends ImageSource {
@@ -54,6 +68,7 @@ export interface InstallImageOptions extends ImageSource {
 export type CliResult =
   | { kind: 'run'; options: DaemonOptions; logLevel: string }
   | { kind: 'install-image'; options: InstallImageOptions }
+  | { kind: 'build-image'; options: BuildImageOptions }
   | { kind: 'help' }
   | { kind: 'error'; message: string };
 
@@ -95,11 +110,60 @@ function parseInstallImage(argv: string[]): CliResult {
   };
 }
 
+function parseBuildImage(argv: string[]): CliResult {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'state-dir': { type: 'string', default: '/var/lib/hearth' },
+        'cache-dir': { type: 'string', default: '/var/cache/hearth/image-build' },
+        name: { type: 'string', default: DEFAULT_IMAGE_NAME },
+        mirror: { type: 'string', default: DEFAULT_MIRROR },
+        'security-mirror': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    return { kind: 'error', message: (error as Error).message };
+  }
+  if (values.help) return { kind: 'help' };
+  const { name } = values;
+  const badName = `--name ${name} is not an image name (lowercase letters, digits, dots and dashes)`;
+  if (!Value.Check(ImageName, name)) return { kind: 'error', message: badName };
+  // debootstrap and apt take the URL as one argument; anything but plain http(s) is refused.
+  const url = /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~%/-]*)?$/;
+  if (!url.test(values.mirror))
+    return { kind: 'error', message: `--mirror must be an http:// or https:// URL of a Debian archive` };
+  const mirror = values.mirror.replace(/\/+$/, '');
+  const security = values['security-mirror'];
+  if (security !== undefined && security !== 'none' && !url.test(security))
+    return { kind: 'error', message: `--security-mirror must be an http:// or https:// URL, or none` };
+  return {
+    kind: 'build-image',
+    options: {
+      stateDir: resolve(values['state-dir']),
+      cacheDir: resolve(values['cache-dir']),
+      name,
+      mirror,
+      securityMirror:
+        security === undefined
+          ? defaultSecurityMirror(mirror)
+          : security === 'none'
+            ? null
+            : security.replace(/\/+$/, ''),
+    },
+  };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const FlagSettings = Type.Partial(Settings);
 
 export function parseCli(argv: string[]): CliResult {
   if (argv[0] === 'install-image') return parseInstallImage(argv.slice(1));
+  if (argv[0] === 'build-image') return parseBuildImage(argv.slice(1));
   let values;
   try {
     ({ values } = parseArgs({

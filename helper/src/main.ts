@@ -5,6 +5,7 @@ import { SocketInUseError } from './daemon/socket.js';
 import { findExecutable } from './host/executables.js';
 import { HostRoot } from './host/host-root.js';
 import { ImageStore } from './images/image-store.js';
+import { runBuildImage } from './images/local-build/command.js';
 import { createLogger } from './log.js';
 import { LogRing } from './log-ring.js';
 
@@ -38,6 +39,8 @@ if (cli.kind === 'install-image') {
     process.exit(1);
   }
 }
+
+if (cli.kind === 'build-image') process.exit(await runBuildImage(cli.options));
 
 const logRing = new LogRing();
 const log = createLogger(cli.logLevel, undefined, logRing);

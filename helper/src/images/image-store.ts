@@ -73,6 +73,8 @@ export interface ImageSource {
   disk: string;
   cmdline: string;
   readyMarker?: string | undefined;
+  /** What the image is, for builders that know (hearthd build-image); absent: `withDefaults`. */
+  describe?: Pick<FullManifest, 'os' | 'origin' | 'bootMode' | 'provisioning'> | undefined;
 }
 
 export class ImageStore {
@@ -184,6 +186,7 @@ export class ImageStore {
         disk: 'disk.qcow2',
         cmdline: source.cmdline,
         readyMarker: source.readyMarker ?? null,
+        ...source.describe,
       };
       return await this.stage(source.name, fields, async (staging) => {
         await copyInput(kernel, join(staging, 'vmlinuz'), FILE_MODE);
