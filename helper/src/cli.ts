@@ -7,6 +7,7 @@ import type { DaemonOptions } from './daemon/daemon.js';
 import type { ImageSource } from './images/image-store.js';
 import { CRASH_POINTS, type CrashPoint } from './environments/environment-manager.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from './api/limits.js';
+import { INSTALL_CH_USAGE, parseInstallCloudHypervisor, type InstallChParse } from './vmm/install/command.js';
 
 export const USAGE = `Usage: hearthd [options]
 
@@ -42,7 +43,8 @@ DIR/images/NAME/. Environments get copy-on-write overlays of that disk. Every FI
 regular file named by its real path (no symbolic links); the disk must be raw or qcow2, and a
 qcow2 with a backing file or an external data file is refused: flatten it first, as its owner,
 with qemu-img convert -O qcow2 IN OUT.
-`;
+
+${INSTALL_CH_USAGE}`;
 
 export interface InstallImageOptions extends ImageSource {
   stateDir: string;
@@ -51,6 +53,7 @@ export interface InstallImageOptions extends ImageSource {
 export type CliResult =
   | { kind: 'run'; options: DaemonOptions; logLevel: string }
   | { kind: 'install-image'; options: InstallImageOptions }
+  | Extract<InstallChParse, { kind: 'install-cloud-hypervisor' }>
   | { kind: 'help' }
   | { kind: 'error'; message: string };
 
@@ -97,6 +100,7 @@ const FlagSettings = Type.Partial(Settings);
 
 export function parseCli(argv: string[]): CliResult {
   if (argv[0] === 'install-image') return parseInstallImage(argv.slice(1));
+  if (argv[0] === 'install-cloud-hypervisor') return parseInstallCloudHypervisor(argv.slice(1));
   let values;
   try {
     ({ values } = parseArgs({

@@ -7,6 +7,7 @@ import { HostRoot } from './host/host-root.js';
 import { ImageStore } from './images/image-store.js';
 import { createLogger } from './log.js';
 import { LogRing } from './log-ring.js';
+import { runInstallCloudHypervisor } from './vmm/install/command.js';
 
 const cli = parseCli(process.argv.slice(2));
 if (cli.kind === 'help') {
@@ -37,6 +38,10 @@ if (cli.kind === 'install-image') {
     process.stderr.write(`hearthd: install-image failed: ${(error as Error).message}\n`);
     process.exit(1);
   }
+}
+
+if (cli.kind === 'install-cloud-hypervisor') {
+  process.exit(await runInstallCloudHypervisor(cli.options, cli.testPin));
 }
 
 const logRing = new LogRing();
