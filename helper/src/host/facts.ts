@@ -5,6 +5,7 @@ import type { Distro } from '#protocol';
 import { detectDistro } from './distro.js';
 import { findExecutable, readVersion } from './executables.js';
 import { isMissing, type HostRoot } from './host-root.js';
+import { readInstalledRelease } from '../vmm/install/installed-release.js';
 
 /** Everything the readiness checks judge, measured once. Pure data: checks.ts does the judging. */
 export interface HostFacts {
@@ -90,6 +91,10 @@ export async function gatherFacts(host: HostRoot, stateDir: string): Promise<Hos
     readDevice(host, '/dev/vhost-net'),
   ]);
   const modules = await readModules(host, kernel);
+  // The release `hearthd install-cloud-hypervisor` put in the state directory is the one VMs use
+  // (vmm/registry.ts), so it is the one judged; it brings its own firmware.
+  const release = await readInstalledRelease(stateDir, undefined, { checkDigests: false }).catch(() => undefined);
+  if (release) tools['cloud-hypervisor'] = { found: true, path: release.binary, version: release.manifest.version };
   return {
     arch,
     kernel,
@@ -101,7 +106,7 @@ export async function gatherFacts(host: HostRoot, stateDir: string): Promise<Hos
     memory,
     disk,
     tools,
-    cloudHypervisorFirmware: firmware,
+    cloudHypervisorFirmware: release?.firmware ?? firmware,
     tun,
     vhostNet,
   };

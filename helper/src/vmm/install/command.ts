@@ -66,7 +66,8 @@ export async function runInstallCloudHypervisor(
   if (testPin !== undefined) {
     const parsed: unknown = JSON.parse(await readFile(testPin, 'utf8'));
     if (!Value.Check(ReleasePin, parsed)) {
-      write(`::fail download the --test-pin file is not a release pin`);
+      const why = [...Value.Errors(ReleasePin, parsed)].map((e) => `${e.path} ${e.message}`).slice(0, 3);
+      write(`::fail download the --test-pin file is not a release pin: ${why.join('; ')}`);
       return 64;
     }
     pin = parsed;

@@ -17,27 +17,25 @@ import { Type, type Static } from '@sinclair/typebox';
  *   firmware file's digest inside it is pinned too. Debian's pool drops superseded versions, so
  *   snapshot.debian.org's content-addressed copy (by the .deb's SHA-1) is the second source.
  */
-export const PinnedFile = Type.Object(
-  {
-    /** Where it is fetched from, in order (a mirror given with --base-url replaces them). */
-    urls: Type.Array(Type.String({ pattern: '^https?://' }), { minItems: 1 }),
-    /** The file name a mirror serves it under. */
-    name: Type.String({ pattern: '^[A-Za-z0-9._+-]+$' }),
-    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-    size: Type.Integer({ minimum: 1, maximum: 256 * 1024 * 1024 }),
-  },
-  { additionalProperties: false },
-);
+const pinnedFileFields = {
+  /** Where it is fetched from, in order (a mirror given with --base-url replaces them). */
+  urls: Type.Array(Type.String({ pattern: '^https?://' }), { minItems: 1 }),
+  /** The file name a mirror serves it under. */
+  name: Type.String({ pattern: '^[A-Za-z0-9._+-]+$' }),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  size: Type.Integer({ minimum: 1, maximum: 256 * 1024 * 1024 }),
+};
+export const PinnedFile = Type.Object(pinnedFileFields, { additionalProperties: false });
 export type PinnedFile = Static<typeof PinnedFile>;
 
 export const ReleasePin = Type.Object(
   {
     version: Type.String({ pattern: '^\\d+\\.\\d+(\\.\\d+)?$' }),
     binary: PinnedFile,
-    firmwarePackage: Type.Intersect([
-      PinnedFile,
-      Type.Object({ package: Type.String(), packageVersion: Type.String() }),
-    ]),
+    firmwarePackage: Type.Object(
+      { ...pinnedFileFields, package: Type.String(), packageVersion: Type.String() },
+      { additionalProperties: false },
+    ),
     /** CLOUDHV.fd inside the package: its path in data.tar, digest and size. */
     firmware: Type.Object(
       {
