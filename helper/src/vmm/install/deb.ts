@@ -58,8 +58,7 @@ export async function extractFromDeb(
     env: { LC_ALL: 'C', PATH: '/usr/bin:/bin' },
     extendEnv: false,
   });
-  if (result.exitCode !== 0)
-    throw new PackageError(`tar could not extract ${member}: ${result.stderr.slice(0, 300)}`);
+  if (result.exitCode !== 0) throw new PackageError(`tar could not extract ${member}: ${result.stderr.slice(0, 300)}`);
   const bytes = await readFile(dest);
   if (bytes.length > limit) throw new PackageError(`${member} is larger than the pinned ${limit} bytes`);
   return { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
