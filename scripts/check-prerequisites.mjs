@@ -33,6 +33,9 @@ const PROGRAMS = [
   { bin: 'debootstrap', apt: 'debootstrap', why: 'the installed-unit test boots a Debian tree it bootstraps' },
   { bin: 'systemd-nspawn', apt: 'systemd-container', why: 'the installed-unit test boots real systemd in a container' },
   { bin: 'nsenter', apt: 'util-linux', why: 'the installed-unit test runs commands inside that container' },
+  { bin: 'tar', apt: 'tar', why: "install-cloud-hypervisor extracts CLOUDHV.fd from Debian's package" },
+  { bin: 'xz', apt: 'xz-utils', why: 'that package is xz-compressed' },
+  { bin: 'dpkg-deb', apt: 'dpkg', why: 'the Cloud Hypervisor install test builds a firmware package' },
 ];
 
 /** Packages the readiness report probes; not needed by a test, installed so CI sees a full machine. */
