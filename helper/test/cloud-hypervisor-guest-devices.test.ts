@@ -30,6 +30,10 @@ describe('Cloud Hypervisor guest devices (firmware, TAP, seed, hybrid vsock) by 
     execFileSync('ip', ['netns', 'add', NS]);
     execFileSync('ip', ['-n', NS, 'tuntap', 'add', 'dev', TAP, 'mode', 'tap', 'user', String(VMM_UID)]);
     execFileSync('ip', ['-n', NS, 'link', 'set', TAP, 'up']);
+    // Two a VMM user cannot use: root's, and its own but down (bringing it up needs CAP_NET_ADMIN).
+    execFileSync('ip', ['-n', NS, 'tuntap', 'add', 'dev', 'chroot0', 'mode', 'tap', 'user', '0']);
+    execFileSync('ip', ['-n', NS, 'link', 'set', 'chroot0', 'up']);
+    execFileSync('ip', ['-n', NS, 'tuntap', 'add', 'dev', 'chdown0', 'mode', 'tap', 'user', String(VMM_UID)]);
   });
 
   afterAll(() => {
@@ -37,12 +41,12 @@ describe('Cloud Hypervisor guest devices (firmware, TAP, seed, hybrid vsock) by 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('boots a firmware VM with TAP, read-only seed and vsock, and carries the guest channel', () => {
-    const id = 'envch01';
+  /** The files of one VM as the components would leave them for CH, and the harness's input. */
+  function vmInput(id: string, tap: string) {
     const state = join(dir, 'state', 'environments', id);
     const run = join(dir, 'run');
     const runtimeDir = join(run, 'vms', id);
-    const out = join(dir, 'out');
+    const out = join(dir, `out-${id}`);
     mkdirSync(state, { recursive: true, mode: 0o711 });
     mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
     chmodSync(join(dir, 'state'), 0o711);
@@ -82,7 +86,7 @@ describe('Cloud Hypervisor guest devices (firmware, TAP, seed, hybrid vsock) by 
         boot: { mode: 'firmware' },
         disk,
         seedDisk: seed,
-        network: { tap: TAP, mac: '52:54:00:12:34:56' },
+        network: { tap, mac: '52:54:00:12:34:56' },
         guestChannel: true,
         stateDir: state,
         consoleFile,
@@ -92,11 +96,20 @@ describe('Cloud Hypervisor guest devices (firmware, TAP, seed, hybrid vsock) by 
         gid: VMM_UID,
       },
     };
-    const stdout = execFileSync(
-      'ip',
-      ['netns', 'exec', NS, process.execPath, '--import', 'tsx', HARNESS, JSON.stringify(input)],
-      { encoding: 'utf8', timeout: 60_000 },
-    );
+    return { input, record, firmware, disk, seed, run };
+  }
+
+  const runHarness = (input: object) =>
+    execFileSync('ip', ['netns', 'exec', NS, process.execPath, '--import', 'tsx', HARNESS, JSON.stringify(input)], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+
+  it('boots a firmware VM with TAP, read-only seed and vsock, and carries the guest channel', () => {
+    const id = 'envch01';
+    const { input, record, firmware, disk, seed, run } = vmInput(id, TAP);
+    const stdout = runHarness(input);
     const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
       endpoint: string;
       dir: { uid: number; gid: number; mode: number };
@@ -135,5 +148,13 @@ describe('Cloud Hypervisor guest devices (firmware, TAP, seed, hybrid vsock) by 
     expect(result.exchange.echo).toBe('echo ping from hearthd');
     expect(result.released).toBe('gone');
     expect(result.movedAside).toEqual([]);
+  });
+
+  it.each([
+    ['chroot0', /chroot0 belongs to uid 0/],
+    ['chdown0', /chdown0 is down and this VMM has no CAP_NET_ADMIN/],
+  ])('refuses a VM on TAP %s, as CH would as the VMM user', (tap, reason) => {
+    const { input } = vmInput(`env${tap}`, tap);
+    expect(() => runHarness(input)).toThrow(reason);
   });
 });
