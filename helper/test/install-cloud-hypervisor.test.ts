@@ -8,6 +8,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -212,5 +213,25 @@ describe('hearthd install-cloud-hypervisor against a local mirror', () => {
     expect(run.code).toBe(1);
     expect(run.lines).toContainEqual(expect.stringMatching(/^::fail download .*more than the pinned 10/));
     nothingInstalled();
+  });
+
+  it('runs from the install script, where only the real pin applies: the test files are refused', async () => {
+    const root = mkdtempSync(join(work, 'root-'));
+    mkdirSync(join(root, 'usr/lib/hearth'), { recursive: true });
+    symlinkSync(process.execPath, join(root, 'usr/lib/hearth/node'));
+    symlinkSync(HEARTHD_BUNDLE, join(root, 'usr/lib/hearth/hearthd.mjs'));
+    const script = join(import.meta.dirname, '..', '..', 'assets', 'linux', 'hearth-install.sh');
+    // Not spawnSync: the mirror is served by this very process.
+    const child = spawn('bash', [script, 'install-cloud-hypervisor', '--root', root, '--base-url', baseUrl]);
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const run = { status, stdout };
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/^::step download /m);
+    expect(run.stdout).toMatch(
+      new RegExp(`^::fail verify-digest .*not the pinned ${PINNED_RELEASE.binary.sha256}`, 'm'),
+    );
+    expect(readdirSync(join(root, 'var/lib/hearth/vmm'))).toEqual([]);
   });
 });
