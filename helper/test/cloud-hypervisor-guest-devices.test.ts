@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRequestRecord } from './doubles/cloud-hypervisor/request-record.js';
 import { VSOCK_HELLO } from './doubles/cloud-hypervisor/vsock.js';
+import { CloudHypervisorDriver } from '../src/vmm/cloud-hypervisor/ch-driver.js';
+import type { VmSpec } from '../src/vmm/driver.js';
 import { assertAllRequestsValid, CH_DOUBLE_PATH, CH_SPEC_PATH } from './support/cloud-hypervisor-double.js';
 
 /**
@@ -156,5 +158,11 @@ describe('Cloud Hypervisor guest devices (firmware, TAP, seed, hybrid vsock) by 
   ])('refuses a VM on TAP %s, as CH would as the VMM user', (tap, reason) => {
     const { input } = vmInput(`env${tap}`, tap);
     expect(() => runHarness(input)).toThrow(reason);
+  });
+
+  it('refuses firmware boot before starting anything when no firmware is installed, naming the setup step', () => {
+    const { input } = vmInput('envnofw', TAP);
+    const driver = new CloudHypervisorDriver(CH_DOUBLE_PATH, '53.0.0', {}, undefined, undefined);
+    expect(() => driver.config(input.spec as VmSpec)).toThrow(/no firmware \(CLOUDHV.fd\).*install-cloud-hypervisor/);
   });
 });
