@@ -45,6 +45,9 @@ const PROGRAMS = [
   { bin: 'nft', apt: 'nftables', why: "hearthd's NAT and isolation rules; the network tests read them" },
   { bin: 'dnsmasq', apt: 'dnsmasq-base', why: 'hearthd serves DHCP and DNS to guests with dnsmasq' },
   { bin: 'ip', apt: 'iproute2', why: 'the bridge and TAPs; the network tests build namespaces' },
+  { bin: 'tar', apt: 'tar', why: "install-cloud-hypervisor extracts CLOUDHV.fd from Debian's package" },
+  { bin: 'xz', apt: 'xz-utils', why: 'that package is xz-compressed' },
+  { bin: 'dpkg-deb', apt: 'dpkg', why: 'the Cloud Hypervisor install test builds a firmware package' },
 ];
 
 /** Packages the readiness report probes; not needed by a test, installed so CI sees a full machine. */

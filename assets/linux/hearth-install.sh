@@ -18,6 +18,10 @@
 #                               the local Debian image: runs the installed hearthd's build-image
 #                               (which prints the ::step lines itself) into /var/lib/hearth, with
 #                               its build cache in /var/cache/hearth/image-build
+#   hearth-install.sh install-cloud-hypervisor [--root DIR] [--progress FILE] [--base-url URL]
+#                    runs the installed hearthd's install-cloud-hypervisor: the pinned, digest-checked
+#                    Cloud Hypervisor release and its firmware into /var/lib/hearth/vmm/ (steps
+#                    download, verify-digest, firmware, install-vmm, with ::progress lines)
 #
 #   --root DIR       install into DIR instead of / (scratch roots for tests and image builds):
 #                    nothing outside DIR is touched and no service is started
@@ -29,6 +33,7 @@
 #   --progress FILE  also append progress lines to FILE, written with the caller's own identity
 #   --no-start       install and enable, but do not start (package builds, image builds)
 #   --purge          uninstall: also delete /var/lib/hearth and /etc/hearth (environments, images)
+#   --base-url URL   install-cloud-hypervisor: fetch the pinned files from this mirror (digests still pinned)
 set -euo pipefail
 umask 022
 export LC_ALL=C
@@ -45,6 +50,7 @@ version=$(cat -- "$here/VERSION" 2>/dev/null || echo unknown)
 progress=
 start=1
 purge=0
+base_url=
 while [ $# -gt 0 ]; do
   case $1 in
     --root) root=$2; shift 2 ;;
@@ -55,11 +61,12 @@ while [ $# -gt 0 ]; do
     --progress) progress=$2; shift 2 ;;
     --no-start) start=0; shift ;;
     --purge) purge=1; shift ;;
+    --base-url) base_url=$2; shift 2 ;;
     *) echo "hearth-install.sh: unknown option $1" >&2; exit 64 ;;
   esac
 done
-case $action in install | uninstall | build-image) ;; *)
-  echo "usage: hearth-install.sh install|uninstall|build-image [options] (see the header of this file)" >&2
+case $action in install | uninstall | build-image | install-cloud-hypervisor) ;; *)
+  echo "usage: hearth-install.sh install|uninstall|build-image|install-cloud-hypervisor [options] (see the header of this file)" >&2
   exit 64 ;;
 esac
 [ "$(id -u)" = 0 ] || { echo "hearth-install.sh must run as root (the app asks with pkexec or sudo)" >&2; exit 77; }
@@ -472,9 +479,20 @@ do_build_image() {
   "$R$LIB/node" "$R$LIB/hearthd.mjs" build-image --state-dir "$R/var/lib/hearth" --cache-dir "$R/var/cache/hearth/image-build"
 }
 
+# The pinned Cloud Hypervisor release: hearthd itself downloads, verifies and installs it and
+# prints the steps (vmm/install); this only runs the installed hearthd as root, outside its unit.
+do_install_cloud_hypervisor() {
+  [ -x "$R$LIB/node" ] && [ -f "$R$LIB/hearthd.mjs" ] ||
+    { say "::fail download hearthd is not installed in $LIB; install it first"; exit 1; }
+  local args=(install-cloud-hypervisor --state-dir "$R/var/lib/hearth")
+  [ -z "$base_url" ] || args+=(--base-url "$base_url")
+  "$R$LIB/node" "$R$LIB/hearthd.mjs" "${args[@]}"
+}
+
 case $action in
   install) do_install ;;
   uninstall) do_uninstall ;;
   build-image) do_build_image ;;
+  install-cloud-hypervisor) do_install_cloud_hypervisor ;;
 esac
 say "::done $action"

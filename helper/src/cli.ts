@@ -9,6 +9,7 @@ import type { BuildImageOptions } from './images/local-build/build-image.js';
 import { DEFAULT_IMAGE_NAME, DEFAULT_MIRROR, defaultSecurityMirror } from './images/local-build/recipe.js';
 import { CRASH_POINTS, type CrashPoint } from './environments/environment-manager.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from './api/limits.js';
+import { INSTALL_CH_USAGE, parseInstallCloudHypervisor, type InstallChParse } from './vmm/install/command.js';
 
 export const USAGE = `Usage: hearthd [options]
 
@@ -59,7 +60,8 @@ ${DEFAULT_IMAGE_NAME}). Builds are cached by recipe in the cache directory (defa
 /var/cache/hearth/image-build): a second run only imports. Progress is printed as the installer's
 ::step/::progress/::result/::fail lines. The security archive is Debian's with the default
 mirror; with another --mirror, none unless --security-mirror names one.
-`;
+
+${INSTALL_CH_USAGE}`;
 
 export interface InstallImageOptions extends ImageSource {
   stateDir: string;
@@ -69,6 +71,7 @@ export type CliResult =
   | { kind: 'run'; options: DaemonOptions; logLevel: string }
   | { kind: 'install-image'; options: InstallImageOptions }
   | { kind: 'build-image'; options: BuildImageOptions }
+  | Extract<InstallChParse, { kind: 'install-cloud-hypervisor' }>
   | { kind: 'help' }
   | { kind: 'error'; message: string };
 
@@ -164,6 +167,7 @@ const FlagSettings = Type.Partial(Settings);
 export function parseCli(argv: string[]): CliResult {
   if (argv[0] === 'install-image') return parseInstallImage(argv.slice(1));
   if (argv[0] === 'build-image') return parseBuildImage(argv.slice(1));
+  if (argv[0] === 'install-cloud-hypervisor') return parseInstallCloudHypervisor(argv.slice(1));
   let values;
   try {
     ({ values } = parseArgs({

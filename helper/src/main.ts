@@ -8,6 +8,7 @@ import { ImageStore } from './images/image-store.js';
 import { runBuildImage } from './images/local-build/command.js';
 import { createLogger } from './log.js';
 import { LogRing } from './log-ring.js';
+import { runInstallCloudHypervisor } from './vmm/install/command.js';
 
 const cli = parseCli(process.argv.slice(2));
 if (cli.kind === 'help') {
@@ -41,6 +42,9 @@ if (cli.kind === 'install-image') {
 }
 
 if (cli.kind === 'build-image') process.exit(await runBuildImage(cli.options));
+if (cli.kind === 'install-cloud-hypervisor') {
+  process.exit(await runInstallCloudHypervisor(cli.options, cli.testPin));
+}
 
 const logRing = new LogRing();
 const log = createLogger(cli.logLevel, undefined, logRing);

@@ -58,7 +58,7 @@ describe('readiness of this machine', () => {
     expect(check('cloud-hypervisor').status === 'pass').toBe(ch);
     expect(check('qemu').status === 'pass').toBe(qemu);
     if (!ch) {
-      expect(check('cloud-hypervisor').remedy?.command).toContain('/usr/lib/hearth/bin/cloud-hypervisor');
+      expect(check('cloud-hypervisor').remedy?.command).toContain('hearthd.mjs install-cloud-hypervisor');
       expect(report.verdict).not.toBe('ready');
     }
   });

@@ -111,10 +111,14 @@ export async function startDaemon(
   if (vmmUser) await letVmmUserTraverse([options.stateDir, options.runtimeDir], log);
   const classes = await ClassStore.open(join(options.stateDir, 'classes.json'));
   const images = new ImageStore(join(options.stateDir, 'images'));
-  const vmms = new VmmRegistry(host, { cloudHypervisorBinary: options.cloudHypervisorBinary }, async () => {
-    const { checks } = await readiness.report();
-    return ['kvm-access', 'kvm-kind'].every((id) => checks.find((c) => c.id === id)?.status === 'pass');
-  });
+  const vmms = new VmmRegistry(
+    host,
+    { cloudHypervisorBinary: options.cloudHypervisorBinary, stateDir: options.stateDir },
+    async () => {
+      const { checks } = await readiness.report();
+      return ['kvm-access', 'kvm-kind'].every((id) => checks.find((c) => c.id === id)?.status === 'pass');
+    },
+  );
   const qemuImg = async () => {
     const found = await findExecutable(host, 'qemu-img');
     if (!found.found) throw new Error('qemu-img is not installed (Debian/Ubuntu: apt-get install qemu-utils)');

@@ -14,6 +14,9 @@ import { remedyCommand } from '../network/host-firewall.js';
 import { describeRoute, overlappingRoute } from '../network/routes.js';
 import { parseSubnet } from '../network/subnet.js';
 
+/** What the Cloud Hypervisor setup step runs (hearthd install-cloud-hypervisor, vmm/install). */
+const INSTALL_CH_COMMAND = 'sudo /usr/lib/hearth/node /usr/lib/hearth/hearthd.mjs install-cloud-hypervisor';
+
 /**
  * Judges measured facts. Every non-pass result says what was measured and, where the user can
  * act, the exact command for their distro. Pure: no I/O, so each branch is unit-testable.
@@ -221,8 +224,8 @@ export const CHECKS: readonly Check[] = [
       if (toolFound(f, 'cloud-hypervisor')) return pass(toolDetail(f, 'cloud-hypervisor'));
       const remedy: Remedy = {
         summary:
-          'Optional but faster and lighter than QEMU: install the cloud-hypervisor-static release binary as root-owned /usr/lib/hearth/bin/cloud-hypervisor.',
-        command: 'sudo install -D -o root -g root -m 0755 cloud-hypervisor-static /usr/lib/hearth/bin/cloud-hypervisor',
+          "Optional but faster and lighter than QEMU: install it with Hearth's setup (the Cloud Hypervisor step), which downloads the pinned release and its firmware and checks both against the digests built into Hearth.",
+        command: INSTALL_CH_COMMAND,
       };
       const fallback = toolFound(f, 'qemu')
         ? '; QEMU will run environments instead'
@@ -242,8 +245,9 @@ export const CHECKS: readonly Check[] = [
           .filter((d, i, a) => a.indexOf(d) === i)
           .join(' or ')}; Cloud Hypervisor cannot boot cloud images`,
         {
-          summary: 'Install the rust-hypervisor-firmware release file as /usr/lib/hearth/firmware/hypervisor-fw.',
-          command: 'sudo install -D -o root -g root -m 0644 hypervisor-fw /usr/lib/hearth/firmware/hypervisor-fw',
+          summary:
+            "Install Cloud Hypervisor with Hearth's setup (the Cloud Hypervisor step): it installs CLOUDHV.fd with it.",
+          command: INSTALL_CH_COMMAND,
         },
       );
     },

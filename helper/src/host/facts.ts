@@ -9,6 +9,7 @@ import { readForwardDrops, type ForwardDrop } from '../network/host-firewall.js'
 import { DEFAULT_BRIDGE } from '../network/names.js';
 import { readRoutes, type Route } from '../network/routes.js';
 import { NetworkTools } from '../network/tools.js';
+import { readInstalledRelease } from '../vmm/install/installed-release.js';
 
 /** Everything the readiness checks judge, measured once. Pure data: checks.ts does the judging. */
 export interface HostFacts {
@@ -107,6 +108,10 @@ export async function gatherFacts(host: HostRoot, stateDir: string, subnet: stri
       readNetwork(host, subnet),
     ]);
   const modules = await readModules(host, kernel);
+  // The release `hearthd install-cloud-hypervisor` put in the state directory is the one VMs use
+  // (vmm/registry.ts), so it is the one judged; it brings its own firmware.
+  const release = await readInstalledRelease(stateDir, undefined, { checkDigests: false }).catch(() => undefined);
+  if (release) tools['cloud-hypervisor'] = { found: true, path: release.binary, version: release.manifest.version };
   return {
     arch,
     kernel,
@@ -118,7 +123,7 @@ export async function gatherFacts(host: HostRoot, stateDir: string, subnet: stri
     memory,
     disk,
     tools,
-    cloudHypervisorFirmware: firmware,
+    cloudHypervisorFirmware: release?.firmware ?? firmware,
     tun,
     vhostNet,
     network,

@@ -2,14 +2,21 @@ import { basename } from 'node:path';
 import type { DetectedVmm, Settings, VmmKind } from '#protocol';
 import { DomainError } from '../errors.js';
 import { findExecutable, readVersion, verifyExecutable } from '../host/executables.js';
-import type { HostRoot } from '../host/host-root.js';
+import { FIRMWARE_PATHS } from '../host/facts.js';
+import { HostRoot } from '../host/host-root.js';
 import { CloudHypervisorDriver } from './cloud-hypervisor/ch-driver.js';
 import type { VmmDriver } from './driver.js';
+import { readInstalledRelease } from './install/installed-release.js';
+import type { ReleasePin } from './install/release.js';
 import { QemuDriver } from './qemu/qemu-driver.js';
 
 export interface VmmOverrides {
   /** Test-only: run this file as Cloud Hypervisor (the contract double). A CLI flag, never an API field. */
   cloudHypervisorBinary?: string | undefined;
+  /** hearthd's state directory: `hearthd install-cloud-hypervisor` installs its release below it. */
+  stateDir?: string | undefined;
+  /** Tests only (never a flag): the release pin an installed release must match (default PINNED_RELEASE). */
+  releasePin?: ReleasePin | undefined;
 }
 
 interface Binary {
@@ -18,9 +25,12 @@ interface Binary {
   /** Where it is on the machine, as reported to callers. */
   shownPath: string;
   version: string;
+  /** Cloud Hypervisor's firmware for cloud images (CLOUDHV.fd or hypervisor-fw), when there is one. */
+  firmware?: string | undefined;
 }
 
 const KINDS: readonly VmmKind[] = ['cloud-hypervisor', 'qemu'];
+const REAL_ROOT = new HostRoot('/');
 
 /** Finds the VMM binaries and builds the driver the settings ask for. */
 export class VmmRegistry {
@@ -46,14 +56,44 @@ export class VmmRegistry {
    * since the last call is seen; only its version is remembered, per file identity.
    */
   private async binary(kind: VmmKind): Promise<Binary | undefined> {
-    if (kind === 'cloud-hypervisor' && this.overrides.cloudHypervisorBinary) {
-      const path = this.overrides.cloudHypervisorBinary;
-      return { path, shownPath: path, version: await this.version(path, path) };
+    if (kind === 'cloud-hypervisor') {
+      const release = this.overrides.stateDir
+        ? await readInstalledRelease(this.overrides.stateDir, this.overrides.releasePin, { checkDigests: false })
+        : undefined;
+      const firmware = release?.firmware ?? (await this.systemFirmware());
+      if (this.overrides.cloudHypervisorBinary) {
+        const path = this.overrides.cloudHypervisorBinary;
+        return { path, shownPath: path, version: await this.version(path, path), firmware };
+      }
+      // The release hearthd installed is preferred to one found in the system directories.
+      if (release) {
+        const { identity } = await verifyExecutable(REAL_ROOT, release.binary);
+        const version = await this.version(release.binary, `${release.binary}\0${identity}`);
+        return { path: release.binary, shownPath: release.binary, version, firmware };
+      }
+      const lookup = await findExecutable(this.host, 'cloud-hypervisor');
+      if (!lookup.found) return undefined;
+      const { hostPath, path, identity } = lookup.executable;
+      return {
+        path: hostPath,
+        shownPath: path,
+        version: await this.version(hostPath, `${hostPath}\0${identity}`),
+        firmware,
+      };
     }
-    const lookup = await findExecutable(this.host, kind === 'qemu' ? 'qemu-system-x86_64' : 'cloud-hypervisor');
+    const lookup = await findExecutable(this.host, 'qemu-system-x86_64');
     if (!lookup.found) return undefined;
     const { hostPath, path, identity } = lookup.executable;
     return { path: hostPath, shownPath: path, version: await this.version(hostPath, `${hostPath}\0${identity}`) };
+  }
+
+  /** A firmware file the machine's packages or an administrator put in the system places. */
+  private async systemFirmware(): Promise<string | undefined> {
+    for (const path of FIRMWARE_PATHS) {
+      const stats = await this.host.stat(path);
+      if (stats?.isFile()) return this.host.resolve(path);
+    }
+    return undefined;
   }
 
   private version(hostPath: string, key: string): Promise<string> {
@@ -71,8 +111,11 @@ export class VmmRegistry {
   /** Checked again right before each VMM start (see launchDetached): the file may have changed. */
   private verifier(binary: string): ((path: string) => Promise<void>) | undefined {
     if (binary === this.overrides.cloudHypervisorBinary) return undefined;
+    // The installed release lives in the state directory, on the real machine even when the
+    // facts are read below a test's --host-root.
+    const host = this.overrides.stateDir && binary.startsWith(`${this.overrides.stateDir}/`) ? REAL_ROOT : this.host;
     return async (path) => {
-      await verifyExecutable(this.host, path);
+      await verifyExecutable(host, path);
     };
   }
 
@@ -97,7 +140,8 @@ export class VmmRegistry {
     const wanted = settings.hypervisor;
     if (wanted === 'auto' || wanted === 'cloud-hypervisor') {
       const ch = await this.binary('cloud-hypervisor');
-      if (ch) return new CloudHypervisorDriver(ch.path, ch.version, this.doubleEnv(), this.verifier(ch.path));
+      if (ch)
+        return new CloudHypervisorDriver(ch.path, ch.version, this.doubleEnv(), this.verifier(ch.path), ch.firmware);
       if (wanted === 'cloud-hypervisor')
         throw new DomainError(
           'unavailable',

@@ -25,7 +25,7 @@ export const CH_DOUBLE_PATH = resolve(
 );
 
 /** CH's official OpenAPI document the double validates against (`<repo>/../shared/specs/`). */
-export const CH_SPEC_PATH = DEFAULT_SPEC_PATH;
+export const CH_SPEC_PATH = process.env.HEARTH_CH_DOUBLE_SPEC ?? DEFAULT_SPEC_PATH;
 
 /** The line the double's simulated guest writes to its serial file once it is "up". */
 export const GUEST_READY_MARKER = 'HEARTH-GUEST-READY';

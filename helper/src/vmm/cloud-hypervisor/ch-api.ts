@@ -16,6 +16,10 @@ export interface ChVmConfig {
   memory: { size: number };
   payload: { kernel: string; cmdline: string; initramfs?: string } | { firmware: string };
   disks: Array<{ path: string; readonly?: boolean; image_type?: 'Qcow2' | 'Raw'; backing_files?: boolean }>;
+  /** An existing TAP. No `ip`/`mask`: CH v53 then sets no address (PR #7365; the spec's default is stale). */
+  net?: Array<{ tap: string; mac: string }>;
+  /** Hybrid vsock: `socket` is bound by CH; guest connections to host port P go to `<socket>_P`. */
+  vsock?: { cid: number; socket: string };
   serial: { mode: 'File'; file: string };
   console: { mode: 'Off' };
 }

@@ -6,7 +6,6 @@ import { launchDetached } from '../process.js';
 import {
   VmmError,
   waitFor,
-  GUEST_CHANNEL_VSOCK_PORT,
   type GuestChannelEndpoint,
   type GuestExit,
   type LaunchedVm,
@@ -16,6 +15,7 @@ import {
 } from '../driver.js';
 import { ChApi, ChApiError, type ChVmConfig } from './ch-api.js';
 import { parseEventMonitor } from './event-monitor.js';
+import { GUEST_CID, guestListenPath, prepareVsockDir, vsockSocketOf } from './hybrid-vsock.js';
 
 export const API_SOCKET = 'api.sock';
 export const EVENT_MONITOR = 'events.json';
@@ -115,6 +115,8 @@ export class CloudHypervisorDriver implements VmmDriver {
     private readonly extraEnv: Record<string, string> = {},
     /** Re-checks the binary right before it is started (executables.ts: verifyExecutable). */
     private readonly verifyBinary?: (path: string) => Promise<void>,
+    /** CLOUDHV.fd of the installed release (vmm/install), for firmware boot; absent: none installed. */
+    readonly firmware?: string,
   ) {}
 
   /**
@@ -146,22 +148,34 @@ export class CloudHypervisorDriver implements VmmDriver {
               cmdline: spec.boot.cmdline,
               ...(spec.boot.initrd ? { initramfs: spec.boot.initrd } : {}),
             }
-          : { firmware: this.firmware() },
-      // qcow2 overlays over a backing file need backing_files (Cloud Hypervisor v51+).
-      disks: [{ path: spec.disk, image_type: 'Qcow2', backing_files: true }],
+          : // On x86_64 CH loads the firmware as it loads a kernel (a PVH ELF), without a command line.
+            { firmware: this.firmwareFile() },
+      disks: [
+        // qcow2 overlays over a backing file need backing_files (Cloud Hypervisor v51+).
+        { path: spec.disk, image_type: 'Qcow2', backing_files: true },
+        // The NoCloud seed: raw, and read-only, so CH opens it O_RDONLY (the VMM user may only read it).
+        ...(spec.seedDisk ? [{ path: spec.seedDisk, readonly: true, image_type: 'Raw' as const }] : []),
+      ],
+      // The TAP exists, is up and is the VMM user's (network component): CH opens it without
+      // privileges only when it is asked for nothing else (no ip, mask, host_mac or mtu).
+      ...(spec.network && { net: [{ tap: spec.network.tap, mac: spec.network.mac }] }),
+      ...(spec.guestChannel && { vsock: { cid: GUEST_CID, socket: vsockSocketOf(spec) } }),
       serial: { mode: 'File', file: spec.consoleFile },
       console: { mode: 'Off' },
     };
   }
 
   /** CLOUDHV.fd of the installed release; firmware boot cannot start without it. */
-  private firmware(): string {
-    throw new VmmError('Cloud Hypervisor has no firmware (CLOUDHV.fd) installed; run the Cloud Hypervisor setup step');
+  private firmwareFile(): string {
+    if (this.firmware) return this.firmware;
+    throw new VmmError(
+      'Cloud Hypervisor has no firmware (CLOUDHV.fd) installed; run the Cloud Hypervisor setup step (hearthd install-cloud-hypervisor)',
+    );
   }
 
-  /** Hybrid vsock: the guest's connection to the host's port P arrives on `<vsock socket>_P`. */
+  /** Hybrid vsock: the guest's connection to the host's port P arrives on `<vsock socket>_P` (hybrid-vsock.ts). */
   guestChannelEndpoint(spec: VmSpec): GuestChannelEndpoint {
-    return { listen: join(spec.runtimeDir, `vsock.sock_${GUEST_CHANNEL_VSOCK_PORT}`) };
+    return { listen: guestListenPath(spec) };
   }
 
   async launch(spec: VmSpec): Promise<LaunchedVm> {
@@ -181,6 +195,9 @@ export class CloudHypervisorDriver implements VmmDriver {
     });
     await appendFile(log, '', { mode: 0o600 });
     await own();
+    // Before vm.create: a configuration that cannot be built must fail before a VMM is started.
+    const config = this.config(spec);
+    if (spec.guestChannel) await prepareVsockDir(spec);
     const process = await withHandoff(
       async (handoff) => ({
         api: await handoff.listen(join(spec.runtimeDir, API_SOCKET)),
@@ -208,7 +225,7 @@ export class CloudHypervisorDriver implements VmmDriver {
         },
         10_000,
       );
-      await api.create(this.config(spec));
+      await api.create(config);
       await api.boot();
       return { process, handle: new ChHandle(api, join(spec.runtimeDir, EVENT_MONITOR)) };
     } catch (error) {

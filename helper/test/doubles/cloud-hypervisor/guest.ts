@@ -1,14 +1,17 @@
 import { parseInteger, parseOptions, parseToggle } from './option-parser.js';
+import type { GuestVsockBehaviour } from './vsock.js';
 
 /**
  * A stand-in for the guest OS: what a driver observes of a guest through CH is its serial output
  * and its reaction to the ACPI power button. Timing and behaviour are set by environment:
  *
- *   HEARTH_CH_DOUBLE_GUEST="ready-ms=<n>,shutdown-ms=<n>,acpi=on|off"
+ *   HEARTH_CH_DOUBLE_GUEST="ready-ms=<n>,shutdown-ms=<n>,acpi=on|off,vsock-port=<p>,vsock-send=<file>"
  *
  *   ready-ms     delay from vm.boot to the `HEARTH-GUEST-READY` serial line (default 100)
  *   shutdown-ms  delay from vm.power-button to the guest powering off (default 200)
  *   acpi=off     the guest ignores the power button, like a guest without acpid (default on)
+ *   vsock-port   once up, the guest connects to host (CID 2) port <p> over the VM's vsock device
+ *   vsock-send   what it sends there (a file's content, at most 1 MiB; default a hello line)
  */
 
 export const READY_MARKER = 'HEARTH-GUEST-READY';
@@ -17,14 +20,20 @@ export interface GuestBehaviour {
   readyMs: number;
   shutdownMs: number;
   acpi: boolean;
+  vsock: GuestVsockBehaviour;
 }
 
 export function parseGuestBehaviour(spec: string | undefined): GuestBehaviour {
-  const options = parseOptions(spec ?? '', ['ready-ms', 'shutdown-ms', 'acpi']);
+  const options = parseOptions(spec ?? '', ['ready-ms', 'shutdown-ms', 'acpi', 'vsock-port', 'vsock-send']);
+  const port = options.get('vsock-port');
   return {
     readyMs: parseInteger(options.get('ready-ms') ?? '100', 'ready-ms'),
     shutdownMs: parseInteger(options.get('shutdown-ms') ?? '200', 'shutdown-ms'),
     acpi: parseToggle(options.get('acpi') ?? 'on', 'acpi'),
+    vsock: {
+      port: port === undefined ? undefined : parseInteger(port, 'vsock-port'),
+      sendFile: options.get('vsock-send'),
+    },
   };
 }
 
@@ -42,6 +51,8 @@ export class Guest {
     /** The guest powered itself off (ACPI S5): CH's guest-exit path. */
     private readonly onPowerOff: () => void,
     private readonly describe: string,
+    /** The guest is up (its ready marker is out): its agent may start talking. */
+    private readonly onReady: () => void = () => undefined,
   ) {}
 
   /** Firmware/kernel start: early console lines now, the ready marker once "userspace" is up. */
@@ -91,6 +102,7 @@ export class Guest {
       this.pending.delete(what);
       if (what === 'ready') {
         this.serial(READY_MARKER);
+        this.onReady();
       } else {
         this.serial('[double] simulated guest: power button pressed, powering off');
         this.onPowerOff();

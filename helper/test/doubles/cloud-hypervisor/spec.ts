@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
@@ -12,18 +12,17 @@ import { parse as parseYaml } from 'yaml';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** `<repo>/../shared/specs/…`: the spec lives beside the repository, not inside it. */
-export const DEFAULT_SPEC_PATH = resolve(
-  here,
-  '..',
-  '..',
-  '..',
-  '..',
-  '..',
-  'shared',
-  'specs',
-  'cloud-hypervisor-v53.0-openapi.yaml',
-);
+const SPEC_FILE = 'cloud-hypervisor-v53.0-openapi.yaml';
+const REPO = resolve(here, '..', '..', '..', '..');
+
+/**
+ * `<repo>/../shared/specs/…`: the spec lives beside the repository, not inside it. A git worktree
+ * one level further down (`<main>/../wt/<branch>`) finds it one directory higher.
+ */
+export const DEFAULT_SPEC_PATH =
+  [resolve(REPO, '..', 'shared', 'specs', SPEC_FILE), resolve(REPO, '..', '..', 'shared', 'specs', SPEC_FILE)].find(
+    (path) => existsSync(path),
+  ) ?? resolve(REPO, '..', 'shared', 'specs', SPEC_FILE);
 
 /** CH's `servers[0].url` path: every endpoint lives under it. */
 export const API_ROOT = '/api/v1';

@@ -1,8 +1,10 @@
-import { accessSync, closeSync, constants, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { BootCheckFailure, checkBootable } from './devices.js';
 import type { EventMonitor } from './event-monitor.js';
 import { Guest, type GuestBehaviour } from './guest.js';
 import type { Logger } from './log.js';
 import { CH_VERSION, DOUBLE_BUILD_VERSION, DOUBLE_FEATURES } from './version.js';
+import { HybridVsock } from './vsock.js';
 
 /**
  * The VMM's state machine, modelled on CH v53's `Vmm` (vmm/src/lib.rs) rather than on the spec's
@@ -49,6 +51,7 @@ export interface VmmOptions {
 interface Instance {
   state: RunState;
   guest: Guest;
+  vsock: HybridVsock | undefined;
 }
 
 /** Where the guest's serial port goes, opened when CH opens its console devices. */
@@ -84,9 +87,14 @@ export class Vmm {
     // CH emits `booting` before it checks for a config: a boot without a VM still logs it.
     this.options.events.emit('vm', 'booting');
     if (this.config === undefined) throw new ApiFailure(404, [API, what, 'VM config is missing']);
-    checkBootable(this.config);
+    try {
+      checkBootable(this.config, this.options.log);
+    } catch (error) {
+      if (error instanceof BootCheckFailure) throw new ApiFailure(500, [API, what, ...error.chain]);
+      throw error;
+    }
     this.serial ??= this.openConsoles(what);
-    this.vm = { state: 'Running', guest: this.startGuest(this.config) };
+    this.vm = this.startInstance(this.config);
     this.options.events.emit('vm', 'booted');
     this.activateDevices(this.config);
   }
@@ -122,7 +130,7 @@ export class Vmm {
     if (this.vm === undefined || this.config === undefined) throw notCreated('The VM could not reboot');
     this.dropInstance();
     this.serial = this.openConsoles('The VM could not reboot');
-    this.vm = { state: 'Running', guest: this.startGuest(this.config) };
+    this.vm = this.startInstance(this.config);
     this.options.events.emit('vm', 'rebooted');
     this.activateDevices(this.config);
   }
@@ -184,7 +192,15 @@ export class Vmm {
     this.options.exit(0);
   }
 
-  private startGuest(config: VmConfig): Guest {
+  /** The devices come up with the instance (CH's DeviceManager is made at boot), then the guest runs. */
+  private startInstance(config: VmConfig): Instance {
+    const vsockConfig = config.vsock as { cid: number; socket: string } | undefined | null;
+    const vsock = vsockConfig ? HybridVsock.open(vsockConfig.cid, vsockConfig.socket, this.options.log) : undefined;
+    const guest = this.startGuest(config, () => vsock?.guestConnect(this.options.guest.vsock));
+    return { state: 'Running', guest, vsock };
+  }
+
+  private startGuest(config: VmConfig, onReady: () => void): Guest {
     const payload = config.payload as Record<string, string | undefined>;
     const boot = payload.kernel ?? payload.firmware ?? payload.igvm ?? '?';
     const guest = new Guest(
@@ -192,6 +208,7 @@ export class Vmm {
       (line) => this.serial?.write(line),
       () => this.guestExit(),
       `booting ${boot}${payload.cmdline === undefined ? '' : ` with cmdline "${payload.cmdline}"`}`,
+      onReady,
     );
     guest.start();
     return guest;
@@ -205,10 +222,13 @@ export class Vmm {
     for (const [id] of [...devices(config, 'disks', '_disk'), ...devices(config, 'net', '_net')]) {
       this.options.events.emit('virtio-device', 'activated', { id });
     }
+    const vsock = config.vsock as { id?: string } | undefined | null;
+    if (vsock) this.options.events.emit('virtio-device', 'activated', { id: vsock.id ?? '_vsock0' });
   }
 
   private dropInstance(): void {
     this.vm?.guest.stop();
+    this.vm?.vsock?.close();
     this.vm = undefined;
     // CH drops its console devices with the VM instance; the next boot reopens (truncates) them.
     this.closeConsoles();
@@ -252,38 +272,6 @@ export class Vmm {
 
 function invalidTransition(what: string, cannot: string, from: string, to: string): ApiFailure {
   return new ApiFailure(500, [API, what, cannot, `Invalid transition: InvalidStateTransition(${from}, ${to})`]);
-}
-
-/**
- * What CH checks when it builds the VM at vm.boot (VmConfig::validate, then opening the payload
- * and disks): the spec cannot express these, and a driver that gets them wrong fails only here.
- */
-function checkBootable(config: VmConfig): void {
-  const what = 'The VM could not boot';
-  const payload = config.payload as Record<string, string | undefined>;
-  const cpus = config.cpus as { boot_vcpus: number; max_vcpus: number };
-  if (payload.kernel === undefined && payload.firmware === undefined && payload.igvm === undefined) {
-    throw new ApiFailure(500, [API, what, 'Error validating configuration', 'No kernel specified']);
-  }
-  if (cpus.max_vcpus < cpus.boot_vcpus) {
-    throw new ApiFailure(500, [API, what, 'Error validating configuration', 'Max CPUs lower than boot CPUs']);
-  }
-  const files: Array<[string, string | undefined]> = [
-    ['Cannot open kernel file', payload.kernel],
-    ['Cannot open firmware file', payload.firmware],
-    ['Cannot open initramfs file', payload.initramfs],
-  ];
-  for (const disk of (config.disks ?? []) as Array<{ path?: string; vhost_user?: boolean }>) {
-    if (disk.vhost_user !== true) files.push(['Error from device manager: cannot open disk image', disk.path]);
-  }
-  for (const [message, path] of files) {
-    if (path === undefined) continue;
-    try {
-      accessSync(path, constants.R_OK);
-    } catch (error) {
-      throw new ApiFailure(500, [API, what, message, `${path}: ${(error as Error).message}`]);
-    }
-  }
 }
 
 /**
