@@ -124,14 +124,16 @@ export class GuestChannel {
   }
 
   /**
-   * Counts bytes against this second's budget (the line rate's worth of full lines); past it the
-   * rest of the chunk is dropped and the socket paused until the next second. True: dropped.
+   * Counts bytes against this second's budget (the line rate's worth of full lines). A chunk that
+   * arrives once the budget is spent is dropped and the socket paused until the next second, so
+   * a flood stalls the guest's writes, not hearthd. True: dropped.
    */
   private budget(socket: Socket, bytes: number): boolean {
     const now = Date.now();
     if (now - this.window.start >= 1_000) this.window = { start: now, lines: 0, bytes: 0 };
+    const spent = this.window.bytes > this.perSecond * (this.maxLine + 1);
     this.window.bytes += bytes;
-    if (this.window.bytes <= this.perSecond * (this.maxLine + 1)) return false;
+    if (!spent) return false;
     this.drops.rateLimited += 1;
     socket.pause();
     clearTimeout(this.resumeTimer);
