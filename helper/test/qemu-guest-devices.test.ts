@@ -125,7 +125,7 @@ describe('QEMU: firmware boot, read-only seed, guest channel', () => {
       onMessage: () => undefined,
     }).start();
     try {
-      await eventually('the channel to connect', async () => (channel.connected ? true : undefined), 10_000);
+      await eventually('the channel to connect', () => Promise.resolve(channel.connected ? true : undefined), 10_000);
     } finally {
       channel.close();
     }

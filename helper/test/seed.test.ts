@@ -15,7 +15,10 @@ import { ImageStore } from '../src/images/image-store.js';
 import { createLogger } from '../src/log.js';
 import { sampleRecord } from './support/records.js';
 
-const tools = { mkfsFat: async () => '/usr/sbin/mkfs.fat', mtools: async () => '/usr/bin/mtools' };
+const tools = {
+  mkfsFat: () => Promise.resolve('/usr/sbin/mkfs.fat'),
+  mtools: () => Promise.resolve('/usr/bin/mtools'),
+};
 /** A key whose comment is full of YAML syntax: it must arrive as one string, nothing more. */
 const OWNER_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm5Ijb8mS3n7j0K1q2w3e4r5t6y7u8i9o0p1a2s3d4f me: {x: 1} # - [y]';
 
