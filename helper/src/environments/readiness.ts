@@ -122,8 +122,8 @@ export class Readiness {
       latest = undefined;
       if (!message || entry.runtime !== rt) return;
       heard = true;
-      const mismatch = keys.check(entry, message);
-      if (mismatch) await this.d.journal(entry, 'host-key-mismatch', mismatch);
+      const said = keys.check(entry, message);
+      if (said) await this.d.journal(entry, said.event, said.message);
       await this.report(entry, message, progress, decides);
     };
     const channel = new GuestChannel({
@@ -223,15 +223,22 @@ class ProgressSaver {
 class HostKeyCheck {
   private told = false;
 
-  check(entry: Entry, message: AgentMessage): string | undefined {
-    // Before cloud-init's ssh module has run, the guest still has the image's keys (or none).
+  /** Once, when cloud-init has finished (before that the guest still has the image's keys, or none). */
+  check(entry: Entry, message: AgentMessage): { event: string; message: string } | undefined {
     if (this.told || (message.cloudInit !== 'done' && message.cloudInit !== 'error')) return undefined;
     const ours = new Set((entry.record.spec.hostKeys ?? []).map((k) => k.publicKey));
-    const foreign = message.hostKeys.filter((k) => !ours.has(k));
-    if (ours.size === 0 || foreign.length === 0) return undefined;
+    if (ours.size === 0) return undefined;
     this.told = true;
-    return `the guest reports ${foreign.length} host key(s) hearthd did not make for it (${foreign
-      .map((k) => k.split(' ')[0])
-      .join(', ')}); they are not trusted: the API keeps reporting hearthd's own`;
+    const foreign = message.hostKeys.filter((k) => !ours.has(k));
+    const missing = [...ours].filter((k) => !message.hostKeys.includes(k));
+    if (foreign.length === 0 && missing.length === 0)
+      return { event: 'host-keys', message: `the guest has exactly the ${ours.size} host keys hearthd made for it` };
+    const types = (keys: string[]) => keys.map((k) => k.split(' ')[0]).join(', ') || 'none';
+    return {
+      event: 'host-key-mismatch',
+      message: `the guest reports host keys hearthd did not make for it (${types(foreign)}; missing: ${types(
+        missing,
+      )}); they are not trusted: the API keeps reporting hearthd's own`,
+    };
   }
 }
