@@ -28,8 +28,20 @@ async function eventsLog(client: ReturnType<HearthdProcess['client']>, id: strin
  */
 describe('provisioning over the guest channel', () => {
   let daemon: HearthdProcess;
+  let daemonArgs: string[];
   const events: HearthEvent[] = [];
-  const abort = new AbortController();
+  let abort = new AbortController();
+
+  function subscribe(): void {
+    const client = daemon.client();
+    void (async () => {
+      try {
+        for await (const event of client.events(abort.signal)) events.push(event);
+      } catch {
+        // Ended with the test or with hearthd.
+      }
+    })();
+  }
 
   beforeAll(async () => {
     const paths = await makePaths('hearthd-provision-');
@@ -41,26 +53,12 @@ describe('provisioning over the guest channel', () => {
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Record<string, unknown>;
     await writeFile(manifestFile, JSON.stringify({ ...manifest, provisioning: 'cloud-init' }));
     if (DEBIAN_BUILD) await importCachedDebianImage(paths.stateDir, DEBIAN_BUILD, DEBIAN);
-    daemon = await HearthdProcess.start(paths, [
-      '--hypervisor',
-      'qemu',
-      '--accel',
-      'tcg',
-      '--vmm-user',
-      'nobody',
-      '--test-provision-fail',
-      'broken',
-    ]);
+    daemonArgs = ['--hypervisor', 'qemu', '--accel', 'tcg', '--vmm-user', 'nobody', '--test-provision-fail', 'broken'];
+    daemon = await HearthdProcess.start(paths, daemonArgs);
     const client = daemon.client();
     await addTinyClass(client);
     await client.call('putClass', { params: { name: 'debian' }, body: { cpus: 1, memoryMiB: 1024, diskGiB: 4 } });
-    void (async () => {
-      try {
-        for await (const event of client.events(abort.signal)) events.push(event);
-      } catch {
-        // Ended with the test.
-      }
-    })();
+    subscribe();
   }, 300_000);
 
   afterAll(async () => {
@@ -112,11 +110,25 @@ describe('provisioning over the guest channel', () => {
       await daemon.client().call('updateConfig', { body: { provisionTimeoutSeconds: 900 } });
     });
 
-    it('is running only after the agent reports cloud-init done, with the stages on the way and its own host keys', async () => {
-      const client = daemon.client();
+    it('is running only after the agent reports cloud-init done — across a kill -9 of hearthd mid-provisioning — with the stages on the way and its own host keys', async () => {
+      let client = daemon.client();
       web = await client.call('createEnvironment', {
         body: { name: 'web', class: 'debian', image: DEBIAN, sshPublicKey: userKey },
       });
+      // Once cloud-init is under way, hearthd dies; the next one reattaches and reconnects the channel.
+      for (;;) {
+        const now = await client.call('getEnvironment', { params: { id: web.id } });
+        if (now.provisioning?.status === 'running' || now.state !== 'starting') break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await client.close();
+      abort.abort();
+      daemon.signal('SIGKILL');
+      await daemon.waitForExit();
+      daemon = await HearthdProcess.start(daemon.paths, daemonArgs);
+      abort = new AbortController();
+      subscribe();
+      client = daemon.client();
       const running = await waitForState(client, web.id, ['running', 'failed'], 900_000);
       expect(running.reason).toBeNull();
       expect(running.state).toBe('running');
@@ -138,6 +150,9 @@ describe('provisioning over the guest channel', () => {
       expect(console.lines.some((l) => /Cloud-init v\. .* finished at/.test(l))).toBe(true);
 
       const log = await eventsLog(client, web.id);
+      const reattached = log.findIndex((l) => l.includes('"event":"reattached"'));
+      expect(reattached).toBeGreaterThan(0);
+      expect(log.findIndex((l) => l.includes('"event":"ready"'))).toBeGreaterThan(reattached);
       expect(log.some((l) => l.includes('"event":"host-keys"') && l.includes('exactly the 2 host keys'))).toBe(true);
       expect(log.some((l) => l.includes('host-key-mismatch'))).toBe(false);
       await client.close();
