@@ -35,6 +35,7 @@ Options:
                                  (a local mirror, or tests; signatures are still checked)
   --test-catalog-keyring FILE    check catalog signatures against FILE, not the shipped keyrings (tests only)
   --test-crash-at POINT          kill hearthd at ${CRASH_POINTS.join('|')} (tests only)
+  --test-provision-fail NAME     environment NAME's cloud-init gets a failing last step (tests only)
   --test-api-limits K=N[,K=N]    lower the API limits (${Object.keys(DEFAULT_API_LIMITS).join(', ')}; tests only)
   -h, --help                     show this help
 
@@ -191,6 +192,7 @@ export function parseCli(argv: string[]): CliResult {
         'test-catalog-keyring': { type: 'string' },
         'test-crash-at': { type: 'string' },
         'test-api-limits': { type: 'string' },
+        'test-provision-fail': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -245,6 +247,7 @@ export function parseCli(argv: string[]): CliResult {
       catalogBaseUrl,
       catalogKeyring:
         values['test-catalog-keyring'] === undefined ? undefined : resolve(values['test-catalog-keyring']),
+      testProvisionFail: values['test-provision-fail'],
       apiLimits,
     },
   };

@@ -53,6 +53,7 @@ const EVENTS = {
   'launch-failed': { type: 'launch-failed', reason: 'no disk' },
   ready: { type: 'ready' },
   'boot-timeout': { type: 'boot-timeout', reason: 'no ready marker within 60 s' },
+  'provisioning-failed': { type: 'provisioning-failed', reason: 'cloud-init reported errors: runcmd failed' },
   'stop-timeout': { type: 'stop-timeout' },
   crash: { type: 'vmm-exited', poweredOff: false, text: 'VMM exited on signal SIGSEGV' },
   'power-off': { type: 'vmm-exited', poweredOff: true, text: 'VMM exited with status 0' },
@@ -69,6 +70,7 @@ const OBSERVATIONS: readonly EventName[] = [
   'launch-failed',
   'ready',
   'boot-timeout',
+  'provisioning-failed',
   'stop-timeout',
   'crash',
   'power-off',
@@ -113,6 +115,7 @@ const TABLE: Row[] = [
   ...(['running', 'stopping', 'stopped', 'failed', 'deleting'] as const).map((s): Row => [s, 'launch-failed', s, '', '=']),
   ...STATES.map((s): Row => (s === 'starting' ? [s, 'ready', 'running', '', '='] : [s, 'ready', s, '', '='])),
   ...STATES.map((s): Row => [s, 'boot-timeout', s, s === 'starting' ? 'terminate' : '', '=']),
+  ...STATES.map((s): Row => [s, 'provisioning-failed', s, s === 'starting' ? 'terminate' : '', '=']),
   ...STATES.map((s): Row => [s, 'stop-timeout', s, s === 'stopping' ? 'terminate' : '', '=']),
   // What was observed of the VMM. A crash is a failure — and never a relaunch.
   ['creating', 'crash',             'failed',   'release',                     '='],
@@ -234,6 +237,16 @@ describe('details the table does not show', () => {
       // The failure is spent: it is cleared, not carried into the next launch.
       expect('failure' in t && t.failure === undefined).toBe(true);
     }
+  });
+
+  it("failed provisioning terminates the VMM and its exit reports cloud-init's error", () => {
+    const t = expectTransition(transition(at('starting'), EVENTS['provisioning-failed']));
+    expect(t).toMatchObject({ state: 'starting', failure: 'cloud-init reported errors: runcmd failed' });
+    expect(t.journal).toEqual({ event: 'provisioning-failed', message: 'cloud-init reported errors: runcmd failed' });
+    const exit = expectTransition(transition(at('starting', { failure: t.failure }), EVENTS.crash));
+    expect(exit).toMatchObject({ state: 'failed', reason: 'cloud-init reported errors: runcmd failed' });
+    // Once running, a late report changes nothing.
+    expect(expectTransition(transition(at('running'), EVENTS['provisioning-failed'])).effects).toEqual([]);
   });
 
   it('a create that was asked not to start ends stopped', () => {

@@ -51,6 +51,8 @@ export interface DaemonOptions {
   catalogBaseUrl?: string | undefined;
   /** Test-only: check every catalog signature against this keyring file instead of the shipped ones. */
   catalogKeyring?: string | undefined;
+  /** Test-only: this environment's cloud-init gets a failing step (`--test-provision-fail NAME`). */
+  testProvisionFail?: string | undefined;
   /** What one caller may hold (api/limits.ts); lowered only by tests. */
   apiLimits?: ApiLimits | undefined;
 }
@@ -142,10 +144,16 @@ export async function startDaemon(
     images,
     vmms,
     qemuImg,
+    program: async (name) => {
+      const found = await findExecutable(host, name);
+      if (!found.found) throw new Error(`${name} is not installed in a system directory (or not root's)`);
+      return found.executable.hostPath;
+    },
     vmmUser,
     hostMemoryMiB,
     network,
     crashAt: options.crashAt,
+    testProvisionFail: options.testProvisionFail,
   });
   await environments.open();
   const catalog = new ImageCatalogService({

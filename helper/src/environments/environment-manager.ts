@@ -18,6 +18,8 @@ import { RuntimeDirComponent } from './components/runtime-dir.js';
 import { NetworkComponent } from './components/network.js';
 import type { NetworkService } from '../network/network-service.js';
 import { allocateNetwork } from '../network/allocate.js';
+import { SeedComponent } from './components/seed.js';
+import { generateHostKeys } from '../guest/host-keys.js';
 import { Entry } from './entry.js';
 import { layoutOf } from './layout.js';
 import { isActive } from './lifecycle.js';
@@ -58,6 +60,10 @@ export interface ManagerOptions {
   images: ImageStore;
   vmms: VmmRegistry;
   qemuImg: () => Promise<string>;
+  /** A trusted system program by name (executables.ts): ssh-keygen, mkfs.fat, mtools. */
+  program: (name: string) => Promise<string>;
+  /** Test-only (`--test-provision-fail NAME`): that environment's cloud-init gets a failing step. */
+  testProvisionFail?: string | undefined;
   vmmUser: VmmUser | undefined;
   hostMemoryMiB: () => Promise<number>;
   /** The host side of guests' networking (network/network-service.ts). */
@@ -88,6 +94,12 @@ export class EnvironmentManager {
       new ConsoleComponent(),
       new RuntimeDirComponent(),
       new NetworkComponent(o.network),
+      // After the network component: the seed names the NIC the network made.
+      new SeedComponent(
+        o.images,
+        { mkfsFat: () => o.program('mkfs.fat'), mtools: () => o.program('mtools') },
+        o.testProvisionFail,
+      ),
       ...(o.extraComponents ?? []),
     ];
     this.components = components;
@@ -255,6 +267,7 @@ export class EnvironmentManager {
               request.isolated ?? false,
             ),
           }),
+          ...(request.sshPublicKey !== undefined && { sshPublicKey: request.sshPublicKey }),
         },
         status: {
           state: 'creating',
@@ -269,6 +282,8 @@ export class EnvironmentManager {
       };
       await mkdir(layout.stateDir);
       await chmod(layout.stateDir, 0o711);
+      // Before the record: a crash in between leaves a directory without one, removed at start.
+      if (image.manifest.provisioning === 'cloud-init') record.spec.hostKeys = await this.hostKeys(layout.stateDir, id);
       await saveRecord(layout.record, record);
       const made = new Entry(record, layout);
       this.entries.set(id, made);
@@ -420,6 +435,16 @@ export class EnvironmentManager {
   private async checkAdmission(memoryMiB: number): Promise<void> {
     const refusal = await this.refusal(memoryMiB);
     if (refusal) throw new DomainError('limit', refusal.message);
+  }
+
+  /** The guest's host key pairs (guest/host-keys.ts); a failure leaves nothing of this create behind. */
+  private async hostKeys(stateDir: string, id: string) {
+    try {
+      return await generateHostKeys(await this.o.program('ssh-keygen'), stateDir, `hearth-${id}`);
+    } catch (error) {
+      await rm(stateDir, { recursive: true, force: true });
+      throw new DomainError('unavailable', `could not generate the guest's SSH host keys: ${messageOf(error)}`);
+    }
   }
 
   private crashPoint(point: CrashPoint): void {

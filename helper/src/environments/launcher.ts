@@ -18,6 +18,8 @@ export interface Launched {
   vm: LaunchedVm;
   runtime: Runtime;
   readyMarker: string | null;
+  /** cloud-init: running only once the guest's agent reports it finished (readiness.ts). */
+  provisioning: 'none' | 'cloud-init';
 }
 
 export interface LauncherDeps {
@@ -73,7 +75,7 @@ export async function launch(
       mode: 0o600,
       flag: 'wx',
     });
-    return { driver, vm, runtime, readyMarker: image.manifest.readyMarker };
+    return { driver, vm, runtime, readyMarker: image.manifest.readyMarker, provisioning: image.manifest.provisioning };
   } catch (error) {
     // Started but not recorded: it must not run on unseen, outside admission.
     await killProcess(vm.process.pid);

@@ -29,6 +29,8 @@ export type LifecycleEvent =
   | { type: 'launch-failed'; reason: string }
   | { type: 'ready' }
   | { type: 'boot-timeout'; reason: string }
+  /** The guest's agent reported that cloud-init finished with errors. */
+  | { type: 'provisioning-failed'; reason: string }
   | { type: 'stop-timeout' }
   // What was observed of the VMM.
   | { type: 'vmm-exited'; poweredOff: boolean; text: string }
@@ -43,7 +45,7 @@ export type Effect =
   | 'launch'
   /** Connect to the live VMM again (after a hearthd restart). */
   | 'reattach'
-  /** Follow the console for the ready marker, with the boot timeout. */
+  /** Follow the console for the ready marker, or the guest channel for cloud-init's end, with the timeout. */
   | 'await-ready'
   | 'power-button'
   | 'arm-stop-timer'
@@ -143,13 +145,15 @@ export function transition(s: LifecycleState, event: LifecycleEvent): Transition
     case 'ready':
       return s.state === 'starting' ? { state: 'running', effects: [] } : stay(s);
 
+    // Either way the VMM is ended and its exit reports `failed` with this reason.
     case 'boot-timeout':
+    case 'provisioning-failed':
       if (s.state !== 'starting') return stay(s);
       return {
         state: 'starting',
         failure: event.reason,
         effects: ['terminate'],
-        journal: { event: 'boot-timeout', message: event.reason },
+        journal: { event: event.type, message: event.reason },
       };
 
     case 'stop-timeout':

@@ -14,7 +14,7 @@ import type { Entry } from './entry.js';
 import { journal } from './journal.js';
 import { lastWords, launch, vmSpec, type LauncherDeps } from './launcher.js';
 import { isActive, transition, type Effect, type LifecycleEvent, type Transition } from './lifecycle.js';
-import { followFile } from './log-files.js';
+import { Readiness, waitingProvisioning } from './readiness.js';
 import { saveRecord, toWire } from './record.js';
 import { EnvironmentRuntime } from './runtime.js';
 import { isSameProcess, killProcess, killStrays } from './vmm-identity.js';
@@ -48,7 +48,22 @@ const now = () => new Date().toISOString();
  * publishes the result, and runs its effects. Callers hold the environment's lock.
  */
 export class Reconciler {
-  constructor(private readonly d: ReconcilerDeps) {}
+  private readonly readiness: Readiness;
+
+  constructor(private readonly d: ReconcilerDeps) {
+    this.readiness = new Readiness({
+      settings: d.settings,
+      images: d.images,
+      log: (entry) => this.logOf(entry),
+      journal: (entry, event, message) => this.journal(entry, event, message),
+      dispatch: (entry, event) => this.dispatch(entry, event),
+      persist: (entry) => this.persist(entry),
+      endpoint: (entry) => {
+        const driver = this.driverOf(entry);
+        return driver?.guestChannelEndpoint(vmSpec(entry.record, this.context(entry, driver), {}));
+      },
+    });
+  }
 
   /** Applies `event`; returns the refusal's text when the lifecycle refuses it. */
   async dispatch(entry: Entry, event: LifecycleEvent): Promise<string | undefined> {
@@ -178,7 +193,7 @@ export class Reconciler {
       case 'reattach':
         return this.reattach(entry);
       case 'await-ready':
-        return this.awaitReady(entry);
+        return this.readiness.awaitReady(entry);
       case 'power-button':
         try {
           await entry.runtime.handle?.powerButton();
@@ -240,16 +255,20 @@ export class Reconciler {
       await this.dispatch(entry, { type: 'launch-failed', reason: messageOf(error) });
       return;
     }
-    const { driver, vm, runtime, readyMarker } = launched;
+    const { driver, vm, runtime, readyMarker, provisioning } = launched;
     const rt = entry.runtime;
     entry.record.runtime = runtime;
+    if (provisioning === 'cloud-init') entry.record.status.provisioning = waitingProvisioning();
     rt.exitKnown = vm.process.exited.then((status) => (rt.exit = status));
     void rt.exitKnown.then(() => this.observe(entry));
     entry.record.status.vmm = { kind: driver.kind, version: driver.version, pid: runtime.pid };
     await this.persist(entry);
     await this.journal(entry, 'vmm-launched', `${driver.kind} ${driver.version} started as pid ${runtime.pid}`);
     rt.adopt(vm.handle, () => void this.observe(entry));
-    await this.dispatch(entry, { type: 'launched', waitsForMarker: readyMarker !== null });
+    await this.dispatch(entry, {
+      type: 'launched',
+      waitsForMarker: readyMarker !== null || provisioning === 'cloud-init',
+    });
   }
 
   /** The VMM that last ran it stays named in the status; only its pid goes. */
@@ -265,6 +284,8 @@ export class Reconciler {
       entry.runtime.adopt(handle, () => void this.observe(entry));
       this.logOf(entry).info({ pid: runtime.pid }, 'reattached to running VMM');
       await this.journal(entry, 'reattached', `hearthd reattached to VMM pid ${runtime.pid}`);
+      // A starting environment's channel is opened by await-ready, which also decides on it.
+      if (entry.record.status.provisioning && entry.record.status.state !== 'starting') this.readiness.watch(entry);
     } catch (error) {
       this.logOf(entry).warn({ err: error }, 'VMM process is alive but does not answer; killing it');
       await killProcess(runtime.pid);
@@ -274,41 +295,6 @@ export class Reconciler {
         text: `VMM did not answer on its control socket after a hearthd restart (${messageOf(error)})`,
       });
     }
-  }
-
-  /** Follows the console for the image's ready marker; the boot timeout ends a guest that never says it. */
-  private async awaitReady(entry: Entry): Promise<void> {
-    const runtime = entry.record.runtime;
-    if (!runtime || entry.record.status.state !== 'starting') return;
-    const marker = (await this.d.images.get(entry.record.spec.image))?.manifest.readyMarker ?? null;
-    if (marker === null) {
-      await this.dispatch(entry, { type: 'ready' });
-      return;
-    }
-    const rt = entry.runtime;
-    const seconds = this.d.settings().bootTimeoutSeconds;
-    const startedAt = Date.parse(entry.record.status.startedAt ?? now());
-    rt.after(Math.max(0, startedAt + seconds * 1000 - Date.now()), () => {
-      void entry.serial(() =>
-        this.dispatch(entry, {
-          type: 'boot-timeout',
-          reason: `the guest did not print its ready marker (${marker}) within ${seconds} s (bootTimeoutSeconds); its console log may say why`,
-        }),
-      );
-    });
-    let seen = '';
-    const stop = rt.own(
-      followFile(entry.layout.console, runtime.consoleOffset, (text) => {
-        seen = (seen + text).slice(-4096);
-        if (!seen.includes(marker)) return;
-        stop();
-        void entry.serial(async () => {
-          if (entry.runtime !== rt || entry.record.status.state !== 'starting') return;
-          await this.journal(entry, 'ready', `guest printed its ready marker (${marker})`);
-          await this.dispatch(entry, { type: 'ready' });
-        });
-      }),
-    );
   }
 
   /** Ends the VMM: its own quit/shutdown first, SIGKILL if it is still there after a grace. */

@@ -94,6 +94,8 @@ export interface VmmDriver {
   launch(spec: VmSpec): Promise<LaunchedVm>;
   /** Reconnects to a VMM started earlier (by this or an earlier hearthd). */
   attach(spec: VmSpec): Promise<VmHandle>;
+  /** Where hearthd reaches the guest agent of `spec`'s VM (QEMU: connect; Cloud Hypervisor: listen). */
+  guestChannelEndpoint(spec: VmSpec): GuestChannelEndpoint;
   /** True when `argv` is this driver's VMM running `spec` (a pid file is only a hint). */
   owns(argv: readonly string[], spec: VmSpec): boolean;
 }

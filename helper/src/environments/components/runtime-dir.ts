@@ -1,4 +1,5 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
+import { releaseVsockDir } from '../../vmm/cloud-hypervisor/hybrid-vsock.js';
 import type { Component, ComponentContext } from './component.js';
 
 /**
@@ -18,6 +19,9 @@ export class RuntimeDirComponent implements Component {
 
   async teardown(ctx: ComponentContext): Promise<void> {
     await rm(ctx.layout.runtimeDir, { recursive: true, force: true });
+    // Cloud Hypervisor's hybrid vsock directory sits beside it (the VMM user's sockets are in it).
+    const { movedAside } = await releaseVsockDir({ id: ctx.spec.id, runtimeDir: ctx.layout.runtimeDir });
+    if (movedAside.length) ctx.log.warn({ movedAside }, 'the VMM user left directories in its vsock directory');
   }
 
   async recover(ctx: ComponentContext): Promise<void> {

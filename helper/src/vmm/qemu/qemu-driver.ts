@@ -4,6 +4,7 @@ import { launchDetached } from '../process.js';
 import {
   VmmError,
   waitFor,
+  GUEST_CHANNEL_NAME,
   GUEST_CHANNEL_SOCKET,
   type GuestChannelEndpoint,
   type GuestExit,
@@ -17,6 +18,19 @@ import { QmpClient, type QmpEvent } from './qmp-client.js';
 export const QMP_SOCKET = 'qmp.sock';
 const DISK_SET = 1;
 const CONSOLE_SET = 2;
+const SEED_SET = 3;
+
+/** The fds QEMU is handed, as it will see them. */
+export interface QemuFds {
+  qmp: number;
+  console: number;
+  disk: number;
+  diskReadOnly: number;
+  /** The seed disk, opened read-only: QEMU cannot write it even if asked to. */
+  seed?: number | undefined;
+  /** The guest channel's listener (hearthd connects to its path, QEMU accepts). */
+  agent?: number | undefined;
+}
 
 /** Maps QEMU's SHUTDOWN reasons to ours. */
 function exitOf(event: QmpEvent): GuestExit | undefined {
@@ -30,10 +44,56 @@ function exitOf(event: QmpEvent): GuestExit | undefined {
   return 'unknown';
 }
 
-/** Direct kernel boot names the files; firmware boot leaves QEMU's default firmware to boot the disk. */
+/**
+ * Direct kernel boot names the files; firmware boot leaves QEMU's default firmware (SeaBIOS on
+ * q35) to boot the disk: it reads its ROMs before -sandbox applies, and spawns nothing.
+ */
 function bootArgs(boot: VmSpec['boot']): string[] {
   if (boot.mode === 'firmware') return [];
   return ['-kernel', boot.kernel, ...(boot.initrd ? ['-initrd', boot.initrd] : []), '-append', boot.cmdline];
+}
+
+/** cloud-init's NoCloud seed: a second virtio disk, read-only. */
+function seedArgs(spec: VmSpec, fd: number | undefined): string[] {
+  if (spec.seedDisk === undefined || fd === undefined) return [];
+  return [
+    '-add-fd',
+    `fd=${fd},set=${SEED_SET},opaque=${spec.seedDisk}`,
+    '-drive',
+    `file=/dev/fdset/${SEED_SET},if=virtio,format=raw,readonly=on`,
+  ];
+}
+
+/**
+ * The TAP hearthd made for this VM (owned by the VMM user, so QEMU opens it without privilege);
+ * no scripts: QEMU runs nothing. Without one, -nodefaults leaves the guest without a NIC.
+ */
+function networkArgs(spec: VmSpec): string[] {
+  if (!spec.network) return [];
+  // Both are hearthd's own (a TAP it named, a MAC of the record's pattern); a comma would still
+  // start another QEMU option, so anything else is refused rather than passed on.
+  const { tap, mac } = spec.network;
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tap) || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac))
+    throw new VmmError(`refusing TAP ${JSON.stringify(tap)} / MAC ${JSON.stringify(mac)} on QEMU's command line`);
+  return [
+    '-netdev',
+    `tap,id=net0,ifname=${tap},script=no,downscript=no`,
+    '-device',
+    `virtio-net-pci,netdev=net0,mac=${mac}`,
+  ];
+}
+
+/** The guest agent's port (`/dev/virtio-ports/<GUEST_CHANNEL_NAME>` in the guest) on hearthd's listener. */
+function channelArgs(fd: number | undefined): string[] {
+  if (fd === undefined) return [];
+  return [
+    '-device',
+    'virtio-serial-pci,id=hearth-serial',
+    '-chardev',
+    `socket,id=agent,fd=${fd},server=on,wait=off`,
+    '-device',
+    `virtserialport,bus=hearth-serial.0,chardev=agent,name=${GUEST_CHANNEL_NAME}`,
+  ];
 }
 
 class QemuHandle implements VmHandle {
@@ -90,7 +150,7 @@ export class QemuDriver implements VmmDriver {
    * `fds`: the QMP listener, the console and the disk, as QEMU will see them. Each fd set's
    * `opaque` names the file it stands for, so the command line still tells which VM this is.
    */
-  args(spec: VmSpec, fds: { qmp: number; console: number; disk: number; diskReadOnly: number }): string[] {
+  args(spec: VmSpec, fds: QemuFds): string[] {
     return [
       '-name',
       `hearth-${spec.id}`,
@@ -128,6 +188,9 @@ export class QemuDriver implements VmmDriver {
       `socket,id=qmp,fd=${fds.qmp},server=on,wait=off`,
       '-mon',
       'chardev=qmp,mode=control',
+      ...seedArgs(spec, fds.seed),
+      ...networkArgs(spec),
+      ...channelArgs(fds.agent),
     ];
   }
 
@@ -140,6 +203,8 @@ export class QemuDriver implements VmmDriver {
         console: await handoff.file(spec.consoleFile, 'append'),
         disk: await handoff.file(spec.disk, 'read-write'),
         diskReadOnly: await handoff.file(spec.disk, 'read'),
+        seed: spec.seedDisk === undefined ? undefined : await handoff.file(spec.seedDisk, 'read'),
+        agent: spec.guestChannel ? await handoff.listen(join(spec.runtimeDir, GUEST_CHANNEL_SOCKET)) : undefined,
       }),
       (fds, handed) =>
         launchDetached(this.binary, this.args(spec, fds), {

@@ -1,0 +1,179 @@
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Environment, HearthEvent } from '#protocol';
+import { SEED_FILE } from '../src/environments/components/seed.js';
+import { GUEST_CHANNEL_NAME } from '../src/vmm/driver.js';
+import { DEBIAN_IMAGE_NAME, installDebianImage } from './support/debian-image.js';
+import { addTinyClass, installTestImage, killVmms, processesMentioning, waitForState } from './support/environments.js';
+import { HearthdProcess, makePaths } from './support/hearthd-process.js';
+import { asUnit, unitProfile } from './support/unit-profile.js';
+import { Namespaces } from './network/support/topology.js';
+
+const BUSYBOX = 'busybox-cloud';
+const DEBIAN = DEBIAN_IMAGE_NAME;
+
+async function eventsLog(client: ReturnType<HearthdProcess['client']>, id: string): Promise<string[]> {
+  return (await client.call('getEnvironmentLogs', { params: { id }, query: { tail: 500, source: 'events' } })).lines;
+}
+
+/**
+ * Provisioning over the guest channel, on real QEMU TCG guests run by a real hearthd as the unit
+ * runs it: `running` only once the guest's agent says cloud-init is done; cloud-init's error is
+ * `failed` with that error; a guest that never reports is `failed` at provisionTimeoutSeconds.
+ */
+describe('provisioning over the guest channel', () => {
+  let daemon: HearthdProcess;
+  let daemonArgs: string[];
+  let launcher: string[];
+  const namespaces = new Namespaces();
+  const events: HearthEvent[] = [];
+  let abort = new AbortController();
+
+  function subscribe(): void {
+    const client = daemon.client();
+    void (async () => {
+      try {
+        for await (const event of client.events(abort.signal)) events.push(event);
+      } catch {
+        // Ended with the test or with hearthd.
+      }
+    })();
+  }
+
+  beforeAll(async () => {
+    const paths = await makePaths('hearthd-provision-');
+    await mkdir(paths.runtimeDir, { mode: 0o750 });
+    await chmod(paths.runtimeDir, 0o750);
+    // The busybox test guest, declared as a cloud-init image: it has no agent, so it never reports.
+    await installTestImage(paths, { name: BUSYBOX });
+    const manifestFile = join(paths.stateDir, 'images', BUSYBOX, 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Record<string, unknown>;
+    await writeFile(manifestFile, JSON.stringify({ ...manifest, provisioning: 'cloud-init' }));
+    await installDebianImage(paths, DEBIAN);
+    daemonArgs = ['--hypervisor', 'qemu', '--accel', 'tcg', '--vmm-user', 'nobody', '--test-provision-fail', 'broken'];
+    // Its guests get hearth0, nftables and dnsmasq: all of it in a namespace of this test's own.
+    launcher = ['ip', 'netns', 'exec', await namespaces.add('prov'), ...asUnit(unitProfile())];
+    daemon = await HearthdProcess.start(paths, daemonArgs, launcher);
+    const client = daemon.client();
+    await addTinyClass(client);
+    await client.call('putClass', { params: { name: 'debian' }, body: { cpus: 1, memoryMiB: 1024, diskGiB: 4 } });
+    subscribe();
+  }, 40 * 60_000); // a cold machine builds the Debian image first
+
+  afterAll(async () => {
+    abort.abort();
+    await killVmms(daemon.paths);
+    await daemon.dispose();
+    await namespaces.destroy();
+  });
+
+  it('a guest that never reports is failed at provisionTimeoutSeconds, with the last stage seen', async () => {
+    const client = daemon.client();
+    await client.call('updateConfig', { body: { provisionTimeoutSeconds: 10 } });
+    const created = await client.call('createEnvironment', { body: { name: 'silent', class: 'tiny', image: BUSYBOX } });
+    expect(created.state).toBe('starting');
+    expect(created.provisioning).toMatchObject({ status: 'waiting', stage: null, error: null });
+    const stateDir = join(daemon.paths.stateDir, 'environments', created.id);
+
+    // Its QEMU has the seed and the agent's port; the seed is root's alone.
+    const [qemu] = await processesMentioning(`hearth-${created.id}`);
+    expect(qemu?.argv.join(' ')).toContain(`name=${GUEST_CHANNEL_NAME}`);
+    expect(qemu?.argv.join(' ')).toContain(`opaque=${join(stateDir, SEED_FILE)}`);
+    const seed = await stat(join(stateDir, SEED_FILE));
+    expect([seed.uid, seed.mode & 0o777]).toEqual([0, 0o600]);
+    // hearthd made the guest's host keys at create, before its first boot.
+    const record = JSON.parse(await readFile(join(stateDir, 'environment.json'), 'utf8')) as {
+      spec: { hostKeys: Array<{ type: string; fingerprint: string }> };
+    };
+    expect(record.spec.hostKeys.map((k) => k.type)).toEqual(['ssh-ed25519', 'ecdsa-sha2-nistp256']);
+
+    // The busybox guest prints its ready marker; for a cloud-init image that counts for nothing.
+    const failed = await waitForState(client, created.id, 'failed', 90_000);
+    expect(failed.readyAt).toBeNull();
+    expect(failed.reason).toBe(
+      'cloud-init did not finish within 10 s (provisionTimeoutSeconds); the last stage seen: none: the guest agent never reported',
+    );
+    expect((await eventsLog(client, created.id)).some((l) => l.includes('"event":"boot-timeout"'))).toBe(true);
+    await client.call('deleteEnvironment', { params: { id: created.id } });
+    await client.close();
+  }, 120_000);
+
+  describe('a real Debian guest (the local build: hearthd build-image, cached)', () => {
+    let web: Environment;
+    let userKey: string;
+
+    beforeAll(async () => {
+      const keyDir = join(daemon.paths.dir, 'user-key');
+      await mkdir(keyDir, { mode: 0o700 });
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'tester@hearth', '-f', join(keyDir, 'id')]);
+      userKey = (await readFile(join(keyDir, 'id.pub'), 'utf8')).trim();
+      await daemon.client().call('updateConfig', { body: { provisionTimeoutSeconds: 900 } });
+    });
+
+    it('is running only after the agent reports cloud-init done — across a kill -9 of hearthd mid-provisioning — with the stages on the way and its own host keys', async () => {
+      let client = daemon.client();
+      web = await client.call('createEnvironment', {
+        body: { name: 'web', class: 'debian', image: DEBIAN, sshPublicKey: userKey },
+      });
+      // Once cloud-init is under way, hearthd dies; the next one reattaches and reconnects the channel.
+      for (;;) {
+        const now = await client.call('getEnvironment', { params: { id: web.id } });
+        if (now.provisioning?.status === 'running' || now.state !== 'starting') break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await client.close();
+      abort.abort();
+      daemon.signal('SIGKILL');
+      await daemon.waitForExit();
+      daemon = await HearthdProcess.start(daemon.paths, daemonArgs, launcher);
+      abort = new AbortController();
+      subscribe();
+      client = daemon.client();
+      const running = await waitForState(client, web.id, ['running', 'failed'], 900_000);
+      expect(running.reason).toBeNull();
+      expect(running.state).toBe('running');
+      expect(running.provisioning).toMatchObject({ status: 'done', error: null });
+
+      const seen = events.flatMap((e) =>
+        e.type === 'environment' && e.environment.id === web.id ? [e.environment] : [],
+      );
+      // Every announcement of `running` already says cloud-init is done; before it, it was not.
+      for (const env of seen.filter((e) => e.state === 'running')) expect(env.provisioning?.status).toBe('done');
+      const before = seen.filter((e) => e.state === 'starting').map((e) => e.provisioning?.status);
+      expect(before).toContain('waiting');
+      expect(before).not.toContain('done');
+      const stages = new Set(seen.map((e) => e.provisioning?.stage).filter(Boolean));
+      expect(stages.size).toBeGreaterThan(0);
+
+      // cloud-init's own "finished" line was on the console by the time the guest was running.
+      const console = await client.call('getEnvironmentLogs', { params: { id: web.id }, query: { tail: 2000 } });
+      expect(console.lines.some((l) => /Cloud-init v\. .* finished at/.test(l))).toBe(true);
+
+      const log = await eventsLog(client, web.id);
+      const reattached = log.findIndex((l) => l.includes('"event":"reattached"'));
+      expect(reattached).toBeGreaterThan(0);
+      expect(log.findIndex((l) => l.includes('"event":"ready"'))).toBeGreaterThan(reattached);
+      expect(log.some((l) => l.includes('"event":"host-keys"') && l.includes('exactly the 2 host keys'))).toBe(true);
+      expect(log.some((l) => l.includes('host-key-mismatch'))).toBe(false);
+      await client.close();
+    }, 960_000);
+
+    it("a guest whose provisioning fails is failed, with cloud-init's error", async () => {
+      const client = daemon.client();
+      await client.call('deleteEnvironment', { params: { id: web.id } });
+      const broken = await client.call('createEnvironment', {
+        body: { name: 'broken', class: 'debian', image: DEBIAN, sshPublicKey: userKey },
+      });
+      const failed = await waitForState(client, broken.id, 'failed', 900_000);
+      expect(failed.reason).toMatch(/^cloud-init finished with errors: .*scripts.user/);
+      expect(failed.provisioning).toMatchObject({ status: 'error' });
+      expect(failed.provisioning?.error).toMatch(/scripts.user/);
+      const log = await eventsLog(client, broken.id);
+      expect(log.some((l) => l.includes('"event":"provisioning-failed"'))).toBe(true);
+      await client.call('deleteEnvironment', { params: { id: broken.id } });
+      await client.close();
+    }, 960_000);
+  });
+});

@@ -1,0 +1,148 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { SeedComponent, SEED_FILE } from '../src/environments/components/seed.js';
+import type { ComponentContext } from '../src/environments/components/component.js';
+import { layoutOf } from '../src/environments/layout.js';
+import type { Spec } from '../src/environments/record.js';
+import { AGENT_PATH, AGENT_SCRIPT, AGENT_UNIT_PATH } from '../src/guest/agent-script.js';
+import { generateHostKeys, hostKeyFile } from '../src/guest/host-keys.js';
+import { TEST_FAILURE_TEXT } from '../src/guest/user-data.js';
+import { ImageStore } from '../src/images/image-store.js';
+import { createLogger } from '../src/log.js';
+import { sampleRecord } from './support/records.js';
+
+const tools = {
+  mkfsFat: () => Promise.resolve('/usr/sbin/mkfs.fat'),
+  mtools: () => Promise.resolve('/usr/bin/mtools'),
+};
+/** A key whose comment is full of YAML syntax: it must arrive as one string, nothing more. */
+const OWNER_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm5Ijb8mS3n7j0K1q2w3e4r5t6y7u8i9o0p1a2s3d4f me: {x: 1} # - [y]';
+
+function mtype(seed: string, name: string): string {
+  return execFileSync('/usr/bin/mtools', ['-c', 'mtype', '-i', seed, `::${name}`], {
+    encoding: 'utf8',
+    env: { MTOOLS_SKIP_CHECK: '1' },
+  });
+}
+
+describe('the NoCloud seed (components/seed.ts) with real mkfs.fat, mtools and ssh-keygen', () => {
+  let dir: string;
+  let images: ImageStore;
+  let spec: Spec;
+  let ctx: ComponentContext;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hearth-seed-'));
+    images = new ImageStore(join(dir, 'images'));
+    for (const [name, provisioning] of [
+      ['cloudy', 'cloud-init'],
+      ['plain', 'none'],
+    ] as const) {
+      await mkdir(join(dir, 'images', name), { recursive: true });
+      const manifest = { name, kernel: null, initrd: null, disk: 'disk.qcow2', cmdline: '', readyMarker: null };
+      await writeFile(
+        join(dir, 'images', name, 'manifest.json'),
+        JSON.stringify({ ...manifest, installedAt: new Date().toISOString(), bootMode: 'firmware', provisioning }),
+      );
+    }
+    spec = { ...sampleRecord().spec, image: 'cloudy', sshPublicKey: OWNER_KEY };
+    const layout = layoutOf(join(dir, 'state'), join(dir, 'run'), spec.id);
+    await mkdir(layout.stateDir, { recursive: true });
+    spec.hostKeys = await generateHostKeys('/usr/bin/ssh-keygen', layout.stateDir, `hearth-${spec.id}`);
+    ctx = {
+      spec,
+      layout,
+      vmmUser: undefined,
+      vmmOpensFiles: false,
+      log: createLogger('silent', { write: () => undefined }),
+      journal: () => Promise.resolve(),
+    };
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('host keys: private halves root-only in the state directory, fingerprints as ssh-keygen -l prints them', async () => {
+    expect(spec.hostKeys!.map((k) => k.type)).toEqual(['ssh-ed25519', 'ecdsa-sha2-nistp256']);
+    for (const [i, type] of (['ed25519', 'ecdsa'] as const).entries()) {
+      const file = hostKeyFile(ctx.layout.stateDir, type);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      const listed = execFileSync('ssh-keygen', ['-l', '-f', file], { encoding: 'utf8' });
+      expect(listed).toContain(spec.hostKeys![i]!.fingerprint);
+      expect(spec.hostKeys![i]!.publicKey).toMatch(/^(ssh-ed25519|ecdsa-sha2-nistp256) [A-Za-z0-9+/]+=*$/);
+    }
+  });
+
+  it('is a read-only-to-others FAT image labelled CIDATA with meta-data, network-config and user-data', async () => {
+    const made = await new SeedComponent(images, tools).prepare(ctx);
+    const seed = join(ctx.layout.stateDir, SEED_FILE);
+    expect(made).toEqual({ seedDisk: seed, guestChannel: true });
+    expect((await stat(seed)).mode & 0o777).toBe(0o600);
+    expect(execFileSync('blkid', ['-o', 'value', '-s', 'LABEL', seed], { encoding: 'utf8' }).trim()).toBe('CIDATA');
+    // Nothing staged is left beside it.
+    expect((await readdir(ctx.layout.stateDir)).filter((f) => f.startsWith('seed'))).toEqual([SEED_FILE]);
+
+    expect(parse(mtype(seed, 'meta-data'))).toEqual({ 'instance-id': spec.id, 'local-hostname': 'web' });
+    // No network component yet: the seed names no NIC.
+    expect(parse(mtype(seed, 'network-config'))).toEqual({ version: 2, ethernets: {} });
+
+    const text = mtype(seed, 'user-data');
+    expect(text.startsWith('#cloud-config\n')).toBe(true);
+    const userData = parse(text) as Record<string, unknown>;
+    expect(userData.users).toEqual([
+      {
+        name: 'dev',
+        gecos: 'Hearth developer',
+        shell: '/bin/bash',
+        sudo: 'ALL=(ALL) NOPASSWD:ALL',
+        lock_passwd: true,
+        ssh_authorized_keys: [OWNER_KEY],
+      },
+    ]);
+    expect(userData).toMatchObject({
+      disable_root: true,
+      ssh_pwauth: false,
+      ssh_deletekeys: true,
+      ssh_genkeytypes: [],
+    });
+    const keys = userData.ssh_keys as Record<string, string>;
+    expect(Object.keys(keys).sort()).toEqual(['ecdsa_private', 'ecdsa_public', 'ed25519_private', 'ed25519_public']);
+    expect(keys.ed25519_public).toBe(spec.hostKeys![0]!.publicKey);
+    expect(keys.ed25519_private).toContain('BEGIN OPENSSH PRIVATE KEY');
+    const files = userData.write_files as Array<{ path: string; content: string }>;
+    expect(files.map((f) => f.path)).toEqual([AGENT_PATH, AGENT_UNIT_PATH]);
+    expect(files[0]!.content).toBe(AGENT_SCRIPT);
+    expect(JSON.stringify(userData.runcmd)).not.toContain(TEST_FAILURE_TEXT);
+  });
+
+  it('is rebuilt at each prepare with the same instance id, and follows a changed MAC', async () => {
+    const seed = join(ctx.layout.stateDir, SEED_FILE);
+    spec.network = { host: 7, mac: '52:54:00:12:34:56', isolated: false };
+    await new SeedComponent(images, tools).prepare(ctx);
+    expect(parse(mtype(seed, 'meta-data'))).toMatchObject({ 'instance-id': spec.id });
+    expect(parse(mtype(seed, 'network-config'))).toEqual({
+      version: 2,
+      ethernets: { primary: { match: { macaddress: '52:54:00:12:34:56' }, dhcp4: true, dhcp6: false } },
+    });
+    delete spec.network;
+  });
+
+  it('adds the failing step only for the environment named by --test-provision-fail', async () => {
+    const seed = join(ctx.layout.stateDir, SEED_FILE);
+    await new SeedComponent(images, tools, 'other').prepare(ctx);
+    expect(mtype(seed, 'user-data')).not.toContain(TEST_FAILURE_TEXT);
+    await new SeedComponent(images, tools, 'web').prepare(ctx);
+    expect(mtype(seed, 'user-data')).toContain(TEST_FAILURE_TEXT);
+  });
+
+  it('makes nothing for an image without provisioning, and destroy removes the seed', async () => {
+    const component = new SeedComponent(images, tools);
+    expect(await component.prepare({ ...ctx, spec: { ...spec, image: 'plain' } })).toEqual({});
+    await component.destroy(ctx);
+    expect((await readdir(ctx.layout.stateDir)).filter((f) => f.startsWith('seed'))).toEqual([]);
+  });
+});
