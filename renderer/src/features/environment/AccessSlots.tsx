@@ -20,8 +20,8 @@ export function AccessSlots({ env }: { env: Environment }) {
       {env.provisioning && <ProvisioningProgress env={env} provisioning={env.provisioning} />}
       {env.network === null ? (
         <p className="banner banner-info" data-testid="access-no-network">
-          Its image <code>{env.image}</code> has no provisioning, so it has no network and no SSH. Linux images (Settings
-          → Images) have both.
+          Its image <code>{env.image}</code> has no provisioning, so it has no network and no SSH. Linux images
+          (Settings → Images) have both.
         </p>
       ) : (
         <>

@@ -55,8 +55,8 @@ function KeyPart(props: { setup: SshSetup; creating: boolean; onCreate: () => vo
   return (
     <div className="ssh-part" data-testid="ssh-key" data-state="present">
       <p>
-        <strong>Your key:</strong> <code>{keyPath}</code>, sent to new environments as their <code>dev</code> user&apos;s
-        authorized key.
+        <strong>Your key:</strong> <code>{keyPath}</code>, sent to new environments as their <code>dev</code>{' '}
+        user&apos;s authorized key.
       </p>
       <p className="ssh-public-key small">
         <code>{publicKey}</code>
@@ -65,7 +65,12 @@ function KeyPart(props: { setup: SshSetup; creating: boolean; onCreate: () => vo
   );
 }
 
-function IncludePart(props: { setup: SshSetup; busy: boolean; onChange: (enabled: boolean) => void; compact: boolean }) {
+function IncludePart(props: {
+  setup: SshSetup;
+  busy: boolean;
+  onChange: (enabled: boolean) => void;
+  compact: boolean;
+}) {
   const { include, includeLine, userConfigPath, configPath } = props.setup;
   if (include === 'present') {
     if (props.compact) return null;
@@ -90,8 +95,8 @@ function IncludePart(props: { setup: SshSetup; busy: boolean; onChange: (enabled
       </p>
       {include === 'inert' && (
         <p className="banner banner-warn small" role="note">
-          That line is already there, but after a Host or Match block, where ssh applies it to that block alone. Adding it
-          puts another copy at the top; yours stays as it is.
+          That line is already there, but after a Host or Match block, where ssh applies it to that block alone. Adding
+          it puts another copy at the top; yours stays as it is.
         </p>
       )}
       <Button variant="primary" onClick={() => props.onChange(true)} disabled={props.busy}>
