@@ -24,13 +24,19 @@ const KIND: Record<InstallRun['kind'], string> = {
   uninstall: 'Uninstalling the helper',
 };
 
+/** The jobs besides hearthd itself have their own titles; their kind is always "install". */
+const ACTION: Partial<Record<InstallRun['action'], string>> = {
+  'build-image': 'Building the Debian image',
+  'install-cloud-hypervisor': 'Installing Cloud Hypervisor',
+};
+
 export function InstallPanel({ run }: { run: InstallRun }) {
   const overall = RUN[run.state];
   const log = run.log.filter((l) => !l.startsWith('::'));
   return (
     <section className="card" aria-labelledby="install-title" data-testid="install" data-state={run.state}>
       <div className="card-head">
-        <h2 id="install-title">{KIND[run.kind]}</h2>
+        <h2 id="install-title">{ACTION[run.action] ?? KIND[run.kind]}</h2>
         <StatusBadge tone={overall.tone} label={overall.label} testId="install-state" />
       </div>
       {run.error !== undefined && (
@@ -50,6 +56,14 @@ export function InstallPanel({ run }: { run: InstallRun }) {
             <li key={step.id} className={`step step-${step.state}`} data-step={step.id} data-state={step.state}>
               <StatusBadge tone={s.tone} label={s.label} />
               <span className="step-title">{step.title}</span>
+              {step.state === 'running' && step.percent !== undefined && (
+                <progress
+                  className="step-progress"
+                  max={100}
+                  value={step.percent}
+                  aria-label={`${step.title}: ${Math.round(step.percent)}%`}
+                />
+              )}
               {note !== undefined && <span className="step-note muted small">{note}</span>}
             </li>
           );
