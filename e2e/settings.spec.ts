@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addTinyClass } from '../helper/test/support/environments.js';
+import { addTinyClass, installTestImage, TEST_IMAGE } from '../helper/test/support/environments.js';
 import { HearthdProcess, makePaths } from '../helper/test/support/hearthd-process.js';
 import { expectNoSeriousViolations, shootAndCheck } from './support/axe.js';
 import { launchChromium, openRoute } from './support/browser.js';
@@ -61,6 +61,9 @@ describe.skipIf(skip)('setup wizard and settings against a real hearthd', () => 
     const administrator = await ensureMember(ADMIN_MEMBER);
     const paths = await makePaths('hearth-settings-');
     cleanup.push(() => rm(paths.dir, { recursive: true, force: true }));
+    // Two images: one an environment uses (so deleting it is refused), one free to delete.
+    await installTestImage(paths);
+    await installTestImage(paths, { name: 'spare-image' });
     daemon = await HearthdProcess.start(paths);
     // The daemon the spec ends with: the last test restarts it.
     cleanup.push(() => daemon.dispose());
@@ -114,6 +117,12 @@ describe.skipIf(skip)('setup wizard and settings against a real hearthd', () => 
     await page.getByRole('button', { name: 'Next: Install the helper' }).click();
     await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
     await shootAndCheck(page, 'wizard-helper');
+    await page.getByRole('button', { name: 'Next: An image' }).click();
+    await page.getByTestId('setup-step-images').waitFor();
+    // hearthd's own catalog (nothing is fetched until Download) and the installed images.
+    await page.getByTestId('catalog').locator('[data-catalog]').first().waitFor({ timeout: 10_000 });
+    await page.getByTestId('installed-images').locator(`[data-image="${TEST_IMAGE}"]`).waitFor();
+    await shootAndCheck(page, 'wizard-images');
     await page.getByRole('button', { name: 'Next: Done' }).click();
     await page.getByTestId('setup-summary').waitFor();
     const complete = report.verdict !== 'not-ready';
@@ -140,7 +149,31 @@ describe.skipIf(skip)('setup wizard and settings against a real hearthd', () => 
       expect(await group.evaluate((el) => (el as HTMLFieldSetElement).disabled)).toBe(true);
       expect(await group.locator('input:checked').count()).toBe(1);
     }
+    // Images: listed with what they are, but neither deletable nor downloadable by a member.
+    const images = page.getByTestId('images');
+    await images.locator(`[data-image="${TEST_IMAGE}"]`).waitFor({ timeout: 10_000 });
+    expect(await images.getByTestId('admin-only').textContent()).toContain(WHO_MAY_CHANGE);
+    expect(await images.getByRole('button', { name: /^Delete / }).count()).toBe(0);
+    expect(await images.getByTestId('build-image').isDisabled()).toBe(true);
     await shootAndCheck(page, 'settings-member');
+  });
+
+  it('lets an admin delete an unused image; one in use is refused, with hearthd’s reason on its row', async () => {
+    const page = admin;
+    await root((c) =>
+      c.call('createEnvironment', { body: { name: 'user-of-image', class: 'tiny', image: TEST_IMAGE, start: false } }),
+    );
+    const images = page.getByTestId('images');
+    const used = images.locator(`[data-image="${TEST_IMAGE}"]`);
+    await used.getByTestId('used-by').filter({ hasText: '1 environment' }).waitFor({ timeout: 5_000 });
+    await used.getByRole('button', { name: `Delete ${TEST_IMAGE}` }).click();
+    expect(await used.getByTestId('image-delete-error').textContent()).toContain('is used by 1 environment');
+    await shootAndCheck(page, 'settings-images-in-use');
+    await images.getByRole('button', { name: 'Delete spare-image' }).click();
+    await images.locator('[data-image="spare-image"]').waitFor({ state: 'detached', timeout: 5_000 });
+    const names = (await root((c) => c.call('listImages'))).images.map((i) => i.name);
+    expect(names).toEqual([TEST_IMAGE]);
+    await root((c) => c.call('deleteEnvironment', { params: { id: 'user-of-image' } }));
   });
 
   it('lets an admin edit a class: an invalid value is marked on its field, a valid one is saved', async () => {
