@@ -64,10 +64,13 @@ function SshAccess({ env }: { env: Environment }) {
   const ssh = env.ssh;
   if (ssh === null) {
     return (
-      <p className="banner banner-info" data-testid="access-no-ssh">
-        It was created without an SSH key, so it accepts no SSH login. Create a key (below, or in Settings) and create
-        the environment again.
-      </p>
+      <>
+        <p className="banner banner-info" data-testid="access-no-ssh">
+          It was created without an SSH key, so it accepts no SSH login. Create a key (below, or in Settings) and create
+          the environment again.
+        </p>
+        <SshSetupPanel compact />
+      </>
     );
   }
   const command = `ssh ${env.name}.hearth`;

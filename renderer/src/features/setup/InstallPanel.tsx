@@ -30,6 +30,10 @@ const ACTION: Partial<Record<InstallRun['action'], string>> = {
   'install-cloud-hypervisor': 'Installing Cloud Hypervisor',
 };
 
+/** A run of hearthd's own install or uninstall, which the helper panels show (image builds show under Images). */
+export const isHelperRun = (run: InstallRun | null): run is InstallRun =>
+  run !== null && (run.action === 'install' || run.action === 'uninstall');
+
 export function InstallPanel({ run }: { run: InstallRun }) {
   const overall = RUN[run.state];
   const log = run.log.filter((l) => !l.startsWith('::'));

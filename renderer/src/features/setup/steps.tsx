@@ -8,7 +8,7 @@ import { AdminNote } from '../settings/AdminNote.js';
 import { useIsAdmin } from '../settings/queries.js';
 import { InstalledImages } from '../images/InstalledImages.js';
 import { ConnectionPanel } from './ConnectionPanel.js';
-import { InstallPanel } from './InstallPanel.js';
+import { InstallPanel, isHelperRun } from './InstallPanel.js';
 import { ReadinessReport } from './ReadinessReport.js';
 import type { SetupStep, SetupStepProps } from './setupSteps.js';
 
@@ -101,7 +101,7 @@ function InstallHelper({ context, headingId }: SetupStepProps) {
         }}
         onRetry={() => void call('reconnect', {}).then(setConnection)}
       />
-      {context.install && <InstallPanel run={context.install} />}
+      {isHelperRun(context.install) && <InstallPanel run={context.install} />}
     </>
   );
 }
