@@ -30,7 +30,12 @@ export function ImageSources(props: { connected: boolean; canChange: boolean }) 
           {message(error)}
         </div>
       )}
-      {catalog.data && (
+      {catalog.data?.entries.length === 0 && (
+        <p className="muted small" data-testid="catalog-empty">
+          This hearthd offers no images to download.
+        </p>
+      )}
+      {catalog.data && catalog.data.entries.length > 0 && (
         <ul className="catalog" data-testid="catalog">
           {catalog.data.entries.map((entry) => (
             <CatalogRow
