@@ -159,7 +159,8 @@ describe.skipIf(skip)('setup wizard and settings against a real hearthd', () => 
     await images.locator(`[data-image="${TEST_IMAGE}"]`).waitFor({ timeout: 10_000 });
     expect(await images.getByTestId('admin-only').textContent()).toContain(WHO_MAY_CHANGE);
     expect(await images.getByRole('button', { name: /^Delete / }).count()).toBe(0);
-    expect(await images.getByTestId('build-image').isDisabled()).toBe(true);
+    // The local build asks for the password instead: that is its gate, not hearthd's admin role.
+    expect(await images.getByTestId('build-image').isDisabled()).toBe(false);
     await shootAndCheck(page, 'settings-member');
   });
 

@@ -125,10 +125,10 @@ function Images({ context, headingId }: SetupStepProps) {
         </p>
       ) : (
         <div className="card">
+          <AdminNote admin={admin} />
           {context.images !== null && context.images.length > 0 && (
             <InstalledImages images={context.images} canDelete={false} />
           )}
-          <AdminNote admin={admin} />
           <ImageSources connected={connected} canChange={admin !== false} />
         </div>
       )}
