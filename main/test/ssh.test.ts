@@ -90,6 +90,13 @@ describe('the user side of SSH, in a temporary home, with the real ssh-keygen an
     expect(first.publicKey?.startsWith(stdout.trim())).toBe(true);
     // Idempotent: a second call keeps the same key.
     expect((await side.createKey()).publicKey).toBe(first.publicKey);
+    // A lost public half is derived again from the private key, which is never replaced.
+    const privateKey = await readFile(paths.key, 'utf8');
+    await rm(paths.publicKey);
+    expect((await side.setup()).publicKey).toBeNull();
+    const again = await side.createKey();
+    expect(await readFile(paths.key, 'utf8')).toBe(privateKey);
+    expect(again.publicKey?.split(' ').slice(0, 2)).toEqual(first.publicKey?.split(' ').slice(0, 2));
   });
 
   it('adds the Include at the top, after which ssh resolves <name>.hearth to the environment', async () => {

@@ -151,19 +151,14 @@ export class AppCore {
         if (!choose) throw new IpcFailure('unavailable', 'Saving logs is not available here.');
         return saveLog(request, choose);
       },
-      getSshSetup: () => this.sshSide().setup(),
-      createSshKey: async () => {
-        const setup = await this.sshSide().createKey();
-        if (this.connection.status.state === 'connected') this.ssh?.scheduleSync(0);
-        return setup;
-      },
-      setSshInclude: async ({ enabled }) => {
-        try {
-          return await this.sshSide().setInclude(enabled);
-        } catch (error) {
-          throw new IpcFailure('failed', error instanceof Error ? error.message : String(error));
-        }
-      },
+      getSshSetup: () => this.sshCall((ssh) => ssh.setup()),
+      createSshKey: () =>
+        this.sshCall(async (ssh) => {
+          const setup = await ssh.createKey();
+          if (this.connection.status.state === 'connected') ssh.scheduleSync(0);
+          return setup;
+        }),
+      setSshInclude: ({ enabled }) => this.sshCall((ssh) => ssh.setInclude(enabled)),
       subscribe: async (request, { owner }) => ({ id: await this.subscriptions.subscribe(owner, request) }),
       unsubscribe: ({ id }) => {
         this.subscriptions.unsubscribe(id);
@@ -172,9 +167,15 @@ export class AppCore {
     };
   }
 
-  private sshSide(): SshSide {
+  /** The SSH calls' failures (no ssh-keygen, a home ssh cannot be told about) are the user's to read. */
+  private async sshCall<T>(use: (ssh: SshSide) => Promise<T>): Promise<T> {
     if (this.ssh === null) throw new IpcFailure('unavailable', 'SSH setup is not available here.');
-    return this.ssh;
+    try {
+      return await use(this.ssh);
+    } catch (error) {
+      if (error instanceof IpcFailure) throw error;
+      throw new IpcFailure('failed', error instanceof Error ? error.message : String(error));
+    }
   }
 
   start(): void {

@@ -1,6 +1,7 @@
 import { lstat, mkdir, readFile, rename, chmod, rm } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { execa } from 'execa';
+import writeFileAtomic from 'write-file-atomic';
 import type { SshPaths } from './paths.js';
 
 /**
@@ -16,6 +17,15 @@ export async function ensureHearthDir(paths: SshPaths): Promise<void> {
   if (stat.uid !== process.getuid?.()) throw new Error(`${paths.dir} belongs to uid ${stat.uid}, not to you`);
   if ((stat.mode & 0o077) !== 0) await chmod(paths.dir, 0o700);
 }
+
+const exists = (path: string) =>
+  lstat(path).then(
+    () => true,
+    (error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    },
+  );
 
 /** The public key line, or null when there is no key pair yet (or only half of one). */
 export async function readPublicKey(paths: SshPaths): Promise<string | null> {
@@ -43,6 +53,13 @@ export async function ensureKeyPair(paths: SshPaths): Promise<string> {
   const existing = await readPublicKey(paths);
   if (existing !== null) return existing;
   await ensureHearthDir(paths);
+  if (await exists(paths.key)) {
+    // A private key whose public half went missing is still the user's key: never replace it,
+    // derive the public line from it again.
+    const { stdout } = await execa('ssh-keygen', ['-y', '-f', paths.key], { stdin: 'ignore' });
+    await writeFileAtomic(paths.publicKey, `${stdout.trim()} ${keyComment()}\n`, { mode: 0o644 });
+    return (await readFile(paths.publicKey, 'utf8')).trim();
+  }
   const temp = `${paths.key}.new-${process.pid}`;
   await rm(temp, { force: true });
   await rm(`${temp}.pub`, { force: true });
