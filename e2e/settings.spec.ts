@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +71,9 @@ describe.skipIf(skip)('setup wizard and settings against a real hearthd', () => 
     // The daemon the spec ends with: the last test restarts it.
     cleanup.push(() => daemon.dispose());
     await root((client) => addTinyClass(client));
+    // The member's SSH setup from an earlier run would hide the "no key yet" this spec starts from.
+    await rm(join(plain.home, '.config/hearth'), { recursive: true, force: true });
+    await rm(join(plain.home, '.ssh'), { recursive: true, force: true });
     memberBridge = await startMemberBridge(paths.socket, plain);
     cleanup.push(() => memberBridge.close());
     adminBridge = await startMemberBridge(paths.socket, administrator);
@@ -162,6 +166,29 @@ describe.skipIf(skip)('setup wizard and settings against a real hearthd', () => 
     // The local build asks for the password instead: that is its gate, not hearthd's admin role.
     expect(await images.getByTestId('build-image').isDisabled()).toBe(false);
     await shootAndCheck(page, 'settings-member');
+  });
+
+  it('makes the member’s SSH key as the member, and adds and removes the Include with consent', async () => {
+    const page = member;
+    const { home, uid } = memberBridge.member;
+    const ssh = page.getByTestId('ssh');
+    await ssh.locator('[data-testid="ssh-key"][data-state="absent"]').waitFor({ timeout: 10_000 });
+    await ssh.getByRole('button', { name: 'Create SSH key' }).click();
+    await ssh.locator('[data-testid="ssh-key"][data-state="present"]').waitFor({ timeout: 10_000 });
+    const key = await stat(join(home, '.config/hearth/id_ed25519'));
+    // Made by the bridge's own process, so the member's, readable by no one else.
+    expect([key.uid, key.mode & 0o777]).toEqual([uid, 0o600]);
+    const pub = (await readFile(join(home, '.config/hearth/id_ed25519.pub'), 'utf8')).trim();
+    expect(await ssh.locator('.ssh-public-key').textContent()).toBe(pub);
+    await shootAndCheck(page, 'settings-ssh');
+
+    await ssh.getByRole('button', { name: 'Add the Include line' }).click();
+    await ssh.locator('[data-testid="ssh-include"][data-state="present"]').waitFor({ timeout: 5_000 });
+    const config = await readFile(join(home, '.ssh/config'), 'utf8');
+    expect(config.split('\n')[1]).toBe(`Include "${join(home, '.config/hearth/ssh_config')}"`);
+    await ssh.getByRole('button', { name: 'Remove the Include line' }).click();
+    await ssh.locator('[data-testid="ssh-include"][data-state="absent"]').waitFor({ timeout: 5_000 });
+    expect(await readFile(join(home, '.ssh/config'), 'utf8')).toBe('');
   });
 
   it('lets an admin delete an unused image; one in use is refused, with hearthd’s reason on its row', async () => {
