@@ -35,7 +35,9 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
   const chosenClass = cls || classes.data?.[0]?.name || '';
   const chosenImage = image || images.data?.[0]?.name || '';
   // Images without provisioning (the busybox test guest) have no network, so no SSH or isolation.
-  const networked = images.data?.find((i) => i.name === chosenImage)?.provisioning !== 'none';
+  // Until the list is in, nothing is known: offer neither, rather than flash both.
+  const networked =
+    images.data !== undefined && images.data.find((i) => i.name === chosenImage)?.provisioning !== 'none';
   const publicKey = ssh.data?.publicKey ?? null;
 
   /** What the chosen class would do to this machine now (hearthd's answer still decides). */
