@@ -1,8 +1,11 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addTinyClass } from '../helper/test/support/environments.js';
+import { addTinyClass, installTestImage, TEST_IMAGE } from '../helper/test/support/environments.js';
 import { HearthdProcess, makePaths } from '../helper/test/support/hearthd-process.js';
+import { requestAs } from '../helper/test/support/request-as.js';
 import { expectNoSeriousViolations, shootAndCheck } from './support/axe.js';
 import { launchChromium, openRoute } from './support/browser.js';
 import { cannotRunGuiSpec } from './support/gui-stack.js';
@@ -61,10 +64,16 @@ describe.skipIf(skip)('setup wizard and settings against a real hearthd', () => 
     const administrator = await ensureMember(ADMIN_MEMBER);
     const paths = await makePaths('hearth-settings-');
     cleanup.push(() => rm(paths.dir, { recursive: true, force: true }));
+    // Two images: one an environment uses (so deleting it is refused), one free to delete.
+    await installTestImage(paths);
+    await installTestImage(paths, { name: 'spare-image' });
     daemon = await HearthdProcess.start(paths);
     // The daemon the spec ends with: the last test restarts it.
     cleanup.push(() => daemon.dispose());
     await root((client) => addTinyClass(client));
+    // The member's SSH setup from an earlier run would hide the "no key yet" this spec starts from.
+    await rm(join(plain.home, '.config/hearth'), { recursive: true, force: true });
+    await rm(join(plain.home, '.ssh'), { recursive: true, force: true });
     memberBridge = await startMemberBridge(paths.socket, plain);
     cleanup.push(() => memberBridge.close());
     adminBridge = await startMemberBridge(paths.socket, administrator);
@@ -114,6 +123,15 @@ describe.skipIf(skip)('setup wizard and settings against a real hearthd', () => 
     await page.getByRole('button', { name: 'Next: Install the helper' }).click();
     await page.locator('[data-testid="connection"][data-state="connected"]').waitFor();
     await shootAndCheck(page, 'wizard-helper');
+    await page.getByRole('button', { name: 'Next: An image' }).click();
+    await page.getByTestId('setup-step-images').waitFor();
+    // hearthd's own catalog (nothing is fetched until Download; it may offer none) and the installed images.
+    await page
+      .locator('[data-testid="catalog"] [data-catalog], [data-testid="catalog-empty"]')
+      .first()
+      .waitFor({ timeout: 10_000 });
+    await page.getByTestId('installed-images').locator(`[data-image="${TEST_IMAGE}"]`).waitFor();
+    await shootAndCheck(page, 'wizard-images');
     await page.getByRole('button', { name: 'Next: Done' }).click();
     await page.getByTestId('setup-summary').waitFor();
     const complete = report.verdict !== 'not-ready';
@@ -140,7 +158,64 @@ describe.skipIf(skip)('setup wizard and settings against a real hearthd', () => 
       expect(await group.evaluate((el) => (el as HTMLFieldSetElement).disabled)).toBe(true);
       expect(await group.locator('input:checked').count()).toBe(1);
     }
+    // Images: listed with what they are, but neither deletable nor downloadable by a member.
+    const images = page.getByTestId('images');
+    await images.locator(`[data-image="${TEST_IMAGE}"]`).waitFor({ timeout: 10_000 });
+    expect(await images.getByTestId('admin-only').textContent()).toContain(WHO_MAY_CHANGE);
+    expect(await images.getByRole('button', { name: /^Delete / }).count()).toBe(0);
+    // The local build asks for the password instead: that is its gate, not hearthd's admin role.
+    expect(await images.getByTestId('build-image').isDisabled()).toBe(false);
     await shootAndCheck(page, 'settings-member');
+  });
+
+  it('makes the member’s SSH key as the member, and adds and removes the Include with consent', async () => {
+    const page = member;
+    const { home, uid } = memberBridge.member;
+    const ssh = page.getByTestId('ssh');
+    await ssh.locator('[data-testid="ssh-key"][data-state="absent"]').waitFor({ timeout: 10_000 });
+    await ssh.getByRole('button', { name: 'Create SSH key' }).click();
+    await ssh.locator('[data-testid="ssh-key"][data-state="present"]').waitFor({ timeout: 10_000 });
+    const key = await stat(join(home, '.config/hearth/id_ed25519'));
+    // Made by the bridge's own process, so the member's, readable by no one else.
+    expect([key.uid, key.mode & 0o777]).toEqual([uid, 0o600]);
+    const pub = (await readFile(join(home, '.config/hearth/id_ed25519.pub'), 'utf8')).trim();
+    expect(await ssh.locator('.ssh-public-key').textContent()).toBe(pub);
+    await shootAndCheck(page, 'settings-ssh');
+
+    await ssh.getByRole('button', { name: 'Add the Include line' }).click();
+    await ssh.locator('[data-testid="ssh-include"][data-state="present"]').waitFor({ timeout: 5_000 });
+    const config = await readFile(join(home, '.ssh/config'), 'utf8');
+    expect(config.split('\n')[1]).toBe(`Include "${join(home, '.config/hearth/ssh_config')}"`);
+    await ssh.getByRole('button', { name: 'Remove the Include line' }).click();
+    await ssh.locator('[data-testid="ssh-include"][data-state="absent"]').waitFor({ timeout: 5_000 });
+    expect(await readFile(join(home, '.ssh/config'), 'utf8')).toBe('');
+  });
+
+  it('lets an admin delete an unused image; one in use is refused, with hearthd’s reason on its row', async () => {
+    const page = admin;
+    // Created as the admin member: the `environment` event reaches its page, whose image list follows.
+    const asAdmin = async (method: string, path: string, body?: unknown) => {
+      const groups = (await execa('id', ['-G', adminBridge.member.name])).stdout.split(' ').map(Number);
+      return requestAs(daemon.paths.socket, adminBridge.member.uid, method, path, body, groups);
+    };
+    const created = await asAdmin('POST', '/v1/environments', {
+      name: 'user-of-image',
+      class: 'tiny',
+      image: TEST_IMAGE,
+      start: false,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const images = page.getByTestId('images');
+    const used = images.locator(`[data-image="${TEST_IMAGE}"]`);
+    await used.getByTestId('used-by').filter({ hasText: '1 environment' }).waitFor({ timeout: 5_000 });
+    await used.getByRole('button', { name: `Delete ${TEST_IMAGE}` }).click();
+    expect(await used.getByTestId('image-delete-error').textContent()).toContain('is used by 1 environment');
+    await shootAndCheck(page, 'settings-images-in-use');
+    await images.getByRole('button', { name: 'Delete spare-image' }).click();
+    await images.locator('[data-image="spare-image"]').waitFor({ state: 'detached', timeout: 5_000 });
+    const names = (await root((c) => c.call('listImages'))).images.map((i) => i.name);
+    expect(names).toEqual([TEST_IMAGE]);
+    expect((await asAdmin('DELETE', '/v1/environments/user-of-image')).status).toBeLessThan(300);
   });
 
   it('lets an admin edit a class: an invalid value is marked on its field, a valid one is saved', async () => {

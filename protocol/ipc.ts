@@ -5,7 +5,7 @@ import { HearthEvent } from './events.js';
 import { OneOf } from './schemas/common.js';
 import { EnvironmentParams, LogLinesEvent, LogSource } from './schemas/environments.js';
 import { HearthdLogEntriesEvent, LogLevel } from './schemas/hearthd-log.js';
-import { AppInfo, CloseAction, ConnectionStatus, InstallRequest, InstallRun } from './schemas/app.js';
+import { AppInfo, CloseAction, ConnectionStatus, InstallRequest, InstallRun, SshSetup } from './schemas/app.js';
 
 /**
  * The renderer ↔ main contract (`window.hearth`), declared once. The main process validates every
@@ -224,6 +224,15 @@ export const ipcInvoke = {
   copyText: { request: CopyText, response: Empty },
   /** Write a log the window holds to a file: Electron asks where; browser mode saves into its directory. */
   saveLog: { request: SaveLogRequest, response: SaveLogResult },
+  /** The user's SSH key, Hearth's ssh_config and whether ~/.ssh/config includes it (main/src/ssh). */
+  getSshSetup: { request: Empty, response: SshSetup },
+  /** Make the ed25519 key pair as the user (ssh-keygen), unless one exists. */
+  createSshKey: { request: Empty, response: SshSetup },
+  /** The user's consent (or its withdrawal): the one Include line at the top of ~/.ssh/config. */
+  setSshInclude: {
+    request: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
+    response: SshSetup,
+  },
   /** Start a subscription; its items and its end arrive as `subscription` events with this id. */
   subscribe: {
     request: SubscribeRequest,

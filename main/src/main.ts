@@ -17,6 +17,7 @@ import { detectTrayHost } from './core/tray-host.js';
 import { environmentNotices, trayModel, type TrayEnvironment } from './core/tray-model.js';
 import { fitBounds, WindowStateStore } from './core/window-state.js';
 import { TrayView } from './electron/tray.js';
+import { sshPaths } from './ssh/paths.js';
 
 /**
  * The Electron main process: a thin layer over main/src/core (plain TypeScript, tested without
@@ -71,6 +72,7 @@ if (!app.requestSingleInstanceLock()) {
     autostart: new Autostart(autostartPath(), process.env.APPIMAGE ?? process.execPath),
     trayAvailable: () => trayAvailable,
     appSettings,
+    ssh: sshPaths(app.getPath('home')),
     copyText: (text) => {
       void clipboard.writeText(text);
       return Promise.resolve();

@@ -58,6 +58,18 @@ describe('planInstall', () => {
     expect(purge.steps.at(-1)?.title).toBe('Delete environments, images and settings');
   });
 
+  it('plans the local image build and the Cloud Hypervisor install as their own jobs under the one prompt', () => {
+    const facts = { installedVersion: '0.2.0', bundledVersion: '0.2.0', progressFile: '/tmp/p' };
+    const build = planInstall({ action: 'build-image' }, facts);
+    expect(ids(build)).toEqual(['authorize', 'bootstrap', 'packages', 'agent', 'disk', 'import']);
+    expect(build.args).toEqual(['build-image', '--progress', '/tmp/p']);
+    const vmm = planInstall({ action: 'install-cloud-hypervisor' }, facts);
+    expect(ids(vmm)).toEqual(['authorize', 'download', 'verify-digest', 'firmware', 'install-vmm']);
+    expect(vmm.args).toEqual(['install-cloud-hypervisor', '--progress', '/tmp/p']);
+    // Neither restarts hearthd, so neither waits for it to answer with a version.
+    expect(ids(build)).not.toContain('verify');
+  });
+
   it('passes development overrides through', () => {
     const plan = planInstall(
       { action: 'install' },
@@ -118,6 +130,29 @@ describe('applyInstallerLine', () => {
     expect(run.state).toBe('failed');
     expect(state(run, 'files')).toBe('failed');
     expect(run.error).toBe('Install hearthd into /usr/lib/hearth: /usr/lib is writable by group or others (mode 777)');
+  });
+
+  it('reads ::progress into the running step, and nothing else', () => {
+    let run = newRun(
+      planInstall({ action: 'build-image' }, { installedVersion: null, bundledVersion: '1' }),
+      'build-image',
+      0,
+    );
+    run = applyInstallerLine(run, '::step packages Install packages');
+    run = applyInstallerLine(run, '::progress packages 42.5 Unpacking openssh-server');
+    expect(run.steps.find((s) => s.id === 'packages')).toMatchObject({
+      state: 'running',
+      percent: 42.5,
+      note: 'Unpacking openssh-server',
+    });
+    run = applyInstallerLine(run, '::progress disk 10 not started');
+    run = applyInstallerLine(run, '::progress packages 900');
+    run = applyInstallerLine(run, '::progress packages lots');
+    expect(run.steps.find((s) => s.id === 'disk')?.percent).toBeUndefined();
+    expect(run.steps.find((s) => s.id === 'packages')?.percent).toBe(100);
+    run = applyInstallerLine(run, '::result packages changed');
+    run = applyInstallerLine(run, '::progress packages 50 late');
+    expect(run.steps.find((s) => s.id === 'packages')).toMatchObject({ state: 'changed', percent: 100 });
   });
 
   it('ignores unknown ids and malformed markers instead of crashing', () => {

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { OneOf } from './common.js';
+import { SshPublicKey } from './environments.js';
 import { VersionInfo } from './system.js';
 
 /**
@@ -137,3 +138,30 @@ export const AppInfo = Type.Object(
   { additionalProperties: false },
 );
 export type AppInfo = Static<typeof AppInfo>;
+
+// ---------------------------------------------------------------------------------------------
+// SSH on the user's side (main/src/ssh): the key, the Hearth-owned ssh_config, the Include
+
+export const SshInclude = OneOf(['present', 'absent', 'inert'], {
+  description:
+    'present: ~/.ssh/config includes Hearth’s file before any Host or Match block; absent: it does not; ' +
+    'inert: it does, but only after a Host or Match block, where it applies inside that block alone',
+});
+export type SshInclude = Static<typeof SshInclude>;
+
+export const SshSetup = Type.Object(
+  {
+    /** The user's public key (`~/.config/hearth/id_ed25519.pub`), sent at create; null: none yet. */
+    publicKey: Type.Union([SshPublicKey, Type.Null()]),
+    keyPath: Type.String(),
+    /** The one file Hearth writes for ssh: `Host <name>.hearth` entries. */
+    configPath: Type.String(),
+    /** The user's own ssh config, where the Include line goes (with consent). */
+    userConfigPath: Type.String(),
+    include: SshInclude,
+    /** The exact line Hearth adds at the top of userConfigPath. */
+    includeLine: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type SshSetup = Static<typeof SshSetup>;

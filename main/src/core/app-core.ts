@@ -9,6 +9,8 @@ import type { InstallFacts } from './installer-plan.js';
 import { IpcFailure, type IpcHandlers } from './ipc-router.js';
 import { saveLog, type ChooseSavePath } from './save-log.js';
 import { hearthdTopics, SubscriptionHub, type TopicSources } from './subscriptions.js';
+import type { SshPaths } from '../ssh/paths.js';
+import { SshSide } from '../ssh/ssh-side.js';
 
 export interface AppCoreOptions {
   shell: AppInfo['shell'];
@@ -28,6 +30,8 @@ export interface AppCoreOptions {
   copyText: (text: string) => Promise<void>;
   /** Where saveLog writes: a save dialog (Electron) or a directory (browser mode); none: unavailable. */
   chooseSavePath?: ChooseSavePath;
+  /** Where the user's SSH key and Hearth's ssh_config live (their home); none: the SSH calls are unavailable. */
+  ssh?: SshPaths;
   /** Sends an event to the renderer(s). */
   emit: <N extends IpcEventName>(name: N, payload: IpcEvent<N>) => void;
   /** Subscription topics; default: served by hearthd (tests may substitute). */
@@ -53,6 +57,7 @@ export class AppCore {
   readonly installer: Installer;
   readonly handlers: IpcHandlers;
   readonly subscriptions: SubscriptionHub;
+  readonly ssh: SshSide | null;
 
   constructor(private readonly options: AppCoreOptions) {
     const root = options.installOverrides?.root ?? '/';
@@ -78,7 +83,20 @@ export class AppCore {
       }),
     });
     this.connection.onStatus((status) => options.emit('connection', status));
-    this.connection.onEvent((event) => options.emit('hearthd', event));
+    this.ssh =
+      options.ssh === undefined
+        ? null
+        : new SshSide({
+            paths: options.ssh,
+            listEnvironments: async () => (await this.connection.client.call('listEnvironments')).environments,
+            uid: process.getuid?.() ?? null,
+            onError: (error) => process.stderr.write(`hearth: ssh_config sync failed: ${String(error)}\n`),
+          });
+    this.connection.onEvent((event) => {
+      options.emit('hearthd', event);
+      // ssh_config follows the environment list: after every (re)connect and every change.
+      if (event.type === 'hello' || event.type === 'environment') this.ssh?.scheduleSync();
+    });
     this.installer.onUpdate((run) => options.emit('install', run));
     this.subscriptions = new SubscriptionHub(options.topics ?? hearthdTopics(() => this.connection.client), (event) =>
       options.emit('subscription', event),
@@ -133,6 +151,14 @@ export class AppCore {
         if (!choose) throw new IpcFailure('unavailable', 'Saving logs is not available here.');
         return saveLog(request, choose);
       },
+      getSshSetup: () => this.sshCall((ssh) => ssh.setup()),
+      createSshKey: () =>
+        this.sshCall(async (ssh) => {
+          const setup = await ssh.createKey();
+          if (this.connection.status.state === 'connected') ssh.scheduleSync(0);
+          return setup;
+        }),
+      setSshInclude: ({ enabled }) => this.sshCall((ssh) => ssh.setInclude(enabled)),
       subscribe: async (request, { owner }) => ({ id: await this.subscriptions.subscribe(owner, request) }),
       unsubscribe: ({ id }) => {
         this.subscriptions.unsubscribe(id);
@@ -141,11 +167,23 @@ export class AppCore {
     };
   }
 
+  /** The SSH calls' failures (no ssh-keygen, a home ssh cannot be told about) are the user's to read. */
+  private async sshCall<T>(use: (ssh: SshSide) => Promise<T>): Promise<T> {
+    if (this.ssh === null) throw new IpcFailure('unavailable', 'SSH setup is not available here.');
+    try {
+      return await use(this.ssh);
+    } catch (error) {
+      if (error instanceof IpcFailure) throw error;
+      throw new IpcFailure('failed', error instanceof Error ? error.message : String(error));
+    }
+  }
+
   start(): void {
     this.connection.start();
   }
 
   stop(): Promise<void> {
+    this.ssh?.cancel();
     this.subscriptions.stopAll();
     return this.connection.stop();
   }

@@ -61,6 +61,11 @@ const INSTALL_STEPS: InstallStepId[] = [
   'verify',
 ];
 const UNINSTALL_STEPS: InstallStepId[] = ['authorize', 'stop', 'network', 'service', 'files', 'users', 'data'];
+/** The privileged jobs besides install itself: one prompt, the script's own steps, no version check after. */
+const JOB_STEPS: Partial<Record<InstallRequest['action'], InstallStepId[]>> = {
+  'build-image': ['authorize', 'bootstrap', 'packages', 'agent', 'disk', 'import'],
+  'install-cloud-hypervisor': ['authorize', 'download', 'verify-digest', 'firmware', 'install-vmm'],
+};
 
 /** Decides what a run is (install, upgrade, repair, uninstall), its steps and the script's arguments. */
 export function planInstall(request: InstallRequest, facts: InstallFacts): InstallPlan {
@@ -69,6 +74,11 @@ export function planInstall(request: InstallRequest, facts: InstallFacts): Insta
     ...(facts.root === undefined ? [] : ['--root', facts.root]),
     ...(facts.progressFile === undefined ? [] : ['--progress', facts.progressFile]),
   ];
+  const job = JOB_STEPS[request.action];
+  if (job !== undefined) {
+    // These change what hearthd has, not hearthd itself: "install" is the closest kind.
+    return { kind: 'install', steps: job.map(step), args: [request.action, ...common] };
+  }
   if (request.action === 'uninstall') {
     const steps = UNINSTALL_STEPS.map(step);
     if (request.purge === true) {
@@ -115,11 +125,23 @@ const MAX_LOG_LINES = 1000;
 
 /**
  * Folds one line of the script's output into the run: `::step`, `::result` and `::fail` move
- * steps along; every other line is log. Pure, so the UI state is a replay of the script's output.
+ * steps along, `::progress <id> <percent> <message>` says how far a long one is; every other line
+ * is log. Pure, so the UI state is a replay of the script's output.
  */
 export function applyInstallerLine(run: InstallRun, line: string): InstallRun {
   const next: InstallRun = { ...run, steps: run.steps.map((s) => ({ ...s })), log: [...run.log, line] };
   if (next.log.length > MAX_LOG_LINES) next.log.splice(0, next.log.length - MAX_LOG_LINES);
+  const progress = /^::progress (\S+) (\d{1,3}(?:\.\d+)?)(?: (.*))?$/.exec(line);
+  if (progress) {
+    const [, id, percent, message] = progress;
+    const target = next.steps.find((s) => s.id === id);
+    // Progress only moves a step that is running: a late line cannot revive a finished one.
+    if (target?.state === 'running') {
+      target.percent = Math.min(100, Number(percent));
+      if (message !== undefined && message !== '') target.note = message;
+    }
+    return next;
+  }
   const match = /^::(step|result|fail|done) (\S+)(?: (.*))?$/.exec(line);
   if (!match) return next;
   const [, kind, id, rest = ''] = match;

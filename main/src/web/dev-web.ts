@@ -7,6 +7,7 @@ import { version } from '../../../package.json';
 import { AppCore } from '../core/app-core.js';
 import { IpcFailure, ownerOf } from '../core/ipc-router.js';
 import { saveIntoDirectory } from '../core/save-log.js';
+import { sshPaths } from '../ssh/paths.js';
 import { DirectRunner, SudoPromptRunner, type PrivilegedRunner } from '../core/installer.js';
 import { WebBridge } from './bridge-server.js';
 
@@ -25,6 +26,8 @@ export interface DevWebOptions {
   assumeInstalled?: boolean;
   /** Where saveLog writes (browser mode has no save dialog); default ~/Downloads. */
   saveDir?: string;
+  /** Whose ~/.config/hearth and ~/.ssh/config the SSH setup uses; default the home directory (tests: a temporary one). */
+  sshHome?: string;
   onError?: (error: unknown) => void;
 }
 
@@ -53,6 +56,7 @@ export async function startDevWeb(
     ...(options.assumeInstalled === true && { isInstalled: () => Promise.resolve(true) }),
     autostart: null,
     trayAvailable: () => false,
+    ssh: sshPaths(options.sshHome ?? homedir()),
     copyText: () => Promise.reject(new IpcFailure('unavailable', 'Copying is done by the browser in dev:web.')),
     chooseSavePath: saveIntoDirectory(options.saveDir ?? join(homedir(), 'Downloads')),
     emit: (name, payload) => bridgeRef.current?.emit(name, payload),
@@ -84,13 +88,13 @@ export async function startDevWeb(
 /** The stdout line a parent reads the address from, with --url-stdout. */
 export const URL_LINE = 'HEARTH_DEV_WEB_URL=';
 
-const USAGE = `Usage: npm run dev:web -- [--socket PATH] [--port N] [--install-root DIR] [--install-user NAME] [--save-dir DIR] [--url-stdout]
+const USAGE = `Usage: npm run dev:web -- [--socket PATH] [--port N] [--install-root DIR] [--install-user NAME] [--save-dir DIR] [--ssh-home DIR] [--url-stdout]
 
 Serves the renderer (npm run build first) on 127.0.0.1, bridged to the app's main-process logic
 and the hearthd at --socket (default ${DEFAULT_SOCKET}). The address, with its one-time token,
 is written to a file only you can read; open it in a browser. --url-stdout instead writes it as
 one line, ${URL_LINE}<address>, on stdout, for a parent process that reads it (the e2e tests).
-Saved logs go to --save-dir (default ~/Downloads).`;
+Saved logs go to --save-dir (default ~/Downloads); the SSH setup uses --ssh-home (default ~).`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -101,6 +105,7 @@ async function main(): Promise<void> {
       'install-user': { type: 'string' },
       'url-stdout': { type: 'boolean' },
       'save-dir': { type: 'string' },
+      'ssh-home': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -116,6 +121,7 @@ async function main(): Promise<void> {
     ...(values['install-root'] !== undefined && { installRoot: resolve(values['install-root']) }),
     ...(values['install-user'] !== undefined && { installUser: values['install-user'] }),
     ...(values['save-dir'] !== undefined && { saveDir: resolve(values['save-dir']) }),
+    ...(values['ssh-home'] !== undefined && { sshHome: resolve(values['ssh-home']) }),
     assumeInstalled: socket !== DEFAULT_SOCKET,
     onError: (error) => process.stderr.write(`dev:web: ${String(error)}\n`),
   });

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { environmentKeys } from '../features/environment/queries.js';
 import { envKeys } from '../features/environments/queries.js';
 import { applyEnvironmentEvent, useStats } from '../features/environments/stats.js';
+import { applyImageEvent } from '../features/images/queries.js';
 import { call, HearthCallError, useHearthEvent } from '../hearth.js';
 import { keys } from '../queries.js';
 import { usePushed } from '../store.js';
@@ -42,10 +43,13 @@ export function useMainSync(): string | null {
       // Each change is a line in its event log too: the details page's timeline refetches.
       void queryClient.invalidateQueries({ queryKey: environmentKeys.events(event.environment.id) });
       applyEnvironmentEvent(event);
+      // An image's "used by" count moves with environments created and deleted.
+      if (event.change !== 'updated') void queryClient.invalidateQueries({ queryKey: envKeys.images });
     }
     if (event.type === 'stats') useStats.getState().record(event.environments);
     if (event.type === 'config') void queryClient.invalidateQueries({ queryKey: keys.config });
     if (event.type === 'classes') void queryClient.invalidateQueries({ queryKey: envKeys.classes });
+    if (event.type === 'image') applyImageEvent(queryClient, event);
   });
   // A notification or the tray was clicked: main says where to go (the router's own hash).
   useHearthEvent('navigate', ({ route }) => {

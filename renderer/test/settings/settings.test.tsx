@@ -35,6 +35,16 @@ function fakeMain(admin: boolean, putAnswer?: IpcResult<unknown>) {
     getVersion: connected.version,
     getHost: { verdict: 'degraded', checks: [{ id: 'kvm-device', status: 'fail', detail: '/dev/kvm is missing' }] },
     getAppInfo: { version: '0.1.0', shell: 'electron', autostart: false, trayAvailable: true, closeAction: 'tray' },
+    listImages: { images: [] },
+    getCatalog: { entries: [] },
+    getSshSetup: {
+      publicKey: null,
+      keyPath: '/home/u/.config/hearth/id_ed25519',
+      configPath: '/home/u/.config/hearth/ssh_config',
+      userConfigPath: '/home/u/.ssh/config',
+      include: 'absent',
+      includeLine: 'Include "/home/u/.config/hearth/ssh_config"',
+    },
   };
   const api: HearthApi = {
     invoke: (name, request) => {
@@ -159,7 +169,10 @@ describe('settings page', () => {
     fakeMain(false);
     renderSettings();
     await screen.findByText('small');
-    await waitFor(() => expect(screen.getAllByTestId('admin-only')).toHaveLength(2));
+    // Classes, images and the hypervisor: each says so where it is read-only.
+    await waitFor(() => expect(screen.getAllByTestId('admin-only')).toHaveLength(3));
+    // The local build is gated by the password prompt, not by hearthd's admin role.
+    expect(screen.getByTestId<HTMLButtonElement>('build-image').disabled).toBe(false);
     expect(screen.getAllByTestId('admin-only')[0]!.textContent).toContain(
       'Only root or members of hearth-admin can change this.',
     );

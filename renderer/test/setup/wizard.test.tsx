@@ -27,6 +27,7 @@ const ctx = (connection: ConnectionStatus | null, report: HostReport | null = nu
   connection,
   host: report,
   install: null,
+  images: null,
 });
 
 describe('setup step registry', () => {
@@ -51,7 +52,7 @@ describe('setup step registry', () => {
   });
 
   it('finds the step an address names, else the first', () => {
-    expect(SETUP_STEPS.map((s) => s.id)).toEqual(['welcome', 'machine', 'helper', 'done']);
+    expect(SETUP_STEPS.map((s) => s.id)).toEqual(['welcome', 'machine', 'helper', 'images', 'done']);
     expect(stepIndex(SETUP_STEPS, 'helper')).toBe(2);
     expect(stepIndex(SETUP_STEPS, 'nope')).toBe(0);
     expect(stepIndex(SETUP_STEPS, undefined)).toBe(0);

@@ -19,8 +19,8 @@ import './environment.css';
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
- * One environment: its state and actions, what happened to it, what it uses, its logs and (later)
- * how to reach it. `id` is its id or its name, as hearthd accepts both. The environment itself
+ * One environment: its state and actions, what happened to it, what it uses, its logs and how to
+ * reach it. `id` is its id or its name, as hearthd accepts both. The environment itself
  * comes from the list query, which `environment` events keep current.
  */
 export function EnvironmentPage({ id }: { id: string }) {
@@ -116,10 +116,10 @@ export function EnvironmentPage({ id }: { id: string }) {
           </div>
         )}
       </section>
+      <AccessSlots env={env} />
       <Resources env={env} stats={stats} history={history} />
       <StatusTimeline id={env.id} />
       <EnvironmentLogs id={env.id} name={env.name} />
-      <AccessSlots name={env.name} />
       <ConfirmDialog
         open={deleting}
         title={`Delete ${env.name}?`}

@@ -2,6 +2,7 @@ import { useId, useState, type ReactNode, type SyntheticEvent } from 'react';
 import type { Environment, EnvironmentClass } from '#protocol';
 import { useHearthdConfig, useHostReport } from '../../queries.js';
 import { Button } from '../../ui/Button.js';
+import { useCreateSshKey, useSshSetup } from '../ssh/queries.js';
 import { classFit } from './admission.js';
 import { formErrors, type CreateField } from './fieldErrors.js';
 import { useClasses, useCreateEnvironment, useEnvironments, useImages } from './queries.js';
@@ -9,8 +10,10 @@ import { useClasses, useCreateEnvironment, useEnvironments, useImages } from './
 const mib = (n: number) => (n >= 1024 ? `${n / 1024} GiB` : `${n} MiB`);
 
 /**
- * Name, class and image. The form does not second-guess hearthd's rules (name pattern, uniqueness,
- * admission): it sends what the user typed and shows hearthd's answer on the field it concerns.
+ * Name, class, image and isolation; the user's SSH public key goes along unasked when they have
+ * one (and the form offers to make one when not). The form does not second-guess hearthd's rules
+ * (name pattern, uniqueness, admission): it sends what the user chose and shows hearthd's answer
+ * on the field it concerns.
  */
 export function CreateEnvironmentForm(props: { onDone: (created: Environment) => void; onCancel: () => void }) {
   const id = useId();
@@ -24,10 +27,18 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
   const [name, setName] = useState('');
   const [cls, setCls] = useState('');
   const [image, setImage] = useState('');
+  const [isolated, setIsolated] = useState(false);
+  const ssh = useSshSetup();
+  const createKey = useCreateSshKey();
   const errors = create.error ? formErrors(create.error) : { fields: {}, form: null };
 
   const chosenClass = cls || classes.data?.[0]?.name || '';
   const chosenImage = image || images.data?.[0]?.name || '';
+  // Images without provisioning (the busybox test guest) have no network, so no SSH or isolation.
+  // Until the list is in, nothing is known: offer neither, rather than flash both.
+  const networked =
+    images.data !== undefined && images.data.find((i) => i.name === chosenImage)?.provisioning !== 'none';
+  const publicKey = ssh.data?.publicKey ?? null;
 
   /** What the chosen class would do to this machine now (hearthd's answer still decides). */
   const chosenFitNote = (): string | undefined => {
@@ -40,7 +51,13 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
   const submit = (event: SyntheticEvent) => {
     event.preventDefault();
     create.mutate(
-      { name: name.trim(), class: chosenClass, ...(chosenImage && { image: chosenImage }) },
+      {
+        name: name.trim(),
+        class: chosenClass,
+        ...(chosenImage && { image: chosenImage }),
+        ...(networked && publicKey !== null && { sshPublicKey: publicKey }),
+        ...(networked && isolated && { isolated: true }),
+      },
       { onSuccess: props.onDone },
     );
   };
@@ -109,10 +126,54 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
         field={imageField}
         value={chosenImage}
         onChange={setImage}
-        options={(images.data ?? []).map((i) => ({ value: i.name, text: i.name }))}
+        options={(images.data ?? []).map((i) => ({ value: i.name, text: `${i.name} — ${i.os.pretty}` }))}
         note={images.data?.length === 0 ? 'No images are installed; hearthd uses its default.' : undefined}
         error={fieldError('image', imageField.message)}
       />
+      {networked && (
+        <div className="field">
+          <div className="checkbox-row">
+            <input
+              type="checkbox"
+              id={`${id}-isolated`}
+              name="isolated"
+              checked={isolated}
+              onChange={(e) => setIsolated(e.target.checked)}
+              aria-describedby={`${id}-isolated-help`}
+            />
+            <label htmlFor={`${id}-isolated`}>Isolate its network</label>
+          </div>
+          <p className="muted small" id={`${id}-isolated-help`}>
+            It reaches the internet only: not your LAN, not this computer, not cloud metadata addresses and not your
+            other environments. DHCP and DNS still work. Choose it for code you do not trust.
+          </p>
+        </div>
+      )}
+      {networked && ssh.data && (
+        <div className="field" data-testid="create-ssh" data-key={publicKey === null ? 'absent' : 'present'}>
+          {publicKey !== null ? (
+            <p className="muted small">
+              SSH: it will accept your key (<code>{ssh.data.keyPath}</code>) as{' '}
+              <code>ssh {name.trim() || '<name>'}.hearth</code>.
+            </p>
+          ) : (
+            <>
+              <p className="muted small">
+                You have no SSH key yet: without one, the environment accepts no SSH login. Hearth can make one for you
+                (it stays on this computer).
+              </p>
+              <Button small onClick={() => createKey.mutate()} disabled={createKey.isPending}>
+                {createKey.isPending ? 'Creating…' : 'Create SSH key'}
+              </Button>
+              {createKey.error && (
+                <p className="field-error" role="alert">
+                  {createKey.error.message}
+                </p>
+              )}
+            </>
+          )}
+        </div>
+      )}
       {(errors.form ?? listError) && (
         <div className="banner banner-fail" role="alert" data-testid="create-error">
           {errors.form?.message ?? (listError instanceof Error ? listError.message : String(listError))}

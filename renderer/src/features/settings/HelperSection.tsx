@@ -7,7 +7,7 @@ import { Button } from '../../ui/Button.js';
 import { ConfirmDialog } from '../../ui/Dialog.js';
 import { StatusBadge } from '../../ui/StatusBadge.js';
 import { helperStateView, installLabelOf } from '../helper-state/helperStates.js';
-import { InstallPanel } from '../setup/InstallPanel.js';
+import { InstallPanel, isHelperRun } from '../setup/InstallPanel.js';
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -89,7 +89,7 @@ export function HelperSection({ info }: { info: AppInfo | undefined }) {
           </Button>
         )}
       </div>
-      {install && <InstallPanel run={install} />}
+      {isHelperRun(install) && <InstallPanel run={install} />}
       <ConfirmDialog
         open={confirming}
         title="Uninstall the helper?"

@@ -24,13 +24,23 @@ const KIND: Record<InstallRun['kind'], string> = {
   uninstall: 'Uninstalling the helper',
 };
 
+/** The jobs besides hearthd itself have their own titles; their kind is always "install". */
+const ACTION: Partial<Record<InstallRun['action'], string>> = {
+  'build-image': 'Building the Debian image',
+  'install-cloud-hypervisor': 'Installing Cloud Hypervisor',
+};
+
+/** A run of hearthd's own install or uninstall, which the helper panels show (image builds show under Images). */
+export const isHelperRun = (run: InstallRun | null): run is InstallRun =>
+  run !== null && (run.action === 'install' || run.action === 'uninstall');
+
 export function InstallPanel({ run }: { run: InstallRun }) {
   const overall = RUN[run.state];
   const log = run.log.filter((l) => !l.startsWith('::'));
   return (
     <section className="card" aria-labelledby="install-title" data-testid="install" data-state={run.state}>
       <div className="card-head">
-        <h2 id="install-title">{KIND[run.kind]}</h2>
+        <h2 id="install-title">{ACTION[run.action] ?? KIND[run.kind]}</h2>
         <StatusBadge tone={overall.tone} label={overall.label} testId="install-state" />
       </div>
       {run.error !== undefined && (
@@ -50,6 +60,14 @@ export function InstallPanel({ run }: { run: InstallRun }) {
             <li key={step.id} className={`step step-${step.state}`} data-step={step.id} data-state={step.state}>
               <StatusBadge tone={s.tone} label={s.label} />
               <span className="step-title">{step.title}</span>
+              {step.state === 'running' && step.percent !== undefined && (
+                <progress
+                  className="step-progress"
+                  max={100}
+                  value={step.percent}
+                  aria-label={`${step.title}: ${Math.round(step.percent)}%`}
+                />
+              )}
               {note !== undefined && <span className="step-note muted small">{note}</span>}
             </li>
           );

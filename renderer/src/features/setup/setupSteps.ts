@@ -1,5 +1,5 @@
 import type { ComponentType } from 'react';
-import type { ConnectionStatus, HostReport, InstallRun } from '#protocol';
+import type { ConnectionStatus, HostReport, ImageInfo, InstallRun } from '#protocol';
 
 /** What every step may look at to draw itself and to say whether it is done. */
 export interface SetupContext {
@@ -7,6 +7,8 @@ export interface SetupContext {
   /** The readiness report, once hearthd has answered (null before, or while it is unknown). */
   host: HostReport | null;
   install: InstallRun | null;
+  /** The installed images, once hearthd has answered (null before, or while not connected). */
+  images: ImageInfo[] | null;
 }
 
 export interface SetupStepProps {

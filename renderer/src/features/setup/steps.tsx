@@ -3,8 +3,12 @@ import { hrefOf } from '../../app/router.js';
 import { call } from '../../hearth.js';
 import { useRecheckHost } from '../../queries.js';
 import { usePushed } from '../../store.js';
+import { ImageSources } from '../images/ImageSources.js';
+import { AdminNote } from '../settings/AdminNote.js';
+import { useIsAdmin } from '../settings/queries.js';
+import { InstalledImages } from '../images/InstalledImages.js';
 import { ConnectionPanel } from './ConnectionPanel.js';
-import { InstallPanel } from './InstallPanel.js';
+import { InstallPanel, isHelperRun } from './InstallPanel.js';
 import { ReadinessReport } from './ReadinessReport.js';
 import type { SetupStep, SetupStepProps } from './setupSteps.js';
 
@@ -97,7 +101,37 @@ function InstallHelper({ context, headingId }: SetupStepProps) {
         }}
         onRetry={() => void call('reconnect', {}).then(setConnection)}
       />
-      {context.install && <InstallPanel run={context.install} />}
+      {isHelperRun(context.install) && <InstallPanel run={context.install} />}
+    </>
+  );
+}
+
+function Images({ context, headingId }: SetupStepProps) {
+  const connected = context.connection?.state === 'connected';
+  const admin = useIsAdmin(connected);
+  return (
+    <>
+      <h2 id={headingId} tabIndex={-1}>
+        An image
+      </h2>
+      <p className="muted">
+        Environments are created from an image: Ubuntu 24.04 LTS or Debian 12, downloaded and checked against the
+        distribution&apos;s signed checksums, or Debian 12 built here from its archive. You can add more later in
+        Settings → Images.
+      </p>
+      {!connected ? (
+        <p className="banner banner-warn" role="status">
+          The helper manages images, and it is not connected yet. Install it in the previous step.
+        </p>
+      ) : (
+        <div className="card">
+          <AdminNote admin={admin} />
+          {context.images !== null && context.images.length > 0 && (
+            <InstalledImages images={context.images} canDelete={false} />
+          )}
+          <ImageSources connected={connected} canChange={admin !== false} />
+        </div>
+      )}
     </>
   );
 }
@@ -145,6 +179,14 @@ export const SETUP_STEPS: readonly SetupStep[] = [
     title: 'Install the helper',
     component: InstallHelper,
     isComplete: (c) => c.connection?.state === 'connected',
+  },
+  {
+    id: 'images',
+    title: 'An image',
+    component: Images,
+    isComplete: (c) => c.images !== null && c.images.some((i) => i.provisioning === 'cloud-init'),
+    // Optional: a machine with only the test guest works, and an installed app must not be sent back to setup.
+    informational: true,
   },
   {
     id: 'done',

@@ -2,13 +2,16 @@ import { useEffect, useRef } from 'react';
 import { navigate, type Route } from '../../app/router.js';
 import { useHostReport } from '../../queries.js';
 import { usePushed } from '../../store.js';
+import { useImages } from '../environments/queries.js';
 import { SETUP_STEPS } from './steps.js';
 import { contextSettled, setupComplete, type SetupContext } from './setupSteps.js';
 
 export function useSetupContext(): SetupContext {
   const { connection, install } = usePushed();
-  const host = useHostReport(connection?.state === 'connected');
-  return { connection, install, host: host.data ?? null };
+  const connected = connection?.state === 'connected';
+  const host = useHostReport(connected);
+  const images = useImages(connected);
+  return { connection, install, host: host.data ?? null, images: images.data ?? null };
 }
 
 /**
