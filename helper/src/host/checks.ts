@@ -175,12 +175,12 @@ export const CHECKS: readonly Check[] = [
     title: 'IPv4 forwarding',
     category: 'network',
     judge: (f) => {
+      // hearthd turns forwarding on itself while networked environments run (and then forwards
+      // only hearth0's traffic), so 0 is no problem to fix: enabling it by hand would forward
+      // between the host's other interfaces too.
       if (f.ipForward === true) return pass('net.ipv4.ip_forward = 1');
       if (f.ipForward === undefined) return warn('net.ipv4.ip_forward could not be read');
-      return warn('net.ipv4.ip_forward = 0: environments will have no network access', {
-        summary: 'Enable IPv4 forwarding now and at every boot.',
-        command: "echo 'net.ipv4.ip_forward = 1' | sudo tee /etc/sysctl.d/60-hearth.conf && sudo sysctl --system",
-      });
+      return pass('net.ipv4.ip_forward = 0: hearthd turns it on while environments run, for hearth0 only');
     },
   },
   {

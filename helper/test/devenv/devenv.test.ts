@@ -1,0 +1,272 @@
+import { chmod, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Environment, EnvironmentLogEntry } from '#protocol';
+import type { HearthdClient } from '#protocol/client';
+import { inNs, succeeds } from '../network/support/topology.js';
+import { installDebianImage } from '../support/debian-image.js';
+import { killVmms, waitForState } from '../support/environments.js';
+import { HearthdProcess, makePaths } from '../support/hearthd-process.js';
+import { requestAs } from '../support/request-as.js';
+import { asUnit, unitProfile } from '../support/unit-profile.js';
+import { asMember, ensureDeveloper, GREETING, makeWorld, WORLD, type Member, type World } from './support/world.js';
+
+/**
+ * The whole scenario of issue #9, for real: the local Debian image, hearthd as the unit runs it
+ * inside a "workstation" namespace, real Debian guests under QEMU TCG provisioned by cloud-init
+ * over the guest channel, on hearth0 with NAT, DHCP and DNS, and SSH in with each owner's own key
+ * through the config the user's side writes. Three guests share this file: `web` and `db`
+ * (isolated) of one owner, `other` of a second owner.
+ */
+const REPO = join(import.meta.dirname, '..', '..', '..');
+const root = process.getuid?.() === 0;
+const BOOT_MS = 20 * 60_000;
+
+describe.skipIf(!root)('a real Debian environment on a NAT network, with SSH', () => {
+  let world: World;
+  let daemon: HearthdProcess;
+  let client: HearthdClient;
+  let alice: Member;
+  let bob: Member;
+  let carol: Member;
+  const envs = new Map<string, Environment>();
+
+  /** `npm run ssh -- <command>` as `member`: the user's side of SSH (key, ssh_config, Include). */
+  const sshSide = async (member: Member, ...command: string[]) => {
+    const run = await asMember(
+      member,
+      world.ws,
+      [process.execPath, '--import', 'tsx', 'main/src/ssh/cli.ts', ...command, '--socket', daemon.paths.socket],
+      { cwd: REPO, timeout: 60_000 },
+    );
+    expect(run.exitCode, `npm run ssh -- ${command.join(' ')}: ${run.stderr}`).toBe(0);
+    return run.stdout.trim();
+  };
+  /** `ssh <host> <command>` as `member` with the config its side wrote (StrictHostKeyChecking=yes). */
+  const ssh = (member: Member, host: string, command: string, timeout = 60_000) =>
+    asMember(member, world.ws, ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', host, command], { timeout });
+  const sshOk = async (member: Member, host: string, command: string) => {
+    const run = await ssh(member, host, command);
+    expect(run.exitCode, `ssh ${host} ${command}: ${run.stderr}`).toBe(0);
+    return run.stdout.trim();
+  };
+  const fetch = (url: string) => `curl -sS --max-time 5 ${url}`;
+  const create = async (member: Member, body: Record<string, unknown>) => {
+    const answer = await requestAs(daemon.paths.socket, member.uid, 'POST', '/v1/environments', body);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    return answer.body as unknown as Environment;
+  };
+  const get = async (member: Member, name: string) =>
+    (await requestAs(daemon.paths.socket, member.uid, 'GET', `/v1/environments/${name}`))
+      .body as unknown as Environment;
+
+  beforeAll(
+    async () => {
+      world = await makeWorld();
+      alice = await ensureDeveloper('hearth-dev-a');
+      bob = await ensureDeveloper('hearth-dev-b');
+      carol = await ensureDeveloper('hearth-dev-c');
+      const paths = await makePaths('hearthd-devenv-');
+      const image = await installDebianImage(paths);
+      daemon = await HearthdProcess.start(paths, [], ['ip', 'netns', 'exec', world.ws, ...asUnit(unitProfile())]);
+      await chmod(paths.socket, 0o666); // this daemon serves this test only
+      client = daemon.client();
+      await client.call('updateConfig', { body: { hypervisor: 'qemu', accel: 'tcg', minimumMemoryMiB: 512 } });
+      await client.call('putClass', { params: { name: 'dev' }, body: { cpus: 1, memoryMiB: 768, diskGiB: 4 } });
+
+      const aliceKey = await sshSide(alice, 'setup');
+      const bobKey = await sshSide(bob, 'setup');
+      await sshSide(alice, 'include');
+      await sshSide(bob, 'include');
+      envs.set('web', await create(alice, { name: 'web', class: 'dev', image: image.name, sshPublicKey: aliceKey }));
+      envs.set(
+        'db',
+        await create(alice, { name: 'db', class: 'dev', image: image.name, sshPublicKey: aliceKey, isolated: true }),
+      );
+      envs.set('other', await create(bob, { name: 'other', class: 'dev', image: image.name, sshPublicKey: bobKey }));
+      for (const name of ['web', 'db', 'other']) envs.set(name, await waitForState(client, name, 'running', BOOT_MS));
+      await sshSide(alice, 'sync');
+      await sshSide(bob, 'sync');
+    },
+    BOOT_MS + 10 * 60_000,
+  );
+
+  afterAll(async () => {
+    // Whatever beforeAll got to: each step on its own, so one failure does not leave the rest behind.
+    const quietly = (step: () => Promise<unknown>) =>
+      Promise.resolve()
+        .then(step)
+        .catch(() => undefined);
+    for (const name of envs.keys()) await quietly(() => client.call('deleteEnvironment', { params: { id: name } }));
+    await quietly(() => client.close());
+    await quietly(() => killVmms(daemon.paths));
+    await quietly(() => daemon.dispose());
+    await quietly(() => world.dispose());
+  }, 120_000);
+
+  it('is running only after the agent reported that cloud-init finished', async () => {
+    const web = envs.get('web')!;
+    expect(web.provisioning).toMatchObject({ status: 'done' });
+    expect(web.network).toMatchObject({ hostname: 'web.hearth', isolated: false });
+    const events = (
+      await client.call('getEnvironmentLogs', { params: { id: 'web' }, query: { source: 'events', tail: 500 } })
+    ).lines
+      .map((line) => JSON.parse(line) as EnvironmentLogEntry)
+      .map((entry) => entry.event);
+    expect(events.indexOf('ready')).toBeGreaterThan(events.lastIndexOf('vmm-launched'));
+    const console = (
+      await client.call('getEnvironmentLogs', { params: { id: 'web' }, query: { tail: 5000 } })
+    ).lines.join('\n');
+    expect(console).toMatch(/Cloud-init v\. .* finished/);
+  });
+
+  it('lets its owner SSH in with strict host key checking, reach the internet and the LAN, and resolve a sibling', async () => {
+    expect(await sshOk(alice, 'web.hearth', 'uname -a')).toMatch(/^Linux web /);
+    expect(await sshOk(alice, 'web.hearth', 'whoami')).toBe('dev');
+    expect(await sshOk(alice, 'web.hearth', fetch(`http://${WORLD.internetHost}:${WORLD.port}/`))).toBe(
+      GREETING.internet,
+    );
+    expect(await sshOk(alice, 'web.hearth', fetch(`http://${WORLD.lanHost}:${WORLD.port}/`))).toBe(GREETING.lan);
+    expect(await sshOk(alice, 'web.hearth', 'getent hosts db')).toContain(envs.get('db')!.network!.address);
+    // What the guest was told about itself matches what the API says.
+    expect(await sshOk(alice, 'web.hearth', 'hostname')).toBe('web');
+    const hostKey = await sshOk(alice, 'web.hearth', 'cat /etc/ssh/ssh_host_ed25519_key.pub');
+    expect(envs.get('web')!.ssh!.hostKeys.map((k) => k.publicKey)).toContain(hostKey.split(' ').slice(0, 2).join(' '));
+  });
+
+  it('adds nothing that listens in the workstation but dnsmasq on hearth0 (53, 67)', async () => {
+    const listening = (await inNs(world.ws, ['ss', '-Hltnup'])).split('\n').filter(Boolean);
+    expect(listening.length).toBeGreaterThan(0);
+    for (const line of listening) {
+      expect(line, line).toMatch(/"dnsmasq"/);
+      expect(line, line).toMatch(/:(53|67)\s/);
+    }
+  });
+
+  it('keeps an isolated environment to the internet: no LAN, workstation, metadata address or other guest', async () => {
+    const web = envs.get('web')!.network!.address;
+    expect(await sshOk(alice, 'db.hearth', fetch(`http://${WORLD.internetHost}:${WORLD.port}/`))).toBe(
+      GREETING.internet,
+    );
+    for (const target of [
+      `http://${WORLD.lanHost}:${WORLD.port}/`,
+      `http://${WORLD.uplink}:${WORLD.port}/`,
+      `http://10.131.0.1:${WORLD.port}/`,
+      'http://169.254.169.254/',
+      `telnet://${web}:22`,
+    ]) {
+      const run = await ssh(alice, 'db.hearth', `curl -sS --max-time 3 -o /dev/null ${target}`);
+      expect(run.exitCode, `db reached ${target}`).not.toBe(0);
+    }
+    // DHCP gave it its address, and DNS answers.
+    expect(await sshOk(alice, 'db.hearth', 'hostname -I')).toContain(envs.get('db')!.network!.address);
+    expect(await sshOk(alice, 'db.hearth', 'getent hosts web')).toContain(web);
+  });
+
+  it("keeps owners apart: another owner's guest and another local user cannot reach a guest", async () => {
+    const web = envs.get('web')!.network!.address;
+    expect((await ssh(bob, 'other.hearth', `curl -sS --max-time 3 -o /dev/null telnet://${web}:22`)).exitCode).not.toBe(
+      0,
+    );
+    const probe = ['curl', '-sS', '--max-time', '3', '-o', '/dev/null', `telnet://${web}:22`];
+    expect((await asMember(carol, world.ws, probe)).exitCode, 'a third local user reached web').not.toBe(0);
+    expect(await succeeds(world.ws, ['curl', '-sS', '--max-time', '3', '-o', '/dev/null', `telnet://${web}:22`])).toBe(
+      true,
+    );
+  });
+
+  it("gives a guest that claims another environment's address or name neither", async () => {
+    const db = envs.get('db')!.network!.address;
+    const claim = await ssh(
+      alice,
+      'web.hearth',
+      `sudo ip addr add ${db}/24 dev eth0 && curl -sS --max-time 3 --interface ${db} http://${WORLD.internetHost}:${WORLD.port}/; s=$?; sudo ip addr del ${db}/24 dev eth0; exit $s`,
+    );
+    expect(claim.exitCode, 'a packet from a claimed address got through').not.toBe(0);
+    await ssh(
+      alice,
+      'web.hearth',
+      'sudo hostnamectl set-hostname db; sudo dhclient -r eth0; sudo dhclient eth0; true',
+      90_000,
+    );
+    expect(await sshOk(alice, 'web.hearth', 'getent hosts db')).toContain(db);
+    expect(await sshOk(alice, 'web.hearth', 'hostname -I')).toContain(envs.get('web')!.network!.address);
+    await ssh(alice, 'web.hearth', 'sudo hostnamectl set-hostname web');
+  });
+
+  it('does not forward between the workstation’s other networks, and survives a changed default route', async () => {
+    expect((await inNs(world.ws, ['cat', '/proc/sys/net/ipv4/ip_forward'])).trim()).toBe('1');
+    expect(
+      await succeeds(world.lan, ['curl', '-sS', '--max-time', '3', `http://${WORLD.thirdHost}:${WORLD.port}/`]),
+    ).toBe(false);
+    await world.switchUplink();
+    expect(await sshOk(alice, 'web.hearth', fetch(`http://${WORLD.internetHost}:${WORLD.port}/`))).toBe(
+      GREETING.internet,
+    );
+  });
+
+  it('warns in the readiness report when a drop-policy forward table would drop what hearthd accepts', async () => {
+    await inNs(world.ws, ['nft', 'add table ip dockerish']);
+    await inNs(world.ws, [
+      'nft',
+      'add chain ip dockerish FORWARD { type filter hook forward priority 0; policy drop; }',
+    ]);
+    try {
+      const report = await client.call('getHost', { query: { fresh: true } });
+      const check = report.checks.find((c) => c.id === 'host-firewall');
+      expect(check?.status).toBe('warn');
+      expect(check?.remedy?.command ?? JSON.stringify(check)).toMatch(/hearth0/);
+    } finally {
+      await inNs(world.ws, ['nft', 'delete table ip dockerish']);
+    }
+  });
+
+  it(
+    'keeps the address and host key across stop and start',
+    async () => {
+      const before = await get(alice, 'web');
+      await client.call('stopEnvironment', { params: { id: 'web' } });
+      await waitForState(client, 'web', 'stopped', 180_000);
+      await client.call('startEnvironment', { params: { id: 'web' } });
+      const after = await waitForState(client, 'web', 'running', BOOT_MS);
+      expect(after.network).toEqual(before.network);
+      expect(after.ssh).toEqual(before.ssh);
+      expect(await sshOk(alice, 'web.hearth', 'echo again')).toBe('again');
+    },
+    BOOT_MS,
+  );
+
+  it(
+    'removes the TAP at delete; ssh web.hearth works again for a new web; after the last one nothing is left',
+    async () => {
+      const tapOf = (env: Environment) => `hth${env.id.slice(4)}`;
+      const links = async () => (await inNs(world.ws, ['ip', '-o', 'link', 'show'])).split('\n');
+      const old = envs.get('db')!;
+      await client.call('deleteEnvironment', { params: { id: 'db' } });
+      envs.delete('db');
+      expect((await links()).some((l) => l.includes(tapOf(old)))).toBe(false);
+      await client.call('deleteEnvironment', { params: { id: 'other' } });
+      envs.delete('other');
+
+      const oldWeb = envs.get('web')!;
+      await client.call('deleteEnvironment', { params: { id: 'web' } });
+      envs.delete('web');
+      const key = await sshSide(alice, 'key');
+      envs.set('web', await create(alice, { name: 'web', class: 'dev', image: oldWeb.image, sshPublicKey: key }));
+      const again = await waitForState(client, 'web', 'running', BOOT_MS);
+      expect(again.id).not.toBe(oldWeb.id);
+      await sshSide(alice, 'sync');
+      expect(await sshOk(alice, 'web.hearth', 'hostname')).toBe('web');
+      const knownHosts = await readFile(join(alice.home, '.config', 'hearth', 'known_hosts'), 'utf8');
+      expect(knownHosts).not.toContain(`hearth-${oldWeb.id}`);
+
+      await client.call('deleteEnvironment', { params: { id: 'web' } });
+      envs.delete('web');
+      expect((await links()).filter((l) => /hearth0|hth[0-9a-f]{12}/.test(l))).toEqual([]);
+      expect(await inNs(world.ws, ['nft', 'list', 'tables'])).not.toMatch(/hearth/);
+      expect((await inNs(world.ws, ['ss', '-Hltnup'])).trim()).toBe('');
+      expect((await inNs(world.ws, ['cat', '/proc/sys/net/ipv4/ip_forward'])).trim()).toBe('0');
+    },
+    BOOT_MS + 120_000,
+  );
+});

@@ -1,0 +1,147 @@
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { inNs, Namespaces } from '../../network/support/topology.js';
+
+/**
+ * The world of the whole scenario, made of network namespaces this test creates and deletes, so
+ * no packet leaves them:
+ *
+ *   internet: 203.0.113.1 (uplink) and 198.18.0.1 (uplink2); serves on 192.0.2.1, reachable
+ *             only through the workstation's default route
+ *   lan:      192.168.77.1, serves; routes 198.51.100.0/24 through the workstation
+ *   third:    198.51.100.1, serves; the workstation must not forward lan's packets to it
+ *   workstation: hearthd, hearth0, the guests' TAPs
+ */
+export const WORLD = {
+  internetHost: '192.0.2.1',
+  uplinkGateway: '203.0.113.1',
+  uplink: '203.0.113.2',
+  uplink2Gateway: '198.18.0.1',
+  uplink2: '198.18.0.2',
+  lanHost: '192.168.77.1',
+  lanSide: '192.168.77.2',
+  thirdHost: '198.51.100.1',
+  thirdSide: '198.51.100.2',
+  port: 8080,
+} as const;
+
+export const GREETING = { internet: 'hello from internet', lan: 'hello from lan', third: 'hello from third' };
+
+export interface World {
+  nss: Namespaces;
+  ws: string;
+  internet: string;
+  lan: string;
+  third: string;
+  /** Moves the workstation's default route to its second uplink (the network changed mid-run). */
+  switchUplink(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export async function makeWorld(): Promise<World> {
+  const nss = new Namespaces();
+  const dirs: string[] = [];
+  try {
+    const ws = await nss.add('ws');
+    const internet = await nss.add('inet');
+    const lan = await nss.add('lan');
+    const third = await nss.add('third');
+    await nss.link(ws, 'uplink', `${WORLD.uplink}/24`, internet, 'ws0', `${WORLD.uplinkGateway}/24`);
+    await nss.link(ws, 'uplink2', `${WORLD.uplink2}/24`, internet, 'ws1', `${WORLD.uplink2Gateway}/24`);
+    await nss.link(ws, 'lan0', `${WORLD.lanSide}/24`, lan, 'ws0', `${WORLD.lanHost}/24`);
+    await nss.link(ws, 'third0', `${WORLD.thirdSide}/24`, third, 'ws0', `${WORLD.thirdHost}/24`);
+    await inNs(internet, ['ip', 'addr', 'add', `${WORLD.internetHost}/32`, 'dev', 'lo']);
+    await inNs(ws, ['ip', 'route', 'add', 'default', 'via', WORLD.uplinkGateway]);
+    await inNs(lan, ['ip', 'route', 'add', '198.51.100.0/24', 'via', WORLD.lanSide]);
+    await inNs(third, ['ip', 'route', 'add', '192.168.77.0/24', 'via', WORLD.thirdSide]);
+    for (const [ns, greeting] of [
+      [internet, GREETING.internet],
+      [lan, GREETING.lan],
+      [third, GREETING.third],
+    ] as const) {
+      const dir = await mkdtemp(join(tmpdir(), 'hearth-world-'));
+      dirs.push(dir);
+      await writeFile(join(dir, 'index.html'), `${greeting}\n`, { mode: 0o644 });
+      nss.serve(ns, dir, WORLD.port);
+    }
+    return {
+      nss,
+      ws,
+      internet,
+      lan,
+      third,
+      switchUplink: async () => {
+        await inNs(ws, ['ip', 'route', 'replace', 'default', 'via', WORLD.uplink2Gateway]);
+      },
+      dispose: async () => {
+        await nss.destroy();
+        for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await nss.destroy();
+    throw error;
+  }
+}
+
+export interface Member {
+  name: string;
+  uid: number;
+  gid: number;
+  /** Its home in the passwd database: ssh reads ~/.ssh/config from there, whatever HOME says. */
+  home: string;
+}
+
+/** A local user with a home of its own (ssh needs one), made once per machine and reused. */
+export async function ensureDeveloper(name: string): Promise<Member> {
+  const home = `/var/tmp/${name}`;
+  const known = await execa('getent', ['passwd', name], { reject: false });
+  if (known.exitCode !== 0)
+    await execa('useradd', [
+      '--system',
+      '--user-group',
+      '--home-dir',
+      home,
+      '--no-create-home',
+      '--shell',
+      '/bin/sh',
+      name,
+    ]);
+  const [, , uid, gid, , passwdHome] = (await execa('getent', ['passwd', name])).stdout.trim().split(':');
+  const member = { name, uid: Number(uid), gid: Number(gid), home: passwdHome ?? home };
+  await mkdir(member.home, { recursive: true });
+  await chown(member.home, member.uid, member.gid);
+  await chmod(member.home, 0o700);
+  return member;
+}
+
+/** Runs `command` as `member` inside network namespace `ns` (HOME set, groups from the passwd entry). */
+export async function asMember(
+  member: Member,
+  ns: string,
+  command: string[],
+  options: { timeout?: number; cwd?: string } = {},
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const result = await execa(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      'setpriv',
+      `--reuid=${member.uid}`,
+      `--regid=${member.gid}`,
+      '--init-groups',
+      '--',
+      'env',
+      `HOME=${member.home}`,
+      `USER=${member.name}`,
+      'PATH=/usr/local/bin:/usr/bin:/bin',
+      ...command,
+    ],
+    { reject: false, timeout: options.timeout ?? 60_000, ...(options.cwd && { cwd: options.cwd }) },
+  );
+  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
