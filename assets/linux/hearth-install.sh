@@ -32,7 +32,8 @@
 #   --version V      the hearthd version being installed (default: VERSION next to this script)
 #   --progress FILE  also append progress lines to FILE, written with the caller's own identity
 #   --no-start       install and enable, but do not start (package builds, image builds)
-#   --purge          uninstall: also delete /var/lib/hearth and /etc/hearth (environments, images)
+#   --purge          uninstall: also delete /var/lib/hearth, /etc/hearth and /var/cache/hearth
+#                    (environments, images, settings, the local image build cache)
 #   --base-url URL   install-cloud-hypervisor: fetch the pinned files from this mirror (digests still pinned)
 set -euo pipefail
 umask 022
@@ -457,7 +458,7 @@ do_uninstall() {
   step data "$([ $purge = 1 ] && echo 'Delete' || echo 'Keep') environments, images and settings"
   if [ $purge = 1 ]; then
     changed=0
-    for d in /var/lib/hearth /etc/hearth; do
+    for d in /var/lib/hearth /etc/hearth /var/cache/hearth; do
       if [ -e "$R$d" ]; then remove_tree "$d"; mark; fi
     done
     [ $changed = 1 ] && result changed || result unchanged

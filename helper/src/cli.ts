@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseFlags } from './cli-flags.js';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ImageName, Settings } from '#protocol';
@@ -77,27 +77,17 @@ export type CliResult =
   | { kind: 'error'; message: string };
 
 function parseInstallImage(argv: string[]): CliResult {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'state-dir': { type: 'string', default: '/var/lib/hearth' },
-        name: { type: 'string' },
-        kernel: { type: 'string' },
-        initrd: { type: 'string' },
-        disk: { type: 'string' },
-        cmdline: { type: 'string', default: 'console=ttyS0' },
-        'ready-marker': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    return { kind: 'error', message: (error as Error).message };
-  }
-  if (values.help) return { kind: 'help' };
+  const parsed = parseFlags(argv, {
+    'state-dir': { type: 'string', default: '/var/lib/hearth' },
+    name: { type: 'string' },
+    kernel: { type: 'string' },
+    initrd: { type: 'string' },
+    disk: { type: 'string' },
+    cmdline: { type: 'string', default: 'console=ttyS0' },
+    'ready-marker': { type: 'string' },
+  });
+  if (parsed.kind !== 'flags') return parsed;
+  const { values } = parsed;
   if (!values.name || !values.kernel || !values.disk)
     return { kind: 'error', message: 'install-image needs --name, --kernel and --disk' };
   return {
@@ -115,25 +105,15 @@ function parseInstallImage(argv: string[]): CliResult {
 }
 
 function parseBuildImage(argv: string[]): CliResult {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'state-dir': { type: 'string', default: '/var/lib/hearth' },
-        'cache-dir': { type: 'string', default: '/var/cache/hearth/image-build' },
-        name: { type: 'string', default: DEFAULT_IMAGE_NAME },
-        mirror: { type: 'string', default: DEFAULT_MIRROR },
-        'security-mirror': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    return { kind: 'error', message: (error as Error).message };
-  }
-  if (values.help) return { kind: 'help' };
+  const parsed = parseFlags(argv, {
+    'state-dir': { type: 'string', default: '/var/lib/hearth' },
+    'cache-dir': { type: 'string', default: '/var/cache/hearth/image-build' },
+    name: { type: 'string', default: DEFAULT_IMAGE_NAME },
+    mirror: { type: 'string', default: DEFAULT_MIRROR },
+    'security-mirror': { type: 'string' },
+  });
+  if (parsed.kind !== 'flags') return parsed;
+  const { values } = parsed;
   const { name } = values;
   const badName = `--name ${name} is not an image name (lowercase letters, digits, dots and dashes)`;
   if (!Value.Check(ImageName, name)) return { kind: 'error', message: badName };
@@ -169,37 +149,27 @@ export function parseCli(argv: string[]): CliResult {
   if (argv[0] === 'install-image') return parseInstallImage(argv.slice(1));
   if (argv[0] === 'build-image') return parseBuildImage(argv.slice(1));
   if (argv[0] === 'install-cloud-hypervisor') return parseInstallCloudHypervisor(argv.slice(1));
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        socket: { type: 'string', default: '/run/hearth/hearthd.sock' },
-        'state-dir': { type: 'string', default: '/var/lib/hearth' },
-        'runtime-dir': { type: 'string', default: '/run/hearth' },
-        'socket-group': { type: 'string', default: 'hearth' },
-        hypervisor: { type: 'string' },
-        accel: { type: 'string' },
-        'heartbeat-seconds': { type: 'string' },
-        'readiness-interval-seconds': { type: 'string' },
-        'log-level': { type: 'string', default: 'info' },
-        'host-root': { type: 'string', default: '/' },
-        'vmm-user': { type: 'string' },
-        'cloud-hypervisor-binary': { type: 'string' },
-        'catalog-base-url': { type: 'string' },
-        'test-catalog-keyring': { type: 'string' },
-        'test-crash-at': { type: 'string' },
-        'test-api-limits': { type: 'string' },
-        'test-provision-fail': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    return { kind: 'error', message: (error as Error).message };
-  }
-  if (values.help) return { kind: 'help' };
+  const parsed = parseFlags(argv, {
+    socket: { type: 'string', default: '/run/hearth/hearthd.sock' },
+    'state-dir': { type: 'string', default: '/var/lib/hearth' },
+    'runtime-dir': { type: 'string', default: '/run/hearth' },
+    'socket-group': { type: 'string', default: 'hearth' },
+    hypervisor: { type: 'string' },
+    accel: { type: 'string' },
+    'heartbeat-seconds': { type: 'string' },
+    'readiness-interval-seconds': { type: 'string' },
+    'log-level': { type: 'string', default: 'info' },
+    'host-root': { type: 'string', default: '/' },
+    'vmm-user': { type: 'string' },
+    'cloud-hypervisor-binary': { type: 'string' },
+    'catalog-base-url': { type: 'string' },
+    'test-catalog-keyring': { type: 'string' },
+    'test-crash-at': { type: 'string' },
+    'test-api-limits': { type: 'string' },
+    'test-provision-fail': { type: 'string' },
+  });
+  if (parsed.kind !== 'flags') return parsed;
+  const { values } = parsed;
   if (!LOG_LEVELS.includes(values['log-level'])) {
     return { kind: 'error', message: `--log-level must be one of ${LOG_LEVELS.join(', ')}` };
   }

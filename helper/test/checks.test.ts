@@ -123,6 +123,14 @@ describe('readiness judgements', () => {
     expect(check).toMatchObject({ status: 'fail', remedy: { command: 'sudo usermod -aG kvm "$USER"' } });
   });
 
+  it('fails /dev/net/tun that the VMM user cannot open, with the mode udev gives it as the remedy', () => {
+    const tun = (mode: number) =>
+      runChecks(facts({ tun: { present: true, charDevice: true, mode } })).find((c) => c.id === 'tun-device');
+    expect(tun(0o600)).toMatchObject({ status: 'fail', detail: expect.stringContaining('0600') });
+    expect(tun(0o600)?.remedy?.command).toBe('sudo chmod 0666 /dev/net/tun');
+    expect(tun(0o666)?.status).toBe('pass');
+  });
+
   it('derives the verdict from the worst check', () => {
     const healthy = runChecks(facts());
     expect(verdictOf(healthy, 10)).toEqual({ verdict: 'ready', reason: 'Ready: room for 10 environments' });

@@ -7,6 +7,7 @@ import { SEED_FILE } from '../src/environments/components/seed.js';
 import { GUEST_CHANNEL_NAME } from '../src/vmm/driver.js';
 import { DEBIAN_IMAGE_NAME, installDebianImage } from './support/debian-image.js';
 import { addTinyClass, installTestImage, killVmms, processesMentioning, waitForState } from './support/environments.js';
+import { ensureTunLikeDistributions } from './support/tun.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { asUnit, unitProfile } from './support/unit-profile.js';
 import { Namespaces } from './network/support/topology.js';
@@ -43,6 +44,7 @@ describe('provisioning over the guest channel', () => {
   }
 
   beforeAll(async () => {
+    await ensureTunLikeDistributions();
     const paths = await makePaths('hearthd-provision-');
     await mkdir(paths.runtimeDir, { mode: 0o750 });
     await chmod(paths.runtimeDir, 0o750);

@@ -1,7 +1,10 @@
-import { appendFile, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment } from '#protocol';
+import { inNs, Namespaces } from '../../helper/test/network/support/topology.js';
+import { DEBIAN_IMAGE_CACHE, installDebianImage } from '../../helper/test/support/debian-image.js';
 import { ensureTestGuest } from '../../helper/test/support/test-guest.js';
 import {
   api,
@@ -30,6 +33,7 @@ const UNIT = join(ASSETS, 'hearthd.service');
 const BUNDLE = join(repo, 'dist', 'helper', 'hearthd.mjs');
 const PKG = '/opt/hearth-helper';
 const GUEST = '/opt/test-guest';
+const IMAGE_CACHE = '/opt/image-cache';
 const ALICE = { user: 'alice' };
 const ROOT = {};
 
@@ -50,6 +54,8 @@ describe.skipIf(skipReason !== undefined)('the installed hearthd unit, in a mach
   let before: Map<string, string>;
   let aliceUid: number;
   let vmmUid: number;
+  /** The local Debian build's cache entry (its key), which the networked-guest test imports. */
+  let debianBuild: string | undefined;
   /** The VMM left running by the upgrade test, which uninstall must stop. */
   let runningVmm: number | undefined;
   const m = () => {
@@ -64,6 +70,12 @@ describe.skipIf(skipReason !== undefined)('the installed hearthd unit, in a mach
     log(`tree ready in ${Date.now() - t} ms (systemd ${packages.systemd}, qemu ${packages['qemu-system-x86']})`);
     const node = await ensureNodeRuntime(log);
     const guest = await ensureTestGuest();
+    // The local Debian image, built (or found) in its cache outside the clone; the machine's
+    // installer imports it from there, as on a user's machine.
+    const scratch = await mkdtemp(join(tmpdir(), 'hearth-debian-'));
+    await installDebianImage({ stateDir: scratch });
+    await rm(scratch, { recursive: true, force: true });
+    debianBuild = (await readdir(DEBIAN_IMAGE_CACHE)).find((name) => /^[0-9a-f]{64}$/.test(name));
     // What the packages ship in hearth-helper/ (electron-builder.yml extraResources), twice: the
     // release installed first, and an upgrade whose hearthd differs.
     const files = (hearthd: string) => ({
@@ -90,6 +102,7 @@ describe.skipIf(skipReason !== undefined)('the installed hearthd unit, in a mach
         { host: v1, container: PKG },
         { host: v2, container: `${PKG}-upgrade` },
         { host: dirname(guest.kernel), container: GUEST },
+        { host: DEBIAN_IMAGE_CACHE, container: IMAGE_CACHE },
       ],
       log,
     });
@@ -201,6 +214,98 @@ describe.skipIf(skipReason !== undefined)('the installed hearthd unit, in a mach
       /env-/,
     );
   }, 600_000);
+
+  it(
+    'runs a networked Debian guest under the real unit: alice SSHes in with her key and it fetches through NAT',
+    async () => {
+      if (!debianBuild) throw new Error(`no local Debian build in ${DEBIAN_IMAGE_CACHE}`);
+      // The installer's build-image action, as the app runs it: served from the cache, it imports.
+      await m().ok(['mkdir', '-p', '/var/cache/hearth/image-build']);
+      await m().ok(['cp', '-a', `${IMAGE_CACHE}/${debianBuild}`, '/var/cache/hearth/image-build/'], {
+        timeoutMs: 120_000,
+      });
+      const build = await runInstallScript(m(), `${PKG}/hearth-install.sh`, ['build-image']);
+      expect(build.exitCode, build.output).toBe(0);
+      expect(build.results).toMatchObject({ bootstrap: 'unchanged', import: 'changed' });
+
+      // "internet": a namespace of this test's own, on a veth into the machine's network namespace.
+      const nss = new Namespaces();
+      try {
+        const internet = await nss.add('inet');
+        await inNs(internet, [
+          'ip',
+          'link',
+          'add',
+          'ws0',
+          'type',
+          'veth',
+          'peer',
+          'name',
+          'uplink',
+          'netns',
+          String(m().initPid),
+        ]);
+        await inNs(internet, ['ip', 'addr', 'add', '203.0.113.1/24', 'dev', 'ws0']);
+        await inNs(internet, ['ip', 'link', 'set', 'ws0', 'up']);
+        await inNs(internet, ['ip', 'addr', 'add', '192.0.2.1/32', 'dev', 'lo']);
+        const site = await mkdtemp(join(tmpdir(), 'hearth-site-'));
+        await writeFile(join(site, 'index.html'), 'hello from the internet\n', { mode: 0o644 });
+        nss.serve(internet, site, 8080);
+        await m().ok(['ip', 'addr', 'add', '203.0.113.2/24', 'dev', 'uplink']);
+        await m().ok(['ip', 'link', 'set', 'uplink', 'up']);
+        await m().ok(['ip', 'route', 'add', 'default', 'via', '203.0.113.1']);
+
+        await m().ok(['mkdir', '-p', '-m', '0700', '/home/alice/.ssh'], ALICE);
+        await m().ok(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', '/home/alice/.ssh/id_ed25519'], ALICE);
+        const key = (await m().ok(['cat', '/home/alice/.ssh/id_ed25519.pub'], ALICE)).trim();
+        await apiOk(m(), ROOT, 'PUT', '/v1/classes/debian', { cpus: 1, memoryMiB: 1024, diskGiB: 4 });
+        const t = Date.now();
+        await apiOk(m(), ALICE, 'POST', '/v1/environments', {
+          name: 'net',
+          class: 'debian',
+          image: 'debian-12-local',
+          sshPublicKey: key,
+        });
+        const running = await waitForState(m(), ALICE, 'net', 'running', 30 * 60_000);
+        log(`networked Debian create → running (cloud-init done) took ${Date.now() - t} ms`);
+        const { ssh } = running;
+        if (!ssh) throw new Error('the running environment has no SSH details');
+        const knownHosts = ssh.hostKeys.map((k) => `${ssh.hostKeyAlias} ${k.publicKey}`).join('\n');
+        await m().ok(
+          ['sh', '-c', 'printf "%s\\n" "$1" > /home/alice/.ssh/hearth_known_hosts', 'sh', knownHosts],
+          ALICE,
+        );
+        const fetched = await m().exec(
+          [
+            'ssh',
+            ...['-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=10'],
+            ...[
+              '-o',
+              'UserKnownHostsFile=/home/alice/.ssh/hearth_known_hosts',
+              '-o',
+              `HostKeyAlias=${ssh.hostKeyAlias}`,
+            ],
+            `${ssh.user}@${ssh.host}`,
+            'curl -sS --max-time 10 http://192.0.2.1:8080/',
+          ],
+          { ...ALICE, timeoutMs: 120_000 },
+        );
+        expect(fetched.stdout.trim(), fetched.stderr).toBe('hello from the internet');
+        // The sandbox let hearthd do all of it: bridge, TAP, both tables, dnsmasq, forwarding.
+        expect(await m().ok(['nft', 'list', 'tables'])).toMatch(/inet hearth/);
+
+        await apiOk(m(), ALICE, 'DELETE', '/v1/environments/net');
+        expect(await m().ok(['ip', '-o', 'link', 'show'])).not.toMatch(/hearth0|hth[0-9a-f]{12}/);
+        expect(await m().ok(['nft', 'list', 'tables'])).not.toMatch(/hearth/);
+        expect((await m().ok(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim()).toBe('0');
+        await rm(site, { recursive: true, force: true });
+      } finally {
+        await m().exec(['ip', 'route', 'del', 'default']);
+        await nss.destroy();
+      }
+    },
+    40 * 60_000,
+  );
 
   it('upgrades with a VM running: hearthd restarts, the VM keeps running and is reattached', async () => {
     await apiOk(m(), ALICE, 'POST', '/v1/environments', { name: 'beta', class: 'tiny' });

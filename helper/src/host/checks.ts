@@ -329,6 +329,16 @@ export const CHECKS: readonly Check[] = [
     title: '/dev/net/tun',
     category: 'network',
     judge: (f) => {
+      // QEMU runs as the VMM user and opens its TAP through /dev/net/tun itself: udev makes the
+      // device 0666 on every major distribution, and the TAP's owner check is what guards it.
+      if (f.tun.present && f.tun.charDevice && f.tun.mode !== undefined && (f.tun.mode & 0o006) !== 0o006)
+        return fail(
+          `/dev/net/tun is mode ${f.tun.mode.toString(8).padStart(4, '0')}: the VMM user cannot open its TAP`,
+          {
+            summary: 'Let every user open /dev/net/tun, as udev does by default (each TAP is still its owner’s alone).',
+            command: 'sudo chmod 0666 /dev/net/tun',
+          },
+        );
       if (f.tun.present && f.tun.charDevice) return pass('Character device present');
       return fail(
         f.tun.present ? '/dev/net/tun is not a character device' : '/dev/net/tun does not exist',

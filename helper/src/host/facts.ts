@@ -40,7 +40,8 @@ export interface NetworkFacts {
   routes: Route[] | undefined;
 }
 
-export type DeviceFact = { present: false } | { present: true; charDevice: boolean };
+/** `mode`: the permission bits, where they matter (a VMM user must be able to open /dev/net/tun). */
+export type DeviceFact = { present: false } | { present: true; charDevice: boolean; mode?: number };
 
 export type ToolFact =
   { found: true; path: string; version: string | undefined } | { found: false; untrusted?: string };
@@ -164,7 +165,9 @@ async function readCpu(host: HostRoot): Promise<HostFacts['cpu']> {
 
 async function readDevice(host: HostRoot, path: string): Promise<DeviceFact> {
   const stats = await host.stat(path);
-  return stats === undefined ? { present: false } : { present: true, charDevice: stats.isCharacterDevice() };
+  return stats === undefined
+    ? { present: false }
+    : { present: true, charDevice: stats.isCharacterDevice(), mode: stats.mode & 0o777 };
 }
 
 async function readKvm(host: HostRoot): Promise<HostFacts['kvm']> {

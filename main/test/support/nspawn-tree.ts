@@ -38,6 +38,11 @@ const RUNTIME_PACKAGES: ReadonlyArray<{ apt: string; why: string }> = [
   { apt: 'qemu-utils', why: 'environment disks are qcow2 overlays; install-image converts with qemu-img' },
   { apt: 'iproute2', why: "hearthd learns an API caller's uid through ss" },
   { apt: 'curl', why: 'the test calls the socket as a hearth member' },
+  { apt: 'nftables', why: "hearthd's NAT and isolation tables for a networked guest" },
+  { apt: 'dnsmasq-base', why: 'hearthd serves DHCP and DNS to guests with dnsmasq' },
+  { apt: 'dosfstools', why: "hearthd makes each environment's cloud-init seed (mkfs.fat)" },
+  { apt: 'mtools', why: 'and fills it without mounting it' },
+  { apt: 'openssh-client', why: "hearthd generates the guest's host keys; alice makes her key and SSHes in" },
 ];
 
 export interface NspawnTree {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../../cli-flags.js';
 import { Value } from '@sinclair/typebox/value';
 import { InstallError, installCloudHypervisor, lineReporter } from './installer.js';
 import { PINNED_RELEASE, ReleasePin } from './release.js';
@@ -29,23 +29,13 @@ export type InstallChParse =
   | { kind: 'error'; message: string };
 
 export function parseInstallCloudHypervisor(argv: string[]): InstallChParse {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'state-dir': { type: 'string', default: '/var/lib/hearth' },
-        'base-url': { type: 'string' },
-        'test-pin': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    return { kind: 'error', message: (error as Error).message };
-  }
-  if (values.help) return { kind: 'help' };
+  const parsed = parseFlags(argv, {
+    'state-dir': { type: 'string', default: '/var/lib/hearth' },
+    'base-url': { type: 'string' },
+    'test-pin': { type: 'string' },
+  });
+  if (parsed.kind !== 'flags') return parsed;
+  const { values } = parsed;
   const baseUrl = values['base-url'];
   if (baseUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(baseUrl))
     return { kind: 'error', message: '--base-url must be an http or https URL' };

@@ -8,11 +8,11 @@ import { inNs, Namespaces } from '../../network/support/topology.js';
  * The world of the whole scenario, made of network namespaces this test creates and deletes, so
  * no packet leaves them:
  *
- *   internet: 203.0.113.1 (uplink) and 198.18.0.1 (uplink2); serves on 192.0.2.1, reachable
- *             only through the workstation's default route
+ *   internet: 203.0.113.1 (uplink) and 198.18.0.1 (uplink2); serves on 192.0.2.1 and on the
+ *             metadata address 169.254.169.254, reachable only through the default route
  *   lan:      192.168.77.1, serves; routes 198.51.100.0/24 through the workstation
  *   third:    198.51.100.1, serves; the workstation must not forward lan's packets to it
- *   workstation: hearthd, hearth0, the guests' TAPs
+ *   workstation: hearthd, hearth0, the guests' TAPs; serves too (a service of the host's own)
  */
 export const WORLD = {
   internetHost: '192.0.2.1',
@@ -24,10 +24,16 @@ export const WORLD = {
   lanSide: '192.168.77.2',
   thirdHost: '198.51.100.1',
   thirdSide: '198.51.100.2',
+  metadata: '169.254.169.254',
   port: 8080,
 } as const;
 
-export const GREETING = { internet: 'hello from internet', lan: 'hello from lan', third: 'hello from third' };
+export const GREETING = {
+  internet: 'hello from internet',
+  lan: 'hello from lan',
+  third: 'hello from third',
+  workstation: 'hello from the workstation',
+};
 
 export interface World {
   nss: Namespaces;
@@ -53,6 +59,8 @@ export async function makeWorld(): Promise<World> {
     await nss.link(ws, 'lan0', `${WORLD.lanSide}/24`, lan, 'ws0', `${WORLD.lanHost}/24`);
     await nss.link(ws, 'third0', `${WORLD.thirdSide}/24`, third, 'ws0', `${WORLD.thirdHost}/24`);
     await inNs(internet, ['ip', 'addr', 'add', `${WORLD.internetHost}/32`, 'dev', 'lo']);
+    // A metadata service as clouds have it, reached through the default route.
+    await inNs(internet, ['ip', 'addr', 'add', `${WORLD.metadata}/32`, 'dev', 'lo']);
     await inNs(ws, ['ip', 'route', 'add', 'default', 'via', WORLD.uplinkGateway]);
     await inNs(lan, ['ip', 'route', 'add', '198.51.100.0/24', 'via', WORLD.lanSide]);
     await inNs(third, ['ip', 'route', 'add', '192.168.77.0/24', 'via', WORLD.thirdSide]);
@@ -60,6 +68,8 @@ export async function makeWorld(): Promise<World> {
       [internet, GREETING.internet],
       [lan, GREETING.lan],
       [third, GREETING.third],
+      // A service of the workstation's own (on every address: its uplinks and the bridge's).
+      [ws, GREETING.workstation],
     ] as const) {
       const dir = await mkdtemp(join(tmpdir(), 'hearth-world-'));
       dirs.push(dir);

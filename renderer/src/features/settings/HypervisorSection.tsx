@@ -4,6 +4,10 @@ import { AdminNote } from './AdminNote.js';
 import { accelChoices, hypervisorChoices, type Choice } from './machine.js';
 import { useHearthdConfig } from '../../queries.js';
 import { useUpdateConfig, useVersion } from './queries.js';
+import { call } from '../../hearth.js';
+import { usePushed } from '../../store.js';
+import { Button } from '../../ui/Button.js';
+import { InstallPanel } from '../setup/InstallPanel.js';
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -52,7 +56,37 @@ export function HypervisorSection(props: { connected: boolean; admin: boolean | 
           />
         </div>
       )}
+      <InstallCloudHypervisor connected={props.connected} host={props.host} />
     </section>
+  );
+}
+
+/**
+ * Cloud Hypervisor is not packaged by distributions: Hearth installs one pinned release and its
+ * firmware, checked against digests built into Hearth, through the installer's one password
+ * prompt (hearthd itself never fetches a VMM).
+ */
+function InstallCloudHypervisor(props: { connected: boolean; host: HostReport | null }) {
+  const install = usePushed((s) => s.install);
+  const setInstall = usePushed((s) => s.setInstall);
+  const running = install?.action === 'install-cloud-hypervisor' ? install : null;
+  const found = props.host?.checks.find((c) => c.id === 'cloud-hypervisor')?.status === 'pass';
+  return (
+    <div className="settings-install-vmm" data-testid="install-cloud-hypervisor">
+      <h3>Cloud Hypervisor</h3>
+      <p className="muted small">
+        {found
+          ? 'Installed. Installing again checks the pinned release and changes nothing if it is in place.'
+          : 'Not installed. Hearth installs the pinned release and its firmware (CLOUDHV.fd), checked against digests built into Hearth. It needs your password once.'}
+      </p>
+      <Button
+        disabled={!props.connected || install?.state === 'running'}
+        onClick={() => void call('runInstaller', { action: 'install-cloud-hypervisor' }).then(setInstall)}
+      >
+        {running?.state === 'running' ? 'Installing…' : 'Install Cloud Hypervisor'}
+      </Button>
+      {running && <InstallPanel run={running} />}
+    </div>
   );
 }
 

@@ -1,0 +1,278 @@
+/**
+ * `npm run bench:devenv`: where the time goes for a real Debian environment here (QEMU TCG).
+ *
+ *  1. The local image build (`hearthd build-image`, as root outside the sandbox, as deployed):
+ *     cold (an empty cache; skipped with BENCH_SKIP_COLD=1) and cached (import only).
+ *  2. create → VMM started → kernel → cloud-init done (running) → SSH answers, through a real
+ *     hearthd run as the unit runs it inside a network namespace of this bench's own, with an SSH
+ *     key and strict host-key checking.
+ *  3. The baseline: bare QEMU with the same command line (QemuDriver.args, the same fds from a
+ *     Handoff, as the same VMM user), a fresh overlay of the same base, the same seed disk and the
+ *     same TAP (set up by hearthd's own network code), until SSH answers.
+ *
+ * The machines are noisy: compare the ratio, measured in one run, not the seconds. BENCH_N runs
+ * each side N times, alternating which goes first (default 1: a Debian boot under TCG takes
+ * minutes). The last line is exactly `create-to-ssh ratio vs bare qemu: <number>`.
+ */
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { EnvironmentLogEntry } from '#protocol';
+import type { HearthdClient } from '#protocol/client';
+import { createOverlay } from '../helper/src/environments/disks.js';
+import type { Spec } from '../helper/src/environments/record.js';
+import { lookupUser } from '../helper/src/environments/vmm-user.js';
+import { ImageStore } from '../helper/src/images/image-store.js';
+import { QemuDriver } from '../helper/src/vmm/qemu/qemu-driver.js';
+import { NetworkProcess } from '../helper/test/network/support/network-process.js';
+import { Namespaces } from '../helper/test/network/support/topology.js';
+import { DEBIAN_IMAGE_CACHE, runBuildImage } from '../helper/test/support/debian-image.js';
+import { killVmms, waitForState } from '../helper/test/support/environments.js';
+import { HearthdProcess, makePaths } from '../helper/test/support/hearthd-process.js';
+import { ensureTunLikeDistributions } from '../helper/test/support/tun.js';
+import { asUnit, unitProfile } from '../helper/test/support/unit-profile.js';
+
+const N = Number(process.env.BENCH_N ?? 1);
+const QEMU = '/usr/bin/qemu-system-x86_64';
+const QEMU_IMG = '/usr/bin/qemu-img';
+const CLASS = { cpus: 1, memoryMiB: 1024, diskGiB: 4 };
+const IMAGE = 'debian-12-local';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface Keys {
+  key: string;
+  publicKey: string;
+}
+
+async function makeKey(dir: string): Promise<Keys> {
+  const key = join(dir, 'id_ed25519');
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'bench', '-f', key]);
+  return { key, publicKey: (await readFile(`${key}.pub`, 'utf8')).trim() };
+}
+
+/** Polls until `ssh dev@address true` succeeds with strict checking against `knownHosts`. */
+async function sshAnswers(ns: string, keys: Keys, address: string, alias: string, knownHosts: string): Promise<number> {
+  for (;;) {
+    const run = await execa(
+      'ip',
+      [
+        ...['netns', 'exec', ns, 'ssh', '-i', keys.key, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=2'],
+        ...['-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', `HostKeyAlias=${alias}`],
+        `dev@${address}`,
+        'true',
+      ],
+      { reject: false, timeout: 15_000 },
+    );
+    if (run.exitCode === 0) return performance.now();
+    await sleep(250);
+  }
+}
+
+async function imageBuilds(): Promise<void> {
+  const state = await mkdtemp(join(tmpdir(), 'bench-build-'));
+  try {
+    if (process.env.BENCH_SKIP_COLD !== '1') {
+      const cache = await mkdtemp(join('/var/cache', 'hearth-bench-'));
+      try {
+        const cold = await runBuildImage(['--state-dir', state, '--cache-dir', cache, '--name', 'cold']);
+        if (cold.exitCode !== 0) throw new Error(`cold build failed: ${cold.lines.slice(-5).join('\n')}`);
+        console.log(`image build, cold:   ${cold.seconds.toFixed(1)} s`);
+      } finally {
+        await rm(cache, { recursive: true, force: true });
+      }
+    } else console.log('image build, cold:   skipped (BENCH_SKIP_COLD=1)');
+    const cached = await runBuildImage(['--state-dir', state, '--cache-dir', DEBIAN_IMAGE_CACHE, '--name', IMAGE]);
+    if (cached.exitCode !== 0) throw new Error(`cached build failed: ${cached.lines.slice(-5).join('\n')}`);
+    console.log(`image build, cached: ${cached.seconds.toFixed(1)} s (import only)`);
+  } finally {
+    await rm(state, { recursive: true, force: true });
+  }
+}
+
+interface HearthdRun {
+  total: number;
+  phases: Record<string, number>;
+  /** What the baseline reuses: the environment's spec and a copy of its seed. */
+  spec: Spec;
+  seed: string;
+  knownHosts: string;
+}
+
+async function hearthdRun(
+  client: HearthdClient,
+  stateDir: string,
+  ns: string,
+  keys: Keys,
+  dir: string,
+  i: number,
+): Promise<HearthdRun> {
+  const name = `bench${i}`;
+  const t0 = performance.now();
+  const wall0 = Date.now();
+  const created = await client.call('createEnvironment', {
+    body: { name, class: 'bench', image: IMAGE, sshPublicKey: keys.publicKey },
+  });
+  let kernel: number | undefined;
+  const watch = (async () => {
+    while (kernel === undefined) {
+      const lines = (await client.call('getEnvironmentLogs', { params: { id: name }, query: { tail: 2000 } })).lines;
+      if (lines.some((l) => l.includes('Linux version'))) kernel = performance.now();
+      else await sleep(200);
+    }
+  })();
+  const running = await waitForState(client, name, 'running', 30 * 60_000);
+  const cloudInitDone = performance.now();
+  await watch;
+  const knownHosts = join(dir, `known_hosts-${i}`);
+  const alias = running.ssh!.hostKeyAlias;
+  await execa('sh', ['-c', `cat > ${knownHosts}`], {
+    input: running.ssh!.hostKeys.map((k) => `${alias} ${k.publicKey}\n`).join(''),
+  });
+  const ssh = await sshAnswers(ns, keys, running.network!.address, alias, knownHosts);
+  const events = (
+    await client.call('getEnvironmentLogs', { params: { id: name }, query: { source: 'events', tail: 500 } })
+  ).lines.map((l) => JSON.parse(l) as EnvironmentLogEntry);
+  const launched = events.find((e) => e.event === 'vmm-launched');
+  const vmm = launched ? Date.parse(launched.time) - wall0 : NaN;
+  const envDir = join(stateDir, 'environments', created.id);
+  const record = JSON.parse(await readFile(join(envDir, 'environment.json'), 'utf8')) as { spec: Spec };
+  const seed = join(dir, `seed-${i}.img`);
+  await copyFile(join(envDir, 'seed.img'), seed);
+  await client.call('deleteEnvironment', { params: { id: name } });
+  return {
+    total: ssh - t0,
+    phases: {
+      'create → VMM started': vmm,
+      'VMM started → kernel': kernel! - t0 - vmm,
+      'kernel → cloud-init done': cloudInitDone - kernel!,
+      'cloud-init done → SSH answers': ssh - cloudInitDone,
+    },
+    spec: record.spec,
+    seed,
+    knownHosts,
+  };
+}
+
+/** Bare QEMU, the way hearthd starts it, on hearthd's own network pieces; QEMU start → SSH. */
+async function bareRun(
+  stateDir: string,
+  ns: string,
+  keys: Keys,
+  from: HearthdRun,
+  dir: string,
+  i: number,
+): Promise<number> {
+  const image = (await new ImageStore(join(stateDir, 'images')).get(IMAGE))!;
+  const user = await lookupUser('nobody');
+  const runtimeDir = join(dir, `bare-${i}`);
+  await mkdir(runtimeDir, { mode: 0o700 });
+  const net = NetworkProcess.start(ns, join(dir, 'bare-run'), join(dir, 'bare-state'));
+  try {
+    await net.open();
+    const { network } = await net.prepare(from.spec);
+    const disk = join(runtimeDir, 'disk.qcow2');
+    await createOverlay(QEMU_IMG, image.disk, disk, CLASS.diskGiB);
+    const spec = {
+      id: from.spec.id,
+      cpus: CLASS.cpus,
+      memoryMiB: CLASS.memoryMiB,
+      boot: { mode: 'kernel' as const, kernel: image.kernel!, initrd: image.initrd, cmdline: image.manifest.cmdline },
+      disk,
+      seedDisk: from.seed,
+      network: network!,
+      guestChannel: true,
+      stateDir: runtimeDir,
+      consoleFile: join(runtimeDir, 'console.log'),
+      vmmLogFile: join(runtimeDir, 'vmm.log'),
+      runtimeDir,
+      uid: user!.uid,
+      gid: user!.gid,
+    };
+    const t0 = performance.now();
+    const driver = new QemuDriver(QEMU, '', 'tcg');
+    const vm = await driver.launch(spec);
+    try {
+      const address = `10.131.0.${from.spec.network!.host}`;
+      const answered = await sshAnswers(ns, keys, address, `hearth-${from.spec.id}`, from.knownHosts);
+      return answered - t0;
+    } finally {
+      await vm.handle.terminate().catch(() => process.kill(vm.process.pid, 'SIGKILL'));
+      vm.handle.detach();
+    }
+  } finally {
+    await net.teardown(from.spec).catch(() => undefined);
+    await net.exit().catch(() => net.kill());
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench:devenv needs root (namespaces, TAPs, the VMM user)');
+  await ensureTunLikeDistributions();
+  await imageBuilds();
+  const nss = new Namespaces();
+  const paths = await makePaths('bench-devenv-');
+  const dir = join(paths.dir, 'bench');
+  await mkdir(dir, { mode: 0o700 });
+  let daemon: HearthdProcess | undefined;
+  try {
+    const ns = await nss.add('bench');
+    const built = await runBuildImage([
+      '--state-dir',
+      paths.stateDir,
+      '--cache-dir',
+      DEBIAN_IMAGE_CACHE,
+      '--name',
+      IMAGE,
+    ]);
+    if (built.exitCode !== 0) throw new Error('could not install the Debian image');
+    const keys = await makeKey(dir);
+    const launcher = ['ip', 'netns', 'exec', ns, ...asUnit(unitProfile())];
+    const hearthd: number[] = [];
+    const bare: number[] = [];
+    const measureHearthd = async (i: number) => {
+      daemon = await HearthdProcess.start(paths, ['--hypervisor', 'qemu', '--accel', 'tcg'], launcher);
+      const client = daemon.client();
+      await client.call('updateConfig', { body: { minimumMemoryMiB: 512 } });
+      await client.call('putClass', { params: { name: 'bench' }, body: CLASS });
+      const measured = await hearthdRun(client, paths.stateDir, ns, keys, dir, i);
+      await client.close();
+      await daemon.dispose();
+      daemon = undefined;
+      hearthd.push(measured.total);
+      console.log(`hearthd run ${i + 1}: create → SSH answers ${s(measured.total)}`);
+      for (const [phase, ms] of Object.entries(measured.phases)) console.log(`  ${phase.padEnd(32)} ${s(ms)}`);
+      return measured;
+    };
+    const measureBare = async (i: number, from: HearthdRun) => {
+      const ms = await bareRun(paths.stateDir, ns, keys, from, dir, i);
+      bare.push(ms);
+      console.log(`bare qemu run ${i + 1}: QEMU start → SSH answers ${s(ms)}`);
+    };
+    // The bare side boots the seed and spec a hearthd run made; alternate which goes first.
+    let last = await measureHearthd(0);
+    await measureBare(0, last);
+    for (let i = 1; i < N; i++) {
+      if (i % 2 === 1) {
+        await measureBare(i, last);
+        last = await measureHearthd(i);
+      } else {
+        last = await measureHearthd(i);
+        await measureBare(i, last);
+      }
+    }
+    console.log(`median create → SSH: hearthd ${s(median(hearthd))}, bare qemu ${s(median(bare))}`);
+    console.log(`create-to-ssh ratio vs bare qemu: ${(median(hearthd) / median(bare)).toFixed(3)}`);
+  } finally {
+    if (daemon) {
+      await killVmms(paths);
+      await daemon.dispose();
+    }
+    await nss.destroy();
+    await rm(paths.dir, { recursive: true, force: true });
+  }
+}
+
+await main();
