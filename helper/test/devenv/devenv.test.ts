@@ -176,33 +176,41 @@ describe.skipIf(!root)('a real Debian environment on a NAT network, with SSH', (
     STEP_MS,
   );
 
-  it('keeps an isolated environment to the internet: no LAN, workstation, metadata address or other guest', async () => {
-    const web = envs.get('web')!.network!.address;
-    const db = envs.get('db')!.network!.address;
-    const probe = (target: string) => `curl -sS --max-time 3 http://${target}:${WORLD.port}/`;
-    const targets = [WORLD.lanHost, WORLD.uplink, '10.131.0.1', WORLD.metadata];
-    expect(await sshOk(alice, 'db.hearth', probe(WORLD.internetHost))).toBe(GREETING.internet);
-    for (const target of targets) {
-      // The same request from the environment that is not isolated is the control: it gets through.
-      expect((await ssh(alice, 'web.hearth', probe(target))).exitCode, `web could not reach ${target}`).toBe(0);
-      expect((await ssh(alice, 'db.hearth', probe(target))).exitCode, `db reached ${target}`).not.toBe(0);
-    }
-    // web's sshd answers (the control: root on the workstation reaches it); db does not reach it.
-    expect(await inNs(world.ws, ['ssh-keyscan', '-T', '3', '-t', 'ed25519', web])).toContain('ssh-ed25519');
-    expect(await sshOk(alice, 'db.hearth', `${keyscan(web)}; echo scanned`)).toBe('scanned');
-    // DHCP gave it its address, and DNS answers.
-    expect(await sshOk(alice, 'db.hearth', 'hostname -I')).toContain(db);
-    expect(await sshOk(alice, 'db.hearth', 'getent hosts web')).toContain(web);
-  }, STEP_MS);
+  it(
+    'keeps an isolated environment to the internet: no LAN, workstation, metadata address or other guest',
+    async () => {
+      const web = envs.get('web')!.network!.address;
+      const db = envs.get('db')!.network!.address;
+      const probe = (target: string) => `curl -sS --max-time 3 http://${target}:${WORLD.port}/`;
+      const targets = [WORLD.lanHost, WORLD.uplink, '10.131.0.1', WORLD.metadata];
+      expect(await sshOk(alice, 'db.hearth', probe(WORLD.internetHost))).toBe(GREETING.internet);
+      for (const target of targets) {
+        // The same request from the environment that is not isolated is the control: it gets through.
+        expect((await ssh(alice, 'web.hearth', probe(target))).exitCode, `web could not reach ${target}`).toBe(0);
+        expect((await ssh(alice, 'db.hearth', probe(target))).exitCode, `db reached ${target}`).not.toBe(0);
+      }
+      // web's sshd answers (the control: root on the workstation reaches it); db does not reach it.
+      expect(await inNs(world.ws, ['ssh-keyscan', '-T', '3', '-t', 'ed25519', web])).toContain('ssh-ed25519');
+      expect(await sshOk(alice, 'db.hearth', `${keyscan(web)}; echo scanned`)).toBe('scanned');
+      // DHCP gave it its address, and DNS answers.
+      expect(await sshOk(alice, 'db.hearth', 'hostname -I')).toContain(db);
+      expect(await sshOk(alice, 'db.hearth', 'getent hosts web')).toContain(web);
+    },
+    STEP_MS,
+  );
 
-  it("keeps owners apart: another owner's guest and another local user cannot reach a guest", async () => {
-    const web = envs.get('web')!.network!.address;
-    expect(await sshOk(bob, 'other.hearth', `${keyscan(web)}; echo scanned`)).toBe('scanned');
-    const scan = ['ssh-keyscan', '-T', '3', '-t', 'ed25519', web];
-    expect((await asMember(carol, world.ws, scan)).stdout, 'a third local user reached web').toBe('');
-    expect((await asMember(alice, world.ws, scan)).stdout).toContain('ssh-ed25519');
-    expect(await inNs(world.ws, scan)).toContain('ssh-ed25519'); // root
-  }, STEP_MS);
+  it(
+    "keeps owners apart: another owner's guest and another local user cannot reach a guest",
+    async () => {
+      const web = envs.get('web')!.network!.address;
+      expect(await sshOk(bob, 'other.hearth', `${keyscan(web)}; echo scanned`)).toBe('scanned');
+      const scan = ['ssh-keyscan', '-T', '3', '-t', 'ed25519', web];
+      expect((await asMember(carol, world.ws, scan)).stdout, 'a third local user reached web').toBe('');
+      expect((await asMember(alice, world.ws, scan)).stdout).toContain('ssh-ed25519');
+      expect(await inNs(world.ws, scan)).toContain('ssh-ed25519'); // root
+    },
+    STEP_MS,
+  );
 
   it(
     "gives a guest that claims another environment's address or name neither",
