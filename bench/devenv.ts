@@ -214,8 +214,8 @@ async function main(): Promise<void> {
   await imageBuilds();
   const nss = new Namespaces();
   const paths = await makePaths('bench-devenv-');
-  const dir = join(paths.dir, 'bench');
-  await mkdir(dir, { mode: 0o700 });
+  // Beside hearthd's paths, not in them: a hearthd that is stopped takes its directory with it.
+  const dir = await mkdtemp(join(tmpdir(), 'bench-devenv-work-'));
   let daemon: HearthdProcess | undefined;
   try {
     const ns = await nss.add('bench');
@@ -239,7 +239,9 @@ async function main(): Promise<void> {
       await client.call('putClass', { params: { name: 'bench' }, body: CLASS });
       const measured = await hearthdRun(client, paths.stateDir, ns, keys, dir, i);
       await client.close();
-      await daemon.dispose();
+      // Stopped, not disposed: dispose removes its directory, and the image in it serves the next runs.
+      daemon.signal('SIGTERM');
+      await daemon.waitForExit();
       daemon = undefined;
       hearthd.push(measured.total);
       console.log(`hearthd run ${i + 1}: create → SSH answers ${s(measured.total)}`);
@@ -272,6 +274,7 @@ async function main(): Promise<void> {
     }
     await nss.destroy();
     await rm(paths.dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -170,7 +170,7 @@ root_args() { [ $live = 1 ] || printf '%s\n' "$@"; }
 # relative path, and never the root itself.
 remove_tree() {
   case $1 in
-    "$LIB" | "$RUNDIR" | /var/lib/hearth | /etc/hearth) ;;
+    "$LIB" | "$RUNDIR" | /var/lib/hearth | /etc/hearth | /var/cache/hearth) ;;
     *) fail "refusing to delete $1: not one of the directories hearthd owns" ;;
   esac
   case $R in "" | /?*) ;; *) fail "refusing to delete below the root '$R'" ;; esac

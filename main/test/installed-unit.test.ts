@@ -226,7 +226,10 @@ describe.skipIf(skipReason !== undefined)('the installed hearthd unit, in a mach
       });
       const build = await runInstallScript(m(), `${PKG}/hearth-install.sh`, ['build-image']);
       expect(build.exitCode, build.output).toBe(0);
-      expect(build.results).toMatchObject({ bootstrap: 'unchanged', import: 'changed' });
+      expect(build.results).toMatchObject({
+        bootstrap: 'unchanged cached',
+        import: 'changed debian-12-local (from the cache)',
+      });
 
       // "internet": a namespace of this test's own, on a veth into the machine's network namespace.
       const nss = new Namespaces();
@@ -308,7 +311,7 @@ describe.skipIf(skipReason !== undefined)('the installed hearthd unit, in a mach
   );
 
   it('upgrades with a VM running: hearthd restarts, the VM keeps running and is reattached', async () => {
-    await apiOk(m(), ALICE, 'POST', '/v1/environments', { name: 'beta', class: 'tiny' });
+    await apiOk(m(), ALICE, 'POST', '/v1/environments', { name: 'beta', class: 'tiny', image: 'test-guest' });
     const running = await waitForState(m(), ALICE, 'beta', 'running', 180_000);
     const mainPid = (await m().ok(['systemctl', 'show', '-P', 'MainPID', 'hearthd'])).trim();
     const t = Date.now();

@@ -97,10 +97,6 @@ async function build(
 export async function buildImage(options: BuildImageOptions, write: (line: string) => void): Promise<BuildImageResult> {
   const out = new ProgressWriter(write);
   try {
-    const tools = await findTools();
-    await access(DEBIAN_KEYRING).catch(() => {
-      throw new BuildError(`${DEBIAN_KEYRING} is missing (apt-get install debian-archive-keyring)`);
-    });
     const recipe = recipeFor({ mirror: options.mirror, security: options.securityMirror });
     const key = recipeKey(recipe);
     await prepareCacheDir(options.cacheDir);
@@ -116,8 +112,14 @@ export async function buildImage(options: BuildImageOptions, write: (line: strin
         out.result('unchanged', `cached in ${entry.dir}`);
       }
     } else {
+      // Only a build needs debootstrap and Debian's keyring; an import from the cache does not.
+      const tools = await findTools();
+      await access(DEBIAN_KEYRING).catch(() => {
+        throw new BuildError(`${DEBIAN_KEYRING} is missing (apt-get install debian-archive-keyring)`);
+      });
       entry = await build(tools, recipe, key, options.cacheDir, out);
     }
+    const { 'qemu-img': qemuImg } = await findTools(['qemu-img']);
 
     out.step('import');
     const started = Date.now();
@@ -128,7 +130,7 @@ export async function buildImage(options: BuildImageOptions, write: (line: strin
       initrd: entry.initrd,
       disk: entry.disk,
       cmdline: IMAGE_CMDLINE,
-      qemuImg: tools['qemu-img'],
+      qemuImg,
       describe: { os: IMAGE_OS, origin: 'local-build', bootMode: 'kernel', provisioning: 'cloud-init' },
     });
     const importSeconds = seconds(started);

@@ -21,11 +21,12 @@ export type Tools = Record<Tool, string>;
 
 export class BuildError extends Error {}
 
-export async function findTools(): Promise<Tools> {
+/** `only`: the programs this run needs (an import from the cache needs qemu-img alone). */
+export async function findTools<T extends Tool = Tool>(only?: readonly T[]): Promise<Pick<Tools, T>> {
   const host = new HostRoot('/');
   const found: Partial<Tools> = {};
   const missing: string[] = [];
-  for (const tool of Object.keys(TOOLS) as Tool[]) {
+  for (const tool of only ?? (Object.keys(TOOLS) as T[])) {
     const lookup = await findExecutable(host, tool);
     if (lookup.found) found[tool] = lookup.executable.hostPath;
     else missing.push(lookup.untrusted ? `${tool} (${lookup.untrusted} is not root-owned)` : tool);
@@ -36,7 +37,7 @@ export async function findTools(): Promise<Tools> {
       `missing programs: ${missing.join(', ')} (Debian/Ubuntu: apt-get install --no-install-recommends ${packages})`,
     );
   }
-  return found as Tools;
+  return found as Pick<Tools, T>;
 }
 
 /** A clean environment for the build's programs: nothing of the caller's leaks into the image. */
