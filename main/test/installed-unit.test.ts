@@ -303,6 +303,9 @@ describe.skipIf(skipReason !== undefined)('the installed hearthd unit, in a mach
         expect((await m().ok(['cat', '/proc/sys/net/ipv4/ip_forward'])).trim()).toBe('0');
         await rm(site, { recursive: true, force: true });
       } finally {
+        // alice's key and known hosts are the test's doing, not the installer's: the uninstall
+        // test compares the machine with what it was before the install.
+        await m().exec(['rm', '-rf', '/home/alice/.ssh']);
         await m().exec(['ip', 'route', 'del', 'default']);
         await nss.destroy();
       }
