@@ -193,7 +193,10 @@ async function bareRun(
     };
     const t0 = performance.now();
     const driver = new QemuDriver(QEMU, '', 'tcg');
-    const vm = await driver.launch(spec);
+    const vm = await driver.launch(spec).catch(async (error: unknown) => {
+      const said = await readFile(spec.vmmLogFile, 'utf8').catch(() => '');
+      throw new Error(`bare QEMU did not start: ${String(error)}\n${said.slice(-2000)}`);
+    });
     try {
       const address = `10.131.0.${from.spec.network!.host}`;
       const answered = await sshAnswers(ns, keys, address, `hearth-${from.spec.id}`, from.knownHosts);
@@ -208,17 +211,34 @@ async function bareRun(
   }
 }
 
+/** Set in the copy of this bench that runs inside its network namespace (see main). */
+const INSIDE = process.env.HEARTH_BENCH_NETNS;
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench:devenv needs root (namespaces, TAPs, the VMM user)');
-  await ensureTunLikeDistributions();
-  await imageBuilds();
-  const nss = new Namespaces();
+  if (INSIDE === undefined) {
+    // Everything that touches the network (hearthd, the bare QEMU and its TAP, ssh) runs in a
+    // namespace of the bench's own: the bench runs itself again in there.
+    await ensureTunLikeDistributions();
+    await imageBuilds();
+    const nss = new Namespaces();
+    try {
+      const ns = await nss.add('bench');
+      await execa('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, process.argv[1]!], {
+        stdio: 'inherit',
+        env: { ...process.env, HEARTH_BENCH_NETNS: ns },
+      });
+    } finally {
+      await nss.destroy();
+    }
+    return;
+  }
+  const ns = INSIDE;
   const paths = await makePaths('bench-devenv-');
   // Beside hearthd's paths, not in them: a hearthd that is stopped takes its directory with it.
   const dir = await mkdtemp(join(tmpdir(), 'bench-devenv-work-'));
   let daemon: HearthdProcess | undefined;
   try {
-    const ns = await nss.add('bench');
     const built = await runBuildImage([
       '--state-dir',
       paths.stateDir,
@@ -272,7 +292,6 @@ async function main(): Promise<void> {
       await killVmms(paths);
       await daemon.dispose();
     }
-    await nss.destroy();
     await rm(paths.dir, { recursive: true, force: true });
     await rm(dir, { recursive: true, force: true });
   }
