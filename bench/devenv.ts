@@ -14,7 +14,7 @@
  * each side N times, alternating which goes first (default 1: a Debian boot under TCG takes
  * minutes). The last line is exactly `create-to-ssh ratio vs bare qemu: <number>`.
  */
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -237,6 +237,8 @@ async function main(): Promise<void> {
   const paths = await makePaths('bench-devenv-');
   // Beside hearthd's paths, not in them: a hearthd that is stopped takes its directory with it.
   const dir = await mkdtemp(join(tmpdir(), 'bench-devenv-work-'));
+  // dnsmasq, once it has dropped root, re-reads its reservations below here (as in /run/hearth).
+  await chmod(dir, 0o711);
   let daemon: HearthdProcess | undefined;
   try {
     const built = await runBuildImage([
