@@ -56,8 +56,8 @@ const PROGRAMS = [
   { bin: 'dpkg-deb', apt: 'dpkg', why: 'the Cloud Hypervisor install test builds a firmware package' },
 ];
 
-/** Packages the readiness report probes; not needed by a test, installed so CI sees a full machine. */
-const PROBED_PACKAGES = ['nftables', 'dnsmasq-base', 'kmod', 'iproute2'];
+/** Packages the readiness report probes, installed so CI sees a full machine; and PyYAML, which reads the seed as cloud-init does. */
+const PROBED_PACKAGES = ['nftables', 'dnsmasq-base', 'kmod', 'iproute2', 'python3-yaml'];
 
 /** Files (not programs) the tests need, and the package that provides each. */
 const FILES = [

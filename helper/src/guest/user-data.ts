@@ -26,7 +26,11 @@ export interface SeedInput {
 /** What the failing test step prints; the test finds it in cloud-init's error. */
 export const TEST_FAILURE_TEXT = 'hearth test: this provisioning step fails on purpose';
 
-const yaml = (value: unknown) => stringify(value, { lineWidth: 0 });
+/**
+ * cloud-init reads YAML 1.1 (PyYAML), where `52:54:00:46:03:37` is a base-60 integer and `yes`
+ * a boolean: written as 1.1, every such string is quoted and stays a string.
+ */
+const yaml = (value: unknown) => stringify(value, { lineWidth: 0, version: '1.1' });
 
 export function seedFiles(input: SeedInput): SeedFiles {
   const { spec } = input;

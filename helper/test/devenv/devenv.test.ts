@@ -61,6 +61,12 @@ describe.skipIf(!root)('a real Debian environment on a NAT network, with SSH', (
     expect(answer.status, JSON.stringify(answer.body)).toBe(201);
     return answer.body as unknown as Environment;
   };
+  /** Waits for `running`, and fails at once, with the reason, if it ends `failed` instead. */
+  const running = async (name: string, timeoutMs = BOOT_MS) => {
+    const env = await waitForState(client, name, ['running', 'failed'], timeoutMs);
+    expect(env.state, `${name}: ${env.reason ?? ''}`).toBe('running');
+    return env;
+  };
   const get = async (member: Member, name: string) =>
     (await requestAs(daemon.paths.socket, member.uid, 'GET', `/v1/environments/${name}`))
       .body as unknown as Environment;
@@ -90,7 +96,7 @@ describe.skipIf(!root)('a real Debian environment on a NAT network, with SSH', (
         await create(alice, { name: 'db', class: 'dev', image: image.name, sshPublicKey: aliceKey, isolated: true }),
       );
       envs.set('other', await create(bob, { name: 'other', class: 'dev', image: image.name, sshPublicKey: bobKey }));
-      for (const name of ['web', 'db', 'other']) envs.set(name, await waitForState(client, name, 'running', BOOT_MS));
+      for (const name of ['web', 'db', 'other']) envs.set(name, await running(name));
       await sshSide(alice, 'sync');
       await sshSide(bob, 'sync');
     },
@@ -277,7 +283,7 @@ describe.skipIf(!root)('a real Debian environment on a NAT network, with SSH', (
       await client.call('stopEnvironment', { params: { id: 'web' } });
       await waitForState(client, 'web', 'stopped', 180_000);
       await client.call('startEnvironment', { params: { id: 'web' } });
-      const after = await waitForState(client, 'web', 'running', BOOT_MS);
+      const after = await running('web');
       expect(after.network).toEqual(before.network);
       expect(after.ssh).toEqual(before.ssh);
       expect(await sshOk(alice, 'web.hearth', 'echo again')).toBe('again');
@@ -302,7 +308,7 @@ describe.skipIf(!root)('a real Debian environment on a NAT network, with SSH', (
       envs.delete('web');
       const key = await sshSide(alice, 'key');
       envs.set('web', await create(alice, { name: 'web', class: 'dev', image: oldWeb.image, sshPublicKey: key }));
-      const again = await waitForState(client, 'web', 'running', BOOT_MS);
+      const again = await running('web');
       expect(again.id).not.toBe(oldWeb.id);
       await sshSide(alice, 'sync');
       expect(await sshOk(alice, 'web.hearth', 'hostname')).toBe('web');
