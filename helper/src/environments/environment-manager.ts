@@ -28,7 +28,7 @@ import { followLog, readLog, type LogSink, type LogSource } from './environment-
 import { rotateIfLarge } from './log-files.js';
 import { sampleRunning, StatsSampler } from './stats.js';
 import { Reconciler, type CrashPoint } from './reconciler.js';
-import { loadRecord, RECORD_VERSION, saveRecord, toWire, type EnvironmentRecord } from './record.js';
+import { loadRecord, newRecord, saveRecord, toWire, type EnvironmentRecord } from './record.js';
 import { killStrays } from './vmm-identity.js';
 import type { VmmUser } from './vmm-user.js';
 import { parseSubnet } from '../network/subnet.js';
@@ -247,39 +247,24 @@ export class EnvironmentManager {
       }
       const id = `env-${randomBytes(6).toString('hex')}`;
       const layout = layoutOf(this.o.stateDir, this.o.runtimeDir, id);
-      const time = new Date().toISOString();
-      const record: EnvironmentRecord = {
-        version: RECORD_VERSION,
-        spec: {
-          id,
-          name: request.name,
-          owner: { uid: caller.uid },
-          class: cls.name,
-          image: image.manifest.name,
-          resources: { cpus: cls.cpus, memoryMiB: cls.memoryMiB, diskGiB: cls.diskGiB },
-          desired: start ? 'running' : 'stopped',
-          autostart: request.autostart ?? false,
-          createdAt: time,
-          ...(image.manifest.provisioning === 'cloud-init' && {
-            network: allocateNetwork(
-              [...this.entries.values()].flatMap((e) => e.record.spec.network ?? []),
-              parseSubnet(this.o.settings().networkSubnet),
-              request.isolated ?? false,
-            ),
-          }),
-          ...(request.sshPublicKey !== undefined && { sshPublicKey: request.sshPublicKey }),
-        },
-        status: {
-          state: 'creating',
-          reason: null,
-          vmm: null,
-          updatedAt: time,
-          startedAt: null,
-          readyAt: null,
-          stoppedAt: null,
-        },
-        runtime: null,
-      };
+      const record = newRecord({
+        id,
+        name: request.name,
+        owner: caller.uid,
+        cls,
+        image: image.manifest.name,
+        desired: start ? 'running' : 'stopped',
+        autostart: request.autostart ?? false,
+        time: new Date().toISOString(),
+        ...(image.manifest.provisioning === 'cloud-init' && {
+          network: allocateNetwork(
+            [...this.entries.values()].flatMap((e) => e.record.spec.network ?? []),
+            parseSubnet(this.o.settings().networkSubnet),
+            request.isolated ?? false,
+          ),
+        }),
+        ...(request.sshPublicKey !== undefined && { sshPublicKey: request.sshPublicKey }),
+      });
       await mkdir(layout.stateDir);
       await chmod(layout.stateDir, 0o711);
       // Before the record: a crash in between leaves a directory without one, removed at start.

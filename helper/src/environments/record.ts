@@ -209,6 +209,47 @@ export async function saveRecord(file: string, record: EnvironmentRecord): Promi
 }
 
 /** The environment as the API shows it. */
+/** A just-created environment's record: `creating`, nothing observed yet. */
+export function newRecord(o: {
+  id: string;
+  name: string;
+  owner: number | null;
+  cls: Resources & { name: string };
+  image: string;
+  desired: Spec['desired'];
+  autostart: boolean;
+  time: string;
+  network?: StoredNetwork;
+  sshPublicKey?: string;
+}): EnvironmentRecord {
+  return {
+    version: RECORD_VERSION,
+    spec: {
+      id: o.id,
+      name: o.name,
+      owner: { uid: o.owner },
+      class: o.cls.name,
+      image: o.image,
+      resources: { cpus: o.cls.cpus, memoryMiB: o.cls.memoryMiB, diskGiB: o.cls.diskGiB },
+      desired: o.desired,
+      autostart: o.autostart,
+      createdAt: o.time,
+      ...(o.network && { network: o.network }),
+      ...(o.sshPublicKey !== undefined && { sshPublicKey: o.sshPublicKey }),
+    },
+    status: {
+      state: 'creating',
+      reason: null,
+      vmm: null,
+      updatedAt: o.time,
+      startedAt: null,
+      readyAt: null,
+      stoppedAt: null,
+    },
+    runtime: null,
+  };
+}
+
 /** The user the guest is set up with (cloud-init creates it, with sudo and the owner's key). */
 export const GUEST_USER = 'dev';
 export const GUEST_DOMAIN = 'hearth';
