@@ -15,6 +15,7 @@ import { findExecutable } from '../host/executables.js';
 import { HostRoot } from '../host/host-root.js';
 import { ReadinessService } from '../host/readiness-service.js';
 import { ImageStore } from '../images/image-store.js';
+import { ImageWatcher } from '../images/image-watch.js';
 import { ImageCatalogService } from '../images/catalog/catalog-service.js';
 import { catalogAt } from '../images/catalog/entries.js';
 import type { Logger } from '../log.js';
@@ -166,6 +167,8 @@ export async function startDaemon(
     keyring: options.catalogKeyring === undefined ? undefined : await readFile(options.catalogKeyring),
   });
   await catalog.open();
+  const imageWatcher = new ImageWatcher(images, bus, log);
+  await imageWatcher.open();
   // After recovery: the VMs that survived keep their network; without any, leftovers go.
   await network.reconcile().catch((error: unknown) => log.error({ err: error }, 'network reconcile failed'));
   const streams = new SseStreams(
@@ -223,6 +226,7 @@ export async function startDaemon(
     readiness.stop();
     environments.close();
     catalog.close();
+    imageWatcher.close();
     network.close();
     streams.endAll();
     done();

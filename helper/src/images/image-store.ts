@@ -78,7 +78,32 @@ export interface ImageSource {
 }
 
 export class ImageStore {
+  /** Names this process installed or removed whose change the watcher has not yet seen. */
+  private readonly changedHere = new Set<string>();
+
   constructor(readonly dir: string) {}
+
+  /** Explicit modes (not left to the umask): the VMM user reads images. */
+  async ensureDir(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await chmod(this.dir, DIR_MODE);
+  }
+
+  /** Whether a change to `name` seen on disk was this process's own (announced where it was made). */
+  takeOwnChange(name: string): boolean {
+    return this.changedHere.delete(name);
+  }
+
+  /** Marks `name` as changed here for the span of `change`, the step that makes it visible. */
+  private async changing<T>(name: string, change: () => Promise<T>): Promise<T> {
+    this.changedHere.add(name);
+    try {
+      return await change();
+    } catch (error) {
+      this.changedHere.delete(name);
+      throw error;
+    }
+  }
 
   async get(name: string): Promise<Image | undefined> {
     if (!Value.Check(ImageName, name)) return undefined;
@@ -132,7 +157,7 @@ export class ImageStore {
   async remove(name: string): Promise<void> {
     if (!(await this.get(name))) throw new DomainError('not-found', `There is no image "${name}"`);
     const aside = join(this.dir, `.deleting-${name}-${process.pid}`);
-    await rename(join(this.dir, name), aside);
+    await this.changing(name, () => rename(join(this.dir, name), aside));
     await rm(aside, { recursive: true, force: true });
   }
 
@@ -228,9 +253,7 @@ export class ImageStore {
     fields: Omit<ImageManifest, 'name' | 'installedAt'>,
     write: (staging: string) => Promise<void>,
   ): Promise<ImageManifest> {
-    // Explicit modes (not left to the umask): the VMM user reads images.
-    await mkdir(this.dir, { recursive: true });
-    await chmod(this.dir, DIR_MODE);
+    await this.ensureDir();
     const final = join(this.dir, name);
     const staging = join(this.dir, `.staging-${name}-${process.pid}`);
     await rm(staging, { recursive: true, force: true });
@@ -247,7 +270,7 @@ export class ImageStore {
       await rename(final, old).catch((error: unknown) => {
         if (!isMissing(error)) throw error;
       });
-      await rename(staging, final);
+      await this.changing(name, () => rename(staging, final));
       await rm(old, { recursive: true, force: true });
       return manifest;
     } catch (error) {
