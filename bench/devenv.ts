@@ -12,7 +12,9 @@
  *
  * The machines are noisy: compare the ratio, measured in one run, not the seconds. BENCH_N runs
  * each side N times, alternating which goes first (default 1: a Debian boot under TCG takes
- * minutes). The last line is exactly `create-to-ssh ratio vs bare qemu: <number>`.
+ * minutes). BENCH_GUEST_ACCOUNT=1 also prints, after each hearthd run's measurement, where the
+ * guest's own boot went (systemd-analyze, cloud-init analyze). The last line is exactly
+ * `create-to-ssh ratio vs bare qemu: <number>`.
  */
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -53,22 +55,46 @@ async function makeKey(dir: string): Promise<Keys> {
   return { key, publicKey: (await readFile(`${key}.pub`, 'utf8')).trim() };
 }
 
-/** Polls until `ssh dev@address true` succeeds with strict checking against `knownHosts`. */
-async function sshAnswers(ns: string, keys: Keys, address: string, alias: string, knownHosts: string): Promise<number> {
+interface Guest {
+  ns: string;
+  keys: Keys;
+  address: string;
+  alias: string;
+  knownHosts: string;
+}
+
+/** `ssh dev@address command` with strict checking against the host keys hearthd reported. */
+function sshRun(guest: Guest, command: string, timeoutMs = 15_000) {
+  return execa(
+    'ip',
+    [
+      ...['netns', 'exec', guest.ns, 'ssh', '-i', guest.keys.key, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=2'],
+      ...['-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${guest.knownHosts}`],
+      ...['-o', `HostKeyAlias=${guest.alias}`, `dev@${guest.address}`, command],
+    ],
+    { reject: false, timeout: timeoutMs },
+  );
+}
+
+/** Polls until `ssh dev@address true` succeeds. */
+async function sshAnswers(guest: Guest): Promise<number> {
   for (;;) {
-    const run = await execa(
-      'ip',
-      [
-        ...['netns', 'exec', ns, 'ssh', '-i', keys.key, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=2'],
-        ...['-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', `HostKeyAlias=${alias}`],
-        `dev@${address}`,
-        'true',
-      ],
-      { reject: false, timeout: 15_000 },
-    );
-    if (run.exitCode === 0) return performance.now();
+    if ((await sshRun(guest, 'true')).exitCode === 0) return performance.now();
     await sleep(250);
   }
+}
+
+/** Where the guest's own time went, from inside (after the measurement: these cost CPU under TCG). */
+async function guestAccount(guest: Guest): Promise<void> {
+  const asked = await sshRun(
+    guest,
+    'systemd-analyze time; sudo cloud-init analyze show | grep -E "^(Starting|Finished) stage|took"; ' +
+      'sudo cloud-init analyze blame | head -12',
+    300_000,
+  );
+  const lines = asked.stdout.split('\n').filter((l) => l.trim() !== '');
+  console.log('  inside the guest:');
+  for (const line of lines) console.log(`    ${line}`);
 }
 
 async function imageBuilds(): Promise<void> {
@@ -131,7 +157,9 @@ async function hearthdRun(
   await execa('sh', ['-c', `cat > ${knownHosts}`], {
     input: running.ssh!.hostKeys.map((k) => `${alias} ${k.publicKey}\n`).join(''),
   });
-  const ssh = await sshAnswers(ns, keys, running.network!.address, alias, knownHosts);
+  const guest = { ns, keys, address: running.network!.address, alias, knownHosts };
+  const ssh = await sshAnswers(guest);
+  if (process.env.BENCH_GUEST_ACCOUNT === '1') await guestAccount(guest);
   const events = (
     await client.call('getEnvironmentLogs', { params: { id: name }, query: { source: 'events', tail: 500 } })
   ).lines.map((l) => JSON.parse(l) as EnvironmentLogEntry);
@@ -199,7 +227,13 @@ async function bareRun(
     });
     try {
       const address = `10.131.0.${from.spec.network!.host}`;
-      const answered = await sshAnswers(ns, keys, address, `hearth-${from.spec.id}`, from.knownHosts);
+      const answered = await sshAnswers({
+        ns,
+        keys,
+        address,
+        alias: `hearth-${from.spec.id}`,
+        knownHosts: from.knownHosts,
+      });
       return answered - t0;
     } finally {
       await vm.handle.terminate().catch(() => process.kill(vm.process.pid, 'SIGKILL'));

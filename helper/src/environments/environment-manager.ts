@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CreateEnvironment, Environment, EnvironmentStats, LogLines, Settings } from '#protocol';
 import { DomainError, messageOf } from '../errors.js';
@@ -8,7 +8,7 @@ import type { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../log.js';
 import type { VmmRegistry } from '../vmm/registry.js';
 import { mayAct, type Caller } from './access.js';
-import { admit } from './admission.js';
+import { AdmissionGate } from './admission-gate.js';
 import type { ClassStore } from './class-store.js';
 import type { Component } from './components/component.js';
 import { ConsoleComponent } from './components/console.js';
@@ -23,20 +23,19 @@ import { generateHostKeys } from '../guest/host-keys.js';
 import { Entry } from './entry.js';
 import { layoutOf } from './layout.js';
 import { isActive } from './lifecycle.js';
-import { checkClassFits, checkCounts, checkFreeSpace } from './caps.js';
+import { checkCounts, checkFreeSpace } from './caps.js';
+import { resolveCreateInputs } from './create-inputs.js';
 import { followLog, readLog, type LogSink, type LogSource } from './environment-logs.js';
 import { rotateIfLarge } from './log-files.js';
 import { sampleRunning, StatsSampler } from './stats.js';
 import { Reconciler, type CrashPoint } from './reconciler.js';
-import { loadRecord, newRecord, saveRecord, toWire, type EnvironmentRecord } from './record.js';
-import { killStrays } from './vmm-identity.js';
+import { newRecord, saveRecord, toWire, type EnvironmentRecord } from './record.js';
+import { loadStoredEntries } from './stored-entries.js';
 import type { VmmUser } from './vmm-user.js';
 import { parseSubnet } from '../network/subnet.js';
 
 export type { CrashPoint } from './reconciler.js';
 
-/** Memory the runner itself needs per environment, on top of the guest's. */
-export const OVERHEAD_MIB = 100;
 /** How often live VMMs are checked in /proc (a death is noticed within this, or at once via QMP). */
 const WATCH_INTERVAL_MS = 250;
 /** How often the console and vmm.log caps are enforced while VMMs write to them. */
@@ -84,8 +83,7 @@ export class EnvironmentManager {
   private readonly reconciler: Reconciler;
   private readonly components: readonly Component[];
   private readonly timers: NodeJS.Timeout[] = [];
-  /** Admission and the move to `starting` happen under this, so two starts cannot both pass. */
-  private admission: Promise<unknown> = Promise.resolve();
+  private readonly admission: AdmissionGate;
 
   constructor(private readonly o: ManagerOptions) {
     // Prepared in this order before each launch, torn down in reverse.
@@ -103,6 +101,14 @@ export class EnvironmentManager {
       ...(o.extraComponents ?? []),
     ];
     this.components = components;
+    this.admission = new AdmissionGate({
+      settings: o.settings,
+      hostMemoryMiB: o.hostMemoryMiB,
+      activeMemoryMiB: () =>
+        [...this.entries.values()]
+          .filter((e) => isActive(e.record.status.state))
+          .map((e) => e.record.spec.resources.memoryMiB),
+    });
     this.reconciler = new Reconciler({
       log: o.log,
       bus: o.bus,
@@ -113,7 +119,7 @@ export class EnvironmentManager {
       vmmUser: o.vmmUser,
       forget: (entry) => this.entries.delete(entry.id),
       admitAutostart: async (entry) => {
-        const refusal = await this.refusal(entry.record.spec.resources.memoryMiB);
+        const refusal = await this.admission.refusal(entry.record.spec.resources.memoryMiB);
         return refusal?.message;
       },
       crashPoint: (point) => this.crashPoint(point),
@@ -130,25 +136,13 @@ export class EnvironmentManager {
     await chmod(root, 0o711);
     await mkdir(join(this.o.runtimeDir, 'vms'), { recursive: true });
     await chmod(join(this.o.runtimeDir, 'vms'), 0o700);
-    for (const id of await readdir(root)) {
-      if (!/^env-[0-9a-f]{12}$/.test(id)) continue;
-      const layout = layoutOf(this.o.stateDir, this.o.runtimeDir, id);
-      const loaded = await loadRecord(layout.record);
-      if (loaded.kind === 'missing') {
-        // A crash before the first record write: nothing was promised to anyone; remove the rest.
-        this.o.log.warn({ env: id }, 'removing an environment directory without a record (interrupted create)');
-        await killStrays(layout.stateDir, await this.o.vmms.binaryNames(), this.o.log);
-        await rm(layout.stateDir, { recursive: true, force: true });
-        await rm(layout.runtimeDir, { recursive: true, force: true });
-        continue;
-      }
-      if (loaded.kind === 'invalid') {
-        this.o.log.error({ env: id, file: layout.record }, 'environment record is invalid; leaving it alone');
-        continue;
-      }
-      this.entries.set(id, new Entry(loaded.record, layout));
-      if (loaded.migrated) await saveRecord(layout.record, loaded.record);
-    }
+    const stored = await loadStoredEntries({
+      stateDir: this.o.stateDir,
+      runtimeDir: this.o.runtimeDir,
+      vmmBinaryNames: () => this.o.vmms.binaryNames(),
+      log: this.o.log,
+    });
+    for (const entry of stored) this.entries.set(entry.id, entry);
     // Environments that may autostart come last, so their admission counts every VMM that is
     // still running (reattached first), not only those whose directories happened to sort before.
     const mayAutostart = (e: Entry) => e.record.spec.autostart && e.record.spec.desired === 'running';
@@ -212,27 +206,11 @@ export class EnvironmentManager {
   async create(request: CreateEnvironment, caller: Caller): Promise<Environment> {
     if (caller.uid === null)
       throw new DomainError('forbidden', 'hearthd could not tell which user is asking, so it creates nothing');
-    const cls = this.o.classes.get(request.class);
-    if (!cls)
-      throw new DomainError(
-        'invalid',
-        `There is no environment class "${request.class}"; choose one of: ${this.o.classes
-          .list()
-          .map((c) => c.name)
-          .join(', ')}`,
-      );
-    checkClassFits(cls, this.o.settings());
-    const imageName = request.image ?? (await this.o.images.defaultName());
-    const image = await this.o.images.get(imageName);
-    if (!image)
-      throw new DomainError(
-        'invalid',
-        `There is no image "${imageName}"; installed images: ${(await this.o.images.names()).join(', ') || 'none'}`,
-      );
+    const { cls, image } = await resolveCreateInputs(request, { ...this.o, settings: this.o.settings() });
     const start = request.start ?? true;
 
     // Always under the lock: the name and count checks must see every create before this one.
-    const entry = await this.admitted(true, async () => {
+    const entry = await this.admission.serially(true, async () => {
       if ([...this.entries.values()].some((e) => e.name === request.name))
         throw new DomainError('conflict', `An environment named "${request.name}" already exists; choose another name`);
       checkCounts(
@@ -242,7 +220,7 @@ export class EnvironmentManager {
       );
       await checkFreeSpace(this.o.stateDir, cls.diskGiB);
       if (start) {
-        await this.checkAdmission(cls.memoryMiB);
+        await this.admission.check(cls.memoryMiB);
         await this.o.vmms.forNewVm(this.o.settings()); // a missing VMM is refused before anything is made
       }
       const id = `env-${randomBytes(6).toString('hex')}`;
@@ -304,8 +282,8 @@ export class EnvironmentManager {
       const { state } = entry.record.status;
       // Admission and the move to `starting` under one lock, so two starts cannot both pass.
       const needed = state === 'stopped' || state === 'failed';
-      await this.admitted(needed, async () => {
-        if (needed) await this.checkAdmission(entry.record.spec.resources.memoryMiB);
+      await this.admission.serially(needed, async () => {
+        if (needed) await this.admission.check(entry.record.spec.resources.memoryMiB);
         await this.command(entry, { type: 'start' });
       });
     });
@@ -395,31 +373,6 @@ export class EnvironmentManager {
         'list your environments to see their names',
       );
     return found;
-  }
-
-  private admitted<T>(needed: boolean, fn: () => Promise<T>): Promise<T> {
-    if (!needed) return fn();
-    const run = this.admission.then(fn, fn);
-    this.admission = run.catch(() => undefined);
-    return run;
-  }
-
-  private async refusal(memoryMiB: number) {
-    const settings = this.o.settings();
-    const active = [...this.entries.values()].filter((e) => isActive(e.record.status.state));
-    return admit({
-      running: active.map((e) => e.record.spec.resources.memoryMiB),
-      requestMiB: memoryMiB,
-      maxEnvironments: settings.maxEnvironments,
-      hostMemoryMiB: await this.o.hostMemoryMiB(),
-      reservedMiB: settings.reservedHostMemoryMiB,
-      overheadMiB: OVERHEAD_MIB,
-    });
-  }
-
-  private async checkAdmission(memoryMiB: number): Promise<void> {
-    const refusal = await this.refusal(memoryMiB);
-    if (refusal) throw new DomainError('limit', refusal.message);
   }
 
   /** The guest's host key pairs (guest/host-keys.ts); a failure leaves nothing of this create behind. */
