@@ -88,8 +88,8 @@ async function sshAnswers(guest: Guest): Promise<number> {
 async function guestAccount(guest: Guest): Promise<void> {
   const asked = await sshRun(
     guest,
-    'systemd-analyze time; sudo cloud-init analyze show | grep -E "^(Starting|Finished) stage|took"; ' +
-      'sudo cloud-init analyze blame | head -12',
+    'systemd-analyze time; systemd-analyze critical-chain cloud-final.service ssh.service; ' +
+      'systemd-analyze blame | head -12; sudo cloud-init analyze blame | head -12',
     300_000,
   );
   const lines = asked.stdout.split('\n').filter((l) => l.trim() !== '');

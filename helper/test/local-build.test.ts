@@ -11,6 +11,7 @@ import {
   CLOUD_CFG,
   DEFAULT_MIRROR,
   IMAGE_CMDLINE,
+  MASKED_UNITS,
   SECURITY_MIRROR,
   recipeFor,
   recipeKey,
@@ -117,6 +118,8 @@ describe('hearthd build-image', () => {
     const link = await debugfs('stat /etc/systemd/system/sysinit.target.wants/hearth-agent.service');
     expect(link).toMatch(/Type: symlink/);
     expect(link).toContain(`Fast link dest: "${AGENT_UNIT_PATH}"`);
+    for (const unit of MASKED_UNITS)
+      expect(await debugfs(`stat /etc/systemd/system/${unit}`)).toContain('Fast link dest: "/dev/null"');
     const cfg = (await fileInDisk('/etc/cloud/cloud.cfg.d/90-hearth.cfg')).toString();
     expect(cfg).toBe(CLOUD_CFG);
     expect(cfg).toMatch(/^datasource_list: \[ NoCloud, None \]$/m);

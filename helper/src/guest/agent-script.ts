@@ -3,8 +3,8 @@ import { GUEST_CHANNEL_NAME, GUEST_CHANNEL_VSOCK_PORT } from '../vmm/driver.js';
 /**
  * hearth-agent: runs inside the guest and reports its provisioning to hearthd over the VM's
  * private channel (virtio-serial under QEMU, vsock under Cloud Hypervisor). It only ever sends:
- * the status line of `agent-messages.ts`, every 2 s until cloud-init has finished, then every
- * 30 s. Python 3 because every image with cloud-init has it; it reads cloud-init's own status
+ * the status line of `agent-messages.ts`, every second until cloud-init has finished, then
+ * every 30 s. Python 3 because every image with cloud-init has it; it reads cloud-init's own status
  * files instead of running `cloud-init status`, which costs seconds of CPU under TCG.
  *
  * Baked into local builds (images/local-build) and written by cloud-init's write_files on cloud
@@ -113,7 +113,7 @@ def main():
             channel.send(data)
         except OSError:
             channel.close()
-        time.sleep(30 if status in ('done', 'error') else 2)
+        time.sleep(30 if status in ('done', 'error') else 1)
 
 
 if __name__ == '__main__':

@@ -80,8 +80,10 @@ export function aptSources({ mirror, security }: Mirrors): string {
 /**
  * cloud-init: NoCloud only (hearthd attaches the seed; probing for cloud metadata services would
  * cost time and reach for 169.254.169.254), no growpart (no partition table to grow), and host
- * keys from the seed's ssh_keys (none are baked in). C.UTF-8 is built into libc: the default
- * en_US.UTF-8 would need locale-gen (minutes of CPU under TCG) and fails without it.
+ * keys from the seed's ssh_keys (none are baked in). Only the modules Hearth's seed uses
+ * (guest/user-data.ts) run: under TCG each other one costs up to seconds of Python, and an
+ * environment is `running` only once the last stage is done. The locale is C.UTF-8, baked in
+ * /etc/default/locale: it is built into libc, where en_US.UTF-8 would need minutes of locale-gen.
  */
 export const CLOUD_CFG = `# Written by Hearth's local image build.
 datasource_list: [ NoCloud, None ]
@@ -89,7 +91,9 @@ growpart:
   mode: "off"
 resize_rootfs: true
 ssh_deletekeys: true
-locale: C.UTF-8
+cloud_init_modules: [ migrator, seed_random, bootcmd, write-files, growpart, resizefs, set_hostname, update_hostname, update_etc_hosts, users-groups, ssh ]
+cloud_config_modules: [ set-passwords, runcmd ]
+cloud_final_modules: [ scripts-per-once, scripts-per-boot, scripts-per-instance, scripts-user, final-message, power-state-change ]
 `;
 
 /** / is the whole disk; no fsck pass (the kernel mounts it rw from the command line). */
@@ -124,6 +128,15 @@ export const AGENT_ENABLE_LINK = {
   target: AGENT_UNIT_PATH,
 };
 
+/**
+ * Units masked as systemctl mask would (a link to /dev/null). e2scrub_reap removes leftover LVM
+ * snapshots of e2scrub runs, of which a VM's single filesystem has none; under TCG it took 15 s
+ * of the guest's one CPU at every boot, and multi-user.target (after which cloud-init's last
+ * stage runs) waits for it.
+ */
+export const MASKED_UNITS = ['e2scrub_reap.service'] as const;
+const maskLinks = MASKED_UNITS.map((unit) => ({ path: `/etc/systemd/system/${unit}`, target: '/dev/null' }));
+
 export interface Recipe {
   version: number;
   suite: string;
@@ -145,7 +158,7 @@ export function recipeFor(mirrors: Mirrors): Recipe {
     packages: PACKAGES.map((p) => p.name),
     cmdline: IMAGE_CMDLINE,
     files: bakedFiles(mirrors),
-    links: [AGENT_ENABLE_LINK],
+    links: [AGENT_ENABLE_LINK, ...maskLinks],
   };
 }
 
