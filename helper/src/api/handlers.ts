@@ -68,10 +68,8 @@ const DEFAULT_TAIL = 200;
 
 async function listImages(services: Services): Promise<ResponseOf<'listImages'>> {
   const usage = services.environments.imageUsage();
-  const infos = await Promise.all((await services.images.names()).map((name) => services.images.info(name)));
-  return {
-    images: infos.filter((info) => info !== undefined).map((info) => ({ ...info, usedBy: usage.get(info.name) ?? 0 })),
-  };
+  const infos = await Promise.all((await services.images.list()).map((image) => services.images.describe(image)));
+  return { images: infos.map((info) => ({ ...info, usedBy: usage.get(info.name) ?? 0 })) };
 }
 
 /** The caller as the domain sees it: uid and groups from the kernel, admin from the groups. */

@@ -206,7 +206,11 @@ export class EnvironmentManager {
   async create(request: CreateEnvironment, caller: Caller): Promise<Environment> {
     if (caller.uid === null)
       throw new DomainError('forbidden', 'hearthd could not tell which user is asking, so it creates nothing');
-    const { cls, image } = await resolveCreateInputs(request, { ...this.o, settings: this.o.settings() });
+    const { cls, image } = await resolveCreateInputs(request, {
+      classes: this.o.classes,
+      images: this.o.images,
+      settings: this.o.settings(),
+    });
     const start = request.start ?? true;
 
     // Always under the lock: the name and count checks must see every create before this one.

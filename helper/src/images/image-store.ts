@@ -115,7 +115,8 @@ export class ImageStore {
       if (isMissing(error)) return undefined;
       throw error;
     }
-    if (!Value.Check(ImageManifest, manifest)) return undefined;
+    // A manifest must name its own directory: images are listed, used and deleted by that name.
+    if (!Value.Check(ImageManifest, manifest) || manifest.name !== name) return undefined;
     return {
       manifest: withDefaults(manifest),
       kernel: manifest.kernel === null ? null : join(base, manifest.kernel),
@@ -125,9 +126,7 @@ export class ImageStore {
   }
 
   /** What the API says of an image (without `usedBy`, which the environments know). */
-  async info(name: string): Promise<Omit<ImageInfo, 'usedBy'> | undefined> {
-    const image = await this.get(name);
-    if (!image) return undefined;
+  async describe(image: Image): Promise<Omit<ImageInfo, 'usedBy'>> {
     const files = [image.kernel, image.initrd, image.disk].filter((f): f is string => f !== null);
     const sizes = await Promise.all(
       files.map((f) =>
@@ -176,15 +175,22 @@ export class ImageStore {
   }
 
   async names(): Promise<string[]> {
+    return (await this.list()).map((image) => image.manifest.name);
+  }
+
+  /** Every installed image with a valid manifest, by name; each manifest read once. */
+  async list(): Promise<Image[]> {
+    let entries;
     try {
-      const entries = await readdir(this.dir, { withFileTypes: true });
-      const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
-      const valid = await Promise.all(names.map(async (n) => ((await this.get(n)) ? n : undefined)));
-      return valid.filter((n): n is string => n !== undefined).sort();
+      entries = await readdir(this.dir, { withFileTypes: true });
     } catch (error) {
       if (isMissing(error)) return [];
       throw error;
     }
+    // Dot names are hearthd's own: staging, deleting, downloads.
+    const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+    const images = await Promise.all(names.sort().map((name) => this.get(name)));
+    return images.filter((image): image is Image => image !== undefined);
   }
 
   /**

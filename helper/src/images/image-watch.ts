@@ -67,10 +67,6 @@ export class ImageWatcher {
   }
 
   private async snapshot(): Promise<Map<string, string>> {
-    const names = await this.store.names();
-    const images = await Promise.all(names.map(async (name) => [name, await this.store.get(name)] as const));
-    return new Map(
-      images.flatMap(([name, image]) => (image ? [[name, image.manifest.installedAt] as [string, string]] : [])),
-    );
+    return new Map((await this.store.list()).map(({ manifest }) => [manifest.name, manifest.installedAt]));
   }
 }
