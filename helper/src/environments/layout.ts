@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 
 /**
- * Where an environment's files live. Everything here is listed in ARCHITECTURE.md; deleting an
+ * Where an environment's files live. Everything here is listed in docs/files.md; deleting an
  * environment removes exactly `stateDir` and `runtimeDir`.
  */
 export interface EnvironmentLayout {
