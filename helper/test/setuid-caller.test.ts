@@ -56,7 +56,7 @@ describe.skipIf(process.getuid?.() !== 0)('a member is never taken for root thro
     await chmod(bin, 0o755);
     plain = join(bin, 'caller');
     setuid = join(bin, 'caller-setuid');
-    await run('cc', ['-O2', '-Wall', '-Werror', '-o', plain, FIXTURE_SOURCE]);
+    await run('cc', ['-O2', '-Wall', '-o', plain, FIXTURE_SOURCE]);
     await copyFile(plain, setuid);
     await chmod(setuid, 0o4755);
     expect((await stat(setuid)).uid).toBe(0);
@@ -77,7 +77,7 @@ describe.skipIf(process.getuid?.() !== 0)('a member is never taken for root thro
     for (let round = 0; round < ROUNDS; round += 1) {
       const lines = await member([plain, 'open', daemon.paths.socket, String(CONNECTIONS), setuid, String(ASKS)]);
       // The fixture really ran as root in full when it asked.
-      expect(lines[0]).toEqual({ ids: [0, 0, 0] });
+      expect(lines[0], `the fixture did not become root: is ${bin} on a nosuid mount?`).toEqual({ ids: [0, 0, 0] });
       const answers = lines.slice(1);
       expect(answers).toHaveLength(CONNECTIONS * ASKS);
       for (const answer of answers) {
