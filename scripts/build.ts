@@ -1,8 +1,7 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
-import { SOCKOPT_BUILDS, SOCKOPT_FILE } from '../helper/src/api/sockopt.js';
+import { KOFFI_FILE, koffiBinary, koffiVersion } from '../helper/src/api/socket-credentials.js';
 
 /**
  * Bundles the Node-side programs. hearthd becomes one self-contained file so the installer can
@@ -17,7 +16,7 @@ const common: BuildOptions = {
   legalComments: 'none',
 };
 
-/** An x86-64 ELF shared object: sockopt 2.0.1's "linux-x64" prebuild is a Mach-O, which must never ship. */
+/** An x86-64 ELF shared object: the one platform hearthd ships for. */
 function isLinuxX64(path: string): boolean {
   try {
     const head = readFileSync(path).subarray(0, 20);
@@ -27,17 +26,16 @@ function isLinuxX64(path: string): boolean {
   }
 }
 
-/** hearthd's one native module travels next to its bundle, which loads it from there only. */
-function copySockopt(): void {
-  const pkg = dirname(createRequire(import.meta.url).resolve('sockopt/package.json'));
-  const source = SOCKOPT_BUILDS.map((p) => join(pkg, p)).find(isLinuxX64);
-  if (source === undefined)
-    throw new Error(
-      `no Linux x86-64 build of sockopt in ${pkg} (looked for ${SOCKOPT_BUILDS.join(', ')}): its install ` +
-        'script compiles one, which needs a C++ compiler, make, python3 and the Node headers; then run npm ci again',
-    );
+/**
+ * hearthd's one native module, koffi's (the FFI it calls getsockopt with), travels next to its
+ * bundle, which loads it from there only. Only the Linux x86-64 glibc binary: not koffi's others.
+ */
+function copyKoffi(): void {
+  const source = koffiBinary();
+  if (!isLinuxX64(source))
+    throw new Error(`${source} is not a Linux x86-64 shared object: run npm ci on a Linux x86-64 machine`);
   mkdirSync('dist/helper', { recursive: true });
-  copyFileSync(source, join('dist/helper', SOCKOPT_FILE));
+  copyFileSync(source, join('dist/helper', KOFFI_FILE));
 }
 
 /** The catalog's signing keyrings (assets/keyrings/), inside the bundle: as hard to replace as hearthd itself. */
@@ -47,7 +45,7 @@ function keyrings(): Record<string, string> {
   return Object.fromEntries(files.map((f) => [f, readFileSync(join(dir, f)).toString('base64')]));
 }
 
-copySockopt();
+copyKoffi();
 await Promise.all([
   build({
     ...common,
@@ -55,7 +53,11 @@ await Promise.all([
     outfile: 'dist/helper/hearthd.mjs',
     format: 'esm',
     target: 'node20',
-    define: { HEARTHD_BUNDLED: 'true', HEARTHD_KEYRINGS: JSON.stringify(keyrings()) },
+    define: {
+      HEARTHD_BUNDLED: 'true',
+      HEARTHD_KEYRINGS: JSON.stringify(keyrings()),
+      HEARTHD_KOFFI_VERSION: JSON.stringify(koffiVersion()),
+    },
     // Bundled CommonJS dependencies expect require, __filename and __dirname; give them real ones.
     banner: {
       js: [

@@ -9,10 +9,13 @@ const PROGRAMS = [
   { bin: 'qemu-system-x86_64', apt: 'qemu-system-x86', why: 'hearthd detects and runs QEMU' },
   { bin: 'qemu-img', apt: 'qemu-utils', why: 'environment disks are qcow2 overlays' },
   { bin: 'curl', apt: 'curl', why: 'a test calls hearthd as another user (setpriv + curl)' },
-  // npm ci compiles sockopt, hearthd's native module (its Linux prebuild is a macOS binary).
-  { bin: 'g++', apt: 'g++', why: 'npm ci compiles the native module hearthd reads caller identity with' },
-  { bin: 'make', apt: 'make', why: 'node-gyp builds that native module with make' },
-  { bin: 'python3', apt: 'python3', why: 'node-gyp needs it; the caller-identity tests run /usr/bin/python3' },
+  // npm ci compiles nothing (koffi's npm package carries its Linux binary); a test compiles its fixture.
+  {
+    bin: 'cc',
+    apt: 'gcc',
+    why: 'the caller-identity test compiles its setuid-root fixture (a program that becomes uid 0 and calls hearthd)',
+  },
+  { bin: 'python3', apt: 'python3', why: 'the caller-identity tests run /usr/bin/python3' },
   { bin: 'chromium', apt: 'chromium', why: "the e2e specs drive the renderer in Debian's Chromium" },
   { bin: 'systemd-analyze', apt: 'systemd', why: 'the hearthd unit is checked with systemd-analyze verify' },
   { bin: 'systemd-sysusers', apt: 'systemd', why: 'the install script creates the hearth group and user' },
@@ -61,6 +64,11 @@ const PROBED_PACKAGES = ['nftables', 'dnsmasq-base', 'kmod', 'iproute2', 'python
 
 /** Files (not programs) the tests need, and the package that provides each. */
 const FILES = [
+  {
+    path: '/usr/include/stdio.h',
+    apt: 'libc6-dev',
+    why: "that fixture's C library headers (gcc only recommends them)",
+  },
   {
     path: '/usr/share/keyrings/debian-archive-keyring.gpg',
     apt: 'debian-archive-keyring',

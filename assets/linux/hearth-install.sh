@@ -27,7 +27,7 @@
 #                    nothing outside DIR is touched and no service is started
 #   --user NAME      the person to give socket access (default: whoever ran pkexec or sudo)
 #   --hearthd FILE   the bundled hearthd (default: hearthd.mjs next to this script); its native
-#                    module sockopt.node is taken from beside it, as hearthd loads it from beside itself
+#                    module koffi.node is taken from beside it, as hearthd loads it from beside itself
 #   --node FILE      the Node runtime to install for it (default: node next to this script)
 #   --version V      the hearthd version being installed (default: VERSION next to this script)
 #   --progress FILE  also append progress lines to FILE, written with the caller's own identity
@@ -72,7 +72,7 @@ case $action in install | uninstall | build-image | install-cloud-hypervisor) ;;
 esac
 [ "$(id -u)" = 0 ] || { echo "hearth-install.sh must run as root (the app asks with pkexec or sudo)" >&2; exit 77; }
 root=$(cd -- "$root" && pwd)
-sockopt_src=$(dirname -- "$hearthd_src")/sockopt.node
+koffi_src=$(dirname -- "$hearthd_src")/koffi.node
 live=1
 [ "$root" = / ] || live=0
 R=${root%/}  # prefix for every path we touch: "" on a real install
@@ -212,7 +212,7 @@ signal_vmms() {
 do_install() {
   step preflight "Check this machine"
   [ -f "$hearthd_src" ] || fail "hearthd bundle not found at $hearthd_src"
-  [ -f "$sockopt_src" ] || fail "hearthd's native module not found at $sockopt_src (it ships next to hearthd.mjs)"
+  [ -f "$koffi_src" ] || fail "hearthd's native module not found at $koffi_src (it ships next to hearthd.mjs)"
   [ -x "$node_src" ] || fail "Node runtime not found (or not executable) at $node_src"
   "$node_src" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
     fail "the Node runtime at $node_src is older than 20.19"
@@ -261,7 +261,9 @@ do_install() {
   install -d -m 0755 -o 0 -g 0 -- "$R$LIB"
   put "$node_src" "$LIB/node" 0755
   put "$hearthd_src" "$LIB/hearthd.mjs" 0644
-  put "$sockopt_src" "$LIB/sockopt.node" 0644
+  put "$koffi_src" "$LIB/koffi.node" 0644
+  # Builds before koffi shipped sockopt.node; nothing loads it any more.
+  if [ -e "$R$LIB/sockopt.node" ]; then rm -f -- "$R$LIB/sockopt.node"; mark; fi
   local tmp
   tmp=$(mktemp)
   printf 'HEARTH_VERSION=%s\nHEARTH_CREATED_KVM=%s\nHEARTH_CREATED_DIRS=%s\n' "$version" "$created_kvm" "$created_dirs" >"$tmp"

@@ -8,9 +8,10 @@ import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 
 /**
  * An environment's owner is the uid of the process that connected to hearthd, as the kernel
- * reports it (SO_PEERCRED, then /proc/<pid>/status), for callers that try to pass for root: a
- * process named "pid=1", a client socket bound to a path that looks like `ss` output, a
- * connection passed to another uid, a connection carried into a setuid-root program.
+ * recorded it at connect (SO_PEERCRED, SO_PEERGROUPS; /proc/<pid>/status can only make it
+ * unknown), for callers that try to pass for root: a process named "pid=1", a client socket bound
+ * to a path that looks like `ss` output, a connection passed to another uid, a connection carried
+ * into a setuid-root program (setuid-caller.test.ts does that at scale, with a C fixture).
  * hearthd runs as its unit runs it: root with only the unit's capabilities.
  */
 const repo = join(import.meta.dirname, '..', '..');

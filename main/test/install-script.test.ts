@@ -29,7 +29,7 @@ const repo = join(import.meta.dirname, '..', '..');
 const SCRIPT = join(repo, 'assets', 'linux', 'hearth-install.sh');
 const BUNDLE = join(repo, 'dist', 'helper', 'hearthd.mjs');
 /** hearthd's native module: the script takes it from beside the bundle it installs. */
-const SOCKOPT = join(repo, 'dist', 'helper', 'sockopt.node');
+const KOFFI = join(repo, 'dist', 'helper', 'koffi.node');
 const run = promisify(execFile);
 
 const isRoot = process.getuid?.() === 0;
@@ -161,7 +161,7 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
     expectFile('/usr/lib/hearth', '755', 'dir');
     expectFile('/usr/lib/hearth/node', '755');
     expectFile('/usr/lib/hearth/hearthd.mjs', '644');
-    expectFile('/usr/lib/hearth/sockopt.node', '644');
+    expectFile('/usr/lib/hearth/koffi.node', '644');
     expectFile('/usr/lib/hearth/installed.env', '644');
     expectFile('/etc/systemd/system/hearthd.service', '644');
     expectFile('/etc/sysusers.d/hearth.conf', '644');
@@ -175,7 +175,7 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
         .update(await readFile(p))
         .digest('hex');
     expect(after.get('/usr/lib/hearth/hearthd.mjs')?.content).toBe(await sha(BUNDLE));
-    expect(after.get('/usr/lib/hearth/sockopt.node')?.content).toBe(await sha(SOCKOPT));
+    expect(after.get('/usr/lib/hearth/koffi.node')?.content).toBe(await sha(KOFFI));
     expect(after.get('/etc/systemd/system/hearthd.service')?.content).toBe(
       await sha(join(repo, 'assets/linux/hearthd.service')),
     );
@@ -261,7 +261,7 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
     const newer = join(shipped, 'hearthd.mjs');
     await mkdir(shipped);
     await writeFile(newer, `${await readFile(BUNDLE, 'utf8')}\n// newer\n`);
-    await copyFile(SOCKOPT, join(shipped, 'sockopt.node'));
+    await copyFile(KOFFI, join(shipped, 'koffi.node'));
     try {
       const before = await snapshot(root);
       const upgrade = await install(root, '--hearthd', newer, '--version', '0.2.0');
@@ -291,7 +291,7 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
       );
       expect(failed?.code).toBe(1);
       expect(failed?.stdout).toMatch(
-        /^::fail preflight hearthd's native module not found at .*-incomplete\/sockopt\.node/m,
+        /^::fail preflight hearthd's native module not found at .*-incomplete\/koffi\.node/m,
       );
       expect(await snapshot(root)).toEqual(before);
     } finally {

@@ -84,7 +84,7 @@ describe.skipIf(skipReason !== undefined)('the installed hearthd unit, in a mach
       'hearth-sysusers.conf': join(ASSETS, 'hearth-sysusers.conf'),
       'hearth-tmpfiles.conf': join(ASSETS, 'hearth-tmpfiles.conf'),
       'hearthd.mjs': hearthd,
-      'sockopt.node': join(dirname(BUNDLE), 'sockopt.node'),
+      'koffi.node': join(dirname(BUNDLE), 'koffi.node'),
       node,
     });
     const v1 = await stageDir('hearth-helper-v1-', files(BUNDLE));

@@ -202,7 +202,7 @@ describe.skipIf(process.getuid?.() !== 0)('Installer with the real script in a s
     root = await seedScratchRoot('hearth-installer-');
     // What the app ships: the bundle with its native module beside it.
     await mkdir(`${root}-helper`);
-    for (const file of ['hearthd.mjs', 'sockopt.node'])
+    for (const file of ['hearthd.mjs', 'koffi.node'])
       await cp(join(repo, 'dist/helper', file), join(`${root}-helper`, file));
   });
   afterAll(async () => {

@@ -45,7 +45,7 @@ describe('electron-builder.yml', () => {
     for (const file of [
       'hearth-helper/hearthd.mjs',
       'hearth-helper/node',
-      'hearth-helper/sockopt.node',
+      'hearth-helper/koffi.node',
       'hearth-helper/VERSION',
       'hearth-helper/hearth-install.sh',
       'hearth-helper/hearthd.service',
@@ -54,7 +54,7 @@ describe('electron-builder.yml', () => {
       'icons/tray/*.png',
     ])
       expect(shipped).toContain(file);
-    // Every source the repo provides exists (node, sockopt.node and VERSION are staged by scripts/stage-helper.mjs).
+    // Every source the repo provides exists (node, koffi.node and VERSION are staged by scripts/stage-helper.mjs).
     for (const r of config.extraResources.filter((r) => !r.from.startsWith('build-resources/stage'))) {
       await access(join(repo, r.from));
       for (const f of (r.filter ?? []).filter((f) => !f.includes('*'))) await access(join(repo, r.from, f));

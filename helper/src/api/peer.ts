@@ -1,7 +1,7 @@
 import { closeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
-import type { Sockopt } from './sockopt.js';
+import type { PeerRecord, SocketCredentials } from './socket-credentials.js';
 
 /** Who is on the other end of an API connection, as the kernel tells it. */
 export interface Caller {
@@ -10,17 +10,10 @@ export interface Caller {
   gids: number[];
 }
 
-const SOL_SOCKET = 1;
-/** With an int-sized buffer the kernel copies only the first field of struct ucred: the pid. */
-const SO_PEERCRED = 17;
-/** Linux ≥ 6.5: a pidfd of the connecting process, which no later process can reuse. */
-const SO_PEERPIDFD = 77;
-const ENOPROTOOPT = 92;
-
 const ID = /^\d{1,10}$/;
 
-/** Kernels found without SO_PEERPIDFD are not asked again: each failed call leaks a buffer in the addon. */
-const withoutPidfd = new WeakSet<Sockopt>();
+/** Kernels found without SO_PEERPIDFD are not asked again. */
+const withoutPidfd = new WeakSet<SocketCredentials>();
 
 function ids(status: string, key: string): number[] | undefined {
   const lines = status.split('\n').filter((line) => line.startsWith(`${key}:`));
@@ -36,27 +29,33 @@ function ids(status: string, key: string): number[] | undefined {
   return values.every((v) => v < 0xffffffff) ? values : undefined;
 }
 
-/**
- * The caller from /proc/<pid>/status. The uid counts only when real, effective, saved and
- * filesystem uid agree: a setuid program running for someone else (euid 0, ruid 1000) is nobody
- * we can name, so it is unknown rather than either of them. A setgid program's borrowed gid is
- * left out the same way; its supplementary groups (which exec never changes) stay.
- */
-export function parseProcStatus(status: string): Caller | undefined {
+/** Real, effective, saved and filesystem uid and gid from /proc/<pid>/status; undefined if it does not parse. */
+export function parseProcStatus(status: string): { uids: number[]; gids: number[] } | undefined {
   const uids = ids(status, 'Uid');
   const gids = ids(status, 'Gid');
-  const groups = ids(status, 'Groups');
-  if (uids?.length !== 4 || gids?.length !== 4 || groups === undefined) return undefined;
-  const uid = uids[0]!;
-  if (uids.some((u) => u !== uid)) return undefined;
-  const primary = gids.every((g) => g === gids[0]) ? [gids[0]!] : [];
-  return { uid, gids: [...new Set([...primary, ...groups])].sort((a, b) => a - b) };
+  if (uids?.length !== 4 || gids?.length !== 4) return undefined;
+  return { uids, gids };
 }
 
-function errnoOf(error: unknown): number | undefined {
-  const match = /\((\d+)\)\s*$/.exec(error instanceof Error ? error.message : '');
-  return match ? Number(match[1]) : undefined;
+/**
+ * The caller, from what the kernel recorded at connect() and the process's ids as read at accept.
+ * The identity comes from the record alone (effective uid, groups): the status read may only
+ * take it away. The kernel records the effective ids only, so whether real, effective and saved
+ * ids agreed is judged from the status: a uid counts only when all four there equal the recorded
+ * one. A setuid program running for someone else (euid 0, ruid 1000) is nobody we can name,
+ * whether it connected itself or inherited the connection and was read after it switched. A
+ * setgid program's borrowed gid is left out the same way; the recorded supplementary groups stay.
+ */
+export function judgeCaller(record: PeerRecord, status: string): Caller | undefined {
+  const proc = parseProcStatus(status);
+  if (proc === undefined || !valid(record.uid) || !valid(record.gid) || !record.groups.every(valid)) return undefined;
+  if (proc.uids.some((u) => u !== record.uid)) return undefined;
+  const primary = proc.gids.every((g) => g === record.gid) ? [record.gid] : [];
+  return { uid: record.uid, gids: [...new Set([...primary, ...record.groups])].sort((a, b) => a - b) };
 }
+
+/** (uid_t)-1 is "no id"; an id the kernel could not map into our namespace is the overflow id, a real one. */
+const valid = (id: number) => Number.isInteger(id) && id >= 0 && id < 0xffffffff;
 
 function socketFd(socket: Socket): number | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
@@ -65,41 +64,46 @@ function socketFd(socket: Socket): number | undefined {
 
 /**
  * Identifies the peer of a freshly accepted connection: call it at accept time. The kernel fixed
- * the peer's pid at connect(), so whoever later holds the connection (an fd passed with
- * SCM_RIGHTS, a program exec'd over it) does not change the answer: it is the connecting
- * process, as it is when we look. Undefined whenever that is not certain: a pid from another pid
- * namespace (0), a process already gone, a status that does not parse.
+ * the peer's euid, egid and groups at connect(), so whoever later holds the connection (an fd
+ * passed with SCM_RIGHTS, a program exec'd over it) does not change the answer. Undefined
+ * whenever that is not certain: a pid from another pid namespace (0), a process already gone
+ * (its ids cannot be checked), a status that does not parse or disagrees with the record.
  */
-export function identifyPeer(sockopt: Sockopt, socket: Socket, proc = '/proc'): Promise<Caller | undefined> {
+export function identifyPeer(
+  credentials: SocketCredentials,
+  socket: Socket,
+  proc = '/proc',
+): Promise<Caller | undefined> {
   const fd = socketFd(socket);
   if (fd === undefined) return Promise.resolve(undefined);
-  let pid: number;
+  let record: PeerRecord;
   let pidfd: number | undefined;
   try {
-    pid = sockopt.getsockopt(fd, SOL_SOCKET, SO_PEERCRED);
-    if (!Number.isInteger(pid) || pid <= 0) return Promise.resolve(undefined);
+    record = credentials.peer(fd);
+    if (!Number.isInteger(record.pid) || record.pid <= 0) return Promise.resolve(undefined);
   } catch {
     return Promise.resolve(undefined);
   }
   try {
-    if (!withoutPidfd.has(sockopt)) pidfd = sockopt.getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD);
-  } catch (error) {
-    // An older kernel: the pid alone, read at once, is the best there is. Any other error
-    // (ESRCH, EINVAL: the connecting process has exited) means the pid may be someone else's now.
-    if (errnoOf(error) !== ENOPROTOOPT) return Promise.resolve(undefined);
-    withoutPidfd.add(sockopt);
+    if (!withoutPidfd.has(credentials)) pidfd = credentials.peerPidfd(fd);
+    if (pidfd === undefined) withoutPidfd.add(credentials);
+  } catch {
+    // ESRCH, EINVAL: the connecting process has exited, and its pid may be someone else's now.
+    // Anything else is as unexpected: the caller stays unknown rather than half-checked.
+    return Promise.resolve(undefined);
   }
-  return resolvePid(pid, pidfd, proc);
+  return judgeProcess(record, pidfd, proc);
 }
 
-async function resolvePid(pid: number, pidfd: number | undefined, proc: string): Promise<Caller | undefined> {
+async function judgeProcess(record: PeerRecord, pidfd: number | undefined, proc: string): Promise<Caller | undefined> {
   try {
-    const caller = parseProcStatus(await readFile(`${proc}/${pid}/status`, 'utf8'));
+    const caller = judgeCaller(record, await readFile(`${proc}/${record.pid}/status`, 'utf8'));
+    // An older kernel (no SO_PEERPIDFD, Linux < 6.5): the pid alone, read at once, is the best there is.
     if (pidfd === undefined) return caller;
-    // The pidfd still names `pid` after the read: the process was never reaped meanwhile, so
+    // The pidfd still names the pid after the read: the process was never reaped meanwhile, so
     // the pid was not reused and the status read was the connecting process's.
     const info = await readFile(`${proc}/self/fdinfo/${pidfd}`, 'utf8');
-    return /^Pid:\s+(-?\d+)$/m.exec(info)?.[1] === String(pid) ? caller : undefined;
+    return /^Pid:\s+(-?\d+)$/m.exec(info)?.[1] === String(record.pid) ? caller : undefined;
   } catch {
     return undefined;
   } finally {

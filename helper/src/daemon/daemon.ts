@@ -6,7 +6,7 @@ import { identifyPeer } from '../api/peer.js';
 import type { ApiLimits } from '../api/limits.js';
 import { buildServer, type HearthServer } from '../api/server.js';
 import { SseStreams } from '../api/sse.js';
-import { loadSockopt } from '../api/sockopt.js';
+import { loadSocketCredentials } from '../api/socket-credentials.js';
 import { ClassStore } from '../environments/class-store.js';
 import { EnvironmentManager, type CrashPoint } from '../environments/environment-manager.js';
 import { lookupUser, type VmmUser } from '../environments/vmm-user.js';
@@ -100,7 +100,7 @@ export async function startDaemon(
   logRing = new LogRing(),
 ): Promise<RunningDaemon> {
   // Without it no caller can be named: refuse to start rather than serve everyone as "unknown".
-  const sockopt = loadSockopt();
+  const credentials = loadSocketCredentials();
   await mkdir(options.stateDir, { recursive: true, mode: 0o711 });
   await mkdir(options.runtimeDir, { recursive: true, mode: 0o755 });
   await claimSocketPath(options.socket);
@@ -217,7 +217,7 @@ export async function startDaemon(
     handlers,
     followers: createFollowers({ environments, logRing }),
     streams,
-    identify: (socket) => identifyPeer(sockopt, socket),
+    identify: (socket) => identifyPeer(credentials, socket),
     limits: options.apiLimits,
   });
   app.addHook('preClose', (done) => {

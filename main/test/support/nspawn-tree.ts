@@ -233,9 +233,9 @@ export async function ensureNodeRuntime(log: Log): Promise<string> {
   try {
     log(`staging the Node runtime with ${STAGE_HELPER}`);
     await run(process.execPath, [STAGE_HELPER, '--out', join(work, 'out')], 300_000);
-    // Only the runtime is cached: VERSION and sockopt.node come from this checkout's build.
+    // Only the runtime is cached: VERSION and koffi.node come from this checkout's build.
     await rm(join(work, 'out', 'VERSION'));
-    await rm(join(work, 'out', 'sockopt.node'), { force: true });
+    await rm(join(work, 'out', 'koffi.node'), { force: true });
     await publish(join(work, 'out'), dir);
   } finally {
     await rm(work, { recursive: true, force: true });
