@@ -24,7 +24,7 @@ import type { EnvironmentLogEntry } from '#protocol';
 import type { HearthdClient } from '#protocol/client';
 import { createOverlay } from '../helper/src/environments/disks.js';
 import type { Spec } from '../helper/src/environments/record.js';
-import { lookupUser } from '../helper/src/environments/vmm-user.js';
+import { lookupUser } from '../helper/src/system/passwd.js';
 import { ImageStore } from '../helper/src/images/image-store.js';
 import { QemuDriver } from '../helper/src/vmm/qemu/qemu-driver.js';
 import { NetworkProcess } from '../helper/test/network/support/network-process.js';

@@ -14,7 +14,7 @@ import type { ClassStore } from '../environments/class-store.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { ImageCatalogService } from '../images/catalog/catalog-service.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { ReadinessService } from '../host/readiness-service.js';
+import type { ReadinessService } from '../readiness/readiness-service.js';
 import { followRing, tailOf, type LogRing } from '../log-ring.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import { HEARTHD_VERSION } from '../version.js';

@@ -31,7 +31,7 @@ import { sampleRunning, StatsSampler } from './stats.js';
 import { Reconciler, type CrashPoint } from './reconciler.js';
 import { newRecord, saveRecord, toWire, type EnvironmentRecord } from './record.js';
 import { loadStoredEntries } from './stored-entries.js';
-import type { VmmUser } from './vmm-user.js';
+import type { VmmUser } from '../system/passwd.js';
 import { parseSubnet } from '../network/subnet.js';
 
 export type { CrashPoint } from './reconciler.js';

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Settings } from '#protocol';
 import { messageOf } from '../errors.js';
 import type { Image, ImageStore } from '../images/image-store.js';
-import { readTail, regularFileSize } from '../fs/safe-read.js';
+import { readTail, regularFileSize } from '../system/safe-read.js';
 import type { LaunchedVm, VmmDriver, VmSpec } from '../vmm/driver.js';
 import type { VmmRegistry } from '../vmm/registry.js';
 import { killProcess } from './vmm-identity.js';

@@ -19,7 +19,7 @@ import {
 } from '#protocol';
 import { compileValidator } from '../validate.js';
 import { addressOf, type Subnet } from '../network/subnet.js';
-import { readBounded, UnsafeFileError } from '../fs/safe-read.js';
+import { readBounded, UnsafeFileError } from '../system/safe-read.js';
 
 /**
  * `environment.json`, version 2: what the user asked for (spec), what hearthd last saw (status)

@@ -1,5 +1,5 @@
 import type { VmHandle } from '../vmm/driver.js';
-import type { ExitStatus } from '../vmm/process.js';
+import type { ExitStatus } from '../system/process.js';
 
 /**
  * Everything that lives only while an environment's VMM runs — its control connection, its

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { findProcesses, processInfo } from '../vmm/process.js';
+import { findProcesses, processInfo } from '../system/process.js';
 import type { Logger } from '../log.js';
 import type { Runtime } from './record.js';
 

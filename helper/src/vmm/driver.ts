@@ -1,5 +1,5 @@
 import type { VmmKind } from '#protocol';
-import type { DetachedProcess } from './process.js';
+import type { DetachedProcess } from '../system/process.js';
 
 /** Everything a VMM needs to run one VM. All paths are hearthd's own, never a caller's. */
 export interface VmSpec {

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log.js';
-import type { VmmUser } from '../vmm-user.js';
+import type { VmmUser } from '../../system/passwd.js';
 import type { EnvironmentLayout } from '../layout.js';
 import type { Spec } from '../record.js';
 

@@ -1,6 +1,6 @@
 import { chmod, chown, rename, rm } from 'node:fs/promises';
 import type { ImageStore } from '../../images/image-store.js';
-import { regularFileSize } from '../../fs/safe-read.js';
+import { regularFileSize } from '../../system/safe-read.js';
 import { createOverlay } from '../disks.js';
 import type { Component, ComponentContext } from './component.js';
 

@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { appendFile, chmod, chown } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { withHandoff } from '../handoff.js';
-import { launchDetached } from '../process.js';
+import { launchDetached } from '../../system/process.js';
 import {
   VmmError,
   waitFor,

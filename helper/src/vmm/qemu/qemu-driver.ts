@@ -1,6 +1,6 @@
 import { basename, join } from 'node:path';
 import { withHandoff } from '../handoff.js';
-import { launchDetached } from '../process.js';
+import { launchDetached } from '../../system/process.js';
 import {
   VmmError,
   waitFor,

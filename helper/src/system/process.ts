@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { open, readFile, readdir } from 'node:fs/promises';
-import { isMissing } from '../host/host-root.js';
+import { isMissing } from './host-root.js';
 
 /** What /proc says about a process; undefined when it is gone (or a zombie: it has exited). */
 export interface ProcessInfo {
