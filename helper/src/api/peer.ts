@@ -1,14 +1,8 @@
 import { closeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
+import type { PeerIdentity } from '../caller.js';
 import type { Sockopt } from './sockopt.js';
-
-/** Who is on the other end of an API connection, as the kernel tells it. */
-export interface Caller {
-  uid: number;
-  /** The primary gid (when unambiguous) and the supplementary groups, ascending, no duplicates. */
-  gids: number[];
-}
 
 const SOL_SOCKET = 1;
 /** With an int-sized buffer the kernel copies only the first field of struct ucred: the pid. */
@@ -42,7 +36,7 @@ function ids(status: string, key: string): number[] | undefined {
  * we can name, so it is unknown rather than either of them. A setgid program's borrowed gid is
  * left out the same way; its supplementary groups (which exec never changes) stay.
  */
-export function parseProcStatus(status: string): Caller | undefined {
+export function parseProcStatus(status: string): PeerIdentity | undefined {
   const uids = ids(status, 'Uid');
   const gids = ids(status, 'Gid');
   const groups = ids(status, 'Groups');
@@ -70,7 +64,7 @@ function socketFd(socket: Socket): number | undefined {
  * process, as it is when we look. Undefined whenever that is not certain: a pid from another pid
  * namespace (0), a process already gone, a status that does not parse.
  */
-export function identifyPeer(sockopt: Sockopt, socket: Socket, proc = '/proc'): Promise<Caller | undefined> {
+export function identifyPeer(sockopt: Sockopt, socket: Socket, proc = '/proc'): Promise<PeerIdentity | undefined> {
   const fd = socketFd(socket);
   if (fd === undefined) return Promise.resolve(undefined);
   let pid: number;
@@ -92,7 +86,7 @@ export function identifyPeer(sockopt: Sockopt, socket: Socket, proc = '/proc'): 
   return resolvePid(pid, pidfd, proc);
 }
 
-async function resolvePid(pid: number, pidfd: number | undefined, proc: string): Promise<Caller | undefined> {
+async function resolvePid(pid: number, pidfd: number | undefined, proc: string): Promise<PeerIdentity | undefined> {
   try {
     const caller = parseProcStatus(await readFile(`${proc}/${pid}/status`, 'utf8'));
     if (pidfd === undefined) return caller;

@@ -5,7 +5,7 @@ import type { Image, ImageStore } from '../images/image-store.js';
 import { readTail, regularFileSize } from '../system/safe-read.js';
 import type { LaunchedVm, VmmDriver, VmSpec } from '../vmm/driver.js';
 import type { VmmRegistry } from '../vmm/registry.js';
-import { killProcess } from './vmm-identity.js';
+import { killProcess } from '../system/process.js';
 import type { Component, ComponentContext, SpecContribution } from './components/component.js';
 import { prepareAll, teardownAll } from './components/pipeline.js';
 import type { EnvironmentRecord, Runtime } from './record.js';

@@ -6,7 +6,7 @@ import type { EventBus } from '../events/event-bus.js';
 import type { ImageStore } from '../images/image-store.js';
 import { environmentLog, type Logger } from '../log.js';
 import type { VmmDriver } from '../vmm/driver.js';
-import { describeExit, processInfo } from '../system/process.js';
+import { describeExit, killProcess, processInfo } from '../system/process.js';
 import type { VmmRegistry } from '../vmm/registry.js';
 import type { Component, ComponentContext } from './components/component.js';
 import { runEach, teardownAll } from './components/pipeline.js';
@@ -17,7 +17,7 @@ import { isActive, transition, type Effect, type LifecycleEvent, type Transition
 import { Readiness, waitingProvisioning } from './readiness.js';
 import { saveRecord, toWire } from './record.js';
 import { EnvironmentRuntime } from './runtime.js';
-import { isSameProcess, killProcess, killStrays } from './vmm-identity.js';
+import { isSameProcess, killStrays } from './vmm-identity.js';
 import type { VmmUser } from '../system/passwd.js';
 
 /** After `quit`/`vmm.shutdown`, how long before SIGKILL. */

@@ -4,9 +4,8 @@ import { basename, dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { isMissing } from '../system/host-root.js';
 import type { Logger } from '../log.js';
-import { findProcesses, processInfo } from '../system/process.js';
-import { killProcess } from '../environments/vmm-identity.js';
-import { GUEST_DOMAIN } from '../environments/record.js';
+import { findProcesses, killProcess, processInfo } from '../system/process.js';
+import { GUEST_DOMAIN } from './guest-network.js';
 import { lookupUser, type VmmUser } from '../system/passwd.js';
 
 export interface Reservation {

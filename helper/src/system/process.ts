@@ -39,6 +39,17 @@ export async function findProcesses(needle: string): Promise<ProcessInfo[]> {
   return found;
 }
 
+/** SIGKILL, then wait (briefly) until /proc no longer shows it. */
+export async function killProcess(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 2_000;
+  while (Date.now() < deadline && (await processInfo(pid))) await new Promise((r) => setTimeout(r, 20));
+}
+
 export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
