@@ -50,7 +50,7 @@ export async function launch(
   const parts = await prepareAll(deps.components, ctx);
   deps.crashPoint('launch:after-prepare');
   // A VMM that truncates the console when it creates the VM writes this boot from offset 0.
-  const consoleOffset = driver.truncatesConsole ? 0 : await regularFileSize(ctx.layout.console);
+  const consoleOffset = driver.capabilities.truncatesConsole ? 0 : await regularFileSize(ctx.layout.console);
   const vmmLogOffset = await regularFileSize(ctx.layout.vmmLog);
   let vm: LaunchedVm;
   try {

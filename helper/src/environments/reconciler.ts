@@ -237,7 +237,7 @@ export class Reconciler {
       spec: entry.record.spec,
       layout: entry.layout,
       vmmUser: this.d.vmmUser,
-      vmmOpensFiles: driver?.opensFilesByPath ?? false,
+      vmmOpensFiles: driver?.capabilities.opensFilesByPath ?? false,
       log: this.logOf(entry),
       journal: (event, message) => this.journal(entry, event, message),
     };

@@ -79,6 +79,23 @@ export interface LaunchedVm {
   handle: VmHandle;
 }
 
+/**
+ * What a driver can do, declared by the driver, so that code above the VMM layer asks about a
+ * capability rather than knowing which VMM runs (`kind` is for display and records only).
+ */
+export interface VmmCapabilities {
+  /** Opens the disk and console by path (they must then be the VMM user's files), not as handed fds. */
+  opensFilesByPath: boolean;
+  /** Truncates its console file as it creates the VM (each boot starts at 0). */
+  truncatesConsole: boolean;
+  /** The guest channel is vsock (the guest's agent connects to the host), not a virtio-serial port. */
+  vsock: boolean;
+  /** Hearth can save a running VM's memory and devices with this driver. Not implemented yet by either. */
+  snapshot: boolean;
+  /** Hearth can start a VM from such a snapshot with this driver. Not implemented yet by either. */
+  restore: boolean;
+}
+
 /** One VMM (Cloud Hypervisor, QEMU) behind the same calls. */
 export interface VmmDriver {
   readonly kind: VmmKind;
@@ -86,10 +103,7 @@ export interface VmmDriver {
   readonly version: string;
   /** What runs the guest's CPUs. */
   readonly accel: 'kvm' | 'tcg';
-  /** True when the VMM opens the disk and console by path (they must then be the VMM user's files). */
-  readonly opensFilesByPath: boolean;
-  /** True when the VMM truncates its console file as it creates the VM (each boot starts at 0). */
-  readonly truncatesConsole: boolean;
+  readonly capabilities: VmmCapabilities;
   /** Starts a detached VMM for `spec`, configures and boots it; resolves once it runs the guest. */
   launch(spec: VmSpec): Promise<LaunchedVm>;
   /** Reconnects to a VMM started earlier (by this or an earlier hearthd). */

@@ -1,15 +1,14 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { appendFile, chmod, chown } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { withHandoff } from '../handoff.js';
-import { launchDetached } from '../../system/process.js';
+import { launchVmm } from '../launch.js';
 import {
   VmmError,
-  waitFor,
   type GuestChannelEndpoint,
   type GuestExit,
   type LaunchedVm,
   type VmHandle,
+  type VmmCapabilities,
   type VmmDriver,
   type VmSpec,
 } from '../driver.js';
@@ -103,10 +102,16 @@ export class CloudHypervisorDriver implements VmmDriver {
   readonly kind = 'cloud-hypervisor' as const;
   /** Cloud Hypervisor needs KVM. */
   readonly accel = 'kvm' as const;
-  /** Its disks and serial console are configured as paths (vm.create), opened as the VMM user. */
-  readonly opensFilesByPath = true;
-  /** Its serial file is created anew by vm.create. */
-  readonly truncatesConsole = true;
+  readonly capabilities: VmmCapabilities = {
+    // Its disks and serial console are configured as paths (vm.create), opened as the VMM user.
+    opensFilesByPath: true,
+    // Its serial file is created anew by vm.create.
+    truncatesConsole: true,
+    // Hybrid vsock: the guest's agent connects to a socket hearthd listens on.
+    vsock: true,
+    snapshot: false,
+    restore: false,
+  };
 
   constructor(
     readonly binary: string,
@@ -178,10 +183,49 @@ export class CloudHypervisorDriver implements VmmDriver {
     return { listen: guestListenPath(spec) };
   }
 
-  async launch(spec: VmSpec): Promise<LaunchedVm> {
-    // Before any file is opened for it; launchDetached checks once more right before the exec.
-    await this.verifyBinary?.(this.binary);
-    // Its log is opened by path, as the VMM user: make it the VMM's file in root's directory.
+  launch(spec: VmSpec): Promise<LaunchedVm> {
+    // Before vm.create: a configuration that cannot be built must fail before a VMM is started.
+    let config: ChVmConfig | undefined;
+    return launchVmm({
+      name: 'cloud-hypervisor',
+      binary: this.binary,
+      spec,
+      verify: this.verifyBinary,
+      env: this.extraEnv,
+      prepare: async () => {
+        await this.prepareLog(spec);
+        config = this.config(spec);
+        if (spec.guestChannel) await prepareVsockDir(spec);
+      },
+      handOver: async (handoff) => ({
+        api: await handoff.listen(join(spec.runtimeDir, API_SOCKET)),
+        events: await handoff.file(join(spec.runtimeDir, EVENT_MONITOR), 'append'),
+      }),
+      args: (fds) => this.args(spec, fds),
+      control: {
+        what: 'the Cloud Hypervisor API socket',
+        connect: async () => {
+          const api = new ChApi(join(spec.runtimeDir, API_SOCKET));
+          try {
+            await api.ping();
+            return api;
+          } catch {
+            await api.close().catch(() => undefined);
+            return undefined;
+          }
+        },
+      },
+      boot: async (api) => {
+        await api.create(config!);
+        await api.boot();
+        return new ChHandle(api, join(spec.runtimeDir, EVENT_MONITOR));
+      },
+      abandon: (api) => api.close(),
+    });
+  }
+
+  /** Its log is opened by path, as the VMM user: make it the VMM's file in root's directory. */
+  private async prepareLog(spec: VmSpec): Promise<void> {
     const log = join(spec.stateDir, CH_LOG);
     // Group root, as the VMM's other files (components/disk.ts, handOver): hearthd, without
     // CAP_DAC_OVERRIDE, can still reach it; the VMM user cannot change that group. Taken back
@@ -195,48 +239,6 @@ export class CloudHypervisorDriver implements VmmDriver {
     });
     await appendFile(log, '', { mode: 0o600 });
     await own();
-    // Before vm.create: a configuration that cannot be built must fail before a VMM is started.
-    const config = this.config(spec);
-    if (spec.guestChannel) await prepareVsockDir(spec);
-    const process = await withHandoff(
-      async (handoff) => ({
-        api: await handoff.listen(join(spec.runtimeDir, API_SOCKET)),
-        events: await handoff.file(join(spec.runtimeDir, EVENT_MONITOR), 'append'),
-      }),
-      (fds, handed) =>
-        launchDetached(this.binary, this.args(spec, fds), {
-          outputFile: spec.vmmLogFile,
-          env: this.extraEnv,
-          fds: handed,
-          verify: this.verifyBinary,
-          ...(spec.uid !== undefined && { uid: spec.uid }),
-          ...(spec.gid !== undefined && { gid: spec.gid }),
-        }),
-    );
-    let exited = false;
-    void process.exited.then(() => (exited = true));
-    const api = new ChApi(join(spec.runtimeDir, API_SOCKET));
-    try {
-      await waitFor(
-        'the Cloud Hypervisor API socket',
-        async () => {
-          if (exited) throw new VmmError('cloud-hypervisor exited while starting');
-          return api.ping().catch(() => undefined);
-        },
-        10_000,
-      );
-      await api.create(config);
-      await api.boot();
-      return { process, handle: new ChHandle(api, join(spec.runtimeDir, EVENT_MONITOR)) };
-    } catch (error) {
-      await api.close().catch(() => undefined);
-      try {
-        globalThis.process.kill(process.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-      throw error;
-    }
   }
 
   async attach(spec: VmSpec): Promise<VmHandle> {

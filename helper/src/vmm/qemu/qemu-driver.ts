@@ -1,15 +1,14 @@
 import { basename, join } from 'node:path';
-import { withHandoff } from '../handoff.js';
-import { launchDetached } from '../../system/process.js';
+import { launchVmm } from '../launch.js';
 import {
   VmmError,
-  waitFor,
   GUEST_CHANNEL_NAME,
   GUEST_CHANNEL_SOCKET,
   type GuestChannelEndpoint,
   type GuestExit,
   type LaunchedVm,
   type VmHandle,
+  type VmmCapabilities,
   type VmmDriver,
   type VmSpec,
 } from '../driver.js';
@@ -133,10 +132,16 @@ class QemuHandle implements VmHandle {
  */
 export class QemuDriver implements VmmDriver {
   readonly kind = 'qemu' as const;
-  /** QEMU is handed its disk and console as fds (`-add-fd` fd sets): they stay root's files. */
-  readonly opensFilesByPath = false;
-  /** Appends (`append=on`). */
-  readonly truncatesConsole = false;
+  readonly capabilities: VmmCapabilities = {
+    // Handed its disk and console as fds (`-add-fd` fd sets): they stay root's files.
+    opensFilesByPath: false,
+    // Appends (`append=on`).
+    truncatesConsole: false,
+    // No /dev/vhost-vsock on every host: the guest channel is a virtio-serial port.
+    vsock: false,
+    snapshot: false,
+    restore: false,
+  };
 
   constructor(
     readonly binary: string,
@@ -194,11 +199,13 @@ export class QemuDriver implements VmmDriver {
     ];
   }
 
-  async launch(spec: VmSpec): Promise<LaunchedVm> {
-    // Before any file is opened for it; launchDetached checks once more right before the exec.
-    await this.verifyBinary?.(this.binary);
-    const process = await withHandoff(
-      async (handoff) => ({
+  launch(spec: VmSpec): Promise<LaunchedVm> {
+    return launchVmm({
+      name: 'QEMU',
+      binary: this.binary,
+      spec,
+      verify: this.verifyBinary,
+      handOver: async (handoff) => ({
         qmp: await handoff.listen(join(spec.runtimeDir, QMP_SOCKET)),
         console: await handoff.file(spec.consoleFile, 'append'),
         disk: await handoff.file(spec.disk, 'read-write'),
@@ -206,35 +213,15 @@ export class QemuDriver implements VmmDriver {
         seed: spec.seedDisk === undefined ? undefined : await handoff.file(spec.seedDisk, 'read'),
         agent: spec.guestChannel ? await handoff.listen(join(spec.runtimeDir, GUEST_CHANNEL_SOCKET)) : undefined,
       }),
-      (fds, handed) =>
-        launchDetached(this.binary, this.args(spec, fds), {
-          outputFile: spec.vmmLogFile,
-          fds: handed,
-          verify: this.verifyBinary,
-          ...(spec.uid !== undefined && { uid: spec.uid }),
-          ...(spec.gid !== undefined && { gid: spec.gid }),
-        }),
-    );
-    let exited = false;
-    void process.exited.then(() => (exited = true));
-    try {
-      const handle = await waitFor(
-        'the QMP socket',
-        async () => {
-          if (exited) throw new VmmError('QEMU exited while starting');
-          return this.attach(spec).catch(() => undefined);
-        },
-        10_000,
-      );
-      return { process, handle };
-    } catch (error) {
-      try {
-        globalThis.process.kill(process.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-      throw error;
-    }
+      args: (fds) => this.args(spec, fds),
+      // Everything is on the command line: the VM runs once QMP answers.
+      control: { what: 'the QMP socket', connect: () => this.attach(spec).catch(() => undefined) },
+      boot: (handle) => Promise.resolve(handle),
+      abandon: (handle) => {
+        handle.detach();
+        return Promise.resolve();
+      },
+    });
   }
 
   async attach(spec: VmSpec): Promise<VmHandle> {
