@@ -23,7 +23,8 @@ import { execa } from 'execa';
 import type { EnvironmentLogEntry } from '#protocol';
 import type { HearthdClient } from '#protocol/client';
 import { createOverlay } from '../helper/src/environments/disks.js';
-import type { Spec } from '../helper/src/environments/record.js';
+import type { ComponentStates, Spec } from '../helper/src/environments/record.js';
+import type { HarnessSpec } from '../helper/test/network/support/network-process.js';
 import { lookupUser } from '../helper/src/system/passwd.js';
 import { ImageStore } from '../helper/src/images/image-store.js';
 import { QemuDriver } from '../helper/src/vmm/qemu/qemu-driver.js';
@@ -122,7 +123,7 @@ interface HearthdRun {
   total: number;
   phases: Record<string, number>;
   /** What the baseline reuses: the environment's spec and a copy of its seed. */
-  spec: Spec;
+  spec: HarnessSpec;
   seed: string;
   knownHosts: string;
 }
@@ -166,7 +167,10 @@ async function hearthdRun(
   const launched = events.find((e) => e.event === 'vmm-launched');
   const vmm = launched ? Date.parse(launched.time) - wall0 : NaN;
   const envDir = join(stateDir, 'environments', created.id);
-  const record = JSON.parse(await readFile(join(envDir, 'environment.json'), 'utf8')) as { spec: Spec };
+  const record = JSON.parse(await readFile(join(envDir, 'environment.json'), 'utf8')) as {
+    spec: Spec;
+    components: ComponentStates;
+  };
   const seed = join(dir, `seed-${i}.img`);
   await copyFile(join(envDir, 'seed.img'), seed);
   await client.call('deleteEnvironment', { params: { id: name } });
@@ -178,7 +182,7 @@ async function hearthdRun(
       'kernel → cloud-init done': cloudInitDone - kernel!,
       'cloud-init done → SSH answers': ssh - cloudInitDone,
     },
-    spec: record.spec,
+    spec: { ...record.spec, ...(record.components.network && { network: record.components.network }) },
     seed,
     knownHosts,
   };

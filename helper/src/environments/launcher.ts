@@ -16,6 +16,8 @@ const LAST_WORDS_BYTES = 16 * 1024;
 export interface Launched {
   driver: VmmDriver;
   vm: LaunchedVm;
+  /** What the VMM was started with. */
+  vmSpec: VmSpec;
   runtime: Runtime;
   readyMarker: string | null;
   /** cloud-init: running only once the guest's agent reports it finished (readiness.ts). */
@@ -53,8 +55,9 @@ export async function launch(
   const consoleOffset = driver.capabilities.truncatesConsole ? 0 : await regularFileSize(ctx.layout.console);
   const vmmLogOffset = await regularFileSize(ctx.layout.vmmLog);
   let vm: LaunchedVm;
+  const launchedSpec = vmSpec(record, ctx, parts, image);
   try {
-    vm = await driver.launch(vmSpec(record, ctx, parts, image));
+    vm = await driver.launch(launchedSpec);
   } catch (error) {
     const said = await lastWords(ctx.layout.vmmLog, vmmLogOffset);
     await teardownAll(deps.components, ctx);
@@ -75,7 +78,14 @@ export async function launch(
       mode: 0o600,
       flag: 'wx',
     });
-    return { driver, vm, runtime, readyMarker: image.manifest.readyMarker, provisioning: image.manifest.provisioning };
+    return {
+      driver,
+      vm,
+      vmSpec: launchedSpec,
+      runtime,
+      readyMarker: image.manifest.readyMarker,
+      provisioning: image.manifest.provisioning,
+    };
   } catch (error) {
     // Started but not recorded: it must not run on unseen, outside admission.
     await killProcess(vm.process.pid);

@@ -55,8 +55,9 @@ export class SeedComponent implements Component {
     await this.clean(ctx);
     await mkdir(staging, { mode: 0o700 });
     try {
+      const { network, hostKeys } = ctx.state;
       const files = seedFiles({
-        spec: ctx.spec,
+        spec: { ...ctx.spec, ...(network && { network }), ...(hostKeys && { hostKeys }) },
         hostPrivateKeys: await readHostPrivateKeys(ctx.layout.stateDir),
         failingStep: this.failProvisioningOf === ctx.spec.name,
       });

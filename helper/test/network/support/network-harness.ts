@@ -7,7 +7,8 @@
 import { createInterface } from 'node:readline';
 import { NetworkComponent } from '../../../src/environments/components/network.js';
 import { layoutOf } from '../../../src/environments/layout.js';
-import type { Spec } from '../../../src/environments/record.js';
+import type { HarnessSpec as Spec } from './network-process.js';
+import { parseSubnet } from '../../../src/network/subnet.js';
 import { lookupUser } from '../../../src/system/passwd.js';
 import { HostRoot } from '../../../src/system/host-root.js';
 import { createLogger } from '../../../src/log.js';
@@ -25,12 +26,14 @@ const service = new NetworkService({
   settings: () => ({ ...DEFAULT_SETTINGS, networkSubnet: subnet }),
   log,
 });
-const component = new NetworkComponent(service);
+const component = new NetworkComponent({ network: service, taken: () => [], subnet: () => parseSubnet(subnet) });
 const vmmUser = await lookupUser('nobody');
 
 function context(spec: Spec) {
+  const { network, ...rest } = spec;
   return {
-    spec,
+    spec: rest,
+    state: network ? { network } : {},
     layout: layoutOf(stateDir, runtimeDir, spec.id),
     vmmUser,
     vmmOpensFiles: false,
