@@ -96,7 +96,7 @@ async function bareQemu(dir: string, image: Image, marker: string, user: VmmUser
     cpus: CLASS.cpus,
     memoryMiB: CLASS.memoryMiB,
     boot: { mode: 'kernel' as const, kernel: image.kernel!, initrd: image.initrd, cmdline: image.manifest.cmdline },
-    disk,
+    devices: [{ kind: 'disk' as const, path: disk }],
     stateDir: runtimeDir,
     consoleFile: join(runtimeDir, 'console.log'),
     vmmLogFile: join(runtimeDir, 'vmm.log'),

@@ -109,7 +109,7 @@ describe('executable lookup', () => {
       cpus: 1,
       memoryMiB: 64,
       boot: { mode: 'kernel', kernel: join(dir, 'k'), initrd: null, cmdline: '' },
-      disk: join(dir, 'd'),
+      devices: [{ kind: 'disk', path: join(dir, 'd') }],
       consoleFile: join(dir, 'console.log'),
       vmmLogFile: join(dir, 'vmm.log'),
       runtimeDir: dir,

@@ -85,7 +85,7 @@ describe('the NoCloud seed (components/seed.ts) with real mkfs.fat, mtools and s
   it('is a read-only-to-others FAT image labelled CIDATA with meta-data, network-config and user-data', async () => {
     const made = await new SeedComponent(images, tools).prepare(ctx);
     const seed = join(ctx.layout.stateDir, SEED_FILE);
-    expect(made).toEqual({ seedDisk: seed, guestChannel: true });
+    expect(made).toEqual({ devices: [{ kind: 'seed', path: seed }, { kind: 'guest-channel' }] });
     expect((await stat(seed)).mode & 0o777).toBe(0o600);
     expect(execFileSync('blkid', ['-o', 'value', '-s', 'LABEL', seed], { encoding: 'utf8' }).trim()).toBe('CIDATA');
     // Nothing staged is left beside it.

@@ -107,10 +107,8 @@ export function vmSpec(
     cpus: spec.resources.cpus,
     memoryMiB: spec.resources.memoryMiB,
     boot: bootOf(image),
-    disk: parts.disk ?? ctx.layout.disk,
-    ...(parts.seedDisk && { seedDisk: parts.seedDisk }),
-    ...(parts.network && { network: parts.network }),
-    ...(parts.guestChannel && { guestChannel: true }),
+    // Reattaching knows no contributions: the disk still names the VM (drivers' `owns`).
+    devices: parts.devices ?? [{ kind: 'disk', path: ctx.layout.disk }],
     stateDir: ctx.layout.stateDir,
     consoleFile: parts.consoleFile ?? ctx.layout.console,
     vmmLogFile: ctx.layout.vmmLog,

@@ -5,7 +5,7 @@ import { messageOf } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { ImageStore } from '../images/image-store.js';
 import { environmentLog, type Logger } from '../log.js';
-import type { VmmDriver } from '../vmm/driver.js';
+import { hasGuestChannel, type VmmDriver } from '../vmm/driver.js';
 import { describeExit, killProcess, processInfo } from '../system/process.js';
 import type { VmmRegistry } from '../vmm/registry.js';
 import type { Component, ComponentContext } from './components/component.js';
@@ -265,7 +265,7 @@ export class Reconciler {
     await this.persist(entry);
     await this.journal(entry, 'vmm-launched', `${driver.kind} ${driver.version} started as pid ${runtime.pid}`);
     rt.adopt(vm.handle, () => void this.observe(entry));
-    const session = this.openSession(entry, driver, launchedSpec.guestChannel === true);
+    const session = this.openSession(entry, driver, hasGuestChannel(launchedSpec));
     // Readiness subscribes to the session first (the await-ready effect), then the components.
     await this.dispatch(entry, {
       type: 'launched',

@@ -1,6 +1,7 @@
 import type { Image } from '../../images/image-store.js';
 import type { Logger } from '../../log.js';
 import type { VmmUser } from '../../system/passwd.js';
+import type { VmDevice } from '../../vmm/driver.js';
 import type { GuestSession } from '../../guest/session.js';
 import type { EnvironmentLayout } from '../layout.js';
 import type { ComponentStates, Spec } from '../record.js';
@@ -30,17 +31,11 @@ export interface CreateInputs {
   isolated: boolean;
 }
 
-/** A component's share of the VM: the paths it made, by role. */
+/** A component's share of the VM: the paths it made, by role, and the devices it attaches (any number). */
 export interface SpecContribution {
-  disk?: string;
   consoleFile?: string;
   runtimeDir?: string;
-  /** cloud-init's NoCloud seed (components/seed.ts). */
-  seedDisk?: string;
-  /** The VM's TAP and MAC (network component). */
-  network?: { tap: string; mac: string };
-  /** The guest agent's channel is wanted (images with provisioning). */
-  guestChannel?: boolean;
+  devices?: VmDevice[];
 }
 
 /** What runs once the VMM does: its guest session (guest-session.ts), for components that talk to the guest. */

@@ -35,7 +35,7 @@ export class NetworkComponent implements Component {
     if (!place) return {};
     const network = await this.d.network.attach({ ...ctx.spec, network: place }, ctx.vmmUser);
     await ctx.journal('network-attached', `TAP ${network.tap} on the bridge (MAC ${network.mac})`);
-    return { network };
+    return { devices: [{ kind: 'nic', ...network }] };
   }
 
   async teardown(ctx: ComponentContext): Promise<void> {

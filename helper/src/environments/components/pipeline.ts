@@ -18,7 +18,10 @@ export async function prepareAll(components: readonly Component[], ctx: Componen
   const spec: SpecContribution = {};
   for (const component of components) {
     try {
-      Object.assign(spec, await component.prepare(ctx));
+      const { devices, ...paths } = await component.prepare(ctx);
+      Object.assign(spec, paths);
+      // Devices add up: each component attaches its own.
+      if (devices) spec.devices = [...(spec.devices ?? []), ...devices];
       done.push(component);
     } catch (error) {
       await teardownAll(done, ctx);

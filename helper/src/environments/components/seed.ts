@@ -80,7 +80,8 @@ export class SeedComponent implements Component {
       await rm(staging, { recursive: true, force: true });
       await rm(partial, { force: true });
     }
-    return { seedDisk: seed, guestChannel: true };
+    // The agent in the seed reports over the guest channel: the two go together.
+    return { devices: [{ kind: 'seed', path: seed }, { kind: 'guest-channel' }] };
   }
 
   /** The seed stays between launches (it is rebuilt anyway); only half-made files go. */

@@ -3,11 +3,15 @@ import { appendFile, chmod, chown } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { launchVmm } from '../launch.js';
 import {
+  deviceOf,
+  hasGuestChannel,
+  rootDisk,
   VmmError,
   type GuestChannelEndpoint,
   type GuestExit,
   type LaunchedVm,
   type VmHandle,
+  type VmDeviceKind,
   type VmmCapabilities,
   type VmmDriver,
   type VmSpec,
@@ -17,6 +21,13 @@ import { parseEventMonitor } from './event-monitor.js';
 import { GUEST_CID, guestListenPath, prepareVsockDir, vsockSocketOf } from './hybrid-vsock.js';
 
 export const API_SOCKET = 'api.sock';
+/** Every device kind, and where vm.create takes it (see `config`). */
+export const SUPPORTED_DEVICES = {
+  disk: 'disks[0], qcow2 with backing files',
+  seed: 'disks[1], raw and read-only',
+  nic: 'net[0], the TAP by name',
+  'guest-channel': 'vsock, hybrid',
+} as const satisfies Record<VmDeviceKind, string>;
 export const EVENT_MONITOR = 'events.json';
 /** Cloud Hypervisor's own log, in the environment's state directory (the VMM writes it by path). */
 export const CH_LOG = 'cloud-hypervisor.log';
@@ -143,6 +154,8 @@ export class CloudHypervisorDriver implements VmmDriver {
   }
 
   config(spec: VmSpec): ChVmConfig {
+    const seed = deviceOf(spec, 'seed');
+    const nic = deviceOf(spec, 'nic');
     return {
       cpus: { boot_vcpus: spec.cpus, max_vcpus: spec.cpus },
       memory: { size: spec.memoryMiB * 1024 * 1024 },
@@ -157,14 +170,14 @@ export class CloudHypervisorDriver implements VmmDriver {
             { firmware: this.firmwareFile() },
       disks: [
         // qcow2 overlays over a backing file need backing_files (Cloud Hypervisor v51+).
-        { path: spec.disk, image_type: 'Qcow2', backing_files: true },
+        { path: rootDisk(spec), image_type: 'Qcow2', backing_files: true },
         // The NoCloud seed: raw, and read-only, so CH opens it O_RDONLY (the VMM user may only read it).
-        ...(spec.seedDisk ? [{ path: spec.seedDisk, readonly: true, image_type: 'Raw' as const }] : []),
+        ...(seed ? [{ path: seed.path, readonly: true, image_type: 'Raw' as const }] : []),
       ],
       // The TAP exists, is up and is the VMM user's (network component): CH opens it without
       // privileges only when it is asked for nothing else (no ip, mask, host_mac or mtu).
-      ...(spec.network && { net: [{ tap: spec.network.tap, mac: spec.network.mac }] }),
-      ...(spec.guestChannel && { vsock: { cid: GUEST_CID, socket: vsockSocketOf(spec) } }),
+      ...(nic && { net: [{ tap: nic.tap, mac: nic.mac }] }),
+      ...(hasGuestChannel(spec) && { vsock: { cid: GUEST_CID, socket: vsockSocketOf(spec) } }),
       serial: { mode: 'File', file: spec.consoleFile },
       console: { mode: 'Off' },
     };
@@ -195,7 +208,7 @@ export class CloudHypervisorDriver implements VmmDriver {
       prepare: async () => {
         await this.prepareLog(spec);
         config = this.config(spec);
-        if (spec.guestChannel) await prepareVsockDir(spec);
+        if (hasGuestChannel(spec)) await prepareVsockDir(spec);
       },
       handOver: async (handoff) => ({
         api: await handoff.listen(join(spec.runtimeDir, API_SOCKET)),
