@@ -347,6 +347,7 @@ export class Reconciler {
   private async remove(entry: Entry): Promise<void> {
     const live = await this.liveVmm(entry);
     if (live) {
+      await this.beforeStop(entry);
       try {
         await entry.runtime.handle?.terminate();
       } catch {
