@@ -153,6 +153,18 @@ describe('loadRecord', () => {
     expect(loaded).toMatchObject({ kind: 'ok', migrated: true, record: { spec: { autostart: false } } });
   });
 
+  it('loads a v2 record as written before components kept their own state, migrated', async () => {
+    const current: Partial<EnvironmentRecord> = sampleRecord();
+    delete current.components;
+    const network = { host: 9, mac: '52:54:00:0a:0b:0d', isolated: false };
+    await writeFile(file(), JSON.stringify({ ...current, version: 2, spec: { ...current.spec!, network } }));
+    expect(await loadRecord(file())).toEqual({
+      kind: 'ok',
+      migrated: true,
+      record: { ...current, version: RECORD_VERSION, components: { network } },
+    });
+  });
+
   it('is missing when there is no file (or no directory)', async () => {
     expect(await loadRecord(file())).toEqual({ kind: 'missing' });
     expect(await loadRecord(join(root.dir, 'nodir', 'environment.json'))).toEqual({ kind: 'missing' });
