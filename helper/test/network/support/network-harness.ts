@@ -50,8 +50,11 @@ for await (const line of createInterface({ input: process.stdin })) {
   try {
     let result: unknown = null;
     if (command.op === 'open') await service.reconcile();
-    else if (command.op === 'prepare') result = await component.prepare(context(command.spec));
-    else if (command.op === 'teardown') await component.teardown(context(command.spec));
+    else if (command.op === 'prepare') {
+      // Answered as { network: { tap, mac } }: the NIC the component attaches to the VM.
+      const nic = (await component.prepare(context(command.spec))).devices?.find((d) => d.kind === 'nic');
+      result = nic ? { network: { tap: nic.tap, mac: nic.mac } } : {};
+    } else if (command.op === 'teardown') await component.teardown(context(command.spec));
     else if (command.op === 'recover') await component.recover(context(command.spec));
     else {
       service.close();
