@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 /**
  * Dependency direction, enforced here (see ARCHITECTURE.md):
  *   protocol  ← imports nothing of ours and no Node (except protocol/client, the Node client)
- *   helper    → protocol; inside it, the domain folders never import api/ or daemon/
+ *   helper    → protocol; inside helper/src, layers (HELPER_LAYERS below), bottom to top
  *   main      → protocol (incl. client); never helper
  *   renderer  → protocol types only; never Node, Electron, main, helper or the Node client
  */
@@ -28,6 +28,48 @@ const nodeBuiltins = [
   'events',
 ];
 const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+
+/**
+ * hearthd's layers, bottom to top: each folder of helper/src may import its own files and the
+ * folders listed for it, nothing else of helper/src. The files directly in helper/src are the
+ * foundation (errors, log, validation, the caller's identity, flag parsing, the version) that
+ * every folder may use and that import no folder; main.ts and cli.ts, the program's entry, sit
+ * above daemon/. Within the third tier, guest/ rides on vmm/ (the guest channel is a VMM device)
+ * and images/ on guest/ (a local build bakes the agent in); network/ and vmm/ know neither.
+ */
+export const HELPER_LAYERS = {
+  system: [],
+  settings: ['system'],
+  events: ['system'],
+  network: ['system', 'settings', 'events'],
+  vmm: ['system', 'settings', 'events'],
+  guest: ['system', 'settings', 'events', 'vmm'],
+  images: ['system', 'settings', 'events', 'vmm', 'guest'],
+  readiness: ['system', 'settings', 'events', 'network', 'vmm', 'guest', 'images'],
+  environments: ['system', 'settings', 'events', 'network', 'vmm', 'guest', 'images', 'readiness'],
+  api: ['system', 'settings', 'events', 'network', 'vmm', 'guest', 'images', 'readiness', 'environments'],
+  daemon: ['system', 'settings', 'events', 'network', 'vmm', 'guest', 'images', 'readiness', 'environments', 'api'],
+};
+const helperFolders = Object.keys(HELPER_LAYERS);
+const hearthdOnlyProtocol = {
+  group: ['**/main/**', '**/renderer/**', 'electron', 'react', 'react-dom'],
+  message: 'hearthd depends only on protocol/.',
+};
+/** A relative import that names one of `folders` as a directory on its way. */
+const importsFolder = (folders) => `^\\.{1,2}/(.*/)?(${folders.join('|')})/`;
+const layerRules = Object.entries(HELPER_LAYERS).map(([folder, below]) => {
+  const forbidden = helperFolders.filter((other) => other !== folder && !below.includes(other));
+  return {
+    files: [`helper/src/${folder}/**/*.ts`],
+    rules: restrict([
+      hearthdOnlyProtocol,
+      {
+        regex: importsFolder(forbidden),
+        message: `helper/src/${folder}/ may import only ${below.length ? below.map((f) => `${f}/`).join(', ') : 'no other folder'} (and the files in helper/src): see HELPER_LAYERS in eslint.config.js.`,
+      },
+    ]),
+  };
+});
 
 export default defineConfig(
   { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'test-results/**'] },
@@ -69,19 +111,17 @@ export default defineConfig(
       },
     ]),
   },
+  // hearthd's domain never knows it is served over HTTP or how the daemon is wired together
+  // (it throws DomainErrors, which only api/ maps to statuses): the layers below say so.
+  ...layerRules,
   {
-    // hearthd's domain never knows it is served over HTTP or how the daemon is wired together:
-    // it throws DomainErrors, which only api/ maps to statuses.
-    files: ['helper/src/{environments,vmm,images,host,settings,events,fs}/**/*.ts'],
+    files: ['helper/src/*.ts'],
+    ignores: ['helper/src/main.ts', 'helper/src/cli.ts'],
     rules: restrict([
+      hearthdOnlyProtocol,
       {
-        group: ['**/main/**', '**/renderer/**', 'electron', 'react', 'react-dom'],
-        message: 'hearthd depends only on protocol/.',
-      },
-      {
-        group: ['**/api/*', '**/daemon/*'],
-        message:
-          "hearthd's domain folders must not import api/ or daemon/ (throw a DomainError from ../errors.js instead).",
+        regex: importsFolder(helperFolders),
+        message: 'The files in helper/src are the foundation every folder uses: they import no folder.',
       },
     ]),
   },

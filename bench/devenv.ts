@@ -23,8 +23,9 @@ import { execa } from 'execa';
 import type { EnvironmentLogEntry } from '#protocol';
 import type { HearthdClient } from '#protocol/client';
 import { createOverlay } from '../helper/src/environments/disks.js';
-import type { Spec } from '../helper/src/environments/record.js';
-import { lookupUser } from '../helper/src/environments/vmm-user.js';
+import type { ComponentStates, Spec } from '../helper/src/environments/record.js';
+import type { HarnessSpec } from '../helper/test/network/support/network-process.js';
+import { lookupUser } from '../helper/src/system/passwd.js';
 import { ImageStore } from '../helper/src/images/image-store.js';
 import { QemuDriver } from '../helper/src/vmm/qemu/qemu-driver.js';
 import { NetworkProcess } from '../helper/test/network/support/network-process.js';
@@ -122,7 +123,7 @@ interface HearthdRun {
   total: number;
   phases: Record<string, number>;
   /** What the baseline reuses: the environment's spec and a copy of its seed. */
-  spec: Spec;
+  spec: HarnessSpec;
   seed: string;
   knownHosts: string;
 }
@@ -166,7 +167,10 @@ async function hearthdRun(
   const launched = events.find((e) => e.event === 'vmm-launched');
   const vmm = launched ? Date.parse(launched.time) - wall0 : NaN;
   const envDir = join(stateDir, 'environments', created.id);
-  const record = JSON.parse(await readFile(join(envDir, 'environment.json'), 'utf8')) as { spec: Spec };
+  const record = JSON.parse(await readFile(join(envDir, 'environment.json'), 'utf8')) as {
+    spec: Spec;
+    components: ComponentStates;
+  };
   const seed = join(dir, `seed-${i}.img`);
   await copyFile(join(envDir, 'seed.img'), seed);
   await client.call('deleteEnvironment', { params: { id: name } });
@@ -178,7 +182,7 @@ async function hearthdRun(
       'kernel → cloud-init done': cloudInitDone - kernel!,
       'cloud-init done → SSH answers': ssh - cloudInitDone,
     },
-    spec: record.spec,
+    spec: { ...record.spec, ...(record.components.network && { network: record.components.network }) },
     seed,
     knownHosts,
   };
@@ -208,10 +212,12 @@ async function bareRun(
       cpus: CLASS.cpus,
       memoryMiB: CLASS.memoryMiB,
       boot: { mode: 'kernel' as const, kernel: image.kernel!, initrd: image.initrd, cmdline: image.manifest.cmdline },
-      disk,
-      seedDisk: from.seed,
-      network: network!,
-      guestChannel: true,
+      devices: [
+        { kind: 'disk' as const, path: disk },
+        { kind: 'seed' as const, path: from.seed },
+        { kind: 'nic' as const, ...network! },
+        { kind: 'guest-channel' as const },
+      ],
       stateDir: runtimeDir,
       consoleFile: join(runtimeDir, 'console.log'),
       vmmLogFile: join(runtimeDir, 'vmm.log'),

@@ -23,10 +23,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { HearthdClient } from '#protocol/client';
 import { createOverlay } from '../helper/src/environments/disks.js';
-import { lookupUser, type VmmUser } from '../helper/src/environments/vmm-user.js';
+import { lookupUser, type VmmUser } from '../helper/src/system/passwd.js';
 import { ImageStore, type Image } from '../helper/src/images/image-store.js';
 import { Handoff } from '../helper/src/vmm/handoff.js';
-import { launchDetached } from '../helper/src/vmm/process.js';
+import { launchDetached } from '../helper/src/system/process.js';
 import { QmpClient } from '../helper/src/vmm/qemu/qmp-client.js';
 import { QemuDriver, QMP_SOCKET } from '../helper/src/vmm/qemu/qemu-driver.js';
 import {
@@ -96,7 +96,7 @@ async function bareQemu(dir: string, image: Image, marker: string, user: VmmUser
     cpus: CLASS.cpus,
     memoryMiB: CLASS.memoryMiB,
     boot: { mode: 'kernel' as const, kernel: image.kernel!, initrd: image.initrd, cmdline: image.manifest.cmdline },
-    disk,
+    devices: [{ kind: 'disk' as const, path: disk }],
     stateDir: runtimeDir,
     consoleFile: join(runtimeDir, 'console.log'),
     vmmLogFile: join(runtimeDir, 'vmm.log'),

@@ -1,5 +1,5 @@
 import type { HearthdLogEntry, LogLevel } from '#protocol';
-import type { Caller } from './environments/access.js';
+import type { Caller } from './caller.js';
 
 /** How much of hearthd's own log is kept in memory (journald is not always there). */
 export const RING_MAX_ENTRIES = 5_000;

@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isAdmin, mayAct, type Caller } from '../src/environments/access.js';
+import type { Caller } from '../src/caller.js';
+import { isAdmin, mayAct } from '../src/environments/access.js';
 import { scratch } from './support/records.js';
 
 describe('mayAct', () => {

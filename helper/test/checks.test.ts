@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { capacityOf, runChecks } from '../src/host/checks.js';
-import type { HostFacts } from '../src/host/facts.js';
-import { verdictOf } from '../src/host/report.js';
-import { parseOsRelease, packageManagerFor } from '../src/host/distro.js';
+import { capacityOf, runChecks } from '../src/readiness/checks.js';
+import type { HostFacts } from '../src/readiness/facts.js';
+import { verdictOf } from '../src/readiness/report.js';
+import { parseOsRelease, packageManagerFor } from '../src/readiness/distro.js';
 
 const GiB = 1024 ** 3;
 

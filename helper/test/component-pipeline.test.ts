@@ -1,9 +1,24 @@
 import { access, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Component, ComponentContext, SpecContribution } from '../src/environments/components/component.js';
+import type {
+  Component,
+  ComponentContext,
+  CreateInputs,
+  LiveVm,
+  SpecContribution,
+} from '../src/environments/components/component.js';
 import { ConsoleComponent } from '../src/environments/components/console.js';
-import { PrepareError, prepareAll, runEach, teardownAll } from '../src/environments/components/pipeline.js';
+import {
+  initAll,
+  PrepareError,
+  prepareAll,
+  runEach,
+  runHook,
+  teardownAll,
+} from '../src/environments/components/pipeline.js';
+import { GuestSession } from '../src/guest/session.js';
+import { DomainError } from '../src/errors.js';
 import { RuntimeDirComponent } from '../src/environments/components/runtime-dir.js';
 import { layoutOf } from '../src/environments/layout.js';
 import { createLogger, environmentLog } from '../src/log.js';
@@ -48,6 +63,7 @@ function context(stateRoot = '/nonexistent/state', runtimeRoot = '/nonexistent/r
   const spec = sampleRecord().spec;
   const ctx: ComponentContext = {
     spec,
+    state: {},
     layout: layoutOf(stateRoot, runtimeRoot, spec.id),
     vmmUser: undefined,
     vmmOpensFiles: false,
@@ -144,6 +160,89 @@ describe('runEach', () => {
     const components = NAMES.map((n) => new Recorder(n, []));
     await runEach(components, 'destroy', context().ctx);
     expect(components.map((c) => c.name)).toEqual(NAMES);
+  });
+});
+
+/** A component with the hooks of a live VM, writing down what it was given. */
+class Hooked implements Component {
+  constructor(
+    readonly name: string,
+    private readonly calls: string[],
+    private readonly failing?: 'afterLaunch' | 'onReattach' | 'beforeStop' | 'init',
+  ) {}
+  private async hook(hook: string, vm?: LiveVm): Promise<void> {
+    await Promise.resolve();
+    this.calls.push(`${hook} ${this.name}${vm ? ` session:${String(vm.session.available)}` : ''}`);
+    if (this.failing === hook) throw new Error(`${this.name} broke in ${hook}`);
+  }
+  init = async (ctx: ComponentContext): Promise<void> => {
+    await this.hook('init');
+    if (this.failing === 'init') return;
+    // Its own key only; a real component's schema is in record.ts.
+    ctx.state.network = { host: 2, mac: '52:54:00:00:00:02', isolated: false };
+  };
+  afterLaunch = (_: ComponentContext, vm: LiveVm) => this.hook('afterLaunch', vm);
+  onReattach = (_: ComponentContext, vm: LiveVm) => this.hook('onReattach', vm);
+  beforeStop = (_: ComponentContext, vm: LiveVm) => this.hook('beforeStop', vm);
+  prepare = (): Promise<SpecContribution> => Promise.resolve({});
+  teardown = (): Promise<void> => Promise.resolve();
+  recover = (): Promise<void> => Promise.resolve();
+  destroy = (): Promise<void> => Promise.resolve();
+}
+
+describe('initAll', () => {
+  it('lets each component store its own state, in order, and stops at the first failure', async () => {
+    const calls: string[] = [];
+    const { ctx } = context();
+    const create = { image: {} as CreateInputs['image'], isolated: false };
+    await initAll([new Hooked('network', calls), new Recorder('disk', calls)], ctx, create);
+    expect(calls).toEqual(['init network']);
+    expect(ctx.state).toEqual({ network: { host: 2, mac: '52:54:00:00:00:02', isolated: false } });
+    const refusing = new Hooked('host-keys', calls);
+    refusing.init = () => Promise.reject(new DomainError('unavailable', 'no ssh-keygen'));
+    calls.length = 0;
+    await expect(initAll([refusing, new Hooked('after', calls)], ctx, create)).rejects.toMatchObject({
+      kind: 'unavailable',
+      message: 'no ssh-keygen',
+    });
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('runHook', () => {
+  it('runs after launch and on reattach in order, before stop in reverse, each with the guest session', async () => {
+    const calls: string[] = [];
+    const { ctx } = context();
+    const session = new GuestSession({ endpoint: undefined, log: ctx.log });
+    const components = [new Hooked('network', calls), new Recorder('disk', calls), new Hooked('ports', calls)];
+    await runHook(components, 'afterLaunch', ctx, { session });
+    await runHook(components, 'onReattach', ctx, { session });
+    await runHook(components, 'beforeStop', ctx, { session });
+    expect(calls).toEqual([
+      'afterLaunch network session:false',
+      'afterLaunch ports session:false',
+      'onReattach network session:false',
+      'onReattach ports session:false',
+      'beforeStop ports session:false',
+      'beforeStop network session:false',
+    ]);
+  });
+
+  it('goes on past a failing hook, logging and journaling it (the VM runs already)', async () => {
+    const calls: string[] = [];
+    const journal: string[] = [];
+    const { ctx, lines } = context();
+    ctx.journal = (event, message) => {
+      journal.push(`${event}: ${message}`);
+      return Promise.resolve();
+    };
+    const session = new GuestSession({ endpoint: undefined, log: ctx.log });
+    await runHook([new Hooked('a', calls, 'afterLaunch'), new Hooked('b', calls)], 'afterLaunch', ctx, { session });
+    expect(calls).toEqual(['afterLaunch a session:false', 'afterLaunch b session:false']);
+    expect(journal).toEqual(['component-hook-failed: a afterLaunch: a broke in afterLaunch']);
+    expect(lines).toEqual([
+      expect.objectContaining({ msg: 'component hook failed', component: 'a', hook: 'afterLaunch', env: ctx.spec.id }),
+    ]);
   });
 });
 

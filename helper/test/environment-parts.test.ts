@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { admit } from '../src/environments/admission.js';
 import { cleanConsoleText, rotateIfLarge, tailLines } from '../src/environments/log-files.js';
-import { parseUser } from '../src/environments/vmm-user.js';
+import { parseUser } from '../src/system/passwd.js';
 import { parseEventMonitor } from '../src/vmm/cloud-hypervisor/event-monitor.js';
 
 describe('admission', () => {

@@ -49,18 +49,32 @@ describe('migrate', () => {
     record.spec.resources.diskGiB = 16 * 1024;
     const migrated = migrate(v1(record));
     expect(migrated?.spec.resources.diskGiB).toBe(16 * 1024);
-    // …and once saved as v2, it loads again.
+    // …and once saved as the current version, it loads again.
     expect(migrate(migrated)).toBe(migrated);
   });
 
-  it('returns a v2 record as it is', () => {
+  it('returns a current (v3) record as it is', () => {
     const record = sampleRecord();
     expect(migrate(record)).toBe(record);
   });
 
+  it("moves a v2 record's network and host keys out of the spec into their components' stored state", () => {
+    const { components, ...current } = sampleRecord();
+    const network = { host: 7, mac: '52:54:00:0a:0b:0c', isolated: true };
+    const hostKeys = [{ type: 'ssh-ed25519', publicKey: 'ssh-ed25519 AAAAC3Nza', fingerprint: 'SHA256:abc' }];
+    const v2 = { ...current, version: 2, spec: { ...current.spec, network, hostKeys } };
+    expect(components).toEqual({});
+    expect(migrate(v2)).toEqual({ ...current, version: RECORD_VERSION, components: { network, hostKeys } });
+    // One without provisioning had neither; v2 never had component states of its own.
+    expect(migrate({ ...current, version: 2 })).toEqual({ ...current, version: RECORD_VERSION, components: {} });
+    expect(migrate({ ...v2, components: { network } })).toBeUndefined();
+  });
+
   it.each([
     ['no version', () => ({ ...sampleRecord(), version: undefined })],
-    ['a future version', () => ({ ...sampleRecord(), version: 3 })],
+    ['a future version', () => ({ ...sampleRecord(), version: 4 })],
+    ['a v3 with the network in the spec', () => ({ ...sampleRecord(), spec: { ...sampleRecord().spec, network: {} } })],
+    ['an unknown component state', () => ({ ...sampleRecord(), components: { ports: [] } })],
     ['an unknown field', () => ({ ...sampleRecord(), extra: 1 })],
     ['a bad state', () => ({ ...sampleRecord(), status: { ...sampleRecord().status, state: 'paused' } })],
     ['no spec', () => ({ ...sampleRecord(), spec: undefined })],
@@ -90,12 +104,8 @@ describe('toWire', () => {
     const hostKeys = [{ type: 'ssh-ed25519', publicKey: 'ssh-ed25519 AAAAC3Nza', fingerprint: 'SHA256:abc' }];
     const record = {
       ...base,
-      spec: {
-        ...base.spec,
-        network: { host: 7, mac: '52:54:00:0a:0b:0c', isolated: true },
-        sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBnKq owner@box',
-        hostKeys,
-      },
+      spec: { ...base.spec, sshPublicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBnKq owner@box' },
+      components: { network: { host: 7, mac: '52:54:00:0a:0b:0c', isolated: true }, hostKeys },
     };
     const wire = toWire(record, parseSubnet('10.131.0.0/24'));
     assertMatches(Environment, wire);
@@ -141,6 +151,18 @@ describe('loadRecord', () => {
     await writeFile(file(), JSON.stringify(v1()));
     const loaded = await loadRecord(file());
     expect(loaded).toMatchObject({ kind: 'ok', migrated: true, record: { spec: { autostart: false } } });
+  });
+
+  it('loads a v2 record as written before components kept their own state, migrated', async () => {
+    const current: Partial<EnvironmentRecord> = sampleRecord();
+    delete current.components;
+    const network = { host: 9, mac: '52:54:00:0a:0b:0d', isolated: false };
+    await writeFile(file(), JSON.stringify({ ...current, version: 2, spec: { ...current.spec!, network } }));
+    expect(await loadRecord(file())).toEqual({
+      kind: 'ok',
+      migrated: true,
+      record: { ...current, version: RECORD_VERSION, components: { network } },
+    });
   });
 
   it('is missing when there is no file (or no directory)', async () => {

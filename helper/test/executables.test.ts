@@ -1,8 +1,8 @@
 import { chmod, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findExecutable, verifyExecutable } from '../src/host/executables.js';
-import { HostRoot } from '../src/host/host-root.js';
+import { findExecutable, verifyExecutable } from '../src/system/executables.js';
+import { HostRoot } from '../src/system/host-root.js';
 import { VmmRegistry } from '../src/vmm/registry.js';
 import { materialize } from './fixtures/fixture-host.js';
 
@@ -109,7 +109,7 @@ describe('executable lookup', () => {
       cpus: 1,
       memoryMiB: 64,
       boot: { mode: 'kernel', kernel: join(dir, 'k'), initrd: null, cmdline: '' },
-      disk: join(dir, 'd'),
+      devices: [{ kind: 'disk', path: join(dir, 'd') }],
       consoleFile: join(dir, 'console.log'),
       vmmLogFile: join(dir, 'vmm.log'),
       runtimeDir: dir,

@@ -15,7 +15,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HostRoot } from '../src/host/host-root.js';
+import { HostRoot } from '../src/system/host-root.js';
 import { PINNED_RELEASE, type ReleasePin } from '../src/vmm/install/release.js';
 import { VmmRegistry } from '../src/vmm/registry.js';
 import { HEARTHD_BUNDLE } from './support/hearthd-process.js';

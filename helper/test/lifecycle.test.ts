@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { EnvironmentState } from '#protocol';
 import {
+  stamp,
   transition,
   type Effect,
   type LifecycleEvent,
   type LifecycleState,
   type Transition,
 } from '../src/environments/lifecycle.js';
-import { stamp } from '../src/environments/reconciler.js';
 
 /**
  * The environment lifecycle, pinned as a table: every state × every event, what it becomes,

@@ -5,7 +5,8 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { identifyPeer, judgeCaller, parseProcStatus, type Caller } from '../src/api/peer.js';
+import type { PeerIdentity as Caller } from '../src/caller.js';
+import { identifyPeer, judgeCaller, parseProcStatus } from '../src/api/peer.js';
 import {
   loadSocketCredentials,
   SockoptError,

@@ -85,11 +85,16 @@ describe('provisioning over the guest channel', () => {
     expect(qemu?.argv.join(' ')).toContain(`opaque=${join(stateDir, SEED_FILE)}`);
     const seed = await stat(join(stateDir, SEED_FILE));
     expect([seed.uid, seed.mode & 0o777]).toEqual([0, 0o600]);
-    // hearthd made the guest's host keys at create, before its first boot.
+    // hearthd made the guest's host keys at create, before its first boot: the host-keys
+    // component's stored state; the network's place is the network component's.
     const record = JSON.parse(await readFile(join(stateDir, 'environment.json'), 'utf8')) as {
-      spec: { hostKeys: Array<{ type: string; fingerprint: string }> };
+      spec: Record<string, unknown>;
+      components: { hostKeys: Array<{ type: string; fingerprint: string }>; network: { host: number } };
     };
-    expect(record.spec.hostKeys.map((k) => k.type)).toEqual(['ssh-ed25519', 'ecdsa-sha2-nistp256']);
+    expect(record.components.hostKeys.map((k) => k.type)).toEqual(['ssh-ed25519', 'ecdsa-sha2-nistp256']);
+    expect(record.components.network.host).toBeGreaterThanOrEqual(2);
+    expect(record.spec).not.toHaveProperty('hostKeys');
+    expect(record.spec).not.toHaveProperty('network');
 
     // The busybox guest prints its ready marker; for a cloud-init image that counts for nothing.
     const failed = await waitForState(client, created.id, 'failed', 90_000);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuestChannel } from '../src/guest/channel.js';
 import { createLogger } from '../src/log.js';
-import { GUEST_CHANNEL_NAME, type LaunchedVm, type VmSpec } from '../src/vmm/driver.js';
+import { deviceOf, GUEST_CHANNEL_NAME, type LaunchedVm, type VmSpec } from '../src/vmm/driver.js';
 import { QemuDriver } from '../src/vmm/qemu/qemu-driver.js';
 
 const MARKER = 'HEARTH-FIRMWARE-BOOT';
@@ -77,9 +77,7 @@ describe('QEMU: firmware boot, read-only seed, guest channel', () => {
       cpus: 1,
       memoryMiB: 128,
       boot: { mode: 'firmware' },
-      disk,
-      seedDisk,
-      guestChannel: true,
+      devices: [{ kind: 'disk', path: disk }, { kind: 'seed', path: seedDisk }, { kind: 'guest-channel' }],
       stateDir,
       consoleFile: join(stateDir, 'console.log'),
       vmmLogFile: join(stateDir, 'vmm.log'),
@@ -112,7 +110,7 @@ describe('QEMU: firmware boot, read-only seed, guest channel', () => {
     expect(console).toContain(MARKER);
 
     // The seed: every fd QEMU has on it is read-only.
-    const modes = await accessModes(vm.process.pid, spec.seedDisk!);
+    const modes = await accessModes(vm.process.pid, deviceOf(spec, 'seed')!.path);
     expect(modes.length).toBeGreaterThan(0);
     expect(modes.every((m) => m === 0)).toBe(true);
 
@@ -131,17 +129,20 @@ describe('QEMU: firmware boot, read-only seed, guest channel', () => {
     }
   }, 120_000);
 
+  const withNic = (tap: string, mac: string): VmSpec => ({
+    ...spec,
+    devices: [...spec.devices, { kind: 'nic', tap, mac }],
+  });
+
   it('refuses a TAP name or MAC that would add QEMU options', () => {
     const driver = new QemuDriver('/usr/bin/qemu-system-x86_64', '7.2', 'tcg');
     const fds = { qmp: 3, console: 4, disk: 5, diskReadOnly: 6 };
-    expect(driver.args({ ...spec, network: { tap: 'hearth-t1', mac: '52:54:00:aa:bb:cc' } }, fds)).toEqual(
+    expect(driver.args(withNic('hearth-t1', '52:54:00:aa:bb:cc'), fds)).toEqual(
       expect.arrayContaining([
         'tap,id=net0,ifname=hearth-t1,script=no,downscript=no',
         'virtio-net-pci,netdev=net0,mac=52:54:00:aa:bb:cc',
       ]),
     );
-    expect(() => driver.args({ ...spec, network: { tap: 'x,script=/bin/sh', mac: '52:54:00:aa:bb:cc' } }, fds)).toThrow(
-      /refusing TAP/,
-    );
+    expect(() => driver.args(withNic('x,script=/bin/sh', '52:54:00:aa:bb:cc'), fds)).toThrow(/refusing TAP/);
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostReport, type CheckId } from '#protocol';
-import { SYSTEM_BIN_DIRS } from '../src/host/executables.js';
+import { SYSTEM_BIN_DIRS } from '../src/system/executables.js';
 import { HearthdProcess } from './support/hearthd-process.js';
 import { assertMatches } from './support/schema.js';
 

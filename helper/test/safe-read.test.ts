@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, open, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openRegular, readBounded, readTail, regularFileSize, UnsafeFileError } from '../src/fs/safe-read.js';
+import { openRegular, readBounded, readTail, regularFileSize, UnsafeFileError } from '../src/system/safe-read.js';
 import { scratch } from './support/records.js';
 
 let root: Awaited<ReturnType<typeof scratch>>;

@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { HostKeysComponent } from '../src/environments/components/host-keys.js';
 import { SeedComponent, SEED_FILE } from '../src/environments/components/seed.js';
 import type { ComponentContext } from '../src/environments/components/component.js';
 import { layoutOf } from '../src/environments/layout.js';
-import type { Spec } from '../src/environments/record.js';
+import type { ComponentStates, Spec } from '../src/environments/record.js';
 import { AGENT_PATH, AGENT_SCRIPT, AGENT_UNIT_PATH } from '../src/guest/agent-script.js';
-import { generateHostKeys, hostKeyFile } from '../src/guest/host-keys.js';
+import { hostKeyFile } from '../src/guest/host-keys.js';
 import { TEST_FAILURE_TEXT } from '../src/guest/user-data.js';
 import { ImageStore } from '../src/images/image-store.js';
 import { createLogger } from '../src/log.js';
@@ -34,6 +35,8 @@ describe('the NoCloud seed (components/seed.ts) with real mkfs.fat, mtools and s
   let images: ImageStore;
   let spec: Spec;
   let ctx: ComponentContext;
+  /** The components' stored state, as the record keeps it (the host-keys component fills it). */
+  const state: ComponentStates = {};
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hearth-seed-'));
@@ -52,35 +55,37 @@ describe('the NoCloud seed (components/seed.ts) with real mkfs.fat, mtools and s
     spec = { ...sampleRecord().spec, image: 'cloudy', sshPublicKey: OWNER_KEY };
     const layout = layoutOf(join(dir, 'state'), join(dir, 'run'), spec.id);
     await mkdir(layout.stateDir, { recursive: true });
-    spec.hostKeys = await generateHostKeys('/usr/bin/ssh-keygen', layout.stateDir, `hearth-${spec.id}`);
     ctx = {
       spec,
+      state,
       layout,
       vmmUser: undefined,
       vmmOpensFiles: false,
       log: createLogger('silent', { write: () => undefined }),
       journal: () => Promise.resolve(),
     };
+    const image = (await images.get('cloudy'))!;
+    await new HostKeysComponent(() => Promise.resolve('/usr/bin/ssh-keygen')).init(ctx, { image, isolated: false });
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
   it('host keys: private halves root-only in the state directory, fingerprints as ssh-keygen -l prints them', async () => {
-    expect(spec.hostKeys!.map((k) => k.type)).toEqual(['ssh-ed25519', 'ecdsa-sha2-nistp256']);
+    expect(state.hostKeys!.map((k) => k.type)).toEqual(['ssh-ed25519', 'ecdsa-sha2-nistp256']);
     for (const [i, type] of (['ed25519', 'ecdsa'] as const).entries()) {
       const file = hostKeyFile(ctx.layout.stateDir, type);
       expect((await stat(file)).mode & 0o777).toBe(0o600);
       const listed = execFileSync('ssh-keygen', ['-l', '-f', file], { encoding: 'utf8' });
-      expect(listed).toContain(spec.hostKeys![i]!.fingerprint);
-      expect(spec.hostKeys![i]!.publicKey).toMatch(/^(ssh-ed25519|ecdsa-sha2-nistp256) [A-Za-z0-9+/]+=*$/);
+      expect(listed).toContain(state.hostKeys![i]!.fingerprint);
+      expect(state.hostKeys![i]!.publicKey).toMatch(/^(ssh-ed25519|ecdsa-sha2-nistp256) [A-Za-z0-9+/]+=*$/);
     }
   });
 
   it('is a read-only-to-others FAT image labelled CIDATA with meta-data, network-config and user-data', async () => {
     const made = await new SeedComponent(images, tools).prepare(ctx);
     const seed = join(ctx.layout.stateDir, SEED_FILE);
-    expect(made).toEqual({ seedDisk: seed, guestChannel: true });
+    expect(made).toEqual({ devices: [{ kind: 'seed', path: seed }, { kind: 'guest-channel' }] });
     expect((await stat(seed)).mode & 0o777).toBe(0o600);
     expect(execFileSync('blkid', ['-o', 'value', '-s', 'LABEL', seed], { encoding: 'utf8' }).trim()).toBe('CIDATA');
     // Nothing staged is left beside it.
@@ -111,7 +116,7 @@ describe('the NoCloud seed (components/seed.ts) with real mkfs.fat, mtools and s
     });
     const keys = userData.ssh_keys as Record<string, string>;
     expect(Object.keys(keys).sort()).toEqual(['ecdsa_private', 'ecdsa_public', 'ed25519_private', 'ed25519_public']);
-    expect(keys.ed25519_public).toBe(spec.hostKeys![0]!.publicKey);
+    expect(keys.ed25519_public).toBe(state.hostKeys![0]!.publicKey);
     expect(keys.ed25519_private).toContain('BEGIN OPENSSH PRIVATE KEY');
     const files = userData.write_files as Array<{ path: string; content: string }>;
     expect(files.map((f) => f.path)).toEqual([AGENT_PATH, AGENT_UNIT_PATH]);
@@ -121,14 +126,14 @@ describe('the NoCloud seed (components/seed.ts) with real mkfs.fat, mtools and s
 
   it('is rebuilt at each prepare with the same instance id, and follows a changed MAC', async () => {
     const seed = join(ctx.layout.stateDir, SEED_FILE);
-    spec.network = { host: 7, mac: '52:54:00:12:34:56', isolated: false };
+    state.network = { host: 7, mac: '52:54:00:12:34:56', isolated: false };
     await new SeedComponent(images, tools).prepare(ctx);
     expect(parse(mtype(seed, 'meta-data'))).toMatchObject({ 'instance-id': spec.id });
     expect(parse(mtype(seed, 'network-config'))).toEqual({
       version: 2,
       ethernets: { primary: { match: { macaddress: '52:54:00:12:34:56' }, dhcp4: true, dhcp6: false } },
     });
-    delete spec.network;
+    delete state.network;
   });
 
   it('adds the failing step only for the environment named by --test-provision-fail', async () => {

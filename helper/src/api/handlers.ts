@@ -7,25 +7,25 @@ import {
   type HandlerRequestOf,
   type ResponseOf,
 } from '#protocol';
-import { isAdmin, type Caller as DomainCaller } from '../environments/access.js';
+import type { Caller, PeerIdentity } from '../caller.js';
+import { isAdmin } from '../environments/access.js';
 import { checkClassFits } from '../environments/caps.js';
 import type { EnvironmentManager } from '../environments/environment-manager.js';
 import type { ClassStore } from '../environments/class-store.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { ImageCatalogService } from '../images/catalog/catalog-service.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { ReadinessService } from '../host/readiness-service.js';
+import type { ReadinessService } from '../readiness/readiness-service.js';
 import { followRing, tailOf, type LogRing } from '../log-ring.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { ApiError } from './api-error.js';
-import type { Caller } from './peer.js';
 import type { SseConnection } from './sse.js';
 
 /** What a handler may ask about the request beyond its contents. */
 export interface RequestContext {
   /** The calling process's uid and groups, resolved when it connected; undefined when unknown (api/peer.ts). */
-  caller: () => Promise<Caller | undefined>;
+  caller: () => Promise<PeerIdentity | undefined>;
   /** The calling process's uid, where the kernel tells (see api/peer.ts). */
   callerUid: () => Promise<number | undefined>;
 }
@@ -73,7 +73,7 @@ async function listImages(services: Services): Promise<ResponseOf<'listImages'>>
 }
 
 /** The caller as the domain sees it: uid and groups from the kernel, admin from the groups. */
-export async function callerOf(context: Pick<RequestContext, 'caller'>): Promise<DomainCaller> {
+export async function callerOf(context: Pick<RequestContext, 'caller'>): Promise<Caller> {
   const peer = await context.caller();
   if (!peer) return { uid: null, admin: false };
   return { uid: peer.uid, admin: await isAdmin(peer.uid, peer.gids) };

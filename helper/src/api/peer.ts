@@ -1,14 +1,8 @@
 import { closeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
+import type { PeerIdentity } from '../caller.js';
 import type { PeerRecord, SocketCredentials } from './socket-credentials.js';
-
-/** Who is on the other end of an API connection, as the kernel tells it. */
-export interface Caller {
-  uid: number;
-  /** The primary gid (when unambiguous) and the supplementary groups, ascending, no duplicates. */
-  gids: number[];
-}
 
 const ID = /^\d{1,10}$/;
 
@@ -46,7 +40,7 @@ export function parseProcStatus(status: string): { uids: number[]; gids: number[
  * whether it connected itself or inherited the connection and was read after it switched. A
  * setgid program's borrowed gid is left out the same way; the recorded supplementary groups stay.
  */
-export function judgeCaller(record: PeerRecord, status: string): Caller | undefined {
+export function judgeCaller(record: PeerRecord, status: string): PeerIdentity | undefined {
   const proc = parseProcStatus(status);
   if (proc === undefined || !valid(record.uid) || !valid(record.gid) || !record.groups.every(valid)) return undefined;
   if (proc.uids.some((u) => u !== record.uid)) return undefined;
@@ -73,7 +67,7 @@ export function identifyPeer(
   credentials: SocketCredentials,
   socket: Socket,
   proc = '/proc',
-): Promise<Caller | undefined> {
+): Promise<PeerIdentity | undefined> {
   const fd = socketFd(socket);
   if (fd === undefined) return Promise.resolve(undefined);
   let record: PeerRecord;
@@ -95,7 +89,11 @@ export function identifyPeer(
   return judgeProcess(record, pidfd, proc);
 }
 
-async function judgeProcess(record: PeerRecord, pidfd: number | undefined, proc: string): Promise<Caller | undefined> {
+async function judgeProcess(
+  record: PeerRecord,
+  pidfd: number | undefined,
+  proc: string,
+): Promise<PeerIdentity | undefined> {
   try {
     const caller = judgeCaller(record, await readFile(`${proc}/${record.pid}/status`, 'utf8'));
     // An older kernel (no SO_PEERPIDFD, Linux < 6.5): the pid alone, read at once, is the best there is.

@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { ApiError, toApiError } from './api-error.js';
 import { callerOf as domainCallerOf, type Followers, type Handlers, type RequestContext } from './handlers.js';
-import type { Caller } from './peer.js';
+import type { PeerIdentity } from '../caller.js';
 import { ConnectionGate, DEFAULT_API_LIMITS, streamCounter, type ApiLimits } from './limits.js';
 import type { SseStreams } from './sse.js';
 import { describeAjvErrors, validatorCompiler } from './validation.js';
@@ -65,7 +65,7 @@ export async function buildServer(deps: {
   followers: Followers;
   streams: SseStreams;
   /** Who is on the other end of a connection, where the kernel tells; called once, as it is accepted. */
-  identify: (socket: Socket) => Promise<Caller | undefined>;
+  identify: (socket: Socket) => Promise<PeerIdentity | undefined>;
   limits?: ApiLimits | undefined;
 }): Promise<HearthServer> {
   const app = Fastify({
@@ -77,7 +77,7 @@ export async function buildServer(deps: {
   const limits = deps.limits ?? DEFAULT_API_LIMITS;
   // At accept time, not per request: the connecting process is still there to be looked at, and
   // whatever the connection is used for later is attributed to it alone.
-  const callers = new WeakMap<Socket, Promise<Caller | undefined>>();
+  const callers = new WeakMap<Socket, Promise<PeerIdentity | undefined>>();
   app.server.on('connection', (socket: Socket) => callers.set(socket, deps.identify(socket)));
   const callerOf = (socket: Socket) => callers.get(socket) ?? Promise.resolve(undefined);
   const contextOf = (socket: Socket): RequestContext => ({

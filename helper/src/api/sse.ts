@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HearthEvent } from '#protocol';
-import type { Caller } from '../environments/access.js';
+import type { Caller } from '../caller.js';
 import { eventFor } from '../environments/event-visibility.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../log.js';

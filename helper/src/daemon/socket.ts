@@ -1,6 +1,6 @@
 import { chmod, chown, lstat, readFile, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { isMissing } from '../host/host-root.js';
+import { isMissing } from '../system/host-root.js';
 
 export class SocketInUseError extends Error {
   constructor(readonly socketPath: string) {

@@ -1,14 +1,5 @@
 import { readFile } from 'node:fs/promises';
-
-/**
- * Who is asking, as the kernel told the API layer. `uid` is null when it could not tell; such a
- * caller may look at nothing and change nothing.
- */
-export interface Caller {
-  uid: number | null;
-  /** Root, or a member of the admin group: may change settings, classes and images. */
-  admin: boolean;
-}
+import type { Caller } from '../caller.js';
 
 export const ADMIN_GROUP = 'hearth-admin';
 

@@ -2,7 +2,7 @@ import { statfs } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { EnvironmentClass, Settings } from '#protocol';
 import { DomainError } from '../errors.js';
-import type { Caller } from './access.js';
+import type { Caller } from '../caller.js';
 
 /** Environments kept on this machine at most, running or not. */
 export const MAX_STORED_ENVIRONMENTS = 64;

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import writeFileAtomic from 'write-file-atomic';
 import { EnvironmentClass, type ClassBody } from '#protocol';
-import { isMissing } from '../host/host-root.js';
+import { isMissing } from '../system/host-root.js';
 import { DomainError } from '../errors.js';
 
 export const DEFAULT_CLASSES: EnvironmentClass[] = [

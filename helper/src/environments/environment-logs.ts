@@ -1,5 +1,5 @@
 import type { LogLines } from '#protocol';
-import { regularFileSize } from '../fs/safe-read.js';
+import { regularFileSize } from '../system/safe-read.js';
 import type { EnvironmentLayout } from './layout.js';
 import { cleanConsoleText, cutLine, followFile, MAX_LINE_CHARS, skippedMarker, tailLines } from './log-files.js';
 

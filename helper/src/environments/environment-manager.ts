@@ -7,19 +7,19 @@ import type { EventBus } from '../events/event-bus.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../log.js';
 import type { VmmRegistry } from '../vmm/registry.js';
-import { mayAct, type Caller } from './access.js';
+import type { Caller } from '../caller.js';
+import { mayAct } from './access.js';
 import { AdmissionGate } from './admission-gate.js';
 import type { ClassStore } from './class-store.js';
 import type { Component } from './components/component.js';
 import { ConsoleComponent } from './components/console.js';
 import { DiskComponent } from './components/disk.js';
-import { runEach } from './components/pipeline.js';
+import { HostKeysComponent } from './components/host-keys.js';
+import { initAll, runEach } from './components/pipeline.js';
 import { RuntimeDirComponent } from './components/runtime-dir.js';
 import { NetworkComponent } from './components/network.js';
 import type { NetworkService } from '../network/network-service.js';
-import { allocateNetwork } from '../network/allocate.js';
 import { SeedComponent } from './components/seed.js';
-import { generateHostKeys } from '../guest/host-keys.js';
 import { Entry } from './entry.js';
 import { layoutOf } from './layout.js';
 import { isActive } from './lifecycle.js';
@@ -31,7 +31,7 @@ import { sampleRunning, StatsSampler } from './stats.js';
 import { Reconciler, type CrashPoint } from './reconciler.js';
 import { newRecord, saveRecord, toWire, type EnvironmentRecord } from './record.js';
 import { loadStoredEntries } from './stored-entries.js';
-import type { VmmUser } from './vmm-user.js';
+import type { VmmUser } from '../system/passwd.js';
 import { parseSubnet } from '../network/subnet.js';
 
 export type { CrashPoint } from './reconciler.js';
@@ -91,8 +91,13 @@ export class EnvironmentManager {
       new DiskComponent(o.images, o.qemuImg),
       new ConsoleComponent(),
       new RuntimeDirComponent(),
-      new NetworkComponent(o.network),
-      // After the network component: the seed names the NIC the network made.
+      new NetworkComponent({
+        network: o.network,
+        taken: () => [...this.entries.values()].flatMap((e) => e.record.components.network ?? []),
+        subnet: () => parseSubnet(o.settings().networkSubnet),
+      }),
+      new HostKeysComponent(() => o.program('ssh-keygen')),
+      // After the network and host keys: the seed names the NIC the network made and carries the keys.
       new SeedComponent(
         o.images,
         { mkfsFat: () => o.program('mkfs.fat'), mtools: () => o.program('mtools') },
@@ -194,7 +199,7 @@ export class EnvironmentManager {
 
   /** Every environment's host number on the bridge (a new subnet must have room for them all). */
   networkHosts(): number[] {
-    return [...this.entries.values()].flatMap((e) => e.record.spec.network?.host ?? []);
+    return [...this.entries.values()].flatMap((e) => e.record.components.network?.host ?? []);
   }
 
   get(ref: string, caller: Caller): Environment {
@@ -238,21 +243,23 @@ export class EnvironmentManager {
         desired: start ? 'running' : 'stopped',
         autostart: request.autostart ?? false,
         time: new Date().toISOString(),
-        ...(image.manifest.provisioning === 'cloud-init' && {
-          network: allocateNetwork(
-            [...this.entries.values()].flatMap((e) => e.record.spec.network ?? []),
-            parseSubnet(this.o.settings().networkSubnet),
-            request.isolated ?? false,
-          ),
-        }),
         ...(request.sshPublicKey !== undefined && { sshPublicKey: request.sshPublicKey }),
       });
       await mkdir(layout.stateDir);
       await chmod(layout.stateDir, 0o711);
-      // Before the record: a crash in between leaves a directory without one, removed at start.
-      if (image.manifest.provisioning === 'cloud-init') record.spec.hostKeys = await this.hostKeys(layout.stateDir, id);
-      await saveRecord(layout.record, record);
       const made = new Entry(record, layout);
+      // Before the record: a crash in between leaves a directory without one, removed at start;
+      // a failure leaves nothing of this create behind.
+      try {
+        await initAll(this.components, this.reconciler.context(made, undefined), {
+          image,
+          isolated: request.isolated ?? false,
+        });
+      } catch (error) {
+        await rm(layout.stateDir, { recursive: true, force: true });
+        throw error;
+      }
+      await saveRecord(layout.record, record);
       this.entries.set(id, made);
       // Everything after this holds the environment's own lock: a delete waits for it.
       await made.serial(async () => {
@@ -377,16 +384,6 @@ export class EnvironmentManager {
         'list your environments to see their names',
       );
     return found;
-  }
-
-  /** The guest's host key pairs (guest/host-keys.ts); a failure leaves nothing of this create behind. */
-  private async hostKeys(stateDir: string, id: string) {
-    try {
-      return await generateHostKeys(await this.o.program('ssh-keygen'), stateDir, `hearth-${id}`);
-    } catch (error) {
-      await rm(stateDir, { recursive: true, force: true });
-      throw new DomainError('unavailable', `could not generate the guest's SSH host keys: ${messageOf(error)}`);
-    }
   }
 
   private crashPoint(point: CrashPoint): void {

@@ -1,5 +1,6 @@
 import type { HearthEvent } from '#protocol';
-import { mayAct, type Caller } from './access.js';
+import type { Caller } from '../caller.js';
+import { mayAct } from './access.js';
 
 /**
  * What `caller` may see of `event` on the event stream: machine-wide events whole, an

@@ -2,7 +2,7 @@ import { constants, watch, type FSWatcher } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { isMissing } from '../host/host-root.js';
+import { isMissing } from '../system/host-root.js';
 
 /** How often a file is re-read while no inotify watch can be held (missing, or replaced). */
 export const UNWATCHED_POLL_MS = 250;

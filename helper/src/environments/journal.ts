@@ -1,6 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import type { EnvironmentLogEntry } from '#protocol';
-import { isMissing } from '../host/host-root.js';
+import { isMissing } from '../system/host-root.js';
 import { environmentLog, type Logger } from '../log.js';
 import type { EnvironmentLayout } from './layout.js';
 import { rotateIfLarge } from './log-files.js';

@@ -2,10 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import type { Settings } from '#protocol';
 import { messageOf } from '../errors.js';
 import type { Image, ImageStore } from '../images/image-store.js';
-import { readTail, regularFileSize } from '../fs/safe-read.js';
+import { readTail, regularFileSize } from '../system/safe-read.js';
 import type { LaunchedVm, VmmDriver, VmSpec } from '../vmm/driver.js';
 import type { VmmRegistry } from '../vmm/registry.js';
-import { killProcess } from './vmm-identity.js';
+import { killProcess } from '../system/process.js';
 import type { Component, ComponentContext, SpecContribution } from './components/component.js';
 import { prepareAll, teardownAll } from './components/pipeline.js';
 import type { EnvironmentRecord, Runtime } from './record.js';
@@ -16,6 +16,8 @@ const LAST_WORDS_BYTES = 16 * 1024;
 export interface Launched {
   driver: VmmDriver;
   vm: LaunchedVm;
+  /** What the VMM was started with. */
+  vmSpec: VmSpec;
   runtime: Runtime;
   readyMarker: string | null;
   /** cloud-init: running only once the guest's agent reports it finished (readiness.ts). */
@@ -50,11 +52,12 @@ export async function launch(
   const parts = await prepareAll(deps.components, ctx);
   deps.crashPoint('launch:after-prepare');
   // A VMM that truncates the console when it creates the VM writes this boot from offset 0.
-  const consoleOffset = driver.truncatesConsole ? 0 : await regularFileSize(ctx.layout.console);
+  const consoleOffset = driver.capabilities.truncatesConsole ? 0 : await regularFileSize(ctx.layout.console);
   const vmmLogOffset = await regularFileSize(ctx.layout.vmmLog);
   let vm: LaunchedVm;
+  const launchedSpec = vmSpec(record, ctx, parts, image);
   try {
-    vm = await driver.launch(vmSpec(record, ctx, parts, image));
+    vm = await driver.launch(launchedSpec);
   } catch (error) {
     const said = await lastWords(ctx.layout.vmmLog, vmmLogOffset);
     await teardownAll(deps.components, ctx);
@@ -75,7 +78,14 @@ export async function launch(
       mode: 0o600,
       flag: 'wx',
     });
-    return { driver, vm, runtime, readyMarker: image.manifest.readyMarker, provisioning: image.manifest.provisioning };
+    return {
+      driver,
+      vm,
+      vmSpec: launchedSpec,
+      runtime,
+      readyMarker: image.manifest.readyMarker,
+      provisioning: image.manifest.provisioning,
+    };
   } catch (error) {
     // Started but not recorded: it must not run on unseen, outside admission.
     await killProcess(vm.process.pid);
@@ -97,10 +107,8 @@ export function vmSpec(
     cpus: spec.resources.cpus,
     memoryMiB: spec.resources.memoryMiB,
     boot: bootOf(image),
-    disk: parts.disk ?? ctx.layout.disk,
-    ...(parts.seedDisk && { seedDisk: parts.seedDisk }),
-    ...(parts.network && { network: parts.network }),
-    ...(parts.guestChannel && { guestChannel: true }),
+    // Reattaching knows no contributions: the disk still names the VM (drivers' `owns`).
+    devices: parts.devices ?? [{ kind: 'disk', path: ctx.layout.disk }],
     stateDir: ctx.layout.stateDir,
     consoleFile: parts.consoleFile ?? ctx.layout.console,
     vmmLogFile: ctx.layout.vmmLog,

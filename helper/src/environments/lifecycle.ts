@@ -247,3 +247,22 @@ function recovered(
       return stay(s, ['release']);
   }
 }
+
+/**
+ * The lifecycle timestamps follow the state, and every launch starts the clock again: an
+ * autostart of an environment recorded as `starting` stays `starting`, and the boot timeout
+ * (measured from `startedAt`) must not count the time before hearthd's restart.
+ */
+export function stamp(
+  status: { startedAt: string | null; readyAt: string | null; stoppedAt: string | null },
+  before: EnvironmentState,
+  after: EnvironmentState,
+  launches = false,
+): void {
+  if (after === before && !launches) return;
+  const time = new Date().toISOString();
+  if (after === 'starting') Object.assign(status, { startedAt: time, readyAt: null, stoppedAt: null });
+  if (after === 'running') status.readyAt = time;
+  if ((after === 'stopped' || after === 'failed') && (isActive(before) || before === 'creating'))
+    status.stoppedAt = time;
+}

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { openRegular, UnsafeFileError } from '../fs/safe-read.js';
-import { isMissing } from '../host/host-root.js';
+import { openRegular, UnsafeFileError } from '../system/safe-read.js';
+import { isMissing } from '../system/host-root.js';
 import { fileFollowers, MAX_BEHIND_BYTES, type Following, type OnText, type Skip } from './file-follower.js';
 
 /** Console and event logs are capped at this size; one older part is kept beside them (`.1`). */

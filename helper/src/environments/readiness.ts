@@ -1,9 +1,7 @@
 import type { ProvisioningState, Settings } from '#protocol';
-import { GuestChannel } from '../guest/channel.js';
 import type { AgentMessage } from '../guest/agent-messages.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../log.js';
-import type { GuestChannelEndpoint } from '../vmm/driver.js';
 import type { Entry } from './entry.js';
 import type { LifecycleEvent } from './lifecycle.js';
 import { followFile } from './log-files.js';
@@ -19,8 +17,6 @@ export interface ReadinessDeps {
   journal: (entry: Entry, event: string, message: string) => Promise<void>;
   dispatch: (entry: Entry, event: LifecycleEvent) => Promise<unknown>;
   persist: (entry: Entry) => Promise<void>;
-  /** Where this environment's live VMM offers its guest channel; undefined without a VMM. */
-  endpoint: (entry: Entry) => GuestChannelEndpoint | undefined;
 }
 
 const now = () => new Date().toISOString();
@@ -33,7 +29,7 @@ export function waitingProvisioning(): ProvisioningState {
 /**
  * When a starting environment becomes `running`. Images without provisioning: their ready
  * marker on the serial console (bootTimeoutSeconds). Images with cloud-init: only when the
- * guest's agent reports over its private channel that cloud-init is done; an error there is
+ * guest's agent reports through the guest session (its first subscriber) that cloud-init is done; an error there is
  * `failed` with cloud-init's own words, and no end within provisionTimeoutSeconds is `failed`
  * with the last stage seen. The console is never trusted for that: any program in the guest can
  * write to it.
@@ -103,12 +99,12 @@ export class Readiness {
     });
   }
 
-  /** Opens the channel for this runtime; returns whether the agent has said anything yet. */
+  /** Subscribes to this runtime's guest session; returns whether the agent has said anything yet. */
   private listen(entry: Entry, decides: boolean): () => boolean {
-    const endpoint = this.d.endpoint(entry);
     const rt = entry.runtime;
+    const session = rt.session;
     let heard = false;
-    if (!endpoint) return () => heard;
+    if (!session?.available) return () => heard;
     const progress = new ProgressSaver(
       rt,
       () => this.d.persist(entry),
@@ -126,21 +122,14 @@ export class Readiness {
       if (said) await this.d.journal(entry, said.event, said.message);
       await this.report(entry, message, progress, decides);
     };
-    const channel = new GuestChannel({
-      endpoint,
-      log: this.d.log(entry),
-      onMessage: (message) => {
-        const queued = latest !== undefined;
-        latest = message;
-        if (!queued) void entry.serial(handle);
-      },
-    }).start();
-    rt.own(() => {
-      channel.close();
-      const { drops } = channel;
-      if (Object.values(drops).some((n) => n > 0))
-        this.d.log(entry).warn({ drops, delivered: channel.delivered }, 'guest channel dropped lines');
-    });
+    const onMessage = (message: AgentMessage) => {
+      const queued = latest !== undefined;
+      latest = message;
+      if (!queued) void entry.serial(handle);
+    };
+    rt.own(session.subscribe(onMessage));
+    // Each report is a whole snapshot: one that came before this subscription still counts.
+    if (session.latest) onMessage(session.latest);
     return () => heard;
   }
 
@@ -226,7 +215,7 @@ class HostKeyCheck {
   /** Once, when cloud-init has finished (before that the guest still has the image's keys, or none). */
   check(entry: Entry, message: AgentMessage): { event: string; message: string } | undefined {
     if (this.told || (message.cloudInit !== 'done' && message.cloudInit !== 'error')) return undefined;
-    const ours = new Set((entry.record.spec.hostKeys ?? []).map((k) => k.publicKey));
+    const ours = new Set((entry.record.components.hostKeys ?? []).map((k) => k.publicKey));
     if (ours.size === 0) return undefined;
     this.told = true;
     const foreign = message.hostKeys.filter((k) => !ours.has(k));

@@ -1,24 +1,24 @@
 import { rm, unlink } from 'node:fs/promises';
 import { parseSubnet } from '../network/subnet.js';
-import type { EnvironmentState, Settings } from '#protocol';
+import type { Settings } from '#protocol';
 import { messageOf } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { ImageStore } from '../images/image-store.js';
 import { environmentLog, type Logger } from '../log.js';
-import type { VmmDriver } from '../vmm/driver.js';
-import { describeExit, processInfo } from '../vmm/process.js';
+import { hasGuestChannel, type VmmDriver } from '../vmm/driver.js';
+import { describeExit, killProcess, processInfo } from '../system/process.js';
 import type { VmmRegistry } from '../vmm/registry.js';
 import type { Component, ComponentContext } from './components/component.js';
-import { runEach, teardownAll } from './components/pipeline.js';
+import { runEach, runHook, teardownAll } from './components/pipeline.js';
 import type { Entry } from './entry.js';
 import { journal } from './journal.js';
 import { lastWords, launch, vmSpec, type LauncherDeps } from './launcher.js';
-import { isActive, transition, type Effect, type LifecycleEvent, type Transition } from './lifecycle.js';
+import { stamp, transition, type Effect, type LifecycleEvent, type Transition } from './lifecycle.js';
 import { Readiness, waitingProvisioning } from './readiness.js';
 import { saveRecord, toWire } from './record.js';
 import { EnvironmentRuntime } from './runtime.js';
-import { isSameProcess, killProcess, killStrays } from './vmm-identity.js';
-import type { VmmUser } from './vmm-user.js';
+import { isSameProcess, killStrays } from './vmm-identity.js';
+import type { VmmUser } from '../system/passwd.js';
 
 /** After `quit`/`vmm.shutdown`, how long before SIGKILL. */
 const TERMINATE_GRACE_MS = 3_000;
@@ -58,10 +58,6 @@ export class Reconciler {
       journal: (entry, event, message) => this.journal(entry, event, message),
       dispatch: (entry, event) => this.dispatch(entry, event),
       persist: (entry) => this.persist(entry),
-      endpoint: (entry) => {
-        const driver = this.driverOf(entry);
-        return driver?.guestChannelEndpoint(vmSpec(entry.record, this.context(entry, driver), {}));
-      },
     });
   }
 
@@ -195,6 +191,7 @@ export class Reconciler {
       case 'await-ready':
         return this.readiness.awaitReady(entry);
       case 'power-button':
+        await this.beforeStop(entry);
         try {
           await entry.runtime.handle?.powerButton();
         } catch (error) {
@@ -218,8 +215,10 @@ export class Reconciler {
         return;
       }
       case 'terminate':
+        await this.beforeStop(entry);
         return this.terminate(entry);
       case 'kill': {
+        await this.beforeStop(entry);
         const live = await this.liveVmm(entry);
         if (live) await killProcess(live.pid);
         await killStrays(entry.layout.stateDir, await this.d.vmms.binaryNames(), this.logOf(entry));
@@ -235,9 +234,10 @@ export class Reconciler {
   context(entry: Entry, driver: VmmDriver | undefined): ComponentContext {
     return {
       spec: entry.record.spec,
+      state: entry.record.components,
       layout: entry.layout,
       vmmUser: this.d.vmmUser,
-      vmmOpensFiles: driver?.opensFilesByPath ?? false,
+      vmmOpensFiles: driver?.capabilities.opensFilesByPath ?? false,
       log: this.logOf(entry),
       journal: (event, message) => this.journal(entry, event, message),
     };
@@ -255,7 +255,7 @@ export class Reconciler {
       await this.dispatch(entry, { type: 'launch-failed', reason: messageOf(error) });
       return;
     }
-    const { driver, vm, runtime, readyMarker, provisioning } = launched;
+    const { driver, vm, vmSpec: launchedSpec, runtime, readyMarker, provisioning } = launched;
     const rt = entry.runtime;
     entry.record.runtime = runtime;
     if (provisioning === 'cloud-init') entry.record.status.provisioning = waitingProvisioning();
@@ -265,10 +265,30 @@ export class Reconciler {
     await this.persist(entry);
     await this.journal(entry, 'vmm-launched', `${driver.kind} ${driver.version} started as pid ${runtime.pid}`);
     rt.adopt(vm.handle, () => void this.observe(entry));
+    const session = this.openSession(entry, driver, hasGuestChannel(launchedSpec));
+    // Readiness subscribes to the session first (the await-ready effect), then the components.
     await this.dispatch(entry, {
       type: 'launched',
       waitsForMarker: readyMarker !== null || provisioning === 'cloud-init',
     });
+    if (entry.runtime === rt) await runHook(this.d.components, 'afterLaunch', this.context(entry, driver), { session });
+  }
+
+  /** The runtime's guest session, on the channel the VM was given (none: a session that never hears anything). */
+  private openSession(entry: Entry, driver: VmmDriver, hasChannel: boolean) {
+    const spec = vmSpec(entry.record, this.context(entry, driver), {});
+    return entry.runtime.openSession({
+      endpoint: hasChannel ? driver.guestChannelEndpoint(spec) : undefined,
+      log: this.logOf(entry),
+    });
+  }
+
+  /** The components' last word before the VM is stopped, once per VMM, whatever stops it. */
+  private async beforeStop(entry: Entry): Promise<void> {
+    const rt = entry.runtime;
+    if (rt.stopHooksRan || !rt.session) return;
+    rt.stopHooksRan = true;
+    await runHook(this.d.components, 'beforeStop', this.context(entry, this.driverOf(entry)), { session: rt.session });
   }
 
   /** The VMM that last ran it stays named in the status; only its pid goes. */
@@ -284,8 +304,11 @@ export class Reconciler {
       entry.runtime.adopt(handle, () => void this.observe(entry));
       this.logOf(entry).info({ pid: runtime.pid }, 'reattached to running VMM');
       await this.journal(entry, 'reattached', `hearthd reattached to VMM pid ${runtime.pid}`);
-      // A starting environment's channel is opened by await-ready, which also decides on it.
+      // Images with provisioning have the guest channel (the seed asks for it at every launch).
+      const session = this.openSession(entry, driver, entry.record.status.provisioning !== undefined);
+      // A starting environment is subscribed to by await-ready, which also decides on it.
       if (entry.record.status.provisioning && entry.record.status.state !== 'starting') this.readiness.watch(entry);
+      await runHook(this.d.components, 'onReattach', this.context(entry, driver), { session });
     } catch (error) {
       this.logOf(entry).warn({ err: error }, 'VMM process is alive but does not answer; killing it');
       await killProcess(runtime.pid);
@@ -324,6 +347,7 @@ export class Reconciler {
   private async remove(entry: Entry): Promise<void> {
     const live = await this.liveVmm(entry);
     if (live) {
+      await this.beforeStop(entry);
       try {
         await entry.runtime.handle?.terminate();
       } catch {
@@ -364,23 +388,4 @@ export class Reconciler {
     if (!driver.owns(info.argv, vmSpec(entry.record, this.context(entry, driver), {}))) return undefined;
     return { pid: runtime.pid };
   }
-}
-
-/**
- * The lifecycle timestamps follow the state, and every launch starts the clock again: an
- * autostart of an environment recorded as `starting` stays `starting`, and the boot timeout
- * (measured from `startedAt`) must not count the time before hearthd's restart.
- */
-export function stamp(
-  status: { startedAt: string | null; readyAt: string | null; stoppedAt: string | null },
-  before: EnvironmentState,
-  after: EnvironmentState,
-  launches = false,
-): void {
-  if (after === before && !launches) return;
-  const time = now();
-  if (after === 'starting') Object.assign(status, { startedAt: time, readyAt: null, stoppedAt: null });
-  if (after === 'running') status.readyAt = time;
-  if ((after === 'stopped' || after === 'failed') && (isActive(before) || before === 'creating'))
-    status.stoppedAt = time;
 }

@@ -18,8 +18,10 @@ import {
   VmmKind,
 } from '#protocol';
 import { compileValidator } from '../validate.js';
+import { GUEST_USER } from '../guest/account.js';
+import { GUEST_DOMAIN, StoredNetwork } from '../network/guest-network.js';
 import { addressOf, type Subnet } from '../network/subnet.js';
-import { readBounded, UnsafeFileError } from '../fs/safe-read.js';
+import { readBounded, UnsafeFileError } from '../system/safe-read.js';
 
 /**
  * `environment.json`, version 2: what the user asked for (spec), what hearthd last saw (status)
@@ -35,20 +37,9 @@ const StoredResources = Type.Object(
   { additionalProperties: false },
 );
 
-/**
- * An environment's place on the bridge, fixed at create so it keeps its address and MAC across
- * restarts: `host` is its offset in the subnet (the bridge is 1), so the address follows a
- * changed subnet.
- */
-const StoredNetwork = Type.Object(
-  {
-    host: Type.Integer({ minimum: 2, maximum: 65534 }),
-    mac: Type.String({ pattern: '^52:54:00(:[0-9a-f]{2}){3}$' }),
-    isolated: Type.Boolean(),
-  },
-  { additionalProperties: false },
-);
-export type StoredNetwork = Static<typeof StoredNetwork>;
+/** Spec fields up to version 2, when the network's place and the host keys were kept in the spec. */
+const HostKeys = Type.Array(HostKey, { maxItems: 4 });
+const V2Only = { network: Type.Optional(StoredNetwork), hostKeys: Type.Optional(HostKeys) };
 
 const Spec = Type.Object(
   {
@@ -65,16 +56,28 @@ const Spec = Type.Object(
     desired: Type.Union([Type.Literal('running'), Type.Literal('stopped')]),
     autostart: Type.Boolean(),
     createdAt: Timestamp,
-    /** Absent for images without provisioning (no network, no seed). */
-    network: Type.Optional(StoredNetwork),
     /** The owner's public key, as given at create; it goes into the seed's authorized_keys. */
     sshPublicKey: Type.Optional(SshPublicKey),
-    /** The guest's host public keys (hearthd generated the pairs at create; the private halves stay in its directory). */
-    hostKeys: Type.Optional(Type.Array(HostKey, { maxItems: 4 })),
   },
   { additionalProperties: false },
 );
 export type Spec = Static<typeof Spec>;
+
+/**
+ * What each component keeps about the environment, under its own key, written only by that
+ * component (components/component.ts): made once (at create) and kept for the environment's
+ * life. Each key is optional: environments of images without provisioning have neither.
+ */
+export const ComponentStates = Type.Object(
+  {
+    /** The network component: its place on the bridge. */
+    network: Type.Optional(StoredNetwork),
+    /** The host-keys component: the guest's host public keys (the private halves are files in its directory). */
+    hostKeys: Type.Optional(HostKeys),
+  },
+  { additionalProperties: false },
+);
+export type ComponentStates = Static<typeof ComponentStates>;
 
 const Status = Type.Object(
   {
@@ -110,12 +113,29 @@ export const Runtime = Type.Object(
 );
 export type Runtime = Static<typeof Runtime>;
 
-export const RECORD_VERSION = 2;
-const RecordV2 = Type.Object(
-  { version: Type.Literal(RECORD_VERSION), spec: Spec, status: Status, runtime: Type.Union([Runtime, Type.Null()]) },
+export const RECORD_VERSION = 3;
+const RecordV3 = Type.Object(
+  {
+    version: Type.Literal(RECORD_VERSION),
+    spec: Spec,
+    status: Status,
+    runtime: Type.Union([Runtime, Type.Null()]),
+    components: ComponentStates,
+  },
   { additionalProperties: false },
 );
-export type EnvironmentRecord = Static<typeof RecordV2>;
+export type EnvironmentRecord = Static<typeof RecordV3>;
+
+/** Version 2 kept the network's place and the host keys in the spec, and had no component states. */
+const RecordV2 = Type.Object(
+  {
+    version: Type.Literal(2),
+    spec: Type.Object({ ...Spec.properties, ...V2Only }, { additionalProperties: false }),
+    status: Status,
+    runtime: Type.Union([Runtime, Type.Null()]),
+  },
+  { additionalProperties: false },
+);
 
 /** Version 1 stored the wire type itself (before `autostart`). */
 const RecordV1 = Type.Object(
@@ -130,6 +150,7 @@ const RecordV1 = Type.Object(
   { additionalProperties: false },
 );
 
+const isV3 = compileValidator(RecordV3);
 const isV2 = compileValidator(RecordV2);
 const isV1 = compileValidator(RecordV1);
 
@@ -138,11 +159,22 @@ const RECORD_MAX_BYTES = 64 * 1024;
 
 /** A record as stored today, from any version hearthd has written; undefined if it is not one. */
 export function migrate(raw: unknown): EnvironmentRecord | undefined {
-  if (isV2(raw)) return raw;
+  if (isV3(raw)) return raw;
+  if (isV2(raw)) {
+    const { network, hostKeys, ...spec } = raw.spec;
+    return {
+      version: RECORD_VERSION,
+      spec,
+      status: raw.status,
+      runtime: raw.runtime,
+      components: { ...(network && { network }), ...(hostKeys && { hostKeys }) },
+    };
+  }
   if (!isV1(raw)) return undefined;
   const { id, name, owner, class: cls, image, resources, desired, createdAt, ...status } = raw.environment;
   return {
     version: RECORD_VERSION,
+    components: {},
     spec: { id, name, owner, class: cls, image, resources, desired, autostart: false, createdAt },
     status: {
       state: status.state,
@@ -219,7 +251,6 @@ export function newRecord(o: {
   desired: Spec['desired'];
   autostart: boolean;
   time: string;
-  network?: StoredNetwork;
   sshPublicKey?: string;
 }): EnvironmentRecord {
   return {
@@ -234,7 +265,6 @@ export function newRecord(o: {
       desired: o.desired,
       autostart: o.autostart,
       createdAt: o.time,
-      ...(o.network && { network: o.network }),
       ...(o.sshPublicKey !== undefined && { sshPublicKey: o.sshPublicKey }),
     },
     status: {
@@ -247,21 +277,20 @@ export function newRecord(o: {
       stoppedAt: null,
     },
     runtime: null,
+    // Filled by the components' `init` before the record is first saved.
+    components: {},
   };
 }
-
-/** The user the guest is set up with (cloud-init creates it, with sudo and the owner's key). */
-export const GUEST_USER = 'dev';
-export const GUEST_DOMAIN = 'hearth';
 
 /** `subnet`: the bridge's, from settings: an environment's address is its host number in it. */
 export function toWire(record: EnvironmentRecord, subnet: Subnet): Environment {
   const { spec, status } = record;
-  const network = spec.network && {
-    address: addressOf(subnet, spec.network.host),
+  const { network: place, hostKeys } = record.components;
+  const network = place && {
+    address: addressOf(subnet, place.host),
     hostname: `${spec.name}.${GUEST_DOMAIN}`,
-    mac: spec.network.mac,
-    isolated: spec.network.isolated,
+    mac: place.mac,
+    isolated: place.isolated,
   };
   return {
     id: spec.id,
@@ -282,13 +311,13 @@ export function toWire(record: EnvironmentRecord, subnet: Subnet): Environment {
     stoppedAt: status.stoppedAt,
     network: network ?? null,
     ssh:
-      network && spec.sshPublicKey && spec.hostKeys
+      network && spec.sshPublicKey && hostKeys
         ? {
             user: GUEST_USER,
             host: network.address,
             port: 22,
             hostKeyAlias: `hearth-${spec.id}`,
-            hostKeys: spec.hostKeys,
+            hostKeys,
           }
         : null,
     provisioning: status.provisioning ?? null,

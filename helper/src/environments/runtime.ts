@@ -1,12 +1,17 @@
+import { GuestSession, type GuestSessionOptions } from '../guest/session.js';
 import type { VmHandle } from '../vmm/driver.js';
-import type { ExitStatus } from '../vmm/process.js';
+import type { ExitStatus } from '../system/process.js';
 
 /**
  * Everything that lives only while an environment's VMM runs — its control connection, its
- * timers, the followers of its console — owned in one place and ended by one `dispose()`.
+ * guest session, its timers, the followers of its console — owned in one place and ended by
+ * one `dispose()`.
  */
 export class EnvironmentRuntime {
   private handle_: VmHandle | undefined;
+  private session_: GuestSession | undefined;
+  /** The components' before-stop hooks ran for this VMM (they run once, whatever stops it). */
+  stopHooksRan = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly stops = new Set<() => void>();
   /** Exit status, when this hearthd run launched the VMM (as its parent it is told). */
@@ -23,6 +28,17 @@ export class EnvironmentRuntime {
     this.handle_?.detach();
     this.handle_ = handle;
     handle.onClose(onClose);
+  }
+
+  /** The guest session of the VMM this runtime holds: opened on launch and on reattach. */
+  get session(): GuestSession | undefined {
+    return this.session_;
+  }
+
+  openSession(options: GuestSessionOptions): GuestSession {
+    this.session_?.close();
+    this.session_ = new GuestSession(options).open();
+    return this.session_;
   }
 
   /** A timer that dies with the runtime. */
@@ -48,6 +64,8 @@ export class EnvironmentRuntime {
     this.timers.clear();
     for (const stop of this.stops) stop();
     this.stops.clear();
+    this.session_?.close();
+    this.session_ = undefined;
     this.handle_?.detach();
     this.handle_ = undefined;
   }

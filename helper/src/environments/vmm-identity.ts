@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { findProcesses, processInfo } from '../vmm/process.js';
+import { findProcesses, killProcess, processInfo } from '../system/process.js';
 import type { Logger } from '../log.js';
 import type { Runtime } from './record.js';
 
@@ -10,17 +10,6 @@ import type { Runtime } from './record.js';
 export async function isSameProcess(runtime: Pick<Runtime, 'pid' | 'startTime'>): Promise<boolean> {
   const info = await processInfo(runtime.pid);
   return info !== undefined && (runtime.startTime === 0 || info.startTime === runtime.startTime);
-}
-
-/** SIGKILL, then wait (briefly) until /proc no longer shows it. */
-export async function killProcess(pid: number): Promise<void> {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + 2_000;
-  while (Date.now() < deadline && (await processInfo(pid))) await new Promise((r) => setTimeout(r, 20));
 }
 
 /**

@@ -2,7 +2,7 @@ import { chmod, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { HostKey } from '#protocol';
-import { readBounded } from '../fs/safe-read.js';
+import { readBounded } from '../system/safe-read.js';
 
 /**
  * The guest's SSH host keys, made by hearthd before the guest first boots, so the user's side

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
-import { GUEST_USER, type Spec } from '../environments/record.js';
+import type { HostKey } from '#protocol';
+import { GUEST_USER } from './account.js';
 import { AGENT_PATH, AGENT_SCRIPT, AGENT_UNIT, AGENT_UNIT_PATH } from './agent-script.js';
 import { HOST_KEY_TYPES, keyTypeOf, type HostKeyType } from './host-keys.js';
 
@@ -16,7 +17,8 @@ export interface SeedFiles {
 }
 
 export interface SeedInput {
-  spec: Pick<Spec, 'id' | 'name' | 'network' | 'sshPublicKey' | 'hostKeys'>;
+  /** The environment the seed is for: its id, DNS-label name, NIC's MAC and keys. */
+  spec: { id: string; name: string; network?: { mac: string }; sshPublicKey?: string; hostKeys?: HostKey[] };
   /** The private halves hearthd generated (host-keys.ts), by type. */
   hostPrivateKeys: Partial<Record<HostKeyType, string>>;
   /** Test-only (`--test-provision-fail`): a last step that fails, so cloud-init reports an error. */

@@ -5,7 +5,7 @@ import { Value } from '@sinclair/typebox/value';
 import writeFileAtomic from 'write-file-atomic';
 import { BootMode, ImageName, ImageOrigin, ImageOs, Provisioning, type ImageInfo } from '#protocol';
 import { DomainError } from '../errors.js';
-import { isMissing } from '../host/host-root.js';
+import { isMissing } from '../system/host-root.js';
 import { copyInput, detectDiskFormat, installDisk, openInput, type OpenedInput } from './image-inputs.js';
 
 /**

@@ -2,12 +2,11 @@ import { spawn } from 'node:child_process';
 import { chmod, chown, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { isMissing } from '../host/host-root.js';
+import { isMissing } from '../system/host-root.js';
 import type { Logger } from '../log.js';
-import { findProcesses, processInfo } from '../vmm/process.js';
-import { killProcess } from '../environments/vmm-identity.js';
-import { GUEST_DOMAIN } from '../environments/record.js';
-import { lookupUser, type VmmUser } from '../environments/vmm-user.js';
+import { findProcesses, killProcess, processInfo } from '../system/process.js';
+import { GUEST_DOMAIN } from './guest-network.js';
+import { lookupUser, type VmmUser } from '../system/passwd.js';
 
 export interface Reservation {
   mac: string;

@@ -1,6 +1,6 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import writeFileAtomic from 'write-file-atomic';
-import { isMissing } from '../host/host-root.js';
+import { isMissing } from '../system/host-root.js';
 
 export const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 

@@ -3,9 +3,9 @@ import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { Settings } from '#protocol';
-import type { Spec } from '../environments/record.js';
-import type { VmmUser } from '../environments/vmm-user.js';
-import { isMissing } from '../host/host-root.js';
+import type { NetworkAttachment } from './guest-network.js';
+import type { VmmUser } from '../system/passwd.js';
+import { isMissing } from '../system/host-root.js';
 import type { Logger } from '../log.js';
 import { compileValidator } from '../validate.js';
 import { Dnsmasq, dnsmasqUser, type DnsmasqConfig } from './dnsmasq.js';
@@ -153,7 +153,7 @@ export class NetworkService {
   }
 
   /** The VM's TAP, made for `owner` (the VMM user), on a bridge with rules that know it. */
-  attach(spec: Spec, vmmUser: VmmUser | undefined): Promise<{ tap: string; mac: string }> {
+  attach(spec: NetworkAttachment, vmmUser: VmmUser | undefined): Promise<{ tap: string; mac: string }> {
     return this.serial(async () => {
       const network = spec.network;
       if (!network) throw new Error('the environment has no network');

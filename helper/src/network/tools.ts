@@ -1,6 +1,6 @@
 import { execa } from 'execa';
-import { findExecutable } from '../host/executables.js';
-import type { HostRoot } from '../host/host-root.js';
+import { findExecutable } from '../system/executables.js';
+import type { HostRoot } from '../system/host-root.js';
 
 export type NetworkProgram = 'ip' | 'nft' | 'dnsmasq';
 

@@ -1,5 +1,5 @@
 import type { VmmKind } from '#protocol';
-import type { DetachedProcess } from './process.js';
+import type { DetachedProcess } from '../system/process.js';
 
 /** Everything a VMM needs to run one VM. All paths are hearthd's own, never a caller's. */
 export interface VmSpec {
@@ -9,18 +9,8 @@ export interface VmSpec {
   memoryMiB: number;
   /** Direct kernel boot (local builds, test guests) or the VMM's firmware (cloud images). */
   boot: KernelBoot | FirmwareBoot;
-  /** The environment's qcow2 overlay. */
-  disk: string;
-  /** The cloud-init NoCloud seed (raw vfat, label CIDATA), attached read-only. */
-  seedDisk?: string;
-  /** A TAP device hearthd made for this VM, owned by the VMM user, and the guest's MAC on it. */
-  network?: { tap: string; mac: string };
-  /**
-   * The private channel to the guest's agent: QEMU a virtio-serial port named `GUEST_CHANNEL_NAME`
-   * on a socket hearthd binds in the runtime directory (`GUEST_CHANNEL_SOCKET`) and hands over;
-   * Cloud Hypervisor hybrid vsock. hearthd connects to it as the only client.
-   */
-  guestChannel?: boolean;
+  /** What the environment's components attached to it (an open list: see VmDevice). */
+  devices: VmDevice[];
   /**
    * The environment's own state directory. Drivers name a file in it on the VMM's command line
    * (world-readable in /proc), so a VMM left without a pid file by a crash can still be found.
@@ -35,6 +25,48 @@ export interface VmSpec {
   uid?: number;
   gid?: number;
 }
+
+/**
+ * A device a component attaches to the VM. Components contribute these as a list; each driver
+ * turns every kind it supports into its command line or configuration, and lists the kinds it
+ * supports (`SUPPORTED_DEVICES` in each driver), so a new kind fails to compile until every
+ * driver has decided what to do with it.
+ */
+export type VmDevice =
+  /** The environment's qcow2 overlay, read-write: exactly one. */
+  | { kind: 'disk'; path: string }
+  /** The cloud-init NoCloud seed (raw vfat, label CIDATA), attached read-only. */
+  | { kind: 'seed'; path: string }
+  /** A TAP device hearthd made for this VM, owned by the VMM user, and the guest's MAC on it. */
+  | { kind: 'nic'; tap: string; mac: string }
+  /**
+   * The private channel to the guest's agent: QEMU a virtio-serial port named `GUEST_CHANNEL_NAME`
+   * on a socket hearthd binds in the runtime directory (`GUEST_CHANNEL_SOCKET`) and hands over;
+   * Cloud Hypervisor hybrid vsock. hearthd's guest session is its only client.
+   */
+  | { kind: 'guest-channel' };
+export type VmDeviceKind = VmDevice['kind'];
+
+/** The one device of `kind` in `spec`, if any; a second is refused (neither VMM's setup takes two yet). */
+export function deviceOf<K extends VmDeviceKind>(
+  spec: Pick<VmSpec, 'devices'>,
+  kind: K,
+): Extract<VmDevice, { kind: K }> | undefined {
+  const found = spec.devices.filter((d): d is Extract<VmDevice, { kind: K }> => d.kind === kind);
+  if (found.length > 1) throw new VmmError(`a VM takes one ${kind} device, not ${found.length}`);
+  return found[0];
+}
+
+/** The root disk's path: every VM has exactly one. */
+export function rootDisk(spec: Pick<VmSpec, 'devices'>): string {
+  const disk = deviceOf(spec, 'disk');
+  if (!disk) throw new VmmError('a VM needs its disk');
+  return disk.path;
+}
+
+/** True when the VM is given the guest channel. */
+export const hasGuestChannel = (spec: Pick<VmSpec, 'devices'>): boolean =>
+  deviceOf(spec, 'guest-channel') !== undefined;
 
 export interface KernelBoot {
   mode: 'kernel';
@@ -79,6 +111,23 @@ export interface LaunchedVm {
   handle: VmHandle;
 }
 
+/**
+ * What a driver can do, declared by the driver, so that code above the VMM layer asks about a
+ * capability rather than knowing which VMM runs (`kind` is for display and records only).
+ */
+export interface VmmCapabilities {
+  /** Opens the disk and console by path (they must then be the VMM user's files), not as handed fds. */
+  opensFilesByPath: boolean;
+  /** Truncates its console file as it creates the VM (each boot starts at 0). */
+  truncatesConsole: boolean;
+  /** The guest channel is vsock (the guest's agent connects to the host), not a virtio-serial port. */
+  vsock: boolean;
+  /** Hearth can save a running VM's memory and devices with this driver. Not implemented yet by either. */
+  snapshot: boolean;
+  /** Hearth can start a VM from such a snapshot with this driver. Not implemented yet by either. */
+  restore: boolean;
+}
+
 /** One VMM (Cloud Hypervisor, QEMU) behind the same calls. */
 export interface VmmDriver {
   readonly kind: VmmKind;
@@ -86,10 +135,7 @@ export interface VmmDriver {
   readonly version: string;
   /** What runs the guest's CPUs. */
   readonly accel: 'kvm' | 'tcg';
-  /** True when the VMM opens the disk and console by path (they must then be the VMM user's files). */
-  readonly opensFilesByPath: boolean;
-  /** True when the VMM truncates its console file as it creates the VM (each boot starts at 0). */
-  readonly truncatesConsole: boolean;
+  readonly capabilities: VmmCapabilities;
   /** Starts a detached VMM for `spec`, configures and boots it; resolves once it runs the guest. */
   launch(spec: VmSpec): Promise<LaunchedVm>;
   /** Reconnects to a VMM started earlier (by this or an earlier hearthd). */

@@ -1,11 +1,11 @@
 import { basename } from 'node:path';
 import type { DetectedVmm, Settings, VmmKind } from '#protocol';
 import { DomainError } from '../errors.js';
-import { findExecutable, readVersion, verifyExecutable } from '../host/executables.js';
-import { FIRMWARE_PATHS } from '../host/facts.js';
-import { HostRoot } from '../host/host-root.js';
+import { findExecutable, readVersion, verifyExecutable } from '../system/executables.js';
+import { HostRoot } from '../system/host-root.js';
 import { CloudHypervisorDriver } from './cloud-hypervisor/ch-driver.js';
 import type { VmmDriver } from './driver.js';
+import { FIRMWARE_PATHS } from './firmware.js';
 import { readInstalledRelease } from './install/installed-release.js';
 import type { ReleasePin } from './install/release.js';
 import { QemuDriver } from './qemu/qemu-driver.js';

@@ -2,9 +2,8 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Spec } from '../../src/environments/record.js';
 import { dnsmasqUser } from '../../src/network/dnsmasq.js';
-import { NetworkProcess } from './support/network-process.js';
+import { NetworkProcess, type HarnessSpec as Spec } from './support/network-process.js';
 import { inNs, Namespaces, succeeds } from './support/topology.js';
 
 /**

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EnvironmentRecord } from '../../src/environments/record.js';
 
-/** A v2 record as hearthd writes one for a running environment (tests change what they need). */
+/** A v3 record as hearthd writes one for a running environment (tests change what they need). */
 export function sampleRecord(): EnvironmentRecord {
   return {
-    version: 2,
+    version: 3,
+    components: {},
     spec: {
       id: 'env-0123456789ab',
       name: 'web',

@@ -1,5 +1,5 @@
 import { appendFile, rm } from 'node:fs/promises';
-import { isMissing } from '../../host/host-root.js';
+import { isMissing } from '../../system/host-root.js';
 import { rotateIfLarge } from '../log-files.js';
 import type { Component, ComponentContext } from './component.js';
 import { handOver } from './disk.js';

@@ -1,8 +1,8 @@
 import { chmod, chown, rename, rm } from 'node:fs/promises';
 import type { ImageStore } from '../../images/image-store.js';
-import { regularFileSize } from '../../fs/safe-read.js';
+import { regularFileSize } from '../../system/safe-read.js';
 import { createOverlay } from '../disks.js';
-import type { Component, ComponentContext } from './component.js';
+import type { Component, ComponentContext, SpecContribution } from './component.js';
 
 /** The environment's qcow2 overlay over its image's base disk. */
 export class DiskComponent implements Component {
@@ -22,7 +22,7 @@ export class DiskComponent implements Component {
     );
   }
 
-  async prepare(ctx: ComponentContext): Promise<{ disk: string }> {
+  async prepare(ctx: ComponentContext): Promise<SpecContribution> {
     if ((await regularFileSize(ctx.layout.disk)) === 0) {
       await this.make(ctx);
       await ctx.journal('disk-created', 'disk was missing; created a new overlay');
@@ -30,7 +30,7 @@ export class DiskComponent implements Component {
     // Cloud Hypervisor opens the disk by path, as the VMM user; QEMU is handed an open fd, so
     // its disk stays root's and no other VMM can open it.
     await handOver(ctx.layout.disk, ctx);
-    return { disk: ctx.layout.disk };
+    return { devices: [{ kind: 'disk', path: ctx.layout.disk }] };
   }
 
   teardown(): Promise<void> {

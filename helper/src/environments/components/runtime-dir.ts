@@ -1,5 +1,5 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
-import { releaseVsockDir } from '../../vmm/cloud-hypervisor/hybrid-vsock.js';
+import { releaseVmmFiles } from '../../vmm/runtime-files.js';
 import type { Component, ComponentContext } from './component.js';
 
 /**
@@ -19,8 +19,8 @@ export class RuntimeDirComponent implements Component {
 
   async teardown(ctx: ComponentContext): Promise<void> {
     await rm(ctx.layout.runtimeDir, { recursive: true, force: true });
-    // Cloud Hypervisor's hybrid vsock directory sits beside it (the VMM user's sockets are in it).
-    const { movedAside } = await releaseVsockDir({ id: ctx.spec.id, runtimeDir: ctx.layout.runtimeDir });
+    // A VMM's own directory may sit beside it (Cloud Hypervisor's vsock sockets, the VMM user's).
+    const { movedAside } = await releaseVmmFiles({ id: ctx.spec.id, runtimeDir: ctx.layout.runtimeDir });
     if (movedAside.length) ctx.log.warn({ movedAside }, 'the VMM user left directories in its vsock directory');
   }
 

@@ -55,8 +55,9 @@ export class SeedComponent implements Component {
     await this.clean(ctx);
     await mkdir(staging, { mode: 0o700 });
     try {
+      const { network, hostKeys } = ctx.state;
       const files = seedFiles({
-        spec: ctx.spec,
+        spec: { ...ctx.spec, ...(network && { network }), ...(hostKeys && { hostKeys }) },
         hostPrivateKeys: await readHostPrivateKeys(ctx.layout.stateDir),
         failingStep: this.failProvisioningOf === ctx.spec.name,
       });
@@ -79,7 +80,8 @@ export class SeedComponent implements Component {
       await rm(staging, { recursive: true, force: true });
       await rm(partial, { force: true });
     }
-    return { seedDisk: seed, guestChannel: true };
+    // The agent in the seed reports over the guest channel: the two go together.
+    return { devices: [{ kind: 'seed', path: seed }, { kind: 'guest-channel' }] };
   }
 
   /** The seed stays between launches (it is rebuilt anyway); only half-made files go. */

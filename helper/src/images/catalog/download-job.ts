@@ -8,7 +8,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { Dispatcher } from 'undici';
 import writeFileAtomic from 'write-file-atomic';
 import type { DownloadPhase } from '#protocol';
-import { isMissing } from '../../host/host-root.js';
+import { isMissing } from '../../system/host-root.js';
 import type { ImageStore } from '../image-store.js';
 import { checksumFor } from './checksums.js';
 import type { CatalogEntryDefinition } from './entries.js';

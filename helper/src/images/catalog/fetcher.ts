@@ -4,7 +4,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
-import { isMissing } from '../../host/host-root.js';
+import { isMissing } from '../../system/host-root.js';
 
 /** `retry: false`: asking again will not help (a 404, a file over the cap). */
 export class FetchError extends Error {

@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
-import { findExecutable } from '../../host/executables.js';
-import { HostRoot } from '../../host/host-root.js';
+import { findExecutable } from '../../system/executables.js';
+import { HostRoot } from '../../system/host-root.js';
 
 /**
  * The host programs the build runs, found the way hearthd finds any program (system directories

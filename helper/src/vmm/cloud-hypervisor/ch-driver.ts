@@ -1,15 +1,18 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { appendFile, chmod, chown } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { withHandoff } from '../handoff.js';
-import { launchDetached } from '../process.js';
+import { launchVmm } from '../launch.js';
 import {
+  deviceOf,
+  hasGuestChannel,
+  rootDisk,
   VmmError,
-  waitFor,
   type GuestChannelEndpoint,
   type GuestExit,
   type LaunchedVm,
   type VmHandle,
+  type VmDeviceKind,
+  type VmmCapabilities,
   type VmmDriver,
   type VmSpec,
 } from '../driver.js';
@@ -18,6 +21,13 @@ import { parseEventMonitor } from './event-monitor.js';
 import { GUEST_CID, guestListenPath, prepareVsockDir, vsockSocketOf } from './hybrid-vsock.js';
 
 export const API_SOCKET = 'api.sock';
+/** Every device kind, and where vm.create takes it (see `config`). */
+export const SUPPORTED_DEVICES = {
+  disk: 'disks[0], qcow2 with backing files',
+  seed: 'disks[1], raw and read-only',
+  nic: 'net[0], the TAP by name',
+  'guest-channel': 'vsock, hybrid',
+} as const satisfies Record<VmDeviceKind, string>;
 export const EVENT_MONITOR = 'events.json';
 /** Cloud Hypervisor's own log, in the environment's state directory (the VMM writes it by path). */
 export const CH_LOG = 'cloud-hypervisor.log';
@@ -103,10 +113,16 @@ export class CloudHypervisorDriver implements VmmDriver {
   readonly kind = 'cloud-hypervisor' as const;
   /** Cloud Hypervisor needs KVM. */
   readonly accel = 'kvm' as const;
-  /** Its disks and serial console are configured as paths (vm.create), opened as the VMM user. */
-  readonly opensFilesByPath = true;
-  /** Its serial file is created anew by vm.create. */
-  readonly truncatesConsole = true;
+  readonly capabilities: VmmCapabilities = {
+    // Its disks and serial console are configured as paths (vm.create), opened as the VMM user.
+    opensFilesByPath: true,
+    // Its serial file is created anew by vm.create.
+    truncatesConsole: true,
+    // Hybrid vsock: the guest's agent connects to a socket hearthd listens on.
+    vsock: true,
+    snapshot: false,
+    restore: false,
+  };
 
   constructor(
     readonly binary: string,
@@ -138,6 +154,8 @@ export class CloudHypervisorDriver implements VmmDriver {
   }
 
   config(spec: VmSpec): ChVmConfig {
+    const seed = deviceOf(spec, 'seed');
+    const nic = deviceOf(spec, 'nic');
     return {
       cpus: { boot_vcpus: spec.cpus, max_vcpus: spec.cpus },
       memory: { size: spec.memoryMiB * 1024 * 1024 },
@@ -152,14 +170,14 @@ export class CloudHypervisorDriver implements VmmDriver {
             { firmware: this.firmwareFile() },
       disks: [
         // qcow2 overlays over a backing file need backing_files (Cloud Hypervisor v51+).
-        { path: spec.disk, image_type: 'Qcow2', backing_files: true },
+        { path: rootDisk(spec), image_type: 'Qcow2', backing_files: true },
         // The NoCloud seed: raw, and read-only, so CH opens it O_RDONLY (the VMM user may only read it).
-        ...(spec.seedDisk ? [{ path: spec.seedDisk, readonly: true, image_type: 'Raw' as const }] : []),
+        ...(seed ? [{ path: seed.path, readonly: true, image_type: 'Raw' as const }] : []),
       ],
       // The TAP exists, is up and is the VMM user's (network component): CH opens it without
       // privileges only when it is asked for nothing else (no ip, mask, host_mac or mtu).
-      ...(spec.network && { net: [{ tap: spec.network.tap, mac: spec.network.mac }] }),
-      ...(spec.guestChannel && { vsock: { cid: GUEST_CID, socket: vsockSocketOf(spec) } }),
+      ...(nic && { net: [{ tap: nic.tap, mac: nic.mac }] }),
+      ...(hasGuestChannel(spec) && { vsock: { cid: GUEST_CID, socket: vsockSocketOf(spec) } }),
       serial: { mode: 'File', file: spec.consoleFile },
       console: { mode: 'Off' },
     };
@@ -178,10 +196,49 @@ export class CloudHypervisorDriver implements VmmDriver {
     return { listen: guestListenPath(spec) };
   }
 
-  async launch(spec: VmSpec): Promise<LaunchedVm> {
-    // Before any file is opened for it; launchDetached checks once more right before the exec.
-    await this.verifyBinary?.(this.binary);
-    // Its log is opened by path, as the VMM user: make it the VMM's file in root's directory.
+  launch(spec: VmSpec): Promise<LaunchedVm> {
+    // Before vm.create: a configuration that cannot be built must fail before a VMM is started.
+    let config: ChVmConfig | undefined;
+    return launchVmm({
+      name: 'cloud-hypervisor',
+      binary: this.binary,
+      spec,
+      verify: this.verifyBinary,
+      env: this.extraEnv,
+      prepare: async () => {
+        await this.prepareLog(spec);
+        config = this.config(spec);
+        if (hasGuestChannel(spec)) await prepareVsockDir(spec);
+      },
+      handOver: async (handoff) => ({
+        api: await handoff.listen(join(spec.runtimeDir, API_SOCKET)),
+        events: await handoff.file(join(spec.runtimeDir, EVENT_MONITOR), 'append'),
+      }),
+      args: (fds) => this.args(spec, fds),
+      control: {
+        what: 'the Cloud Hypervisor API socket',
+        connect: async () => {
+          const api = new ChApi(join(spec.runtimeDir, API_SOCKET));
+          try {
+            await api.ping();
+            return api;
+          } catch {
+            await api.close().catch(() => undefined);
+            return undefined;
+          }
+        },
+      },
+      boot: async (api) => {
+        await api.create(config!);
+        await api.boot();
+        return new ChHandle(api, join(spec.runtimeDir, EVENT_MONITOR));
+      },
+      abandon: (api) => api.close(),
+    });
+  }
+
+  /** Its log is opened by path, as the VMM user: make it the VMM's file in root's directory. */
+  private async prepareLog(spec: VmSpec): Promise<void> {
     const log = join(spec.stateDir, CH_LOG);
     // Group root, as the VMM's other files (components/disk.ts, handOver): hearthd, without
     // CAP_DAC_OVERRIDE, can still reach it; the VMM user cannot change that group. Taken back
@@ -195,48 +252,6 @@ export class CloudHypervisorDriver implements VmmDriver {
     });
     await appendFile(log, '', { mode: 0o600 });
     await own();
-    // Before vm.create: a configuration that cannot be built must fail before a VMM is started.
-    const config = this.config(spec);
-    if (spec.guestChannel) await prepareVsockDir(spec);
-    const process = await withHandoff(
-      async (handoff) => ({
-        api: await handoff.listen(join(spec.runtimeDir, API_SOCKET)),
-        events: await handoff.file(join(spec.runtimeDir, EVENT_MONITOR), 'append'),
-      }),
-      (fds, handed) =>
-        launchDetached(this.binary, this.args(spec, fds), {
-          outputFile: spec.vmmLogFile,
-          env: this.extraEnv,
-          fds: handed,
-          verify: this.verifyBinary,
-          ...(spec.uid !== undefined && { uid: spec.uid }),
-          ...(spec.gid !== undefined && { gid: spec.gid }),
-        }),
-    );
-    let exited = false;
-    void process.exited.then(() => (exited = true));
-    const api = new ChApi(join(spec.runtimeDir, API_SOCKET));
-    try {
-      await waitFor(
-        'the Cloud Hypervisor API socket',
-        async () => {
-          if (exited) throw new VmmError('cloud-hypervisor exited while starting');
-          return api.ping().catch(() => undefined);
-        },
-        10_000,
-      );
-      await api.create(config);
-      await api.boot();
-      return { process, handle: new ChHandle(api, join(spec.runtimeDir, EVENT_MONITOR)) };
-    } catch (error) {
-      await api.close().catch(() => undefined);
-      try {
-        globalThis.process.kill(process.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-      throw error;
-    }
   }
 
   async attach(spec: VmSpec): Promise<VmHandle> {

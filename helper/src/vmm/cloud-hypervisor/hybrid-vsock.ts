@@ -1,7 +1,7 @@
 import { chmod, chown, lstat, mkdir, readdir, rename, rmdir, unlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { basename, dirname, join } from 'node:path';
-import { isMissing } from '../../host/host-root.js';
+import { isMissing } from '../../system/host-root.js';
 import { GUEST_CHANNEL_VSOCK_PORT, VmmError, type VmSpec } from '../driver.js';
 
 /**

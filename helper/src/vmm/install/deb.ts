@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { findExecutable } from '../../host/executables.js';
-import { HostRoot } from '../../host/host-root.js';
+import { findExecutable } from '../../system/executables.js';
+import { HostRoot } from '../../system/host-root.js';
 
 export class PackageError extends Error {}
 

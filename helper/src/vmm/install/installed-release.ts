@@ -3,9 +3,9 @@ import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
-import { verifyExecutable } from '../../host/executables.js';
-import { HostRoot } from '../../host/host-root.js';
-import { readTail } from '../../fs/safe-read.js';
+import { verifyExecutable } from '../../system/executables.js';
+import { HostRoot } from '../../system/host-root.js';
+import { readTail } from '../../system/safe-read.js';
 import {
   BINARY_FILE,
   FIRMWARE_FILE,

@@ -1,21 +1,31 @@
 import { basename, join } from 'node:path';
-import { withHandoff } from '../handoff.js';
-import { launchDetached } from '../process.js';
+import { launchVmm } from '../launch.js';
 import {
+  deviceOf,
+  hasGuestChannel,
+  rootDisk,
   VmmError,
-  waitFor,
   GUEST_CHANNEL_NAME,
   GUEST_CHANNEL_SOCKET,
   type GuestChannelEndpoint,
   type GuestExit,
   type LaunchedVm,
   type VmHandle,
+  type VmDeviceKind,
+  type VmmCapabilities,
   type VmmDriver,
   type VmSpec,
 } from '../driver.js';
 import { QmpClient, type QmpEvent } from './qmp-client.js';
 
 export const QMP_SOCKET = 'qmp.sock';
+/** Every device kind, and how QEMU takes it (see the functions named). */
+export const SUPPORTED_DEVICES = {
+  disk: 'virtio-blk from an fd set',
+  seed: 'seedArgs',
+  nic: 'networkArgs',
+  'guest-channel': 'channelArgs',
+} as const satisfies Record<VmDeviceKind, string>;
 const DISK_SET = 1;
 const CONSOLE_SET = 2;
 const SEED_SET = 3;
@@ -55,10 +65,11 @@ function bootArgs(boot: VmSpec['boot']): string[] {
 
 /** cloud-init's NoCloud seed: a second virtio disk, read-only. */
 function seedArgs(spec: VmSpec, fd: number | undefined): string[] {
-  if (spec.seedDisk === undefined || fd === undefined) return [];
+  const seed = deviceOf(spec, 'seed');
+  if (seed === undefined || fd === undefined) return [];
   return [
     '-add-fd',
-    `fd=${fd},set=${SEED_SET},opaque=${spec.seedDisk}`,
+    `fd=${fd},set=${SEED_SET},opaque=${seed.path}`,
     '-drive',
     `file=/dev/fdset/${SEED_SET},if=virtio,format=raw,readonly=on`,
   ];
@@ -69,10 +80,11 @@ function seedArgs(spec: VmSpec, fd: number | undefined): string[] {
  * no scripts: QEMU runs nothing. Without one, -nodefaults leaves the guest without a NIC.
  */
 function networkArgs(spec: VmSpec): string[] {
-  if (!spec.network) return [];
+  const nic = deviceOf(spec, 'nic');
+  if (!nic) return [];
   // Both are hearthd's own (a TAP it named, a MAC of the record's pattern); a comma would still
   // start another QEMU option, so anything else is refused rather than passed on.
-  const { tap, mac } = spec.network;
+  const { tap, mac } = nic;
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tap) || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac))
     throw new VmmError(`refusing TAP ${JSON.stringify(tap)} / MAC ${JSON.stringify(mac)} on QEMU's command line`);
   return [
@@ -133,10 +145,16 @@ class QemuHandle implements VmHandle {
  */
 export class QemuDriver implements VmmDriver {
   readonly kind = 'qemu' as const;
-  /** QEMU is handed its disk and console as fds (`-add-fd` fd sets): they stay root's files. */
-  readonly opensFilesByPath = false;
-  /** Appends (`append=on`). */
-  readonly truncatesConsole = false;
+  readonly capabilities: VmmCapabilities = {
+    // Handed its disk and console as fds (`-add-fd` fd sets): they stay root's files.
+    opensFilesByPath: false,
+    // Appends (`append=on`).
+    truncatesConsole: false,
+    // No /dev/vhost-vsock on every host: the guest channel is a virtio-serial port.
+    vsock: false,
+    snapshot: false,
+    restore: false,
+  };
 
   constructor(
     readonly binary: string,
@@ -173,9 +191,9 @@ export class QemuDriver implements VmmDriver {
       ...bootArgs(spec.boot),
       // QEMU dups from a set only an fd of the access mode it asks for; it opens images both ways.
       '-add-fd',
-      `fd=${fds.disk},set=${DISK_SET},opaque=${spec.disk}`,
+      `fd=${fds.disk},set=${DISK_SET},opaque=${rootDisk(spec)}`,
       '-add-fd',
-      `fd=${fds.diskReadOnly},set=${DISK_SET},opaque=${spec.disk}`,
+      `fd=${fds.diskReadOnly},set=${DISK_SET},opaque=${rootDisk(spec)}`,
       '-drive',
       `file=/dev/fdset/${DISK_SET},if=virtio,format=qcow2,discard=unmap`,
       '-add-fd',
@@ -194,47 +212,32 @@ export class QemuDriver implements VmmDriver {
     ];
   }
 
-  async launch(spec: VmSpec): Promise<LaunchedVm> {
-    // Before any file is opened for it; launchDetached checks once more right before the exec.
-    await this.verifyBinary?.(this.binary);
-    const process = await withHandoff(
-      async (handoff) => ({
-        qmp: await handoff.listen(join(spec.runtimeDir, QMP_SOCKET)),
-        console: await handoff.file(spec.consoleFile, 'append'),
-        disk: await handoff.file(spec.disk, 'read-write'),
-        diskReadOnly: await handoff.file(spec.disk, 'read'),
-        seed: spec.seedDisk === undefined ? undefined : await handoff.file(spec.seedDisk, 'read'),
-        agent: spec.guestChannel ? await handoff.listen(join(spec.runtimeDir, GUEST_CHANNEL_SOCKET)) : undefined,
-      }),
-      (fds, handed) =>
-        launchDetached(this.binary, this.args(spec, fds), {
-          outputFile: spec.vmmLogFile,
-          fds: handed,
-          verify: this.verifyBinary,
-          ...(spec.uid !== undefined && { uid: spec.uid }),
-          ...(spec.gid !== undefined && { gid: spec.gid }),
-        }),
-    );
-    let exited = false;
-    void process.exited.then(() => (exited = true));
-    try {
-      const handle = await waitFor(
-        'the QMP socket',
-        async () => {
-          if (exited) throw new VmmError('QEMU exited while starting');
-          return this.attach(spec).catch(() => undefined);
-        },
-        10_000,
-      );
-      return { process, handle };
-    } catch (error) {
-      try {
-        globalThis.process.kill(process.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-      throw error;
-    }
+  launch(spec: VmSpec): Promise<LaunchedVm> {
+    return launchVmm({
+      name: 'QEMU',
+      binary: this.binary,
+      spec,
+      verify: this.verifyBinary,
+      handOver: async (handoff) => {
+        const seed = deviceOf(spec, 'seed');
+        return {
+          qmp: await handoff.listen(join(spec.runtimeDir, QMP_SOCKET)),
+          console: await handoff.file(spec.consoleFile, 'append'),
+          disk: await handoff.file(rootDisk(spec), 'read-write'),
+          diskReadOnly: await handoff.file(rootDisk(spec), 'read'),
+          seed: seed === undefined ? undefined : await handoff.file(seed.path, 'read'),
+          agent: hasGuestChannel(spec) ? await handoff.listen(join(spec.runtimeDir, GUEST_CHANNEL_SOCKET)) : undefined,
+        };
+      },
+      args: (fds) => this.args(spec, fds),
+      // Everything is on the command line: the VM runs once QMP answers.
+      control: { what: 'the QMP socket', connect: () => this.attach(spec).catch(() => undefined) },
+      boot: (handle) => Promise.resolve(handle),
+      abandon: (handle) => {
+        handle.detach();
+        return Promise.resolve();
+      },
+    });
   }
 
   async attach(spec: VmSpec): Promise<VmHandle> {
@@ -249,7 +252,7 @@ export class QemuDriver implements VmmDriver {
     return (
       argv.slice(0, 2).some((a) => basename(a) === basename(this.binary)) &&
       argv.includes(`hearth-${spec.id}`) &&
-      argv.some((a) => a.endsWith(`opaque=${spec.disk}`))
+      argv.some((a) => a.endsWith(`opaque=${rootDisk(spec)}`))
     );
   }
 }

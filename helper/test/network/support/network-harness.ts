@@ -7,9 +7,10 @@
 import { createInterface } from 'node:readline';
 import { NetworkComponent } from '../../../src/environments/components/network.js';
 import { layoutOf } from '../../../src/environments/layout.js';
-import type { Spec } from '../../../src/environments/record.js';
-import { lookupUser } from '../../../src/environments/vmm-user.js';
-import { HostRoot } from '../../../src/host/host-root.js';
+import type { HarnessSpec as Spec } from './network-process.js';
+import { parseSubnet } from '../../../src/network/subnet.js';
+import { lookupUser } from '../../../src/system/passwd.js';
+import { HostRoot } from '../../../src/system/host-root.js';
 import { createLogger } from '../../../src/log.js';
 import { DEFAULT_BRIDGE } from '../../../src/network/names.js';
 import { NetworkService } from '../../../src/network/network-service.js';
@@ -25,12 +26,14 @@ const service = new NetworkService({
   settings: () => ({ ...DEFAULT_SETTINGS, networkSubnet: subnet }),
   log,
 });
-const component = new NetworkComponent(service);
+const component = new NetworkComponent({ network: service, taken: () => [], subnet: () => parseSubnet(subnet) });
 const vmmUser = await lookupUser('nobody');
 
 function context(spec: Spec) {
+  const { network, ...rest } = spec;
   return {
-    spec,
+    spec: rest,
+    state: network ? { network } : {},
     layout: layoutOf(stateDir, runtimeDir, spec.id),
     vmmUser,
     vmmOpensFiles: false,
@@ -47,8 +50,11 @@ for await (const line of createInterface({ input: process.stdin })) {
   try {
     let result: unknown = null;
     if (command.op === 'open') await service.reconcile();
-    else if (command.op === 'prepare') result = await component.prepare(context(command.spec));
-    else if (command.op === 'teardown') await component.teardown(context(command.spec));
+    else if (command.op === 'prepare') {
+      // Answered as { network: { tap, mac } }: the NIC the component attaches to the VM.
+      const nic = (await component.prepare(context(command.spec))).devices?.find((d) => d.kind === 'nic');
+      result = nic ? { network: { tap: nic.tap, mac: nic.mac } } : {};
+    } else if (command.op === 'teardown') await component.teardown(context(command.spec));
     else if (command.op === 'recover') await component.recover(context(command.spec));
     else {
       service.close();

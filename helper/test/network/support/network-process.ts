@@ -2,6 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Spec } from '../../../src/environments/record.js';
+import type { StoredNetwork } from '../../../src/network/guest-network.js';
+
+/** An environment's spec with its network component's stored state, as the harness takes it. */
+export type HarnessSpec = Spec & { network?: StoredNetwork };
 import { asUnit, unitProfile } from '../../support/unit-profile.js';
 
 const REPO = join(import.meta.dirname, '..', '..', '..', '..');
@@ -63,15 +67,15 @@ export class NetworkProcess {
     return this.send({ op: 'open' });
   }
 
-  prepare(spec: Spec): Promise<{ network?: { tap: string; mac: string } }> {
+  prepare(spec: HarnessSpec): Promise<{ network?: { tap: string; mac: string } }> {
     return this.send({ op: 'prepare', spec }) as Promise<{ network?: { tap: string; mac: string } }>;
   }
 
-  teardown(spec: Spec): Promise<unknown> {
+  teardown(spec: HarnessSpec): Promise<unknown> {
     return this.send({ op: 'teardown', spec });
   }
 
-  recover(spec: Spec): Promise<unknown> {
+  recover(spec: HarnessSpec): Promise<unknown> {
     return this.send({ op: 'recover', spec });
   }
 

@@ -1,7 +1,7 @@
 import type { HostReport } from '#protocol';
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/event-bus.js';
-import type { HostRoot } from './host-root.js';
+import type { HostRoot } from '../system/host-root.js';
 import { buildHostReport } from './report.js';
 
 /**

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { isMissing } from '../host/host-root.js';
+import { isMissing } from './host-root.js';
 
 /**
  * How hearthd (root) opens anything another user could have touched, such as the files a VMM

@@ -1,5 +1,5 @@
 import type { Distro, PackageManager } from '#protocol';
-import type { HostRoot } from './host-root.js';
+import type { HostRoot } from '../system/host-root.js';
 
 /** Parses os-release(5): KEY=value lines, values optionally quoted. */
 export function parseOsRelease(text: string): Record<string, string> {

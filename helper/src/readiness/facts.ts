@@ -3,12 +3,13 @@ import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Distro } from '#protocol';
 import { detectDistro } from './distro.js';
-import { findExecutable, readVersion } from './executables.js';
-import { isMissing, type HostRoot } from './host-root.js';
+import { findExecutable, readVersion } from '../system/executables.js';
+import { isMissing, type HostRoot } from '../system/host-root.js';
 import { readForwardDrops, type ForwardDrop } from '../network/host-firewall.js';
 import { DEFAULT_BRIDGE } from '../network/names.js';
 import { readRoutes, type Route } from '../network/routes.js';
 import { NetworkTools } from '../network/tools.js';
+import { FIRMWARE_PATHS } from '../vmm/firmware.js';
 import { readInstalledRelease } from '../vmm/install/installed-release.js';
 
 /** Everything the readiness checks judge, measured once. Pure data: checks.ts does the judging. */
@@ -82,12 +83,7 @@ export type ToolName = keyof typeof TOOL_BINARIES;
 
 const VERSION_ARGS: Partial<Record<ToolName, string[]>> = { ip: ['-V'] };
 
-export const FIRMWARE_PATHS = [
-  '/usr/lib/hearth/firmware/hypervisor-fw',
-  '/usr/lib/hearth/firmware/CLOUDHV.fd',
-  '/usr/share/cloud-hypervisor/hypervisor-fw',
-  '/usr/share/cloud-hypervisor/CLOUDHV.fd',
-] as const;
+export { FIRMWARE_PATHS };
 
 const GiB = 1024 ** 3;
 

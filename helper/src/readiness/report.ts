@@ -1,7 +1,7 @@
 import type { HostReport, ReadinessCheck, Verdict } from '#protocol';
 import { capacityOf, runChecks } from './checks.js';
 import { gatherFacts } from './facts.js';
-import type { HostRoot } from './host-root.js';
+import type { HostRoot } from '../system/host-root.js';
 import { DEFAULT_SETTINGS } from '../settings/settings-store.js';
 
 export function verdictOf(

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { open, readFile, readdir } from 'node:fs/promises';
-import { isMissing } from '../host/host-root.js';
+import { isMissing } from './host-root.js';
 
 /** What /proc says about a process; undefined when it is gone (or a zombie: it has exited). */
 export interface ProcessInfo {
@@ -37,6 +37,17 @@ export async function findProcesses(needle: string): Promise<ProcessInfo[]> {
     if (info?.argv.some((arg) => arg.includes(needle))) found.push(info);
   }
   return found;
+}
+
+/** SIGKILL, then wait (briefly) until /proc no longer shows it. */
+export async function killProcess(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 2_000;
+  while (Date.now() < deadline && (await processInfo(pid))) await new Promise((r) => setTimeout(r, 20));
 }
 
 export interface ExitStatus {
