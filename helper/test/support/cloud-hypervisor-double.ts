@@ -24,7 +24,7 @@ export const CH_DOUBLE_PATH = resolve(
   'cloud-hypervisor-double',
 );
 
-/** CH's official OpenAPI document the double validates against (`<repo>/../shared/specs/`). */
+/** The description of CH's API the double validates against (in the project: doubles/cloud-hypervisor/). */
 export const CH_SPEC_PATH = process.env.HEARTH_CH_DOUBLE_SPEC ?? DEFAULT_SPEC_PATH;
 
 /** The line the double's simulated guest writes to its serial file once it is "up". */
