@@ -9,6 +9,7 @@ import { CATALOG } from '../src/images/catalog/entries.js';
 import { CatalogSite, TestSigner } from './support/catalog-site.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { requestAs } from './support/request-as.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 const run = promisify(execFile);
 const KEYRINGS = join(import.meta.dirname, '..', '..', 'assets', 'keyrings');
@@ -69,7 +70,7 @@ describe('checksum lists', () => {
 });
 
 // The bundle carries the real keyrings: a list signed by any other key is refused with them.
-describe.skipIf(process.getuid?.() !== 0)('hearthd with its shipped keyrings', () => {
+describe('hearthd with its shipped keyrings', skipWhen(NEEDS_ROOT), () => {
   let site: CatalogSite | undefined;
   let daemon: HearthdProcess | undefined;
   let work: string | undefined;

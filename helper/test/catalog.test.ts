@@ -11,6 +11,7 @@ import { installTestImage, TEST_IMAGE } from './support/environments.js';
 import { HearthdProcess, makePaths, type HearthdPaths } from './support/hearthd-process.js';
 import { requestAs } from './support/request-as.js';
 import { eventually, SseReader } from './support/sse-reader.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 const run = promisify(execFile);
 const NOBODY = 65534;
@@ -39,7 +40,7 @@ interface ImageEventSeen {
 
 // The catalog, end to end: a real hearthd (as the unit runs it) downloads from a fake image site
 // on loopback whose checksum lists are signed with a key made here, and checks them with gpgv.
-describe.skipIf(process.getuid?.() !== 0)('the image catalog against a local image site', () => {
+describe('the image catalog against a local image site', skipWhen(NEEDS_ROOT), () => {
   let work: string;
   let site: CatalogSite;
   let signer: TestSigner;

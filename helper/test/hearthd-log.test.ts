@@ -7,6 +7,7 @@ import { installTestImage } from './support/environments.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { requestAs } from './support/request-as.js';
 import { eventually, SseReader } from './support/sse-reader.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 const NOBODY = 65534;
 const OTHER = 4321;
@@ -44,7 +45,7 @@ describe("hearthd's own log in its ring", () => {
 });
 
 /** A real hearthd; callers of other uids through setpriv + curl over the real socket. */
-describe.skipIf(process.getuid?.() !== 0)('GET /v1/log', () => {
+describe('GET /v1/log', skipWhen(NEEDS_ROOT), () => {
   let daemon: HearthdProcess;
   const as = async (uid: number, path: string, method = 'GET', body?: unknown) =>
     (await requestAs(daemon.paths.socket, uid, method, path, body)).body as unknown as HearthdLog & { id?: string };

@@ -6,6 +6,7 @@ import { installTestImage } from './support/environments.js';
 import { HearthdProcess, makePaths, type HearthdPaths } from './support/hearthd-process.js';
 import { requestAs } from './support/request-as.js';
 import { eventually, SseReader } from './support/sse-reader.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 interface ImageEventSeen {
   name: string;
@@ -18,7 +19,7 @@ const QUIET_MS = 1_500;
 
 // An administrator installs and removes images beside a running hearthd (`hearthd install-image`
 // and `build-image` are processes of their own): a client with the list open hears of each.
-describe.skipIf(process.getuid?.() !== 0)('images changed outside the API', () => {
+describe('images changed outside the API', skipWhen(NEEDS_ROOT), () => {
   let paths: HearthdPaths;
   let daemon: HearthdProcess;
   let events: SseReader;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { identifyPeer, parseProcStatus } from '../src/api/peer.js';
 import { loadSockopt, type Sockopt } from '../src/api/sockopt.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 const status = (uid: string, gid: string, groups: string, name = 'curl') =>
   `Name:\t${name}\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t42\nPid:\t42\nPPid:\t1\n` +
@@ -105,7 +106,7 @@ describe('identifying the peer from its pid (fake /proc)', () => {
   });
 });
 
-describe.skipIf(process.getuid?.() !== 0)('identifying a real peer through the kernel', () => {
+describe('identifying a real peer through the kernel', skipWhen(NEEDS_ROOT), () => {
   it("reports a nobody client's uid and groups", async () => {
     const sockopt = loadSockopt();
     const dir = await mkdtemp(join(tmpdir(), 'hearth-peer-'));

@@ -6,6 +6,7 @@ import type { HearthdClient } from '#protocol/client';
 import { addTinyClass, installTestImage, killVmms, waitForState } from './support/environments.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { eventually, SseReader } from './support/sse-reader.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 const run = promisify(execFile);
 const ticks = async (pid: number) => {
@@ -16,7 +17,7 @@ const rss = async (pid: number) =>
   Number(/^VmRSS:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
 /** Live figures of a real (TCG) VM, checked against /proc, and only for whoever may see them. */
-describe.skipIf(process.getuid?.() !== 0)('environment stats', () => {
+describe('environment stats', skipWhen(NEEDS_ROOT), () => {
   let daemon: HearthdProcess;
   let client: HearthdClient;
 

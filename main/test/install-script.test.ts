@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthdClient } from '#protocol/client';
 import { seedScratchRoot } from './support/scratch-root.js';
+import { skipWhen } from '../../helper/test/support/skip.js';
 
 /**
  * hearth-install.sh, run for real into a scratch root (--root): what it installs, with which
@@ -133,7 +134,7 @@ function installWithEnv(
 const results = (stdout: string): Record<string, string> =>
   Object.fromEntries([...stdout.matchAll(/^::result (\S+) (\S+)/gm)].map((m): [string, string] => [m[1]!, m[2]!]));
 
-describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root', () => {
+describe('hearth-install.sh in a scratch root', skipWhen(skipReason), () => {
   let root: string;
   let seed: Map<string, Entry>;
   let first: { stdout: string };

@@ -19,6 +19,7 @@ import {
 } from './support/installed-hearthd.js';
 import { NspawnMachine, stageDir } from './support/nspawn-machine.js';
 import { ensureNodeRuntime, ensureNspawnTree, missingHostTools } from './support/nspawn-tree.js';
+import { skipWhen } from '../../helper/test/support/skip.js';
 
 /**
  * The installed service, for real: a Debian bookworm machine booted with systemd-nspawn (real
@@ -48,7 +49,7 @@ if (skipReason !== undefined) console.warn(`SKIPPED installed-unit test: ${skipR
 
 const log = (line: string) => process.stdout.write(`installed-unit: ${line}\n`);
 
-describe.skipIf(skipReason !== undefined)('the installed hearthd unit, in a machine booted with systemd-nspawn', () => {
+describe('the installed hearthd unit, in a machine booted with systemd-nspawn', skipWhen(skipReason), () => {
   let machine: NspawnMachine | undefined;
   const staged: string[] = [];
   let before: Map<string, string>;

@@ -11,6 +11,7 @@ import { HearthdProcess, makePaths } from '../support/hearthd-process.js';
 import { requestAs } from '../support/request-as.js';
 import { asUnit, unitProfile } from '../support/unit-profile.js';
 import { asMember, ensureDeveloper, GREETING, makeWorld, WORLD, type Member, type World } from './support/world.js';
+import { NEEDS_ROOT, skipWhen } from '../support/skip.js';
 
 /**
  * The whole scenario of issue #9, for real: the local Debian image, hearthd as the unit runs it
@@ -20,12 +21,11 @@ import { asMember, ensureDeveloper, GREETING, makeWorld, WORLD, type Member, typ
  * (isolated) of one owner, `other` of a second owner.
  */
 const REPO = join(import.meta.dirname, '..', '..', '..');
-const root = process.getuid?.() === 0;
 const BOOT_MS = 20 * 60_000;
 /** One step over SSH into a TCG guest on a busy machine can take seconds; a few dozen of them, minutes. */
 const STEP_MS = 5 * 60_000;
 
-describe.skipIf(!root)('a real Debian environment on a NAT network, with SSH', () => {
+describe('a real Debian environment on a NAT network, with SSH', skipWhen(NEEDS_ROOT), () => {
   let world: World;
   let daemon: HearthdProcess;
   let client: HearthdClient;
