@@ -10,7 +10,8 @@ import { CatalogSite, TestSigner } from './support/catalog-site.js';
 import { installTestImage, TEST_IMAGE } from './support/environments.js';
 import { HearthdProcess, makePaths, type HearthdPaths } from './support/hearthd-process.js';
 import { requestAs } from './support/request-as.js';
-import { eventually, SseReader } from './support/sse-reader.js';
+import { eventually } from './support/eventually.js';
+import { SseReader } from './support/sse-reader.js';
 import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 const run = promisify(execFile);
@@ -83,16 +84,13 @@ describe('the image catalog against a local image site', skipWhen(NEEDS_ROOT), (
   }
 
   async function waitForEnd(name: string, from: number): Promise<ImageEventSeen> {
-    let end: ImageEventSeen | undefined;
-    await eventually(
+    return eventually(
       () =>
-        (end = imageEvents(name)
+        imageEvents(name)
           .slice(from)
-          .find((e) => e.change === 'installed' || e.change === 'failed')) !== undefined,
-      60_000,
-      `the end of the ${name} download`,
+          .find((e) => e.change === 'installed' || e.change === 'failed'),
+      { timeoutMs: 60_000, what: `the end of the ${name} download` },
     );
-    return end!;
   }
 
   beforeAll(async () => {
@@ -344,7 +342,10 @@ describe('the image catalog against a local image site', skipWhen(NEEDS_ROOT), (
     const deleted = await as(0, 'DELETE', `/v1/images/${TEST_IMAGE}`);
     expect(deleted.status).toBe(200);
     expect((deleted.body.images as Array<{ name: string }>).map((i) => i.name)).toEqual([DEBIAN.name, UBUNTU.name]);
-    await eventually(() => imageEvents(TEST_IMAGE).some((e) => e.change === 'deleted'), 5_000, 'the deleted event');
+    await eventually(() => imageEvents(TEST_IMAGE).some((e) => e.change === 'deleted'), {
+      timeoutMs: 5_000,
+      what: 'the deleted event',
+    });
     expect(await readdir(join(paths.stateDir, 'images'))).not.toContain(TEST_IMAGE);
     expect(await as(0, 'DELETE', `/v1/images/${TEST_IMAGE}`)).toMatchObject({ status: 404 });
   }, 60_000);

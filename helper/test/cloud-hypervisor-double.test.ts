@@ -14,6 +14,7 @@ import {
   readEventMonitor,
   readRequestRecord,
 } from './support/cloud-hypervisor-double.js';
+import { eventually } from './support/eventually.js';
 
 /**
  * Tests of the Cloud Hypervisor contract double itself: a real process spawned by absolute path,
@@ -95,14 +96,6 @@ async function state(): Promise<string | number> {
   return info.status === 200 ? (info.body as { state: string }).state : info.status;
 }
 
-async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const events = () => eventNames(readEventMonitor(paths().events));
 
 describe('cloud-hypervisor-double command line', () => {
@@ -167,7 +160,7 @@ describe('cloud-hypervisor-double command line', () => {
     expect(body.state).toBe('Running');
     expect(body.memory_actual_size).toBe(2 ** 30);
     expect(body.config.disks).toEqual([{ path: p.disk, image_type: 'Qcow2', backing_files: true }]);
-    await until(() => existsSync(p.serial) && readFileSync(p.serial, 'utf8').includes(GUEST_READY_MARKER));
+    await eventually(() => existsSync(p.serial) && readFileSync(p.serial, 'utf8').includes(GUEST_READY_MARKER));
   });
 });
 
@@ -193,10 +186,10 @@ describe('cloud-hypervisor-double API', () => {
     expect(running.state).toBe('Running');
     expect(running.memory_actual_size).toBe(2 * 2 ** 30);
     expect(running.config).toMatchObject(vmConfig());
-    await until(() => readFileSync(p.serial, 'utf8').includes(`${GUEST_READY_MARKER}\r\n`));
+    await eventually(() => readFileSync(p.serial, 'utf8').includes(`${GUEST_READY_MARKER}\r\n`));
 
     expect((await api('PUT', 'vm.power-button')).status).toBe(204);
-    await until(() => events().includes('vm.shutdown'));
+    await eventually(() => events().includes('vm.shutdown'));
     // CH drops the VM instance on shutdown and keeps the config: vm.info says Created, not Shutdown.
     expect(await state()).toBe('Created');
     expect(double.exitCode).toBeUndefined();

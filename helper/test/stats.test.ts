@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HearthdClient } from '#protocol/client';
 import { addTinyClass, installTestImage, killVmms, waitForState } from './support/environments.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
-import { eventually, SseReader } from './support/sse-reader.js';
+import { eventually } from './support/eventually.js';
+import { SseReader } from './support/sse-reader.js';
 import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 const run = promisify(execFile);
@@ -55,7 +56,10 @@ describe('environment stats', skipWhen(NEEDS_ROOT), () => {
 
   it('sends stats events to the owner and nothing of it to another uid', async () => {
     const mine = await SseReader.open(daemon.paths.socket, '/v1/events');
-    await eventually(() => mine.messages.some((m) => m.event === 'stats'), 10_000, 'a stats event');
+    await eventually(() => mine.messages.some((m) => m.event === 'stats'), {
+      timeoutMs: 10_000,
+      what: 'a stats event',
+    });
     mine.close();
     const { stdout: status } = await run('setpriv', [
       '--reuid=65534',

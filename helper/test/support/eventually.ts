@@ -11,13 +11,17 @@ export interface EventuallyOptions {
   timeoutMs?: number;
   /** Between two checks. */
   intervalMs?: number;
+  /** What the timeout error should show besides (the last list seen, the console's tail). */
+  context?: () => string | Promise<string>;
+  /** Stops the wait at once, with this reason, when what is waited for can no longer come. */
+  giveUp?: () => string | undefined;
 }
 
 export async function eventually<T>(
   check: () => T | undefined | false | Promise<T | undefined | false>,
   options: EventuallyOptions = {},
 ): Promise<T> {
-  const { what = 'the condition', timeoutMs = 10_000, intervalMs = 50 } = options;
+  const { what = 'the condition', timeoutMs = 10_000, intervalMs = 50, context, giveUp } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -28,12 +32,15 @@ export async function eventually<T>(
     } catch (error) {
       lastError = error;
     }
+    const hopeless = giveUp?.();
+    if (hopeless !== undefined) throw new Error(`gave up waiting for ${what}: ${hopeless}`);
     if (Date.now() >= deadline) {
       const cause =
         lastError === undefined
           ? ''
           : `: last check threw ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}`;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`, { cause: lastError });
+      const shown = context === undefined ? '' : `\n${await context()}`;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}${shown}`, { cause: lastError });
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(1, deadline - Date.now()))));
   }
