@@ -7,7 +7,7 @@ import { SEED_FILE } from '../src/environments/components/seed.js';
 import { GUEST_CHANNEL_NAME } from '../src/vmm/driver.js';
 import { DEBIAN_IMAGE_NAME, installDebianImage } from './support/debian-image.js';
 import { addTinyClass, installTestImage, killVmms, processesMentioning, waitForState } from './support/environments.js';
-import { ensureTunLikeDistributions } from './support/tun.js';
+import { useTunLikeDistributions } from './support/tun.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { asUnit, unitProfile } from './support/unit-profile.js';
 import { Namespaces } from './network/support/topology.js';
@@ -43,8 +43,10 @@ describe('provisioning over the guest channel', () => {
     })();
   }
 
+  let restoreTun: (() => Promise<void>) | undefined;
+
   beforeAll(async () => {
-    await ensureTunLikeDistributions();
+    restoreTun = await useTunLikeDistributions();
     const paths = await makePaths('hearthd-provision-');
     await mkdir(paths.runtimeDir, { mode: 0o750 });
     await chmod(paths.runtimeDir, 0o750);
@@ -69,6 +71,7 @@ describe('provisioning over the guest channel', () => {
     await killVmms(daemon.paths);
     await daemon.dispose();
     await namespaces.destroy();
+    await restoreTun?.();
   });
 
   it('a guest that never reports is failed at provisionTimeoutSeconds, with the last stage seen', async () => {

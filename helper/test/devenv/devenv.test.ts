@@ -6,7 +6,7 @@ import type { HearthdClient } from '#protocol/client';
 import { inNs, succeeds } from '../network/support/topology.js';
 import { installDebianImage } from '../support/debian-image.js';
 import { killVmms, waitForState } from '../support/environments.js';
-import { ensureTunLikeDistributions } from '../support/tun.js';
+import { useTunLikeDistributions } from '../support/tun.js';
 import { HearthdProcess, makePaths } from '../support/hearthd-process.js';
 import { requestAs } from '../support/request-as.js';
 import { asUnit, unitProfile } from '../support/unit-profile.js';
@@ -32,6 +32,7 @@ describe('a real Debian environment on a NAT network, with SSH', skipWhen(NEEDS_
   let alice: Member;
   let bob: Member;
   let carol: Member;
+  let restoreTun: (() => Promise<void>) | undefined;
   const envs = new Map<string, Environment>();
 
   /** `npm run ssh -- <command>` as `member`: the user's side of SSH (key, ssh_config, Include). */
@@ -73,7 +74,7 @@ describe('a real Debian environment on a NAT network, with SSH', skipWhen(NEEDS_
 
   beforeAll(
     async () => {
-      await ensureTunLikeDistributions();
+      restoreTun = await useTunLikeDistributions();
       world = await makeWorld();
       alice = await ensureDeveloper('hearth-dev-a');
       bob = await ensureDeveloper('hearth-dev-b');
@@ -114,6 +115,7 @@ describe('a real Debian environment on a NAT network, with SSH', skipWhen(NEEDS_
     await quietly(() => killVmms(daemon.paths));
     await quietly(() => daemon.dispose());
     await quietly(() => world.dispose());
+    await quietly(async () => restoreTun?.());
   }, STEP_MS);
 
   it(
