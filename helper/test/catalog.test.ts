@@ -283,9 +283,10 @@ describe('the image catalog against a local image site', skipWhen(NEEDS_ROOT), (
       (
         (await as(0, 'GET', '/v1/catalog')).body.entries as Array<{ name: string; download: DownloadProgress | null }>
       ).find((e) => e.name === UBUNTU.name)!;
-    const deadline = Date.now() + 30_000;
-    while ((await entry()).download?.receivedBytes !== stall && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
+    await eventually(async () => (await entry()).download?.receivedBytes === stall, {
+      what: 'the download to stall',
+      timeoutMs: 30_000,
+    });
     expect((await entry()).download).toMatchObject({
       phase: 'downloading',
       receivedBytes: stall,

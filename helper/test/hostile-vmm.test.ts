@@ -15,6 +15,7 @@ import {
   type Flood,
   type ProbeResult,
 } from './support/hostile-vmm.js';
+import { eventually } from './support/eventually.js';
 
 /**
  * A hostile VMM user. After a boot, root finds every path the VMM user owns (`find -xdev -uid`),
@@ -204,10 +205,10 @@ describe.each(VMMS)('a hostile VMM user against hearthd: $name', (vmm) => {
     expect(flooded.uid).toBe(VMM_UID);
     // Root's 0600 console (QEMU) cannot be reopened through /proc/<pid>/fd; the VMM's own fds write it.
     if (vmm.ownedInStateDir.length === 0) expect(flooded.reopened['console.log']).toBe('EACCES');
-    const deadline = Date.now() + 10_000;
-    while (!followed.some((l) => l.endsWith('HOSTILE-END')) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
-    expect(followed.some((l) => l.endsWith('HOSTILE-END'))).toBe(true);
+    await eventually(() => followed.some((l) => l.endsWith('HOSTILE-END')), {
+      what: "the flood's last line in the follow",
+      timeoutMs: 10_000,
+    });
     expect(Math.max(...followed.map((l) => l.length))).toBeLessThanOrEqual(16 * 1024 + 1);
 
     // ---- killed by its own user while vmm.log grows without end: a reason, promptly ------------

@@ -11,6 +11,7 @@ import { useTunLikeDistributions } from './support/tun.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { asUnit, unitProfile } from './support/unit-profile.js';
 import { Namespaces } from './network/support/topology.js';
+import { eventually } from './support/eventually.js';
 
 const BUSYBOX = 'busybox-cloud';
 const DEBIAN = DEBIAN_IMAGE_NAME;
@@ -123,11 +124,13 @@ describe('provisioning over the guest channel', () => {
         body: { name: 'web', class: 'debian', image: DEBIAN, sshPublicKey: userKey },
       });
       // Once cloud-init is under way, hearthd dies; the next one reattaches and reconnects the channel.
-      for (;;) {
-        const now = await client.call('getEnvironment', { params: { id: web.id } });
-        if (now.provisioning?.status === 'running' || now.state !== 'starting') break;
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      await eventually(
+        async () => {
+          const now = await client.call('getEnvironment', { params: { id: web.id } });
+          return now.provisioning?.status === 'running' || now.state !== 'starting';
+        },
+        { what: 'cloud-init to be under way', timeoutMs: 300_000, intervalMs: 500 },
+      );
       await client.close();
       abort.abort();
       daemon.signal('SIGKILL');

@@ -8,6 +8,7 @@ import { invokeChannel, ipcInvokeNames, type HearthApi, type IpcResult } from '#
 import { HearthdProcess } from '../../helper/test/support/hearthd-process.js';
 import { loadWithElectron, makeElectronDouble, type FakeWindow } from './support/electron-double.js';
 import { skipWhen } from '../../helper/test/support/skip.js';
+import { eventually } from '../../helper/test/support/eventually.js';
 
 /**
  * The real main and preload bundles, loaded in Node against an Electron DOUBLE (no Electron
@@ -20,14 +21,6 @@ const PRELOAD = join(repo, 'dist/main/preload.cjs');
 const built = existsSync(MAIN) && existsSync(PRELOAD);
 const RENDERER_ELSEWHERE = 'https://evil.example/';
 if (!built) console.warn('SKIPPED electron-main tests: run npm run build first');
-
-const until = async (predicate: () => boolean, ms = 10_000) => {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 describe(
   'dist/main/main.cjs against an Electron double',
@@ -48,7 +41,7 @@ describe(
       double = makeElectronDouble({ userData });
       loadWithElectron(MAIN, double.electron);
       double.ready();
-      await until(() => double.recorded.windows.length === 1);
+      await eventually(() => double.recorded.windows.length === 1);
       window = double.recorded.windows[0]!;
     });
     afterAll(async () => {
@@ -88,7 +81,7 @@ describe(
       expect([...double.recorded.handlers.keys()].sort()).toEqual(ipcInvokeNames.map(invokeChannel).sort());
       const handler = double.recorded.handlers.get(invokeChannel('getConnection'))!;
       const ours = { sender: window.webContents, senderFrame: window.webContents.mainFrame };
-      await until(() =>
+      await eventually(() =>
         window.webContents.sent.some(
           ([c, p]) => c === 'hearth:event:connection' && (p as { state: string }).state === 'connected',
         ),
@@ -139,7 +132,7 @@ describe(
     });
 
     it('shows a tray (when one exists) whose menu says the helper is connected', async () => {
-      await until(() => (double.recorded.trays[0]?.tooltip ?? '').includes('Ready'));
+      await eventually(() => (double.recorded.trays[0]?.tooltip ?? '').includes('Ready'));
       const tray = double.recorded.trays[0]!;
       expect(tray.tooltip).toBe('Hearth — Ready, nothing running');
       expect((tray.image as { path: string }).path).toBe(join(repo, 'assets/icons/tray/idle-22.png'));
