@@ -159,7 +159,7 @@ describe('single instance', skipWhen(built ? undefined : 'dist/main is not built
     const double = makeElectronDouble({ userData, singleInstance: false });
     loadWithElectron(MAIN, double.electron);
     double.ready();
-    await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => double.recorded.quitCalls > 0, { what: 'the second launch to quit' });
     expect(double.recorded.quitCalls).toBe(1);
     expect(double.recorded.windows).toHaveLength(0);
     expect(double.recorded.handlers.size).toBe(0);
