@@ -43,7 +43,7 @@ const NOT_PREREQUISITES: Record<string, string> = {
   groupdel: 'passwd: in every base system (useradd, named, brings it)',
   usermod: 'passwd: in every base system (useradd, named, brings it)',
   'dpkg-query': 'dpkg: in every Debian base system',
-  git: 'the repository is a git clone; only a build-identity test asks it',
+  git: 'the repository is a git clone; tests list its files and find its main checkout with it',
   node: 'the test runner itself',
   npm: 'the test runner itself',
   which: 'debianutils: in every base system; the installed-unit test probes the container with it',
