@@ -13,17 +13,18 @@ import { randomBytes } from 'node:crypto';
  * recorded by the first. A directory made with mkdir (atomic) serialises the bookkeeping.
  */
 
-const TUN = '/dev/net/tun';
-const STATE = '/run/hearth-test-tun';
-const HOLDERS = join(STATE, 'holders');
-const ORIGINAL = join(STATE, 'original-mode');
-const LOCK = `${STATE}.lock`;
+/** The device and where its holders are kept; tests of this module point them at scratch files. */
+export interface TunPlaces {
+  device: string;
+  state: string;
+}
+const MACHINE: TunPlaces = { device: '/dev/net/tun', state: '/run/hearth-test-tun' };
 
-async function locked<T>(work: () => Promise<T>): Promise<T> {
+async function locked<T>(lock: string, work: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
-      await mkdir(LOCK);
+      await mkdir(lock);
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -35,7 +36,7 @@ async function locked<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } finally {
-    await rmdir(LOCK).catch(() => undefined);
+    await rmdir(lock).catch(() => undefined);
   }
 }
 
@@ -49,22 +50,26 @@ const alive = (pid: number) => {
 };
 
 /** Makes /dev/net/tun 0666 as udev does; the returned function gives the machine its mode back. */
-export async function useTunLikeDistributions(): Promise<() => Promise<void>> {
+export async function useTunLikeDistributions(places: TunPlaces = MACHINE): Promise<() => Promise<void>> {
+  const { device: TUN, state: STATE } = places;
+  const HOLDERS = join(STATE, 'holders');
+  const ORIGINAL = join(STATE, 'original-mode');
+  const LOCK = `${STATE}.lock`;
   // One file per use: a process may hold it more than once (vitest runs several files in one worker).
   const holder = join(HOLDERS, `${process.pid}-${randomBytes(4).toString('hex')}`);
-  await locked(async () => {
+  await locked(LOCK, async () => {
     await mkdir(HOLDERS, { recursive: true, mode: 0o700 });
     const mode = (await stat(TUN)).mode & 0o7777;
     const recorded = await readFile(ORIGINAL, 'utf8').catch(() => undefined);
     if (recorded === undefined) await writeFile(ORIGINAL, mode.toString(8));
     await writeFile(holder, '');
     if ((mode & 0o006) !== 0o006) {
-      process.stdout.write(`tests: /dev/net/tun is 0${mode.toString(8)}; 0666 (as udev makes it) while tests use it\n`);
+      process.stdout.write(`tests: ${TUN} is 0${mode.toString(8)}; 0666 (as udev makes it) while tests use it\n`);
       await chmod(TUN, 0o666);
     }
   });
   return () =>
-    locked(async () => {
+    locked(LOCK, async () => {
       await rm(holder, { force: true });
       const others = (await readdir(HOLDERS).catch(() => [])).filter((name) => alive(Number(name.split('-')[0])));
       if (others.length > 0) return;
