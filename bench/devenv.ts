@@ -33,7 +33,7 @@ import { Namespaces } from '../helper/test/network/support/topology.js';
 import { DEBIAN_IMAGE_CACHE, runBuildImage } from '../helper/test/support/debian-image.js';
 import { killVmms, waitForState } from '../helper/test/support/environments.js';
 import { HearthdProcess, makePaths } from '../helper/test/support/hearthd-process.js';
-import { ensureTunLikeDistributions } from '../helper/test/support/tun.js';
+import { useTunLikeDistributions } from '../helper/test/support/tun.js';
 import { asUnit, unitProfile } from '../helper/test/support/unit-profile.js';
 
 const N = Number(process.env.BENCH_N ?? 1);
@@ -259,10 +259,10 @@ async function main(): Promise<void> {
   if (INSIDE === undefined) {
     // Everything that touches the network (hearthd, the bare QEMU and its TAP, ssh) runs in a
     // namespace of the bench's own: the bench runs itself again in there.
-    await ensureTunLikeDistributions();
-    await imageBuilds();
+    const restoreTun = await useTunLikeDistributions();
     const nss = new Namespaces();
     try {
+      await imageBuilds();
       const ns = await nss.add('bench');
       await execa('ip', ['netns', 'exec', ns, process.execPath, ...process.execArgv, process.argv[1]!], {
         stdio: 'inherit',
@@ -270,6 +270,7 @@ async function main(): Promise<void> {
       });
     } finally {
       await nss.destroy();
+      await restoreTun();
     }
     return;
   }

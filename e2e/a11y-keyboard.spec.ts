@@ -2,6 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shootAndCheck } from './support/axe.js';
 import { cannotRunGuiSpec, startGuiStack, type GuiStack } from './support/gui-stack.js';
+import { skipWhen } from '../helper/test/support/skip.js';
 
 const skip = cannotRunGuiSpec('keyboard');
 
@@ -47,7 +48,7 @@ function focus(page: Page): Promise<Focus> {
  * had focus, it goes to the new row, or to Create environment, never to <body>.
  * Run under the shared VM lock: flock /tmp/hearth-vm.lock npx vitest run e2e/a11y-keyboard.spec.ts
  */
-describe.skipIf(skip)('the dashboard with the keyboard only', () => {
+describe('the dashboard with the keyboard only', skipWhen(skip), () => {
   let stack: GuiStack;
   let page: Page;
   /** Every stop visited, for the report when one lacks a ring. */

@@ -5,6 +5,7 @@ import { HearthdProcess, makePaths, type HearthdPaths } from '../helper/test/sup
 import { artifactPath, launchChromium, openRoute } from './support/browser.js';
 import { cannotRunGuiSpec } from './support/gui-stack.js';
 import { ensureMember, startMemberBridge, type MemberBridge } from './support/member-bridge.js';
+import { skipWhen } from '../helper/test/support/skip.js';
 
 const skip = cannotRunGuiSpec('browser-mode');
 
@@ -13,7 +14,7 @@ const skip = cannotRunGuiSpec('browser-mode');
  * real hearthd process, with the bridge as a plain `hearth` member in its own process: what the
  * user sees is this machine's real readiness report, as hearthd tells it to a member.
  */
-describe.skipIf(skip)('browser mode against a real hearthd', () => {
+describe('browser mode against a real hearthd', skipWhen(skip), () => {
   let paths: HearthdPaths;
   let daemon: HearthdProcess;
   let bridge: MemberBridge;

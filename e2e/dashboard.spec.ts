@@ -4,6 +4,7 @@ import type { HearthdProcess } from '../helper/test/support/hearthd-process.js';
 import { shootAndCheck } from './support/axe.js';
 import { cannotRunGuiSpec, startGuiStack, type GuiStack } from './support/gui-stack.js';
 import { processIdentity } from './support/member-bridge.js';
+import { skipWhen } from '../helper/test/support/skip.js';
 
 const skip = cannotRunGuiSpec('dashboard');
 
@@ -17,7 +18,7 @@ const BOOT_MS = 90_000;
  * is shot and checked by axe in light and dark.
  * Run under the shared VM lock: flock /tmp/hearth-vm.lock npx vitest run e2e/dashboard.spec.ts
  */
-describe.skipIf(skip)('environments dashboard against a real hearthd', () => {
+describe('environments dashboard against a real hearthd', skipWhen(skip), () => {
   let stack: GuiStack;
   let daemon: HearthdProcess;
   let page: Page;

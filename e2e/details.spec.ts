@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HearthdProcess } from '../helper/test/support/hearthd-process.js';
 import { shootAndCheck } from './support/axe.js';
 import { cannotRunGuiSpec, startGuiStack, type GuiStack } from './support/gui-stack.js';
+import { skipWhen } from '../helper/test/support/skip.js';
 
 const skip = cannotRunGuiSpec('details');
 
@@ -30,7 +31,7 @@ async function vmRssBytes(pid: number): Promise<number> {
  * environment from the UI and so owns it. Run under the VM lock:
  * flock /tmp/hearth-vm.lock npx vitest run e2e/details.spec.ts
  */
-describe.skipIf(skip)('environment details against a real hearthd', () => {
+describe('environment details against a real hearthd', skipWhen(skip), () => {
   let stack: GuiStack;
   let daemon: HearthdProcess;
   let page: Page;

@@ -7,6 +7,7 @@ import { _electron, type ElectronApplication, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthdProcess } from '../helper/test/support/hearthd-process.js';
 import { artifactPath } from './support/browser.js';
+import { skipWhen } from '../helper/test/support/skip.js';
 
 /**
  * The real desktop app: launch → window, tray, single instance. These run wherever the Electron
@@ -38,7 +39,7 @@ function findElectron(): { path?: string; reason?: string } {
 const electron = findElectron();
 if (electron.reason !== undefined) console.warn(`SKIPPED Electron e2e specs: ${electron.reason}`);
 
-describe.skipIf(electron.path === undefined)('the Electron app', () => {
+describe('the Electron app', skipWhen(electron.reason), () => {
   let daemon: HearthdProcess;
   let userData: string;
   let app: ElectronApplication;

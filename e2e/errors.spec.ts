@@ -4,6 +4,7 @@ import type { HearthdClient } from '#protocol/client';
 import { installTestImage } from '../helper/test/support/environments.js';
 import { shootAndCheck } from './support/axe.js';
 import { cannotRunGuiSpec, startGuiStack, type GuiStack } from './support/gui-stack.js';
+import { skipWhen } from '../helper/test/support/skip.js';
 
 const skip = cannotRunGuiSpec('errors');
 
@@ -22,7 +23,7 @@ const HUGE_MIB = 4 * 1024 * 1024;
  * and duplicate: e2e/dashboard.spec.ts.)
  * Run under the shared VM lock: flock /tmp/hearth-vm.lock npx vitest run e2e/errors.spec.ts
  */
-describe.skipIf(skip)('errors in place against a real hearthd', () => {
+describe('errors in place against a real hearthd', skipWhen(skip), () => {
   let stack: GuiStack;
   let page: Page;
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevWeb } from '../main/src/web/dev-web.js';
 import { seedScratchRoot } from '../main/test/support/scratch-root.js';
 import { artifactPath, CHROMIUM, launchChromium, openRoute } from './support/browser.js';
+import { skipWhen } from '../helper/test/support/skip.js';
 
 const RENDERER = join(import.meta.dirname, '..', 'dist', 'renderer');
 const reason =
@@ -21,7 +22,7 @@ if (reason !== undefined) console.warn(`SKIPPED installer e2e: ${reason}`);
  * (directly, as the tests run as root; pkexec on a desktop) into a scratch root, the page shows
  * each step, and the hearthd it installed then serves the page.
  */
-describe.skipIf(reason !== undefined)('installer click-through (browser mode, scratch root)', () => {
+describe('installer click-through (browser mode, scratch root)', skipWhen(reason), () => {
   let root: string;
   let dev: Awaited<ReturnType<typeof startDevWeb>>;
   let browser: Browser;
@@ -88,7 +89,7 @@ describe.skipIf(reason !== undefined)('installer click-through (browser mode, sc
   });
 });
 
-describe.skipIf(reason !== undefined)('installer failure is shown: which step, and why', () => {
+describe('installer failure is shown: which step, and why', skipWhen(reason), () => {
   it("reports the failed step with the script's reason, and the log", async () => {
     const root = await mkdtemp(join(tmpdir(), 'hearth-e2e-unsafe-'));
     await chmod(root, 0o755);

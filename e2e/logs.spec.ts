@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestAs } from '../helper/test/support/request-as.js';
 import { shootAndCheck } from './support/axe.js';
 import { cannotRunGuiSpec, startGuiStack, type GuiStack } from './support/gui-stack.js';
+import { skipWhen } from '../helper/test/support/skip.js';
 
 const skip = cannotRunGuiSpec('logs');
 
@@ -17,7 +18,7 @@ const RESET = '\x1b[0m';
  * shows the colours a guest printed, searchable, and saved to a file through the bridge. No VM:
  * the console lines are appended to the console file as a guest's serial output would be.
  */
-describe.skipIf(skip)('log screens against a real hearthd', () => {
+describe('log screens against a real hearthd', skipWhen(skip), () => {
   let stack: GuiStack;
   let page: Page;
   let mine: string;

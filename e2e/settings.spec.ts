@@ -16,6 +16,7 @@ import {
   startMemberBridge,
   type MemberBridge,
 } from './support/member-bridge.js';
+import { skipWhen } from '../helper/test/support/skip.js';
 
 const skip = cannotRunGuiSpec('settings');
 
@@ -31,7 +32,7 @@ const WHO_MAY_CHANGE = 'Only root or members of hearth-admin can change this.';
  * back without a reload.
  * Run under the shared lock: flock /tmp/hearth-vm.lock npx vitest run e2e/settings.spec.ts
  */
-describe.skipIf(skip)('setup wizard and settings against a real hearthd', () => {
+describe('setup wizard and settings against a real hearthd', skipWhen(skip), () => {
   let daemon: HearthdProcess;
   let memberBridge: MemberBridge;
   let adminBridge: MemberBridge;

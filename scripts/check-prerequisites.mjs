@@ -57,6 +57,11 @@ const PROGRAMS = [
   { bin: 'tar', apt: 'tar', why: "install-cloud-hypervisor extracts CLOUDHV.fd from Debian's package" },
   { bin: 'xz', apt: 'xz-utils', why: 'that package is xz-compressed' },
   { bin: 'dpkg-deb', apt: 'dpkg', why: 'the Cloud Hypervisor install test builds a firmware package' },
+  {
+    bin: 'busybox',
+    apt: 'busybox-static',
+    why: "the network and devenv tests' fake guests and web server run busybox (udhcpc, ping, httpd)",
+  },
 ];
 
 /** Packages the readiness report probes, installed so CI sees a full machine; and PyYAML, which reads the seed as cloud-init does. */
@@ -75,6 +80,13 @@ const FILES = [
     why: 'hearthd build-image has debootstrap check the archive against it',
   },
 ];
+
+// The programs named here, one a line: helper/test/prerequisites.test.ts checks that every program
+// the code and the tests execute is among them.
+if (process.argv.includes('--programs')) {
+  process.stdout.write(`${PROGRAMS.map((p) => p.bin).join('\n')}\n`);
+  process.exit(0);
+}
 
 // `.ci/run` installs exactly what this file asks for: one list, no second copy to forget.
 if (process.argv.includes('--apt-packages')) {

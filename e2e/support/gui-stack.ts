@@ -13,17 +13,15 @@ export const RENDERER = join(import.meta.dirname, '..', '..', 'dist', 'renderer'
  * Whether a GUI spec cannot run here, saying why (a skip is never silent): it needs Debian's
  * chromium, a built renderer, and root (it runs hearthd as its unit does and creates the member).
  */
-export function cannotRunGuiSpec(spec: string): boolean {
+export function cannotRunGuiSpec(spec: string): string | undefined {
   const missing = [CHROMIUM, join(RENDERER, 'index.html')].filter((p) => !existsSync(p));
-  if (missing.length) {
-    console.warn(`SKIPPED ${spec} e2e: missing ${missing.join(', ')} (apt-get install chromium; npm run build)`);
-    return true;
-  }
-  if (process.getuid?.() !== 0) {
-    console.warn(`SKIPPED ${spec} e2e: needs root (it runs hearthd as its unit does and creates the hearth member)`);
-    return true;
-  }
-  return false;
+  const reason = missing.length
+    ? `missing ${missing.join(', ')} (apt-get install chromium; npm run build)`
+    : process.getuid?.() !== 0
+      ? 'needs root (it runs hearthd as its unit does and creates the hearth member)'
+      : undefined;
+  if (reason !== undefined) console.warn(`SKIPPED ${spec} e2e: ${reason}`);
+  return reason;
 }
 
 export interface GuiStack {

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installTestImage, addTinyClass } from './support/environments.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 /**
  * An environment's owner is the uid of the process that connected to hearthd, as the kernel
@@ -36,7 +37,7 @@ interface Outcome {
 
 const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
 
-describe.skipIf(process.getuid?.() !== 0)("an environment's owner is whoever connected, never a guess", () => {
+describe("an environment's owner is whoever connected, never a guess", skipWhen(NEEDS_ROOT), () => {
   let daemon: HearthdProcess;
   let client: string;
   let dir: string;

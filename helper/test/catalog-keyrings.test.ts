@@ -9,6 +9,8 @@ import { CATALOG } from '../src/images/catalog/entries.js';
 import { CatalogSite, TestSigner } from './support/catalog-site.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { requestAs } from './support/request-as.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
+import { eventually } from './support/eventually.js';
 
 const run = promisify(execFile);
 const KEYRINGS = join(import.meta.dirname, '..', '..', 'assets', 'keyrings');
@@ -69,7 +71,7 @@ describe('checksum lists', () => {
 });
 
 // The bundle carries the real keyrings: a list signed by any other key is refused with them.
-describe.skipIf(process.getuid?.() !== 0)('hearthd with its shipped keyrings', () => {
+describe('hearthd with its shipped keyrings', skipWhen(NEEDS_ROOT), () => {
   let site: CatalogSite | undefined;
   let daemon: HearthdProcess | undefined;
   let work: string | undefined;
@@ -95,13 +97,14 @@ describe.skipIf(process.getuid?.() !== 0)('hearthd with its shipped keyrings', (
     const socket = daemon!.paths.socket;
     expect((await requestAs(socket, 0, 'POST', '/v1/catalog/ubuntu-24.04/download')).status).toBe(202);
     type Entry = { name: string; download: { phase: string; message: string } | null };
-    const deadline = Date.now() + 30_000;
-    let entry: Entry | undefined;
-    do {
-      await new Promise((r) => setTimeout(r, 100));
-      entry = ((await requestAs(socket, 0, 'GET', '/v1/catalog')).body.entries as Entry[])[0];
-    } while (entry?.download?.phase !== 'failed' && Date.now() < deadline);
-    const message = entry?.download?.message;
+    const entry = await eventually(
+      async () => {
+        const first = ((await requestAs(socket, 0, 'GET', '/v1/catalog')).body.entries as Entry[])[0];
+        return first?.download?.phase === 'failed' ? first : undefined;
+      },
+      { what: 'the download to fail', timeoutMs: 30_000, intervalMs: 100 },
+    );
+    const message = entry.download?.message;
     expect(message).toMatch(
       /^The signature on SHA256SUMS is not valid: it is signed by key [0-9A-F]+, which is not in the shipped keyring/,
     );

@@ -10,7 +10,9 @@ import { CatalogSite, TestSigner } from './support/catalog-site.js';
 import { installTestImage, TEST_IMAGE } from './support/environments.js';
 import { HearthdProcess, makePaths, type HearthdPaths } from './support/hearthd-process.js';
 import { requestAs } from './support/request-as.js';
-import { eventually, SseReader } from './support/sse-reader.js';
+import { eventually } from './support/eventually.js';
+import { SseReader } from './support/sse-reader.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 const run = promisify(execFile);
 const NOBODY = 65534;
@@ -39,7 +41,9 @@ interface ImageEventSeen {
 
 // The catalog, end to end: a real hearthd (as the unit runs it) downloads from a fake image site
 // on loopback whose checksum lists are signed with a key made here, and checks them with gpgv.
-describe.skipIf(process.getuid?.() !== 0)('the image catalog against a local image site', () => {
+// One hearthd and one image site serve these tests as one story (each leaves the catalog as the
+// next expects): they keep their order under --sequence.shuffle, and the file still runs alone.
+describe('the image catalog against a local image site', { ...skipWhen(NEEDS_ROOT), shuffle: false }, () => {
   let work: string;
   let site: CatalogSite;
   let signer: TestSigner;
@@ -82,16 +86,13 @@ describe.skipIf(process.getuid?.() !== 0)('the image catalog against a local ima
   }
 
   async function waitForEnd(name: string, from: number): Promise<ImageEventSeen> {
-    let end: ImageEventSeen | undefined;
-    await eventually(
+    return eventually(
       () =>
-        (end = imageEvents(name)
+        imageEvents(name)
           .slice(from)
-          .find((e) => e.change === 'installed' || e.change === 'failed')) !== undefined,
-      60_000,
-      `the end of the ${name} download`,
+          .find((e) => e.change === 'installed' || e.change === 'failed'),
+      { timeoutMs: 60_000, what: `the end of the ${name} download` },
     );
-    return end!;
   }
 
   beforeAll(async () => {
@@ -284,9 +285,10 @@ describe.skipIf(process.getuid?.() !== 0)('the image catalog against a local ima
       (
         (await as(0, 'GET', '/v1/catalog')).body.entries as Array<{ name: string; download: DownloadProgress | null }>
       ).find((e) => e.name === UBUNTU.name)!;
-    const deadline = Date.now() + 30_000;
-    while ((await entry()).download?.receivedBytes !== stall && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
+    await eventually(async () => (await entry()).download?.receivedBytes === stall, {
+      what: 'the download to stall',
+      timeoutMs: 30_000,
+    });
     expect((await entry()).download).toMatchObject({
       phase: 'downloading',
       receivedBytes: stall,
@@ -343,7 +345,10 @@ describe.skipIf(process.getuid?.() !== 0)('the image catalog against a local ima
     const deleted = await as(0, 'DELETE', `/v1/images/${TEST_IMAGE}`);
     expect(deleted.status).toBe(200);
     expect((deleted.body.images as Array<{ name: string }>).map((i) => i.name)).toEqual([DEBIAN.name, UBUNTU.name]);
-    await eventually(() => imageEvents(TEST_IMAGE).some((e) => e.change === 'deleted'), 5_000, 'the deleted event');
+    await eventually(() => imageEvents(TEST_IMAGE).some((e) => e.change === 'deleted'), {
+      timeoutMs: 5_000,
+      what: 'the deleted event',
+    });
     expect(await readdir(join(paths.stateDir, 'images'))).not.toContain(TEST_IMAGE);
     expect(await as(0, 'DELETE', `/v1/images/${TEST_IMAGE}`)).toMatchObject({ status: 404 });
   }, 60_000);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 const running: HearthdProcess[] = [];
 async function start(...args: Parameters<typeof HearthdProcess.start>) {
@@ -87,7 +88,7 @@ describe('hearthd process lifecycle', () => {
     expect(readFileSync(paths.socket, 'utf8')).toBe('precious');
   });
 
-  it.skipIf(process.getuid?.() !== 0)('gives the socket group to the configured group', async () => {
+  it('gives the socket group to the configured group', skipWhen(NEEDS_ROOT), async () => {
     const group = readFileSync('/etc/group', 'utf8')
       .split('\n')
       .map((line) => line.split(':'))

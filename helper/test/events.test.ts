@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthEvent, type HearthEventOf } from '#protocol';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { assertMatches } from './support/schema.js';
+import { eventually } from './support/eventually.js';
 
 /** Opens a raw SSE connection, waits for its first bytes, then drops it abruptly. */
 function connectAndDrop(socketPath: string): Promise<void> {
@@ -89,10 +90,10 @@ describe('event stream', () => {
     // Every dropped stream is noticed and forgotten: hearthd's count of open streams returns
     // to zero once all of ours are gone.
     const count = (msg: string) => daemon.logs().filter((l) => l.msg === msg);
-    const deadline = Date.now() + 5_000;
-    while (count('event stream closed').length < count('event stream opened').length && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await eventually(() => count('event stream closed').length >= count('event stream opened').length, {
+      what: 'every event stream to be closed',
+      timeoutMs: 5_000,
+    });
     expect(count('event stream opened').length).toBeGreaterThanOrEqual(21);
     expect(count('event stream closed').length).toBe(count('event stream opened').length);
     expect(count('event stream closed').at(-1)?.open).toBe(0);

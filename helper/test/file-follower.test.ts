@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileFollowers } from '../src/environments/file-follower.js';
 import { followFile } from '../src/environments/log-files.js';
+import { eventually } from './support/eventually.js';
 
 /** inotify watches this process holds, as the kernel counts them. */
 async function inotifyWatches(): Promise<number> {
@@ -15,14 +16,6 @@ async function inotifyWatches(): Promise<number> {
     count += info.split('\n').filter((line) => line.startsWith('inotify wd:')).length;
   }
   return count;
-}
-
-async function eventually(test: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('shared file follower', () => {

@@ -8,6 +8,7 @@ import { AGENT_LINE_MAX_BYTES, type AgentMessage } from '../src/guest/agent-mess
 import { GuestChannel } from '../src/guest/channel.js';
 import { LineReader } from '../src/guest/line-reader.js';
 import { createLogger } from '../src/log.js';
+import { eventually } from './support/eventually.js';
 
 const log = createLogger('silent', { write: () => undefined });
 
@@ -20,14 +21,6 @@ const status = (stage: string, cloudInit: AgentMessage['cloudInit'] = 'running')
   hostKeys: [],
 });
 const line = (message: unknown) => `${JSON.stringify(message)}\n`;
-
-async function eventually(test: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('LineReader', () => {
   it('joins lines split across chunks, drops an over-long line up to its newline, and never holds more than the cap', () => {
@@ -118,7 +111,7 @@ describe('GuestChannel against a hostile writer', () => {
     for (let i = 0; i < 4; i++) guest.write('y'.repeat(64 * 1024));
     await new Promise((r) => setTimeout(r, 1_100)); // past the byte budget's second
     guest.write(`\n${line(status('modules-config'))}`);
-    await eventually(() => got.length === 2, 8_000);
+    await eventually(() => got.length === 2, { timeoutMs: 8_000 });
     expect(got[1]!.stage).toBe('modules-config');
   });
 

@@ -6,7 +6,9 @@ import { LogRing, visibleTo } from '../src/log-ring.js';
 import { installTestImage } from './support/environments.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { requestAs } from './support/request-as.js';
-import { eventually, SseReader } from './support/sse-reader.js';
+import { eventually } from './support/eventually.js';
+import { SseReader } from './support/sse-reader.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 const NOBODY = 65534;
 const OTHER = 4321;
@@ -44,7 +46,7 @@ describe("hearthd's own log in its ring", () => {
 });
 
 /** A real hearthd; callers of other uids through setpriv + curl over the real socket. */
-describe.skipIf(process.getuid?.() !== 0)('GET /v1/log', () => {
+describe('GET /v1/log', skipWhen(NEEDS_ROOT), () => {
   let daemon: HearthdProcess;
   const as = async (uid: number, path: string, method = 'GET', body?: unknown) =>
     (await requestAs(daemon.paths.socket, uid, method, path, body)).body as unknown as HearthdLog & { id?: string };
@@ -88,7 +90,10 @@ describe.skipIf(process.getuid?.() !== 0)('GET /v1/log', () => {
     expect((await as(NOBODY, '/v1/log')).entries.every((e) => e.environment?.name === 'theirs')).toBe(true);
 
     // Followed: what was logged after it opened arrives, as `entries` batches.
-    await eventually(() => follow.messages.some((m) => m.event === 'entries'), 10_000, 'a followed batch');
+    await eventually(() => follow.messages.some((m) => m.event === 'entries'), {
+      timeoutMs: 10_000,
+      what: 'a followed batch',
+    });
     const followed = follow.messages.flatMap((m) =>
       m.event === 'entries' ? (m.data as { entries: HearthdLogEntry[] }).entries : [],
     );

@@ -1,9 +1,7 @@
 import { chown, mkdir, rm, stat, writeFile } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CH_DOUBLE_PATH, CH_SPEC_PATH } from './support/cloud-hypervisor-double.js';
+import { CH_DOUBLE_PATH } from './support/cloud-hypervisor-double.js';
 import { installTestImage, killVmms, processesMentioning, waitForState } from './support/environments.js';
 import { HearthdProcess, makePaths, type HearthdPaths } from './support/hearthd-process.js';
 import {
@@ -17,6 +15,7 @@ import {
   type Flood,
   type ProbeResult,
 } from './support/hostile-vmm.js';
+import { eventually } from './support/eventually.js';
 
 /**
  * A hostile VMM user. After a boot, root finds every path the VMM user owns (`find -xdev -uid`),
@@ -61,16 +60,6 @@ const VMMS: Vmm[] = [
   },
 ];
 
-/** CH's spec beside the repository, or beside the main checkout when this is a git worktree. */
-function chSpecPath(): string {
-  if (existsSync(CH_SPEC_PATH)) return CH_SPEC_PATH;
-  const common = execFileSync('git', ['rev-parse', '--path-format=absolute', '--git-common-dir'], {
-    cwd: import.meta.dirname,
-    encoding: 'utf8',
-  }).trim();
-  return join(dirname(dirname(common)), 'shared', 'specs', basename(CH_SPEC_PATH));
-}
-
 describe.each(VMMS)('a hostile VMM user against hearthd: $name', (vmm) => {
   let paths: HearthdPaths;
   let daemon: HearthdProcess | undefined;
@@ -91,7 +80,6 @@ describe.each(VMMS)('a hostile VMM user against hearthd: $name', (vmm) => {
     await chown(record, VMM_UID, VMM_UID);
     testOwned = [record];
     process.env.HEARTH_CH_DOUBLE_RECORD = record;
-    process.env.HEARTH_CH_DOUBLE_SPEC = chSpecPath();
     daemon = await HearthdProcess.start(paths, vmm.hearthdArgs);
     const client = daemon.client();
     await client.call('updateConfig', { body: { minimumMemoryMiB: 64, stopTimeoutSeconds: 10 } });
@@ -100,7 +88,7 @@ describe.each(VMMS)('a hostile VMM user against hearthd: $name', (vmm) => {
   }, 180_000);
 
   afterAll(async () => {
-    for (const key of ['HEARTH_CH_DOUBLE_RECORD', 'HEARTH_CH_DOUBLE_SPEC']) Reflect.deleteProperty(process.env, key);
+    Reflect.deleteProperty(process.env, 'HEARTH_CH_DOUBLE_RECORD');
     for (const flood of floods) flood.kill();
     await killVmms(paths);
     // QEMU's command line names its disk, not the runtime dir: kill by the test dir too.
@@ -217,10 +205,10 @@ describe.each(VMMS)('a hostile VMM user against hearthd: $name', (vmm) => {
     expect(flooded.uid).toBe(VMM_UID);
     // Root's 0600 console (QEMU) cannot be reopened through /proc/<pid>/fd; the VMM's own fds write it.
     if (vmm.ownedInStateDir.length === 0) expect(flooded.reopened['console.log']).toBe('EACCES');
-    const deadline = Date.now() + 10_000;
-    while (!followed.some((l) => l.endsWith('HOSTILE-END')) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
-    expect(followed.some((l) => l.endsWith('HOSTILE-END'))).toBe(true);
+    await eventually(() => followed.some((l) => l.endsWith('HOSTILE-END')), {
+      what: "the flood's last line in the follow",
+      timeoutMs: 10_000,
+    });
     expect(Math.max(...followed.map((l) => l.length))).toBeLessThanOrEqual(16 * 1024 + 1);
 
     // ---- killed by its own user while vmm.log grows without end: a reason, promptly ------------

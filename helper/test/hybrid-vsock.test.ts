@@ -11,6 +11,7 @@ import {
   vsockDirOf,
 } from '../src/vmm/cloud-hypervisor/hybrid-vsock.js';
 import type { VmSpec } from '../src/vmm/driver.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 /**
  * The hybrid-vsock directory against a hostile VMM user (`nobody`, as the tests' VMM user): it
@@ -21,7 +22,7 @@ const VMM = 65534;
 const asVmm = (...argv: string[]) =>
   spawnSync('setpriv', [`--reuid=${VMM}`, `--regid=${VMM}`, '--clear-groups', ...argv], { encoding: 'utf8' });
 
-describe.runIf(process.getuid?.() === 0)('hybrid vsock directory', () => {
+describe('hybrid vsock directory', skipWhen(NEEDS_ROOT), () => {
   let dir: string;
   let spec: VmSpec;
 

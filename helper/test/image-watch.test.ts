@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installTestImage } from './support/environments.js';
 import { HearthdProcess, makePaths, type HearthdPaths } from './support/hearthd-process.js';
 import { requestAs } from './support/request-as.js';
-import { eventually, SseReader } from './support/sse-reader.js';
+import { eventually } from './support/eventually.js';
+import { SseReader } from './support/sse-reader.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 interface ImageEventSeen {
   name: string;
@@ -18,7 +20,7 @@ const QUIET_MS = 1_500;
 
 // An administrator installs and removes images beside a running hearthd (`hearthd install-image`
 // and `build-image` are processes of their own): a client with the list open hears of each.
-describe.skipIf(process.getuid?.() !== 0)('images changed outside the API', () => {
+describe('images changed outside the API', skipWhen(NEEDS_ROOT), () => {
   let paths: HearthdPaths;
   let daemon: HearthdProcess;
   let events: SseReader;
@@ -46,29 +48,35 @@ describe.skipIf(process.getuid?.() !== 0)('images changed outside the API', () =
 
   it('announces an image install-image put in place, once, and again when it is replaced', async () => {
     await installTestImage(paths, { name: 'outside' });
-    await eventually(() => seen('outside').length > 0, 10_000, 'an image event for "outside"');
+    await eventually(() => seen('outside').length > 0, { timeoutMs: 10_000, what: 'an image event for "outside"' });
     await sleep(QUIET_MS);
     expect(seen('outside')).toEqual([expect.objectContaining({ change: 'installed', progress: null })]);
     expect(await listed()).toContain('outside');
 
     await installTestImage(paths, { name: 'outside', readyMarker: 'ANOTHER-MARKER' });
-    await eventually(() => seen('outside').length > 1, 10_000, 'a second image event for "outside"');
+    await eventually(() => seen('outside').length > 1, {
+      timeoutMs: 10_000,
+      what: 'a second image event for "outside"',
+    });
     expect(seen('outside')[1]).toMatchObject({ change: 'installed' });
   }, 120_000);
 
   it('announces an image removed from the store by hand', async () => {
     await installTestImage(paths, { name: 'by-hand' });
-    await eventually(() => seen('by-hand').length > 0, 10_000, 'the install of "by-hand"');
+    await eventually(() => seen('by-hand').length > 0, { timeoutMs: 10_000, what: 'the install of "by-hand"' });
     await rm(join(paths.stateDir, 'images', 'by-hand'), { recursive: true });
-    await eventually(() => seen('by-hand').some((e) => e.change === 'deleted'), 10_000, 'the removal of "by-hand"');
+    await eventually(() => seen('by-hand').some((e) => e.change === 'deleted'), {
+      timeoutMs: 10_000,
+      what: 'the removal of "by-hand"',
+    });
     expect(await listed()).not.toContain('by-hand');
   }, 120_000);
 
   it('announces a deletion through the API once, not again when the watcher sees it', async () => {
     await installTestImage(paths, { name: 'through-api' });
-    await eventually(() => seen('through-api').length > 0, 10_000, 'the install of "through-api"');
+    await eventually(() => seen('through-api').length > 0, { timeoutMs: 10_000, what: 'the install of "through-api"' });
     expect((await requestAs(paths.socket, 0, 'DELETE', '/v1/images/through-api')).status).toBe(200);
-    await eventually(() => seen('through-api').length > 1, 10_000, 'the deleted event');
+    await eventually(() => seen('through-api').length > 1, { timeoutMs: 10_000, what: 'the deleted event' });
     await sleep(QUIET_MS);
     expect(seen('through-api').map((e) => e.change)).toEqual(['installed', 'deleted']);
   }, 120_000);

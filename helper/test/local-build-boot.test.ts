@@ -9,6 +9,7 @@ import { AgentStatus } from '../src/guest/agent-messages.js';
 import { GUEST_CHANNEL_NAME } from '../src/vmm/driver.js';
 import { installDebianImage } from './support/debian-image.js';
 import { Value } from '@sinclair/typebox/value';
+import { eventually } from './support/eventually.js';
 
 // Boots the locally built image ONCE, directly with QEMU TCG (no hearthd: this proves the image,
 // not the launcher), with a minimal NoCloud seed, and watches cloud-init finish and the baked-in
@@ -56,16 +57,15 @@ async function makeSeed(dir: string): Promise<string> {
   return seed;
 }
 
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (qemu?.exitCode !== null && qemu?.exitCode !== undefined) throw new Error(`QEMU exited before ${what}`);
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}\n${(await readOrEmpty(console_)).slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 2000));
-  }
+/** Waits for what the booting guest shows, giving up when QEMU has exited. */
+function untilGuest<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  return eventually(check, {
+    what,
+    timeoutMs,
+    intervalMs: 2_000,
+    giveUp: () => (qemu?.exitCode !== null && qemu?.exitCode !== undefined ? 'QEMU exited' : undefined),
+    context: async () => (await readOrEmpty(console_)).slice(-3000),
+  });
 }
 
 beforeAll(
@@ -108,7 +108,7 @@ beforeAll(
       ],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
-    const lines = await waitFor(
+    const lines = await untilGuest(
       'the agent to report cloud-init finished',
       async () => {
         const lines = agentLines(await readOrEmpty(agentOut));
@@ -118,7 +118,7 @@ beforeAll(
     );
     const seconds = (Date.now() - started) / 1000;
     // runcmd runs in the final stage: give its console line a moment to land.
-    const text = await waitFor(
+    const text = await untilGuest(
       'the runcmd line',
       async () => {
         const text = await readOrEmpty(console_);

@@ -5,7 +5,8 @@ import type { HearthdClient } from '#protocol/client';
 import { addTinyClass, installTestImage } from './support/environments.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { rssMiB } from './support/hostile-vmm.js';
-import { eventually, SseReader } from './support/sse-reader.js';
+import { eventually } from './support/eventually.js';
+import { SseReader } from './support/sse-reader.js';
 
 const STALL_MS = 3_000;
 const MIB = 1024 * 1024;
@@ -100,12 +101,15 @@ describe('following a console through bursts', () => {
     const first = 10 * LINES_PER_MIB;
     await appendFile(consoleFile, lines(first, 3 * LINES_PER_MIB));
     // The one that reads is not held back by the one that does not.
-    await eventually(() => received(reading).length >= 3 * LINES_PER_MIB, 30_000, 'the reading follower');
+    await eventually(() => received(reading).length >= 3 * LINES_PER_MIB, {
+      timeoutMs: 30_000,
+      what: 'the reading follower',
+    });
     const during = await rssMiB(pid);
     // A paused socket does not notice its end: read again once the stall timeout has passed.
     await new Promise((r) => setTimeout(r, STALL_MS + 1_000));
     stalled.resume();
-    await eventually(() => stalled.closed, 10_000, 'the stalled follower to be dropped');
+    await eventually(() => stalled.closed, { timeoutMs: 10_000, what: 'the stalled follower to be dropped' });
     // Dropped with part of the bursts unsent: hearthd did not hold 3 MB for it.
     expect(received(stalled).length).toBeLessThan(3 * LINES_PER_MIB);
     expect(reading.closed).toBe(false);

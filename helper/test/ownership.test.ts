@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installTestImage } from './support/environments.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { requestAs, type Answer } from './support/request-as.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 const run = promisify(execFile);
 
@@ -18,7 +19,7 @@ const ADMIN_GROUP = 'hearth-admin';
  * hearth-admin members change the machine's settings and classes. Caps bound what one member can
  * take. No VM boots here (`start: false`): ownership is decided before any VMM is involved.
  */
-describe.skipIf(process.getuid?.() !== 0)('ownership and the admin role', () => {
+describe('ownership and the admin role', skipWhen(NEEDS_ROOT), () => {
   let daemon: HearthdProcess;
   let adminGid: number;
   let madeGroup = false;

@@ -13,6 +13,7 @@ import {
   type PeerRecord,
   type SocketCredentials,
 } from '../src/api/socket-credentials.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 const status = (uid: string, gid: string, groups = '', name = 'curl') =>
   `Name:\t${name}\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t42\nPid:\t42\nPPid:\t1\n` +
@@ -146,7 +147,7 @@ describe('identifying the peer (fake kernel, fake /proc)', () => {
   });
 });
 
-describe.skipIf(process.getuid?.() !== 0)('identifying a real peer through the kernel', () => {
+describe('identifying a real peer through the kernel', skipWhen(NEEDS_ROOT), () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hearth-peer-'));
@@ -204,7 +205,8 @@ describe.skipIf(process.getuid?.() !== 0)('identifying a real peer through the k
     const changes =
       "process.setgroups([4]); const s = require('net').connect(process.argv[1], () => " +
       "{ process.setgroups([0, 27]); s.write('x'); }); s.on('data', () => {}).on('end', () => process.exit())";
-    expect(await identifyClient('regroup', [], changes)).toEqual({ uid: 0, gids: [0, 4] });
+    const asRoot: string[] = []; // no launcher: the script runs as root, as this test does
+    expect(await identifyClient('regroup', asRoot, changes)).toEqual({ uid: 0, gids: [0, 4] });
   });
 });
 

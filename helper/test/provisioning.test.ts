@@ -7,10 +7,11 @@ import { SEED_FILE } from '../src/environments/components/seed.js';
 import { GUEST_CHANNEL_NAME } from '../src/vmm/driver.js';
 import { DEBIAN_IMAGE_NAME, installDebianImage } from './support/debian-image.js';
 import { addTinyClass, installTestImage, killVmms, processesMentioning, waitForState } from './support/environments.js';
-import { ensureTunLikeDistributions } from './support/tun.js';
+import { useTunLikeDistributions } from './support/tun.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { asUnit, unitProfile } from './support/unit-profile.js';
 import { Namespaces } from './network/support/topology.js';
+import { eventually } from './support/eventually.js';
 
 const BUSYBOX = 'busybox-cloud';
 const DEBIAN = DEBIAN_IMAGE_NAME;
@@ -43,8 +44,10 @@ describe('provisioning over the guest channel', () => {
     })();
   }
 
+  let restoreTun: (() => Promise<void>) | undefined;
+
   beforeAll(async () => {
-    await ensureTunLikeDistributions();
+    restoreTun = await useTunLikeDistributions();
     const paths = await makePaths('hearthd-provision-');
     await mkdir(paths.runtimeDir, { mode: 0o750 });
     await chmod(paths.runtimeDir, 0o750);
@@ -69,6 +72,7 @@ describe('provisioning over the guest channel', () => {
     await killVmms(daemon.paths);
     await daemon.dispose();
     await namespaces.destroy();
+    await restoreTun?.();
   });
 
   it('a guest that never reports is failed at provisionTimeoutSeconds, with the last stage seen', async () => {
@@ -125,11 +129,13 @@ describe('provisioning over the guest channel', () => {
         body: { name: 'web', class: 'debian', image: DEBIAN, sshPublicKey: userKey },
       });
       // Once cloud-init is under way, hearthd dies; the next one reattaches and reconnects the channel.
-      for (;;) {
-        const now = await client.call('getEnvironment', { params: { id: web.id } });
-        if (now.provisioning?.status === 'running' || now.state !== 'starting') break;
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      await eventually(
+        async () => {
+          const now = await client.call('getEnvironment', { params: { id: web.id } });
+          return now.provisioning?.status === 'running' || now.state !== 'starting';
+        },
+        { what: 'cloud-init to be under way', timeoutMs: 300_000, intervalMs: 500 },
+      );
       await client.close();
       abort.abort();
       daemon.signal('SIGKILL');

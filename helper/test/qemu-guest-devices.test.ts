@@ -7,6 +7,7 @@ import { GuestChannel } from '../src/guest/channel.js';
 import { createLogger } from '../src/log.js';
 import { deviceOf, GUEST_CHANNEL_NAME, type LaunchedVm, type VmSpec } from '../src/vmm/driver.js';
 import { QemuDriver } from '../src/vmm/qemu/qemu-driver.js';
+import { eventually } from './support/eventually.js';
 
 const MARKER = 'HEARTH-FIRMWARE-BOOT';
 
@@ -25,16 +26,6 @@ function bootSector(): Buffer {
   sector[510] = 0x55;
   sector[511] = 0xaa;
   return sector;
-}
-
-async function eventually<T>(what: string, test: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await test();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Access modes (O_RDONLY 0, O_WRONLY 1, O_RDWR 2) of every fd `pid` holds on `file`. */
@@ -103,10 +94,13 @@ describe('QEMU: firmware boot, read-only seed, guest channel', () => {
     expect(args.some((a) => a.includes('netdev'))).toBe(false);
 
     vm = await driver.launch(spec);
-    const console = await eventually('the boot sector on the serial console', async () => {
-      const text = await readFile(spec.consoleFile, 'utf8').catch(() => '');
-      return text.includes(MARKER) ? text : undefined;
-    });
+    const console = await eventually(
+      async () => {
+        const text = await readFile(spec.consoleFile, 'utf8').catch(() => '');
+        return text.includes(MARKER) ? text : undefined;
+      },
+      { what: 'the boot sector on the serial console', timeoutMs: 60_000 },
+    );
     expect(console).toContain(MARKER);
 
     // The seed: every fd QEMU has on it is read-only.
@@ -123,7 +117,7 @@ describe('QEMU: firmware boot, read-only seed, guest channel', () => {
       onMessage: () => undefined,
     }).start();
     try {
-      await eventually('the channel to connect', () => Promise.resolve(channel.connected ? true : undefined), 10_000);
+      await eventually(() => channel.connected, { what: 'the channel to connect', timeoutMs: 10_000 });
     } finally {
       channel.close();
     }

@@ -8,6 +8,7 @@ import { canMakeDevices, materialize, type FixtureHost } from './fixtures/fixtur
 import { archWithoutKvm, fedoraAmd, opensuseSmallMemory, tamperedQemu, ubuntuWorkstation } from './fixtures/hosts.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { assertMatches } from './support/schema.js';
+import { skipWhen } from './support/skip.js';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -30,107 +31,111 @@ function check(report: HostReport, id: CheckId): ReadinessCheck {
 
 const statuses = (report: HostReport) => Object.fromEntries(report.checks.map((c) => [c.id, c.status]));
 
-describe.skipIf(!canMakeDevices)('readiness of fixture machines (needs root for device nodes)', () => {
-  it('finds nothing to fix on a fully set-up Ubuntu workstation', async () => {
-    const report = await reportFor(ubuntuWorkstation);
-    const { disk, ...rest } = statuses(report);
-    expect(
-      Object.values(rest).every((s) => s === 'pass'),
-      JSON.stringify(rest),
-    ).toBe(true);
-    expect(report.distro).toMatchObject({ id: 'ubuntu', version: '24.04', packageManager: 'apt' });
-    expect(report.capacity.environments).toBe(10);
-    expect(report.verdict).toBe(disk === 'pass' ? 'ready' : disk === 'warn' ? 'degraded' : 'not-ready');
-    expect(check(report, 'cloud-hypervisor').detail).toContain('53.0.0');
-    expect(check(report, 'kvm-kind').detail).toBe('Hardware KVM');
-    expect(check(report, 'kernel-modules').detail).toContain('kvm_intel');
-  });
+describe(
+  'readiness of fixture machines (needs root for device nodes)',
+  skipWhen(canMakeDevices ? undefined : "needs root to make the fixture machines' device nodes"),
+  () => {
+    it('finds nothing to fix on a fully set-up Ubuntu workstation', async () => {
+      const report = await reportFor(ubuntuWorkstation);
+      const { disk, ...rest } = statuses(report);
+      expect(
+        Object.values(rest).every((s) => s === 'pass'),
+        JSON.stringify(rest),
+      ).toBe(true);
+      expect(report.distro).toMatchObject({ id: 'ubuntu', version: '24.04', packageManager: 'apt' });
+      expect(report.capacity.environments).toBe(10);
+      expect(report.verdict).toBe(disk === 'pass' ? 'ready' : disk === 'warn' ? 'degraded' : 'not-ready');
+      expect(check(report, 'cloud-hypervisor').detail).toContain('53.0.0');
+      expect(check(report, 'kvm-kind').detail).toBe('Hardware KVM');
+      expect(check(report, 'kernel-modules').detail).toContain('kvm_intel');
+    });
 
-  it('gives dnf commands on Fedora and tells which modules to load', async () => {
-    const report = await reportFor(fedoraAmd);
-    expect(report.distro.packageManager).toBe('dnf');
-    expect(report.verdict).toBe('not-ready');
-    expect(check(report, 'qemu-img')).toMatchObject({
-      status: 'fail',
-      remedy: { command: 'sudo dnf install -y qemu-img' },
+    it('gives dnf commands on Fedora and tells which modules to load', async () => {
+      const report = await reportFor(fedoraAmd);
+      expect(report.distro.packageManager).toBe('dnf');
+      expect(report.verdict).toBe('not-ready');
+      expect(check(report, 'qemu-img')).toMatchObject({
+        status: 'fail',
+        remedy: { command: 'sudo dnf install -y qemu-img' },
+      });
+      expect(check(report, 'dnsmasq')).toMatchObject({
+        status: 'fail',
+        remedy: { command: 'sudo dnf install -y dnsmasq' },
+      });
+      const modules = check(report, 'kernel-modules');
+      expect(modules.status).toBe('warn');
+      expect(modules.detail).toContain('not loaded: kvm_amd, br_netfilter');
+      expect(modules.remedy?.command).toMatch(/^sudo modprobe -a kvm_amd br_netfilter && /);
+      expect(check(report, 'cpu-virtualization').detail).toContain('AMD-V');
+      expect(check(report, 'cloud-hypervisor').status).toBe('warn');
+      // Nothing to fix: hearthd turns forwarding on itself, for hearth0 only, while guests run.
+      expect(check(report, 'ip-forwarding')).toMatchObject({
+        status: 'pass',
+        detail: expect.stringContaining('hearth0'),
+      });
+      expect(check(report, 'ip-forwarding').remedy).toBeUndefined();
+      expect(check(report, 'vhost-net-device').status).toBe('warn');
+      expect(report.reason).toContain('qemu-img');
+      expect(report.reason).toContain('dnsmasq');
     });
-    expect(check(report, 'dnsmasq')).toMatchObject({
-      status: 'fail',
-      remedy: { command: 'sudo dnf install -y dnsmasq' },
-    });
-    const modules = check(report, 'kernel-modules');
-    expect(modules.status).toBe('warn');
-    expect(modules.detail).toContain('not loaded: kvm_amd, br_netfilter');
-    expect(modules.remedy?.command).toMatch(/^sudo modprobe -a kvm_amd br_netfilter && /);
-    expect(check(report, 'cpu-virtualization').detail).toContain('AMD-V');
-    expect(check(report, 'cloud-hypervisor').status).toBe('warn');
-    // Nothing to fix: hearthd turns forwarding on itself, for hearth0 only, while guests run.
-    expect(check(report, 'ip-forwarding')).toMatchObject({
-      status: 'pass',
-      detail: expect.stringContaining('hearth0'),
-    });
-    expect(check(report, 'ip-forwarding').remedy).toBeUndefined();
-    expect(check(report, 'vhost-net-device').status).toBe('warn');
-    expect(report.reason).toContain('qemu-img');
-    expect(report.reason).toContain('dnsmasq');
-  });
 
-  it('explains a machine without KVM and without any VMM, with pacman commands', async () => {
-    const report = await reportFor(archWithoutKvm);
-    expect(report.distro.packageManager).toBe('pacman');
-    expect(report.verdict).toBe('not-ready');
-    expect(check(report, 'cpu-virtualization')).toMatchObject({
-      status: 'fail',
-      detail: expect.stringContaining('VM without nested virtualization'),
+    it('explains a machine without KVM and without any VMM, with pacman commands', async () => {
+      const report = await reportFor(archWithoutKvm);
+      expect(report.distro.packageManager).toBe('pacman');
+      expect(report.verdict).toBe('not-ready');
+      expect(check(report, 'cpu-virtualization')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('VM without nested virtualization'),
+      });
+      const kvm = check(report, 'kvm-device');
+      expect(kvm.status).toBe('fail');
+      expect(kvm.remedy?.command).toContain('sudo modprobe -a kvm kvm_intel');
+      expect(check(report, 'kvm-access').status).toBe('fail');
+      expect(check(report, 'qemu')).toMatchObject({
+        status: 'fail',
+        remedy: { command: 'sudo pacman -S --needed qemu-base' },
+      });
+      expect(check(report, 'cloud-hypervisor').status).toBe('fail');
+      expect(check(report, 'kernel-modules').detail).toContain('not loaded: kvm, kvm_intel');
     });
-    const kvm = check(report, 'kvm-device');
-    expect(kvm.status).toBe('fail');
-    expect(kvm.remedy?.command).toContain('sudo modprobe -a kvm kvm_intel');
-    expect(check(report, 'kvm-access').status).toBe('fail');
-    expect(check(report, 'qemu')).toMatchObject({
-      status: 'fail',
-      remedy: { command: 'sudo pacman -S --needed qemu-base' },
-    });
-    expect(check(report, 'cloud-hypervisor').status).toBe('fail');
-    expect(check(report, 'kernel-modules').detail).toContain('not loaded: kvm, kvm_intel');
-  });
 
-  it('counts how many environments fit in 4 GiB and gives zypper commands', async () => {
-    const report = await reportFor(opensuseSmallMemory);
-    expect(report.distro.packageManager).toBe('zypper');
-    expect(report.capacity.environments).toBe(1);
-    expect(check(report, 'memory')).toMatchObject({
-      status: 'warn',
-      detail: expect.stringContaining('room for 1 environment of 2 GiB'),
+    it('counts how many environments fit in 4 GiB and gives zypper commands', async () => {
+      const report = await reportFor(opensuseSmallMemory);
+      expect(report.distro.packageManager).toBe('zypper');
+      expect(report.capacity.environments).toBe(1);
+      expect(check(report, 'memory')).toMatchObject({
+        status: 'warn',
+        detail: expect.stringContaining('room for 1 environment of 2 GiB'),
+      });
+      expect(check(report, 'ip-tool')).toMatchObject({
+        status: 'fail',
+        remedy: { command: 'sudo zypper install -y iproute2' },
+      });
     });
-    expect(check(report, 'ip-tool')).toMatchObject({
-      status: 'fail',
-      remedy: { command: 'sudo zypper install -y iproute2' },
+
+    it('refuses to run a VMM binary that others could have replaced', async () => {
+      const report = await reportFor(tamperedQemu);
+      const qemu = check(report, 'qemu');
+      expect(qemu.status).toBe('warn'); // Cloud Hypervisor is there, so QEMU is only the fallback
+      expect(qemu.detail).toContain('/usr/local/bin/qemu-system-x86_64');
+      expect(qemu.detail).toContain('will not run it');
     });
-  });
 
-  it('refuses to run a VMM binary that others could have replaced', async () => {
-    const report = await reportFor(tamperedQemu);
-    const qemu = check(report, 'qemu');
-    expect(qemu.status).toBe('warn'); // Cloud Hypervisor is there, so QEMU is only the fallback
-    expect(qemu.detail).toContain('/usr/local/bin/qemu-system-x86_64');
-    expect(qemu.detail).toContain('will not run it');
-  });
-
-  it('serves a fixture machine through the real daemon with --host-root', async () => {
-    const root = await materialize(fedoraAmd);
-    roots.push(root);
-    const daemon = await HearthdProcess.start(await makePaths(), ['--host-root', root]);
-    try {
-      const client = daemon.client();
-      const report = await client.call('getHost');
-      const version = await client.call('getVersion');
-      await client.close();
-      expect(report.distro.id).toBe('fedora');
-      expect(check(report, 'qemu-img').remedy?.command).toBe('sudo dnf install -y qemu-img');
-      expect(version.vmms).toEqual([{ kind: 'qemu', path: '/usr/bin/qemu-system-x86_64', version: '8.2.2' }]);
-    } finally {
-      await daemon.dispose();
-    }
-  });
-});
+    it('serves a fixture machine through the real daemon with --host-root', async () => {
+      const root = await materialize(fedoraAmd);
+      roots.push(root);
+      const daemon = await HearthdProcess.start(await makePaths(), ['--host-root', root]);
+      try {
+        const client = daemon.client();
+        const report = await client.call('getHost');
+        const version = await client.call('getVersion');
+        await client.close();
+        expect(report.distro.id).toBe('fedora');
+        expect(check(report, 'qemu-img').remedy?.command).toBe('sudo dnf install -y qemu-img');
+        expect(version.vmms).toEqual([{ kind: 'qemu', path: '/usr/bin/qemu-system-x86_64', version: '8.2.2' }]);
+      } finally {
+        await daemon.dispose();
+      }
+    });
+  },
+);

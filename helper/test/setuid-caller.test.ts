@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { requestAs } from './support/request-as.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 /**
  * A member's identity is what the kernel recorded when they connected (SO_PEERCRED, SO_PEERGROUPS),
@@ -41,7 +42,7 @@ async function member(argv: string[]): Promise<Line[]> {
     .map((line) => JSON.parse(line) as Line);
 }
 
-describe.skipIf(process.getuid?.() !== 0)('a member is never taken for root through a setuid program', () => {
+describe('a member is never taken for root through a setuid program', skipWhen(NEEDS_ROOT), () => {
   let daemon: HearthdProcess;
   let bin: string;
   let plain: string;

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HearthdClient } from '#protocol/client';
 import { addTinyClass, installTestImage, killVmms, waitForState } from './support/environments.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
-import { eventually, SseReader } from './support/sse-reader.js';
+import { eventually } from './support/eventually.js';
+import { SseReader } from './support/sse-reader.js';
+import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
 const run = promisify(execFile);
 const ticks = async (pid: number) => {
@@ -16,7 +18,7 @@ const rss = async (pid: number) =>
   Number(/^VmRSS:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
 /** Live figures of a real (TCG) VM, checked against /proc, and only for whoever may see them. */
-describe.skipIf(process.getuid?.() !== 0)('environment stats', () => {
+describe('environment stats', skipWhen(NEEDS_ROOT), () => {
   let daemon: HearthdProcess;
   let client: HearthdClient;
 
@@ -54,7 +56,10 @@ describe.skipIf(process.getuid?.() !== 0)('environment stats', () => {
 
   it('sends stats events to the owner and nothing of it to another uid', async () => {
     const mine = await SseReader.open(daemon.paths.socket, '/v1/events');
-    await eventually(() => mine.messages.some((m) => m.event === 'stats'), 10_000, 'a stats event');
+    await eventually(() => mine.messages.some((m) => m.event === 'stats'), {
+      timeoutMs: 10_000,
+      what: 'a stats event',
+    });
     mine.close();
     const { stdout: status } = await run('setpriv', [
       '--reuid=65534',

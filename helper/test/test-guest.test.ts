@@ -3,10 +3,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ensureTestGuest, type TestGuest } from './support/test-guest.js';
+import { eventually } from './support/eventually.js';
 
 // A boot takes ~3 s here; the bounds leave room for a loaded 2-core CI machine under TCG.
 const BOOT_TIMEOUT_MS = 30_000;
@@ -131,17 +131,12 @@ class Vm {
   /** Polls the console until a whole line matches; fails early if QEMU has exited. */
   async waitForLine(line: RegExp, timeoutMs = BOOT_TIMEOUT_MS): Promise<RegExpExecArray> {
     const pattern = new RegExp(`^${line.source}\\r?$`, 'm');
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const text = await this.consoleText();
-      const match = pattern.exec(text);
-      if (match) return match;
-      if (this.exitCode !== null || Date.now() > deadline) {
-        const why = this.exitCode !== null ? `QEMU exited (${this.exitCode})` : `${timeoutMs} ms passed`;
-        throw new Error(`${why} before the console showed ${pattern}:\n${text.slice(-3000)}\n${await this.output()}`);
-      }
-      await sleep(50);
-    }
+    return eventually(async () => pattern.exec(await this.consoleText()) ?? undefined, {
+      what: `the console to show ${pattern}`,
+      timeoutMs,
+      giveUp: () => (this.exitCode === null ? undefined : `QEMU exited (${this.exitCode})`),
+      context: async () => `${(await this.consoleText()).slice(-3000)}\n${await this.output()}`,
+    });
   }
 
   /** Presses the ACPI power button over QMP and returns the QMP events seen until QEMU exited. */

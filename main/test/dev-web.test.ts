@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../helper/test/support/eventually.js';
 
 /** `npm run dev:web` as a developer runs it: the token never reaches the terminal. */
 describe('dev:web', () => {
@@ -24,7 +25,11 @@ describe('dev:web', () => {
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     try {
-      for (let i = 0; i < 100 && !output.includes('dev-web.url'); i += 1) await new Promise((r) => setTimeout(r, 100));
+      await eventually(() => output.includes('dev-web.url'), {
+        what: 'dev-web to print its URL file',
+        timeoutMs: 10_000,
+        context: () => output,
+      });
       const file = join(runtime, 'hearth', 'dev-web.url');
       const url = (await readFile(file, 'utf8')).trim();
       const token = /#hearth-token=([\w-]{40,})$/.exec(url)?.[1];

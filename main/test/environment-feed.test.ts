@@ -5,6 +5,7 @@ import { HearthdProcess, makePaths } from '../../helper/test/support/hearthd-pro
 import { ConnectionManager } from '../src/core/connection.js';
 import { EnvironmentFeed } from '../src/core/environment-feed.js';
 import type { TrayEnvironment } from '../src/core/tray-model.js';
+import { eventually } from '../../helper/test/support/eventually.js';
 
 /** The tray's environment list against a real hearthd running a real (TCG) VM. */
 describe('EnvironmentFeed', () => {
@@ -13,14 +14,13 @@ describe('EnvironmentFeed', () => {
   let feed: EnvironmentFeed;
   let latest: TrayEnvironment[] | undefined;
 
-  const eventually = async (predicate: (list: TrayEnvironment[]) => boolean, ms = 90_000) => {
-    const deadline = Date.now() + ms;
-    while (!(latest && predicate(latest))) {
-      if (Date.now() > deadline) throw new Error(`tray list never matched; last: ${JSON.stringify(latest)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return latest;
-  };
+  /** The tray list once it matches `predicate`. */
+  const listed = (predicate: (list: TrayEnvironment[]) => boolean, timeoutMs = 90_000) =>
+    eventually(() => (latest && predicate(latest) ? latest : undefined), {
+      what: 'the tray list to match',
+      timeoutMs,
+      context: () => `last: ${JSON.stringify(latest)}`,
+    });
 
   beforeAll(async () => {
     const paths = await makePaths('hearth-feed-');
@@ -52,18 +52,18 @@ describe('EnvironmentFeed', () => {
   });
 
   it('follows an environment from creation to running, stops it from the tray, and drops it on delete', async () => {
-    await eventually((list) => list.length === 0);
+    await listed((list) => list.length === 0);
     const client = daemon.client();
     const created = await client.call('createEnvironment', { body: { name: 'tray-demo', class: 'tiny' } });
-    expect(await eventually((list) => list[0]?.state === 'running')).toEqual([
+    expect(await listed((list) => list[0]?.state === 'running')).toEqual([
       { id: created.id, name: 'tray-demo', state: 'running' },
     ]);
 
     await feed.stopEnvironment(created.id);
-    await eventually((list) => list[0]?.state === 'stopped');
+    await listed((list) => list[0]?.state === 'stopped');
 
     await client.call('deleteEnvironment', { params: { id: created.id } });
-    await eventually((list) => list.length === 0);
+    await listed((list) => list.length === 0);
     await client.close();
   });
 
@@ -75,9 +75,9 @@ describe('EnvironmentFeed', () => {
     const client = daemon.client();
     await client.call('createEnvironment', { body: { name: 'kept', class: 'tiny', start: false } });
     await client.close();
-    await eventually((list) => list.some((e) => e.name === 'kept'));
+    await listed((list) => list.some((e) => e.name === 'kept'));
     daemon.signal('SIGTERM');
     await daemon.waitForExit();
-    await eventually((list) => list.length === 0, 15_000);
+    await listed((list) => list.length === 0, 15_000);
   });
 });

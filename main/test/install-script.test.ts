@@ -19,6 +19,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HearthdClient } from '#protocol/client';
 import { seedScratchRoot } from './support/scratch-root.js';
+import { skipWhen } from '../../helper/test/support/skip.js';
+import { eventually } from '../../helper/test/support/eventually.js';
 
 /**
  * hearth-install.sh, run for real into a scratch root (--root): what it installs, with which
@@ -133,7 +135,9 @@ function installWithEnv(
 const results = (stdout: string): Record<string, string> =>
   Object.fromEntries([...stdout.matchAll(/^::result (\S+) (\S+)/gm)].map((m): [string, string] => [m[1]!, m[2]!]));
 
-describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root', () => {
+// Install, re-run, upgrade, uninstall: steps of one story in one scratch root, kept in order
+// under --sequence.shuffle (the file still runs alone).
+describe('hearth-install.sh in a scratch root', { ...skipWhen(skipReason), shuffle: false }, () => {
   let root: string;
   let seed: Map<string, Entry>;
   let first: { stdout: string };
@@ -228,11 +232,11 @@ describe.skipIf(skipReason !== undefined)('hearth-install.sh in a scratch root',
     const socket = join(root, 'run/hearth/hearthd.sock');
     const client = new HearthdClient(socket);
     try {
-      let version;
-      for (let i = 0; i < 100 && !version; i += 1) {
-        version = await client.call('getVersion').catch(() => undefined);
-        if (!version) await new Promise((r) => setTimeout(r, 100));
-      }
+      const version = await eventually(() => client.call('getVersion'), {
+        what: 'the installed hearthd to serve',
+        timeoutMs: 10_000,
+        context: () => output.join(''),
+      });
       expect(version, output.join('')).toMatchObject({ hearthd: '0.1.0', api: 'v1' });
       // The default ACL on /run/hearth reached the socket hearthd created: access before re-login.
       const acl = execFileSync('getfacl', ['-n', '-c', socket], {

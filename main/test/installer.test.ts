@@ -8,6 +8,7 @@ import { ConnectionManager } from '../src/core/connection.js';
 import { seedScratchRoot } from './support/scratch-root.js';
 import { applyInstallerLine, failRun, newRun, planInstall } from '../src/core/installer-plan.js';
 import { DirectRunner, Installer, readInstalledVersion, SudoPromptRunner } from '../src/core/installer.js';
+import { NEEDS_ROOT, skipWhen } from '../../helper/test/support/skip.js';
 
 const repo = join(import.meta.dirname, '..', '..');
 const ids = (run: { steps: Array<{ id: string }> }) => run.steps.map((s) => s.id);
@@ -196,7 +197,7 @@ describe('SudoPromptRunner', () => {
 });
 
 /** The whole installer (plan → runner → real script → step updates) into a scratch root. */
-describe.skipIf(process.getuid?.() !== 0)('Installer with the real script in a scratch root', () => {
+describe('Installer with the real script in a scratch root', skipWhen(NEEDS_ROOT), () => {
   let root: string;
   beforeAll(async () => {
     root = await seedScratchRoot('hearth-installer-');

@@ -6,6 +6,7 @@ import { HearthdProcess, makePaths } from '../../helper/test/support/hearthd-pro
 import type { AppCore } from '../src/core/app-core.js';
 import { testAppCore } from './support/test-app-core.js';
 import { electronSenderPolicy, IpcRouter, ownerOf, type IpcSender } from '../src/core/ipc-router.js';
+import { eventually } from '../../helper/test/support/eventually.js';
 
 /**
  * Log follow over IPC, end to end: the router and app core in front of a real hearthd running a
@@ -22,13 +23,8 @@ describe('subscriptions over IPC against a real VM', () => {
   let readyMarker: string;
   const events: SubscriptionEvent[] = [];
 
-  const eventually = async (predicate: () => boolean, what: string, ms = 120_000) => {
-    const deadline = Date.now() + ms;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`${what} never happened; events: ${JSON.stringify(events.slice(-5))}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const happened = (predicate: () => boolean, what: string) =>
+    eventually(predicate, { what, timeoutMs: 120_000, context: () => `events: ${JSON.stringify(events.slice(-5))}` });
   const subscribe = async (request: unknown, sender = ours) => {
     const result = (await router.handle('subscribe', sender, request)) as IpcResult<{ id: string }>;
     if (!result.ok) throw new Error(`subscribe failed: ${JSON.stringify(result.error)}`);
@@ -63,11 +59,11 @@ describe('subscriptions over IPC against a real VM', () => {
     const id = await subscribe({ topic: 'logs', request: { params: { id: 'follow' }, query: { tail: 0 } } });
     expect(id).toMatch(/^sub-\d+$/);
 
-    await eventually(() => lines(id).some((line) => line.includes(readyMarker)), 'the ready marker on the console');
+    await happened(() => lines(id).some((line) => line.includes(readyMarker)), 'the ready marker on the console');
     expect(lines(id).length).toBeGreaterThan(1);
 
     await expect(router.handle('unsubscribe', ours, { id })).resolves.toEqual({ ok: true, value: {} });
-    await eventually(() => of(id).some((e) => e.kind === 'end'), 'the end event');
+    await happened(() => of(id).some((e) => e.kind === 'end'), 'the end event');
     expect(of(id).at(-1)).toEqual({ id, topic: 'logs', kind: 'end' });
     expect(core.subscriptions.size).toBe(0);
   });
@@ -78,23 +74,23 @@ describe('subscriptions over IPC against a real VM', () => {
     await client.close();
     const a = await subscribe({ topic: 'logs', request: { params: { id: 'follow' } } });
     const b = await subscribe({ topic: 'logs', request: { params: { id: 'follow' }, query: { source: 'events' } } });
-    await eventually(() => lines(a).length > 0 && lines(b).length > 0, 'the tail of both logs');
+    await happened(() => lines(a).length > 0 && lines(b).length > 0, 'the tail of both logs');
     expect(core.subscriptions.size).toBe(2);
     core.subscriptions.stopOwner(ownerOf(ours));
-    await eventually(() => of(a).some((e) => e.kind === 'end') && of(b).some((e) => e.kind === 'end'), 'both ends');
+    await happened(() => of(a).some((e) => e.kind === 'end') && of(b).some((e) => e.kind === 'end'), 'both ends');
     expect(core.subscriptions.size).toBe(0);
   });
 
   it("follows hearthd's own log: the tail as one batch, then new entries", async () => {
     const id = await subscribe({ topic: 'hearthdLog', request: { query: { tail: 5 } } });
     const entries = () => of(id).flatMap((e) => (e.kind === 'item' && e.topic === 'hearthdLog' ? e.item.entries : []));
-    await eventually(() => entries().length > 0, 'the tail of hearthd log');
+    await happened(() => entries().length > 0, 'the tail of hearthd log');
     expect(entries().length).toBeLessThanOrEqual(5);
     const before = entries().at(-1)!.seq;
     await router.handle('createEnvironment', ours, { body: { name: 'logged', class: 'tiny', start: false } });
-    await eventually(() => entries().some((e) => e.seq > before && e.environment?.name === 'logged'), 'a new entry');
+    await happened(() => entries().some((e) => e.seq > before && e.environment?.name === 'logged'), 'a new entry');
     await router.handle('unsubscribe', ours, { id });
-    await eventually(() => of(id).some((e) => e.kind === 'end'), 'the end event');
+    await happened(() => of(id).some((e) => e.kind === 'end'), 'the end event');
   });
 
   it("refuses a follow of an environment that does not exist with hearthd's not-found", async () => {

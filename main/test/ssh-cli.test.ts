@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshPublicKey } from '#protocol';
 import { ensureMember, type Member } from '../../e2e/support/member-bridge.js';
 import { HearthdProcess, makePaths, type HearthdPaths } from '../../helper/test/support/hearthd-process.js';
+import { NEEDS_ROOT, skipWhen } from '../../helper/test/support/skip.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const CLI = join(REPO, 'main', 'src', 'ssh', 'cli.ts');
@@ -15,7 +16,7 @@ const CLI = join(REPO, 'main', 'src', 'ssh', 'cli.ts');
  * `npm run ssh` as a user without the app runs it: a non-root hearth member, against a real
  * hearthd's socket (run as its unit runs it), in a home of the member's own.
  */
-describe.skipIf(process.getuid?.() !== 0)('npm run ssh as a hearth member against a real hearthd', () => {
+describe('npm run ssh as a hearth member against a real hearthd', skipWhen(NEEDS_ROOT), () => {
   let paths: HearthdPaths;
   let daemon: HearthdProcess;
   let member: Member;

@@ -6,6 +6,7 @@ import { HearthdProcess, makePaths } from '../../helper/test/support/hearthd-pro
 import { ConnectionManager } from '../src/core/connection.js';
 import { ReadinessFeed, type Readiness } from '../src/core/readiness-feed.js';
 import { environmentNotices, trayModel, type TrayEnvironment, type TrayMenuItem } from '../src/core/tray-model.js';
+import { eventually } from '../../helper/test/support/eventually.js';
 
 const env = (id: string, state: TrayEnvironment['state'], sshHost?: string): TrayEnvironment => ({
   id,
@@ -143,8 +144,7 @@ describe('ReadinessFeed against a real hearthd', () => {
   });
 
   it('shows "not ready" with the reason hearthd gives', async () => {
-    const deadline = Date.now() + 20_000;
-    while (latest === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => latest !== undefined, { what: 'the first tray model', timeoutMs: 20_000 });
     expect(latest?.verdict).toBe('not-ready');
     const host = await manager.client.call('getHost');
     expect(latest?.reason).toBe(host.reason);

@@ -6,11 +6,12 @@ import type { HearthdClient } from '#protocol/client';
 import { inNs, succeeds } from '../network/support/topology.js';
 import { installDebianImage } from '../support/debian-image.js';
 import { killVmms, waitForState } from '../support/environments.js';
-import { ensureTunLikeDistributions } from '../support/tun.js';
+import { useTunLikeDistributions } from '../support/tun.js';
 import { HearthdProcess, makePaths } from '../support/hearthd-process.js';
 import { requestAs } from '../support/request-as.js';
 import { asUnit, unitProfile } from '../support/unit-profile.js';
 import { asMember, ensureDeveloper, GREETING, makeWorld, WORLD, type Member, type World } from './support/world.js';
+import { NEEDS_ROOT, skipWhen } from '../support/skip.js';
 
 /**
  * The whole scenario of issue #9, for real: the local Debian image, hearthd as the unit runs it
@@ -20,18 +21,18 @@ import { asMember, ensureDeveloper, GREETING, makeWorld, WORLD, type Member, typ
  * (isolated) of one owner, `other` of a second owner.
  */
 const REPO = join(import.meta.dirname, '..', '..', '..');
-const root = process.getuid?.() === 0;
 const BOOT_MS = 20 * 60_000;
 /** One step over SSH into a TCG guest on a busy machine can take seconds; a few dozen of them, minutes. */
 const STEP_MS = 5 * 60_000;
 
-describe.skipIf(!root)('a real Debian environment on a NAT network, with SSH', () => {
+describe('a real Debian environment on a NAT network, with SSH', skipWhen(NEEDS_ROOT), () => {
   let world: World;
   let daemon: HearthdProcess;
   let client: HearthdClient;
   let alice: Member;
   let bob: Member;
   let carol: Member;
+  let restoreTun: (() => Promise<void>) | undefined;
   const envs = new Map<string, Environment>();
 
   /** `npm run ssh -- <command>` as `member`: the user's side of SSH (key, ssh_config, Include). */
@@ -73,7 +74,7 @@ describe.skipIf(!root)('a real Debian environment on a NAT network, with SSH', (
 
   beforeAll(
     async () => {
-      await ensureTunLikeDistributions();
+      restoreTun = await useTunLikeDistributions();
       world = await makeWorld();
       alice = await ensureDeveloper('hearth-dev-a');
       bob = await ensureDeveloper('hearth-dev-b');
@@ -114,6 +115,7 @@ describe.skipIf(!root)('a real Debian environment on a NAT network, with SSH', (
     await quietly(() => killVmms(daemon.paths));
     await quietly(() => daemon.dispose());
     await quietly(() => world.dispose());
+    await quietly(async () => restoreTun?.());
   }, STEP_MS);
 
   it(

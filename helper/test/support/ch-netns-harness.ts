@@ -47,7 +47,8 @@ const exchange = await new Promise<{ hello: string; echo: string }>((resolve, re
 });
 const chSocketStats = await lstat(`${dir}/vsock.sock`);
 await vm.handle.terminate();
-await new Promise((resolve) => setTimeout(resolve, 300));
+// The VMM closes its vsock socket as it exits: wait for the exit itself, not for a guess at it.
+await vm.process.exited;
 server.close();
 const released = await releaseVsockDir(input.spec);
 

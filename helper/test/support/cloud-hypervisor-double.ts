@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { type MonitorEvent, parseEventMonitor } from '../doubles/cloud-hypervisor/event-monitor.js';
 import { parseRequestRecord, type RequestRecordEntry } from '../doubles/cloud-hypervisor/request-record.js';
 import { ChSpec, DEFAULT_SPEC_PATH } from '../doubles/cloud-hypervisor/spec.js';
+import { eventually } from './eventually.js';
 
 /**
  * What tests need to run hearthd's Cloud Hypervisor driver against the contract double (there is
@@ -24,7 +25,7 @@ export const CH_DOUBLE_PATH = resolve(
   'cloud-hypervisor-double',
 );
 
-/** CH's official OpenAPI document the double validates against (`<repo>/../shared/specs/`). */
+/** The description of CH's API the double validates against (in the project: doubles/cloud-hypervisor/). */
 export const CH_SPEC_PATH = process.env.HEARTH_CH_DOUBLE_SPEC ?? DEFAULT_SPEC_PATH;
 
 /** The line the double's simulated guest writes to its serial file once it is "up". */
@@ -110,14 +111,13 @@ export class ChDoubleProcess {
   async waitForApi(timeoutMs = 10_000): Promise<void> {
     const socket = this.apiSocket;
     if (socket === undefined) throw new Error('started without --api-socket');
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (this.exitCode !== undefined)
-        throw new Error(`the double exited with ${this.exitCode}: ${this.stderr.join('')}`);
-      if (existsSync(socket) && (await accepts(socket))) return;
-      if (Date.now() > deadline) throw new Error(`the double's API did not answer within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await eventually(async () => existsSync(socket) && (await accepts(socket)), {
+      what: "the double's API to answer",
+      timeoutMs,
+      intervalMs: 20,
+      giveUp: () =>
+        this.exitCode === undefined ? undefined : `the double exited with ${this.exitCode}: ${this.stderr.join('')}`,
+    });
   }
 
   waitForExit(): Promise<number | null> {

@@ -5,6 +5,7 @@ import type { Environment, EnvironmentState, SettingsPatch } from '#protocol';
 import type { HearthdClient } from '#protocol/client';
 import { HEARTHD_BUNDLE, type HearthdPaths } from './hearthd-process.js';
 import { ensureTestGuest } from './test-guest.js';
+import { eventually } from './eventually.js';
 
 const run = promisify(execFile);
 
@@ -74,17 +75,18 @@ export async function waitForState(
   timeoutMs = 60_000,
 ): Promise<Environment> {
   const wanted = Array.isArray(states) ? states : [states];
-  const deadline = Date.now() + timeoutMs;
   let last: Environment | undefined;
-  for (;;) {
-    last = await client.call('getEnvironment', { params: { id: ref } });
-    if (wanted.includes(last.state)) return last;
-    if (Date.now() > deadline)
-      throw new Error(
-        `${ref} did not reach ${wanted.join('|')} within ${timeoutMs} ms: it is ${last.state} (${last.reason ?? 'no reason'})`,
-      );
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return eventually(
+    async () => {
+      last = await client.call('getEnvironment', { params: { id: ref } });
+      return wanted.includes(last.state) ? last : undefined;
+    },
+    {
+      what: `${ref} to reach ${wanted.join('|')}`,
+      timeoutMs,
+      context: () => `it is ${last?.state ?? 'unknown'} (${last?.reason ?? 'no reason'})`,
+    },
+  );
 }
 
 export interface ProcessRow {

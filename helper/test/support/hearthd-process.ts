@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HearthdClient } from '#protocol/client';
 import { asUnit, unitProfile } from './unit-profile.js';
+import { eventually } from './eventually.js';
 
 /** The bundled hearthd that `npm run build` produces: the same file the installer ships. */
 export const HEARTHD_BUNDLE = join(import.meta.dirname, '..', '..', '..', 'dist', 'helper', 'hearthd.mjs');
@@ -93,20 +94,13 @@ export class HearthdProcess {
     const deadline = Date.now() + timeoutMs;
     const client = this.client();
     try {
-      for (;;) {
-        if (this.exitCode !== undefined)
-          throw new Error(`hearthd exited with ${this.exitCode}:\n${this.output.join('\n')}`);
-        try {
-          await client.call('getVersion');
-          return;
-        } catch (error) {
-          if (Date.now() > deadline)
-            throw new Error(
-              `hearthd did not serve within ${timeoutMs} ms: ${String(error)}\n${this.output.join('\n')}`,
-            );
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
+      await eventually(() => client.call('getVersion'), {
+        what: 'hearthd to serve',
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        intervalMs: 100,
+        giveUp: () => (this.exitCode === undefined ? undefined : `hearthd exited with ${this.exitCode}`),
+        context: () => this.output.join('\n'),
+      });
     } finally {
       await client.close();
     }

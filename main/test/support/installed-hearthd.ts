@@ -4,6 +4,7 @@
  */
 import type { Environment, EnvironmentState } from '#protocol';
 import type { ExecOptions, NspawnMachine } from './nspawn-machine.js';
+import { eventually } from '../../../helper/test/support/eventually.js';
 
 export const SOCKET = '/run/hearth/hearthd.sock';
 
@@ -90,18 +91,21 @@ export async function waitForState(
   state: EnvironmentState,
   timeoutMs: number,
 ): Promise<Environment> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const env = await apiOk<Environment>(machine, as, 'GET', `/v1/environments/${name}`);
-    if (env.state === state) return env;
-    if (env.state === 'failed' || Date.now() > deadline) {
-      throw new Error(
-        `${name} is ${env.state}, not ${state}: ${env.reason ?? 'no reason given'}\n` +
-          `hearthd's journal:\n${await journal(machine)}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  let last: Environment | undefined;
+  return eventually(
+    async () => {
+      last = await apiOk<Environment>(machine, as, 'GET', `/v1/environments/${name}`);
+      return last.state === state ? last : undefined;
+    },
+    {
+      what: `${name} to be ${state}`,
+      timeoutMs,
+      intervalMs: 250,
+      giveUp: () => (last?.state === 'failed' ? `it failed: ${last.reason ?? 'no reason given'}` : undefined),
+      context: async () =>
+        `it is ${last?.state ?? 'unknown'}: ${last?.reason ?? 'no reason given'}\nhearthd's journal:\n${await journal(machine)}`,
+    },
+  );
 }
 
 /** A process of the machine (pid in its namespace): uid and NoNewPrivs/Seccomp/CapBnd from /proc/<pid>/status. */

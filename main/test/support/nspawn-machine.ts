@@ -10,6 +10,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { eventually } from '../../../helper/test/support/eventually.js';
 
 export interface Bind {
   host: string;
@@ -32,7 +33,8 @@ export interface ExecOptions {
 }
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A deadline to race an exit against (not a wait for a state: the exit is the event). */
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The container's init: nspawn's child whose pid is 1 in its own (nested) pid namespace. */
 async function findInit(nspawnPid: number): Promise<number | undefined> {
@@ -84,22 +86,25 @@ export class NspawnMachine {
     for (const bind of options.binds) args.push(`--bind-ro=${bind.host}:${bind.container}`);
     const nspawn = spawn('systemd-nspawn', args, { stdio: ['ignore', fd, fd], env: { PATH, LC_ALL: 'C' } });
     closeSync(fd);
-    let initPid: number | undefined;
-    for (let i = 0; i < 200 && initPid === undefined && nspawn.exitCode === null; i += 1) {
-      await sleep(50);
-      initPid = await findInit(nspawn.pid!);
-    }
+    const initPid = await eventually(() => findInit(nspawn.pid!), {
+      what: "systemd-nspawn's init",
+      timeoutMs: 10_000,
+      giveUp: () => (nspawn.exitCode === null ? undefined : `systemd-nspawn exited with ${nspawn.exitCode}`),
+    }).catch(() => undefined);
     const machine = new NspawnMachine(runDir, rootDir, overlay, nspawn, initPid ?? -1, consoleLog);
     try {
       if (initPid === undefined) throw new Error(`systemd-nspawn started no init:\n${await machine.consoleTail()}`);
       // Until nspawn's child has exec'd systemd and systemd opened its bus, systemctl answers
       // "offline" or cannot connect at all: ask again until boot has an outcome.
-      const deadline = Date.now() + 120_000;
       let state = await machine.exec(['systemctl', 'is-system-running', '--wait'], { timeoutMs: 120_000 });
-      while (!/^(running|degraded|maintenance|stopping)$/.test(state.stdout.trim()) && Date.now() < deadline) {
-        await sleep(100);
-        state = await machine.exec(['systemctl', 'is-system-running', '--wait'], { timeoutMs: 120_000 });
-      }
+      await eventually(
+        async () => {
+          if (/^(running|degraded|maintenance|stopping)$/.test(state.stdout.trim())) return true;
+          state = await machine.exec(['systemctl', 'is-system-running', '--wait'], { timeoutMs: 120_000 });
+          return false;
+        },
+        { what: 'the machine to finish booting', timeoutMs: 120_000, intervalMs: 100 },
+      ).catch(() => undefined);
       if (state.stdout.trim() !== 'running') {
         const failed = await machine.exec(['systemctl', '--failed', '--no-pager']);
         throw new Error(`the machine booted ${state.stdout.trim() || state.stderr}:\n${failed.stdout}`);
@@ -169,7 +174,7 @@ export class NspawnMachine {
     });
     // SIGTERM makes nspawn ask init to power off; killing init ends every process in the machine.
     this.nspawn.kill('SIGTERM');
-    const clean = await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]);
+    const clean = await Promise.race([exited.then(() => true), delay(15_000).then(() => false)]);
     if (!clean) {
       if (this.initPid > 0) process.kill(this.initPid, 'SIGKILL');
       this.nspawn.kill('SIGKILL');

@@ -5,8 +5,8 @@ import { Type, type Static } from '@sinclair/typebox';
  * The one Cloud Hypervisor release hearthd installs, pinned here: never "latest", never looked up
  * at run time. Changing it is a code change, reviewed like any other.
  *
- * - The VMM: `cloud-hypervisor-static` of v53.0, the version whose API spec the driver is held to
- *   (`../shared/specs/cloud-hypervisor-v53.0-openapi.yaml`). Cloud Hypervisor publishes no
+ * - The VMM: `cloud-hypervisor-static` of v53.0, the version whose API the driver is held to
+ *   (helper/test/doubles/cloud-hypervisor/cloud-hypervisor-api.yaml). Cloud Hypervisor publishes no
  *   checksum files; GitHub's release API gives each asset a SHA-256 `digest`. GitHub cannot be
  *   reached from where this was written, so the digest and size below are the ones several
  *   independent projects recorded for this asset (they agree); `hearthd install-cloud-hypervisor`

@@ -69,11 +69,6 @@ export class Guest {
     this.timers.clear();
   }
 
-  resume(): void {
-    this.paused = false;
-    for (const what of this.pending) this.schedule(what);
-  }
-
   /** The ACPI power button event; a guest with acpid shuts down after a while. */
   powerButton(): void {
     if (!this.behaviour.acpi) {

@@ -1,28 +1,20 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 
 /**
- * Cloud Hypervisor's official OpenAPI document (3.0.1), turned into request and response validators.
- * The document is the contract: every request a driver sends is checked against it, and the
- * double's own answers are checked against it in tests.
+ * The description of Cloud Hypervisor's API that Hearth's driver is held to (OpenAPI 3.0.1,
+ * `cloud-hypervisor-api.yaml` beside this file: the endpoints and bodies hearthd uses, written from
+ * CH's official v53.0 document), turned into request and response validators. Every request a
+ * driver sends is checked against it, and the double's own answers are checked against it in tests.
  */
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const SPEC_FILE = 'cloud-hypervisor-v53.0-openapi.yaml';
-const REPO = resolve(here, '..', '..', '..', '..');
-
-/**
- * `<repo>/../shared/specs/…`: the spec lives beside the repository, not inside it. A git worktree
- * one level further down (`<main>/../wt/<branch>`) finds it one directory higher.
- */
-export const DEFAULT_SPEC_PATH =
-  [resolve(REPO, '..', 'shared', 'specs', SPEC_FILE), resolve(REPO, '..', '..', 'shared', 'specs', SPEC_FILE)].find(
-    (path) => existsSync(path),
-  ) ?? resolve(REPO, '..', 'shared', 'specs', SPEC_FILE);
+/** Lives in the project, so a clone with nothing beside it validates against the same contract. */
+export const DEFAULT_SPEC_PATH = resolve(here, 'cloud-hypervisor-api.yaml');
 
 /** CH's `servers[0].url` path: every endpoint lives under it. */
 export const API_ROOT = '/api/v1';

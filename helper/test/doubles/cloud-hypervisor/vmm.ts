@@ -16,13 +16,14 @@ import { HybridVsock } from './vsock.js';
  * - Errors answer with a JSON array of messages (outermost first). Since v53 (PR #8320) an error
  *   whose root cause is "VM is not created" / "VM config is missing" answers 404; every other
  *   failed action, including wrong-state ones, answers 500. The 405s the spec lists are never sent
- *   (issue #8680), and vm.shutdown/pause/resume/power-button without a VM answer 500 (issue #8678).
+ *   (issue #8680), and vm.shutdown/power-button without a VM answer 500 (issue #8678).
  * - A guest that powers off (e.g. after vm.power-button) ends the whole VMM process unless CH was
  *   started with --no-shutdown (PR #8025); with it, only the VM shuts down.
  */
 
 export type VmConfig = Record<string, unknown>;
-type RunState = 'Running' | 'Paused';
+/** Hearth never pauses a VM (vm.pause is not in the description), so an instance only runs. */
+type RunState = 'Running';
 
 /** A failed API action: CH's status and its error chain, outermost first. */
 export class ApiFailure extends Error {
@@ -64,7 +65,6 @@ export class Vmm {
   private config: VmConfig | undefined;
   private vm: Instance | undefined;
   private serial: SerialSink | undefined;
-  private counterTicks = 0;
 
   constructor(private readonly options: VmmOptions) {}
 
@@ -99,40 +99,10 @@ export class Vmm {
     this.activateDevices(this.config);
   }
 
-  pause(): void {
-    const what = 'The VM could not be paused';
-    if (this.vm === undefined) throw notRunning(what);
-    this.options.events.emit('vm', 'pausing');
-    if (this.vm.state !== 'Running') throw invalidTransition(what, 'Cannot pause VM', this.vm.state, 'Paused');
-    this.vm.guest.pause();
-    this.vm.state = 'Paused';
-    this.options.events.emit('vm', 'paused');
-  }
-
-  resume(): void {
-    const what = 'The VM could not resume';
-    if (this.vm === undefined) throw notRunning(what);
-    this.options.events.emit('vm', 'resuming');
-    if (this.vm.state !== 'Paused') throw invalidTransition(what, 'Cannot resume VM', this.vm.state, 'Running');
-    this.vm.state = 'Running';
-    this.vm.guest.resume();
-    this.options.events.emit('vm', 'resumed');
-  }
-
   shutdown(): void {
     if (this.vm === undefined) throw notRunning('The VM could not shutdown');
     this.dropInstance();
     this.options.events.emit('vm', 'shutdown');
-  }
-
-  reboot(): void {
-    this.options.events.emit('vm', 'rebooting');
-    if (this.vm === undefined || this.config === undefined) throw notCreated('The VM could not reboot');
-    this.dropInstance();
-    this.serial = this.openConsoles('The VM could not reboot');
-    this.vm = this.startInstance(this.config);
-    this.options.events.emit('vm', 'rebooted');
-    this.activateDevices(this.config);
   }
 
   /** Delivers the ACPI power button; the guest decides what to do (see guest.ts). */
@@ -154,20 +124,8 @@ export class Vmm {
     return info;
   }
 
-  counters(): Record<string, Record<string, number>> {
-    if (this.vm === undefined) throw notRunning('The VM info is not available');
-    const tick = ++this.counterTicks;
-    const out: Record<string, Record<string, number>> = {};
-    for (const [id] of devices(this.config ?? {}, 'disks', '_disk')) {
-      out[id] = { read_bytes: 4096 * tick, read_ops: tick, write_bytes: 512 * tick, write_ops: tick };
-    }
-    for (const [id] of devices(this.config ?? {}, 'net', '_net')) {
-      out[id] = { rx_bytes: 1500 * tick, rx_frames: tick, tx_bytes: 1000 * tick, tx_frames: tick };
-    }
-    return out;
-  }
-
-  delete(): void {
+  /** Forgets the config (shutting a running VM down first), as CH's vm.delete does. */
+  private delete(): void {
     if (this.config === undefined) return;
     if (this.vm !== undefined) this.shutdown();
     this.closeConsoles();
@@ -268,10 +226,6 @@ export class Vmm {
     this.serial?.close();
     this.serial = undefined;
   }
-}
-
-function invalidTransition(what: string, cannot: string, from: string, to: string): ApiFailure {
-  return new ApiFailure(500, [API, what, cannot, `Invalid transition: InvalidStateTransition(${from}, ${to})`]);
 }
 
 /**
