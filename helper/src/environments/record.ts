@@ -24,9 +24,10 @@ import { addressOf, type Subnet } from '../network/subnet.js';
 import { readBounded, UnsafeFileError } from '../system/safe-read.js';
 
 /**
- * `environment.json`, version 2: what the user asked for (spec), what hearthd last saw (status)
- * and how to find the VMM (runtime) are kept apart, and apart from the wire type, so the API can
- * change without rewriting records and an observation can never overwrite a wish.
+ * `environment.json`, version 3: what the user asked for (spec), what hearthd last saw (status),
+ * how to find the VMM (runtime) and what each component keeps (components) are kept apart, and
+ * apart from the wire type, so the API can change without rewriting records and an observation
+ * can never overwrite a wish.
  */
 /**
  * Resources as stored: the API's limits may narrow (diskGiB went from 16 TiB to 4 TiB), but an
