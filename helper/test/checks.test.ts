@@ -179,6 +179,19 @@ describe('readiness judgements', () => {
     expect([statusOf(neither, 'cloud-hypervisor'), statusOf(neither, 'qemu')]).toEqual(['fail', 'fail']);
   });
 
+  it('without KVM, needs no Cloud Hypervisor (it cannot run) and needs QEMU even beside one', () => {
+    const noKvm = { kvm: { present: false as const, open: undefined } };
+    const noCh = facts({ ...noKvm, tools: { ...facts().tools, 'cloud-hypervisor': { found: false } } });
+    expect(runChecks(noCh).find((c) => c.id === 'cloud-hypervisor')).toMatchObject({
+      status: 'pass',
+      detail: expect.stringContaining('Not needed here'),
+    });
+    const chOnly = facts({ ...noKvm, tools: { ...facts().tools, qemu: { found: false } } });
+    expect([statusOf(chOnly, 'cloud-hypervisor'), statusOf(chOnly, 'qemu')]).toEqual(['pass', 'fail']);
+    expect(runChecks(chOnly).find((c) => c.id === 'qemu')?.remedy?.summary).toContain('only VMM');
+    expect(runChecks(chOnly).find((c) => c.id === 'cloud-hypervisor')?.detail).toContain('unused here');
+  });
+
   it('accepts iptables when nft is missing', () => {
     const f = facts({
       tools: {

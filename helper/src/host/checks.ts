@@ -11,6 +11,7 @@ import {
 } from './facts.js';
 import { fail, pass, warn, type Check, type JudgedSettings } from './check-kit.js';
 import { KVM_CHECKS, kvmBootsGuests, kvmModules, kvmSeverity } from './kvm.js';
+import { autoTakesCloudHypervisor } from '../vmm/accelerator.js';
 import { installRemedy, modprobeRemedy } from './remedies.js';
 import { remedyCommand } from '../network/host-firewall.js';
 import { describeRoute, overlappingRoute } from '../network/routes.js';
@@ -153,6 +154,11 @@ export const CHECKS: readonly Check[] = [
     title: 'Cloud Hypervisor (preferred VMM)',
     category: 'hypervisor',
     judge: (f) => {
+      // hypervisor auto takes Cloud Hypervisor only with KVM (vmm/accelerator.ts): without, QEMU runs.
+      if (!autoTakesCloudHypervisor(kvmBootsGuests(f)))
+        return pass(
+          `${toolFound(f, 'cloud-hypervisor') ? `${toolDetail(f, 'cloud-hypervisor')}, unused here` : 'Not needed here'}: it runs only with a KVM that boots guests, so QEMU runs environments`,
+        );
       if (toolFound(f, 'cloud-hypervisor')) return pass(toolDetail(f, 'cloud-hypervisor'));
       const remedy: Remedy = {
         summary:
@@ -172,6 +178,8 @@ export const CHECKS: readonly Check[] = [
     judge: (f) => {
       if (f.cloudHypervisorFirmware) return pass(f.cloudHypervisorFirmware);
       if (!toolFound(f, 'cloud-hypervisor')) return pass('Not needed while Cloud Hypervisor is not installed');
+      if (!autoTakesCloudHypervisor(kvmBootsGuests(f)))
+        return pass('Not needed here: Cloud Hypervisor runs only with a KVM that boots guests');
       return warn(
         `No hypervisor-fw or CLOUDHV.fd in ${FIRMWARE_PATHS.map((p) => p.replace(/\/[^/]+$/, ''))
           .filter((d, i, a) => a.indexOf(d) === i)
@@ -191,12 +199,17 @@ export const CHECKS: readonly Check[] = [
     judge: (f) => {
       if (toolFound(f, 'qemu')) return pass(toolDetail(f, 'qemu'));
       const hasCh = toolFound(f, 'cloud-hypervisor');
+      const chRuns = hasCh && autoTakesCloudHypervisor(kvmBootsGuests(f));
       const remedy = installRemedy(
         f.distro.packageManager,
         'qemu',
-        hasCh ? 'QEMU is the fallback when Cloud Hypervisor cannot run a VM.' : 'A VMM is required.',
+        chRuns
+          ? 'QEMU is the fallback when Cloud Hypervisor cannot run a VM.'
+          : hasCh
+            ? 'Without KVM, QEMU is the only VMM that runs environments (emulated).'
+            : 'A VMM is required.',
       );
-      return (hasCh ? warn : fail)(toolDetail(f, 'qemu'), remedy);
+      return (chRuns ? warn : fail)(toolDetail(f, 'qemu'), remedy);
     },
   },
   {
