@@ -53,6 +53,11 @@ await Promise.all([
     outfile: 'dist/helper/hearthd.mjs',
     format: 'esm',
     target: 'node20',
+    // V8 keeps a script's whole source in the heap: without comments and indentation it is half
+    // the size, and pure ASCII (one byte a character, not two), which is 6 MiB of hearthd's idle
+    // RSS. Names stay, so stack traces still read; the source map maps back to the sources.
+    minifyWhitespace: true,
+    charset: 'ascii',
     define: {
       HEARTHD_BUNDLED: 'true',
       HEARTHD_KEYRINGS: JSON.stringify(keyrings()),

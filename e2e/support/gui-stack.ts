@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { addTinyClass, installTestImage, killVmms } from '../../helper/test/support/environments.js';
 import { HearthdProcess, makePaths } from '../../helper/test/support/hearthd-process.js';
+import { useTunLikeDistributions } from '../../helper/test/support/tun.js';
 import { CHROMIUM, launchChromium, openRoute } from './browser.js';
 import { ensureMember, startMemberBridge, type MemberBridge } from './member-bridge.js';
 
@@ -42,10 +43,15 @@ export interface GuiStack {
 export async function startGuiStack(prefix: string, route = '#/'): Promise<GuiStack> {
   // First: hearthd gives its socket the hearth group only if the group exists when it starts.
   const member = await ensureMember();
+  // The machine a deployed user has, whatever this one had before: tun as udev makes it (the
+  // readiness check's remedy), and QEMU under TCG, which needs no KVM. hearthd then judges it
+  // degraded at worst, and the app opens on the dashboard, not the setup wizard.
+  const restoreTun = await useTunLikeDistributions();
   const paths = await makePaths(prefix);
   await installTestImage(paths);
   const daemon = await HearthdProcess.start(paths, ['--hypervisor', 'qemu', '--accel', 'tcg']);
   const disposers: Array<() => Promise<void>> = [
+    restoreTun,
     async () => {
       await killVmms(paths);
       await daemon.dispose();
@@ -58,7 +64,11 @@ export async function startGuiStack(prefix: string, route = '#/'): Promise<GuiSt
   try {
     const client = daemon.client();
     await addTinyClass(client);
+    const host = await client.call('getHost', { query: { fresh: true } });
     await client.close();
+    // Said here, with hearthd's reason, rather than as a dashboard that never shows.
+    if (host.verdict === 'not-ready')
+      throw new Error(`hearthd judges this machine not ready, so the app would open on setup: ${host.reason}`);
     const bridge = await startMemberBridge(paths.socket, member);
     disposers.push(() => bridge.close());
     const browser = await launchChromium();

@@ -5,13 +5,14 @@ import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 
 /**
  * `accel: auto` follows the readiness report: KVM only where it boots standard guests. On the
- * CI machines /dev/kvm opens but is paravirtual (kvm_pvm), so auto must pick TCG, and the guest
- * must come up (under KVM it would crash).
+ * CI machines /dev/kvm is paravirtual (kvm_pvm) or absent, so auto must pick TCG, the guest must
+ * come up (under kvm_pvm it would crash), and the report must say so: emulated, a warning.
  */
 const cpuFlags = /^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(/\s+/) ?? [];
 const kvmBootsGuests =
   existsSync('/dev/kvm') &&
   !existsSync('/sys/module/kvm_pvm') &&
+  process.getuid?.() === 0 &&
   (cpuFlags.includes('vmx') || cpuFlags.includes('svm'));
 
 describe('accel auto', () => {
@@ -36,6 +37,10 @@ describe('accel auto', () => {
     const running = await waitForState(client, created.id, 'running');
     const argv = readFileSync(`/proc/${running.vmm!.pid}/cmdline`, 'utf8').split('\0');
     expect(argv[argv.indexOf('-accel') + 1]).toBe(kvmBootsGuests ? 'kvm' : 'tcg');
+    // The report tells the same story the launch acted on.
+    const kind = (await client.call('getHost')).checks.find((c) => c.id === 'kvm-kind')!;
+    expect(kind.status).toBe(kvmBootsGuests ? 'pass' : 'warn');
+    if (!kvmBootsGuests) expect(kind.detail).toContain('emulated (QEMU TCG)');
     await client.call('deleteEnvironment', { params: { id: created.id } });
     await client.close();
   }, 120_000);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { capacityOf, runChecks } from '../src/readiness/checks.js';
 import type { HostFacts } from '../src/readiness/facts.js';
+import { kvmBootsGuests } from '../src/readiness/kvm.js';
 import { verdictOf } from '../src/readiness/report.js';
+import { resolveAccel } from '../src/vmm/accelerator.js';
 import { parseOsRelease, packageManagerFor } from '../src/readiness/distro.js';
 
 const GiB = 1024 ** 3;
@@ -92,10 +94,82 @@ describe('readiness judgements', () => {
     const checks = runChecks(f);
     expect(checks.find((c) => c.id === 'kvm-kind')).toMatchObject({
       status: 'warn',
-      detail: expect.stringContaining('kvm_pvm'),
+      detail: expect.stringMatching(/kvm_pvm.*emulated \(QEMU TCG\)/),
     });
     expect(checks.find((c) => c.id === 'cpu-virtualization')?.status).toBe('warn');
-    expect(checks.find((c) => c.id === 'kernel-modules')?.status).toBe('pass'); // kvm_pvm stands in for kvm_intel
+    // kvm_pvm stands in for kvm_intel, and neither it nor kvm is "ready": they cannot boot guests.
+    const modules = checks.find((c) => c.id === 'kernel-modules')!;
+    expect(modules.status).toBe('pass');
+    expect(modules.detail).toContain('no KVM that boots standard guests: kvm, kvm_pvm');
+    expect(modules.detail).not.toMatch(/ready: [^;]*kvm/);
+    expect(verdictOf(checks, 3, true).reason).toMatch(/^Works emulated \(QEMU TCG\), many times slower/);
+  });
+
+  /** Like the CI machines: kvm_pvm is loaded in the kernel, but the container has no /dev/kvm. */
+  const withoutKvm = () =>
+    facts({
+      cpu: { vendor: 'intel', flags: new Set(['hypervisor']) },
+      kvm: { present: false, open: undefined },
+      modules: { ...facts().modules, kvm_intel: 'available', kvm_pvm: 'loaded' },
+    });
+
+  it('without /dev/kvm and the accelerator auto, runs emulated: every KVM check warns and none says otherwise', () => {
+    const checks = runChecks(withoutKvm());
+    const kvmChecks = checks.filter((c) => c.category === 'kvm');
+    expect(kvmChecks.map((c) => c.status)).toEqual(['warn', 'warn', 'warn', 'warn']);
+    expect(kvmChecks.map((c) => c.detail).join(' ')).not.toMatch(/paravirtual|kvm_pvm/i);
+    expect(checks.find((c) => c.id === 'kvm-kind')).toMatchObject({
+      detail: 'No KVM (/dev/kvm does not exist): environments run emulated (QEMU TCG), many times slower',
+      remedy: { command: expect.stringContaining('sudo modprobe -a kvm kvm_intel') },
+    });
+    expect(checks.find((c) => c.id === 'kvm-kind')?.remedy?.summary).toContain('nested virtualization');
+    const modules = checks.find((c) => c.id === 'kernel-modules')!;
+    expect(modules.detail).not.toMatch(/ready: [^;]*kvm/);
+    expect(modules.detail).toContain('no KVM that boots standard guests: kvm');
+    expect(modules.detail).toContain('not loaded: kvm_intel');
+    expect(verdictOf(checks, 3, true)).toMatchObject({
+      verdict: 'degraded',
+      reason: expect.stringMatching(/^Works emulated \(QEMU TCG\), many times slower \(room for 3 environments\): /),
+    });
+  });
+
+  it('fails a missing KVM only when the accelerator is pinned to kvm', () => {
+    const pinned = runChecks(withoutKvm(), { accel: 'kvm' });
+    expect(pinned.find((c) => c.id === 'kvm-kind')).toMatchObject({
+      status: 'fail',
+      remedy: { summary: expect.stringContaining('set the accelerator to auto') },
+    });
+    expect(pinned.find((c) => c.id === 'kvm-device')?.status).toBe('fail');
+    expect(verdictOf(pinned, 3).verdict).toBe('not-ready');
+    expect(verdictOf(runChecks(withoutKvm(), { accel: 'tcg' }), 3, true).verdict).toBe('degraded');
+  });
+
+  it('says KVM goes unused when the accelerator is pinned to tcg', () => {
+    const checks = runChecks(facts(), { accel: 'tcg' });
+    expect(checks.find((c) => c.id === 'kvm-kind')).toMatchObject({
+      status: 'pass',
+      detail: expect.stringContaining('unused: the accelerator is set to tcg'),
+    });
+  });
+
+  it('resolves auto to KVM exactly where the report says KVM boots standard guests', () => {
+    const machines: HostFacts[] = [
+      facts(),
+      withoutKvm(),
+      facts({ kvm: { present: true, charDevice: true, open: 'EACCES' } }),
+      facts({ kvm: { present: true, charDevice: false, open: undefined } }),
+      facts({ cpu: { vendor: 'amd', flags: new Set() } }),
+      facts({ modules: { ...facts().modules, kvm_pvm: 'loaded' } }),
+    ];
+    const seen = machines.map((f) => {
+      const kind = runChecks(f).find((c) => c.id === 'kvm-kind')!;
+      const accel = resolveAccel('auto', kvmBootsGuests(f));
+      expect(kind.status === 'pass', kind.detail).toBe(accel === 'kvm');
+      expect(kind.status, kind.detail).not.toBe('fail');
+      return accel;
+    });
+    expect(seen).toEqual(['kvm', 'tcg', 'tcg', 'tcg', 'tcg', 'tcg']);
+    expect(machines.map((f) => resolveAccel('kvm', kvmBootsGuests(f)))).toEqual(Array(6).fill('kvm'));
   });
 
   it('needs one VMM but not both', () => {
@@ -103,6 +177,19 @@ describe('readiness judgements', () => {
     expect([statusOf(noCh, 'cloud-hypervisor'), statusOf(noCh, 'qemu')]).toEqual(['warn', 'pass']);
     const neither = facts({ tools: { ...noCh.tools, qemu: { found: false } } });
     expect([statusOf(neither, 'cloud-hypervisor'), statusOf(neither, 'qemu')]).toEqual(['fail', 'fail']);
+  });
+
+  it('without KVM, needs no Cloud Hypervisor (it cannot run) and needs QEMU even beside one', () => {
+    const noKvm = { kvm: { present: false as const, open: undefined } };
+    const noCh = facts({ ...noKvm, tools: { ...facts().tools, 'cloud-hypervisor': { found: false } } });
+    expect(runChecks(noCh).find((c) => c.id === 'cloud-hypervisor')).toMatchObject({
+      status: 'pass',
+      detail: expect.stringContaining('Not needed here'),
+    });
+    const chOnly = facts({ ...noKvm, tools: { ...facts().tools, qemu: { found: false } } });
+    expect([statusOf(chOnly, 'cloud-hypervisor'), statusOf(chOnly, 'qemu')]).toEqual(['pass', 'fail']);
+    expect(runChecks(chOnly).find((c) => c.id === 'qemu')?.remedy?.summary).toContain('only VMM');
+    expect(runChecks(chOnly).find((c) => c.id === 'cloud-hypervisor')?.detail).toContain('unused here');
   });
 
   it('accepts iptables when nft is missing', () => {
@@ -117,10 +204,10 @@ describe('readiness judgements', () => {
   });
 
   it('reports EACCES on /dev/kvm with the group fix', () => {
-    const check = runChecks(facts({ kvm: { present: true, charDevice: true, open: 'EACCES' } })).find(
-      (c) => c.id === 'kvm-access',
-    );
-    expect(check).toMatchObject({ status: 'fail', remedy: { command: 'sudo usermod -aG kvm "$USER"' } });
+    const eacces = facts({ kvm: { present: true, charDevice: true, open: 'EACCES' } });
+    const check = runChecks(eacces).find((c) => c.id === 'kvm-access');
+    expect(check).toMatchObject({ status: 'warn', remedy: { command: 'sudo usermod -aG kvm "$USER"' } });
+    expect(runChecks(eacces, { accel: 'kvm' }).find((c) => c.id === 'kvm-access')?.status).toBe('fail');
   });
 
   it('fails /dev/net/tun that the VMM user cannot open, with the mode udev gives it as the remedy', () => {

@@ -1,11 +1,19 @@
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HostReport, type CheckId, type ReadinessCheck } from '#protocol';
+import { HostReport, type CheckId, type HearthEvent, type ReadinessCheck, type Settings } from '#protocol';
 import { HostRoot } from '../src/system/host-root.js';
 import { buildHostReport } from '../src/readiness/report.js';
+import { DEFAULT_SETTINGS } from '../src/settings/settings-store.js';
 import { canMakeDevices, materialize, type FixtureHost } from './fixtures/fixture-host.js';
-import { archWithoutKvm, fedoraAmd, opensuseSmallMemory, tamperedQemu, ubuntuWorkstation } from './fixtures/hosts.js';
+import {
+  archWithoutKvm,
+  debianCloudWithoutKvm,
+  fedoraAmd,
+  opensuseSmallMemory,
+  tamperedQemu,
+  ubuntuWorkstation,
+} from './fixtures/hosts.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { assertMatches } from './support/schema.js';
 import { skipWhen } from './support/skip.js';
@@ -15,10 +23,10 @@ afterAll(async () => {
   await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
 });
 
-async function reportFor(host: FixtureHost): Promise<HostReport> {
+async function reportFor(host: FixtureHost, accel: Settings['accel'] = 'auto'): Promise<HostReport> {
   const root = await materialize(host);
   roots.push(root);
-  const report = await buildHostReport(new HostRoot(root), tmpdir());
+  const report = await buildHostReport(new HostRoot(root), tmpdir(), { ...DEFAULT_SETTINGS, accel });
   assertMatches(HostReport, report);
   return report;
 }
@@ -32,7 +40,7 @@ function check(report: HostReport, id: CheckId): ReadinessCheck {
 const statuses = (report: HostReport) => Object.fromEntries(report.checks.map((c) => [c.id, c.status]));
 
 describe(
-  'readiness of fixture machines (needs root for device nodes)',
+  'readiness of fixture machines',
   skipWhen(canMakeDevices ? undefined : "needs root to make the fixture machines' device nodes"),
   () => {
     it('finds nothing to fix on a fully set-up Ubuntu workstation', async () => {
@@ -82,21 +90,55 @@ describe(
     it('explains a machine without KVM and without any VMM, with pacman commands', async () => {
       const report = await reportFor(archWithoutKvm);
       expect(report.distro.packageManager).toBe('pacman');
+      // Not ready for want of a VMM; the missing KVM alone would only make it slow (accelerator auto).
       expect(report.verdict).toBe('not-ready');
+      expect(report.reason).toBe('1 problem to fix first: QEMU (fallback VMM)');
       expect(check(report, 'cpu-virtualization')).toMatchObject({
-        status: 'fail',
+        status: 'warn',
         detail: expect.stringContaining('VM without nested virtualization'),
       });
       const kvm = check(report, 'kvm-device');
-      expect(kvm.status).toBe('fail');
+      expect(kvm.status).toBe('warn');
       expect(kvm.remedy?.command).toContain('sudo modprobe -a kvm kvm_intel');
-      expect(check(report, 'kvm-access').status).toBe('fail');
+      expect(check(report, 'kvm-access').status).toBe('warn');
+      expect(check(report, 'kvm-kind').detail).toContain('emulated (QEMU TCG)');
       expect(check(report, 'qemu')).toMatchObject({
         status: 'fail',
         remedy: { command: 'sudo pacman -S --needed qemu-base' },
       });
-      expect(check(report, 'cloud-hypervisor').status).toBe('fail');
+      // Without KVM Cloud Hypervisor could not run: nothing to install there.
+      expect(check(report, 'cloud-hypervisor')).toMatchObject({
+        status: 'pass',
+        detail: expect.stringContaining('QEMU'),
+      });
       expect(check(report, 'kernel-modules').detail).toContain('not loaded: kvm, kvm_intel');
+    });
+
+    it('calls a machine without /dev/kvm degraded, emulated, and says nothing of a KVM it lacks', async () => {
+      const report = await reportFor(debianCloudWithoutKvm);
+      expect(report.distro.packageManager).toBe('apt');
+      expect(report.verdict).toBe('degraded');
+      expect(report.reason).toMatch(/^Works emulated \(QEMU TCG\), many times slower \(room for 9 environments\): /);
+      const kvmChecks = report.checks.filter((c) => c.category === 'kvm');
+      expect(kvmChecks.every((c) => c.status === 'warn')).toBe(true);
+      expect(kvmChecks.map((c) => c.detail).join(' ')).not.toMatch(/paravirtual|kvm_pvm/i);
+      expect(check(report, 'kvm-kind')).toMatchObject({
+        detail: 'No KVM (/dev/kvm does not exist): environments run emulated (QEMU TCG), many times slower',
+        remedy: { summary: expect.stringContaining('Enable nested virtualization') },
+      });
+      const modules = check(report, 'kernel-modules');
+      expect(modules.detail).not.toMatch(/ready: [^;]*kvm/);
+      expect(modules.detail).toContain('no KVM that boots standard guests: kvm');
+    });
+
+    it('fails the same machine when the accelerator is pinned to kvm', async () => {
+      const report = await reportFor(debianCloudWithoutKvm, 'kvm');
+      expect(report.verdict).toBe('not-ready');
+      expect(check(report, 'kvm-kind')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('pinned to kvm'),
+      });
+      expect((await reportFor(debianCloudWithoutKvm, 'tcg')).verdict).toBe('degraded');
     });
 
     it('counts how many environments fit in 4 GiB and gives zypper commands', async () => {
@@ -133,6 +175,33 @@ describe(
         expect(report.distro.id).toBe('fedora');
         expect(check(report, 'qemu-img').remedy?.command).toBe('sudo dnf install -y qemu-img');
         expect(version.vmms).toEqual([{ kind: 'qemu', path: '/usr/bin/qemu-system-x86_64', version: '8.2.2' }]);
+      } finally {
+        await daemon.dispose();
+      }
+    });
+
+    it('follows the accelerator setting through the real daemon: auto is degraded, kvm not-ready', async () => {
+      const root = await materialize(debianCloudWithoutKvm);
+      roots.push(root);
+      const daemon = await HearthdProcess.start(await makePaths(), ['--host-root', root]);
+      try {
+        const client = daemon.client();
+        expect((await client.call('getHost')).verdict).toBe('degraded');
+        const controller = new AbortController();
+        const stream = client.events(controller.signal);
+        await stream.next(); // hello: subscribed before the change
+        await client.call('updateConfig', { body: { accel: 'kvm' } });
+        let changed: HearthEvent | undefined;
+        for await (const event of stream) {
+          if (event.type === 'readiness') {
+            changed = event;
+            break;
+          }
+        }
+        controller.abort();
+        expect(changed).toMatchObject({ verdict: 'not-ready', previous: 'degraded' });
+        expect(check(await client.call('getHost'), 'kvm-kind').status).toBe('fail');
+        await client.close();
       } finally {
         await daemon.dispose();
       }

@@ -33,7 +33,9 @@ describe('assets/linux/hearthd.service', () => {
     // /proc/sys is read-only under ProtectKernelTunables; IPv4 forwarding (NAT) is all it may set.
     expect(values('ReadWritePaths')).toContain('/proc/sys/net/ipv4');
     // Runs only the root-owned copies the installer made.
-    expect(values('ExecStart')[0]).toMatch(/^\/usr\/lib\/hearth\/node \/usr\/lib\/hearth\/hearthd\.mjs /);
+    expect(values('ExecStart')[0]).toMatch(
+      /^\/usr\/lib\/hearth\/node (--[\w-]+=?\S* )*\/usr\/lib\/hearth\/hearthd\.mjs /,
+    );
     // RuntimeDirectory= would re-own /run/hearth root:root at each start, locking the hearth group out.
     expect(values('RuntimeDirectory')).toEqual([]);
   });

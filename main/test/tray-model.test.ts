@@ -45,6 +45,17 @@ describe('trayModel', () => {
     ]);
   });
 
+  it('degraded and idle: ready, but not without limitations', () => {
+    const model = trayModel({
+      connection: 'connected',
+      verdict: 'degraded',
+      reason: 'Works emulated (QEMU TCG), many times slower (room for 3 environments): /dev/kvm',
+      environments: [],
+    });
+    expect(model.icon).toBe('idle');
+    expect(model.tooltip).toBe('Hearth — Ready with limitations, nothing running');
+  });
+
   it('not ready machine: says why', () => {
     const model = trayModel({
       connection: 'connected',

@@ -1,4 +1,4 @@
-import type { Capacity, CheckCategory, CheckId, CheckStatus, ReadinessCheck, Remedy } from '#protocol';
+import type { Capacity, ReadinessCheck, Remedy } from '#protocol';
 import {
   FIRMWARE_PATHS,
   MAX_ENVIRONMENTS,
@@ -9,6 +9,9 @@ import {
   type KernelModule,
   type ModuleState,
 } from './facts.js';
+import { fail, pass, warn, type Check, type JudgedSettings } from './check-kit.js';
+import { KVM_CHECKS, kvmBootsGuests, kvmModules, kvmSeverity } from './kvm.js';
+import { autoTakesCloudHypervisor } from '../vmm/accelerator.js';
 import { installRemedy, modprobeRemedy } from './remedies.js';
 import { remedyCommand } from '../network/host-firewall.js';
 import { describeRoute, overlappingRoute } from '../network/routes.js';
@@ -18,24 +21,15 @@ import { parseSubnet } from '../network/subnet.js';
 const INSTALL_CH_COMMAND = 'sudo /usr/lib/hearth/node /usr/lib/hearth/hearthd.mjs install-cloud-hypervisor';
 
 /**
- * Judges measured facts. Every non-pass result says what was measured and, where the user can
- * act, the exact command for their distro. Pure: no I/O, so each branch is unit-testable.
+ * Judges measured facts, against what hearthd will do with them (the settings). Every non-pass
+ * result says what was measured and, where the user can act, the exact command for their
+ * distro. Pure: no I/O, so each branch is unit-testable.
  */
-type Outcome = { status: CheckStatus; detail: string; remedy?: Remedy };
-type Check = { id: CheckId; title: string; category: CheckCategory; judge: (f: HostFacts) => Outcome };
-
-const pass = (detail: string): Outcome => ({ status: 'pass', detail });
-const warn = (detail: string, remedy?: Remedy): Outcome => ({ status: 'warn', detail, ...(remedy && { remedy }) });
-const fail = (detail: string, remedy?: Remedy): Outcome => ({ status: 'fail', detail, ...(remedy && { remedy }) });
 
 const GiB = 1024 ** 3;
 const gib = (bytes: number) => `${Number((bytes / GiB).toFixed(1))} GiB`;
 
-const hasVirtFlag = (f: HostFacts) => f.cpu?.flags.has('vmx') === true || f.cpu?.flags.has('svm') === true;
-const isPvm = (f: HostFacts) => f.modules.kvm_pvm === 'loaded' || f.modules.kvm_pvm === 'builtin';
 const usable = (state: ModuleState) => state === 'loaded' || state === 'builtin';
-const vendorModule = (f: HostFacts): KernelModule => (f.cpu?.vendor === 'amd' ? 'kvm_amd' : 'kvm_intel');
-const firmwareSetting = (f: HostFacts) => (f.cpu?.vendor === 'amd' ? 'AMD-V (SVM)' : 'Intel VT-x');
 
 export function capacityOf(f: HostFacts): Capacity {
   const total = f.memory?.totalBytes ?? 0;
@@ -69,98 +63,37 @@ export const CHECKS: readonly Check[] = [
         ? pass('x86_64')
         : fail(`This machine is ${f.arch}`, { summary: 'Hearth runs on x86_64 machines only.' }),
   },
-  {
-    id: 'cpu-virtualization',
-    title: 'CPU virtualization extensions',
-    category: 'kvm',
-    judge: (f) => {
-      if (f.cpu === undefined) return warn('/proc/cpuinfo could not be read');
-      if (hasVirtFlag(f)) return pass(f.cpu.flags.has('vmx') ? 'Intel VT-x (vmx)' : 'AMD-V (svm)');
-      if (isPvm(f)) return warn('No vmx/svm flag; KVM here is provided by the paravirtual kvm_pvm module instead');
-      const inVm = f.cpu.flags.has('hypervisor');
-      return fail(
-        inVm ? 'No vmx/svm flag: this machine is itself a VM without nested virtualization' : 'No vmx/svm flag',
-        {
-          summary: inVm
-            ? `Enable nested virtualization for this VM on its host (${firmwareSetting(f)} passthrough).`
-            : `Enable ${firmwareSetting(f)} in the firmware (BIOS/UEFI) setup and restart.`,
-        },
-      );
-    },
-  },
-  {
-    id: 'kvm-device',
-    title: '/dev/kvm',
-    category: 'kvm',
-    judge: (f) => {
-      if (!f.kvm.present) {
-        return fail('/dev/kvm does not exist', {
-          ...modprobeRemedy(['kvm', vendorModule(f)], 'The KVM modules are not loaded.'),
-          summary: `Enable ${firmwareSetting(f)} in the firmware setup, then load the KVM modules now and at every boot.`,
-        });
-      }
-      return f.kvm.charDevice
-        ? pass('Character device present')
-        : fail('/dev/kvm exists but is not a character device', {
-            summary: 'Something replaced the device node; remove /dev/kvm and reboot so the kernel recreates it.',
-          });
-    },
-  },
-  {
-    id: 'kvm-access',
-    title: '/dev/kvm opens read-write',
-    category: 'kvm',
-    judge: (f) => {
-      if (f.kvm.open === undefined) return fail('Not checked: there is no usable /dev/kvm');
-      if (f.kvm.open === 'ok') return pass('Opened read-write');
-      return fail(`Opening /dev/kvm read-write failed with ${f.kvm.open}`, {
-        summary:
-          'hearthd must be able to open /dev/kvm; run it as root (the installed service does) or add its user to the kvm group.',
-        command: 'sudo usermod -aG kvm "$USER"',
-      });
-    },
-  },
-  {
-    id: 'kvm-kind',
-    title: 'KVM can boot standard guests',
-    category: 'kvm',
-    judge: (f) => {
-      if (isPvm(f)) {
-        return warn(
-          'Paravirtual KVM (kvm_pvm): standard guest kernels stop with "KVM internal error … emulation failure" under it, so VMs run with QEMU software emulation (TCG), many times slower',
-          {
-            summary:
-              'For full speed, run Hearth on bare metal or in a VM with nested VT-x/AMD-V; until then set the accelerator to tcg.',
-          },
-        );
-      }
-      if (!hasVirtFlag(f)) return fail('No hardware virtualization to boot guests with');
-      return pass(f.cpu?.flags.has('hypervisor') ? 'Nested KVM inside a VM (works, somewhat slower)' : 'Hardware KVM');
-    },
-  },
+  ...KVM_CHECKS,
   {
     id: 'kernel-modules',
     title: 'Kernel modules',
     category: 'kernel',
-    judge: (f) => {
-      const needed: KernelModule[] = ['kvm', ...(isPvm(f) ? [] : [vendorModule(f)]), ...NETWORK_MODULES];
+    judge: (f, s) => {
+      const kvm = kvmModules(f);
+      const needed: KernelModule[] = [...kvm, ...NETWORK_MODULES];
       const byState = (state: ModuleState) => needed.filter((m) => f.modules[m] === state);
+      // Without a KVM that boots guests, loaded KVM modules are not "ready": they are said apart.
+      const idle = kvmBootsGuests(f) ? [] : kvm.filter((m) => usable(f.modules[m]));
+      const ok = needed.filter((m) => usable(f.modules[m]) && !idle.includes(m));
       const absent = byState('absent');
       const loadable = byState('available');
       const unknown = byState('unknown');
-      const ok = needed.filter((m) => usable(f.modules[m]));
       const detail = [
         ok.length && `ready: ${ok.join(', ')}`,
+        idle.length && `loaded, but there is no KVM that boots standard guests: ${idle.join(', ')}`,
         loadable.length && `not loaded: ${loadable.join(', ')}`,
         absent.length && `missing from this kernel: ${absent.join(', ')}`,
         unknown.length && `could not be determined: ${unknown.join(', ')}`,
       ]
         .filter(Boolean)
         .join('; ');
-      if (absent.length)
-        return fail(detail, {
+      if (absent.length) {
+        const remedy = {
           summary: `This kernel was built without ${absent.join(', ')}; use your distribution's standard kernel.`,
-        });
+        };
+        // A kernel without KVM still runs environments emulated; one without networking does not.
+        return absent.every((m) => kvm.includes(m)) ? kvmSeverity(s)(detail, remedy) : fail(detail, remedy);
+      }
       if (loadable.length) return warn(detail, modprobeRemedy(loadable, 'Some modules Hearth needs are not loaded.'));
       if (unknown.length)
         return warn(detail, {
@@ -221,6 +154,11 @@ export const CHECKS: readonly Check[] = [
     title: 'Cloud Hypervisor (preferred VMM)',
     category: 'hypervisor',
     judge: (f) => {
+      // hypervisor auto takes Cloud Hypervisor only with KVM (vmm/accelerator.ts): without, QEMU runs.
+      if (!autoTakesCloudHypervisor(kvmBootsGuests(f)))
+        return pass(
+          `${toolFound(f, 'cloud-hypervisor') ? `${toolDetail(f, 'cloud-hypervisor')}, unused here` : 'Not needed here'}: it runs only with a KVM that boots guests, so QEMU runs environments`,
+        );
       if (toolFound(f, 'cloud-hypervisor')) return pass(toolDetail(f, 'cloud-hypervisor'));
       const remedy: Remedy = {
         summary:
@@ -240,6 +178,8 @@ export const CHECKS: readonly Check[] = [
     judge: (f) => {
       if (f.cloudHypervisorFirmware) return pass(f.cloudHypervisorFirmware);
       if (!toolFound(f, 'cloud-hypervisor')) return pass('Not needed while Cloud Hypervisor is not installed');
+      if (!autoTakesCloudHypervisor(kvmBootsGuests(f)))
+        return pass('Not needed here: Cloud Hypervisor runs only with a KVM that boots guests');
       return warn(
         `No hypervisor-fw or CLOUDHV.fd in ${FIRMWARE_PATHS.map((p) => p.replace(/\/[^/]+$/, ''))
           .filter((d, i, a) => a.indexOf(d) === i)
@@ -259,12 +199,17 @@ export const CHECKS: readonly Check[] = [
     judge: (f) => {
       if (toolFound(f, 'qemu')) return pass(toolDetail(f, 'qemu'));
       const hasCh = toolFound(f, 'cloud-hypervisor');
+      const chRuns = hasCh && autoTakesCloudHypervisor(kvmBootsGuests(f));
       const remedy = installRemedy(
         f.distro.packageManager,
         'qemu',
-        hasCh ? 'QEMU is the fallback when Cloud Hypervisor cannot run a VM.' : 'A VMM is required.',
+        chRuns
+          ? 'QEMU is the fallback when Cloud Hypervisor cannot run a VM.'
+          : hasCh
+            ? 'Without KVM, QEMU is the only VMM that runs environments (emulated).'
+            : 'A VMM is required.',
       );
-      return (hasCh ? warn : fail)(toolDetail(f, 'qemu'), remedy);
+      return (chRuns ? warn : fail)(toolDetail(f, 'qemu'), remedy);
     },
   },
   {
@@ -393,6 +338,7 @@ export const CHECKS: readonly Check[] = [
   },
 ];
 
-export function runChecks(facts: HostFacts): ReadinessCheck[] {
-  return CHECKS.map(({ id, title, category, judge }) => ({ id, title, category, ...judge(facts) }));
+/** `settings.accel` decides whether a missing KVM fails (pinned to kvm) or only slows (auto, tcg). */
+export function runChecks(facts: HostFacts, settings: JudgedSettings = { accel: 'auto' }): ReadinessCheck[] {
+  return CHECKS.map(({ id, title, category, judge }) => ({ id, title, category, ...judge(facts, settings) }));
 }

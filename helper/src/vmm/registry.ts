@@ -4,6 +4,7 @@ import { DomainError } from '../errors.js';
 import { findExecutable, readVersion, verifyExecutable } from '../system/executables.js';
 import { HostRoot } from '../system/host-root.js';
 import { CloudHypervisorDriver } from './cloud-hypervisor/ch-driver.js';
+import { autoTakesCloudHypervisor, resolveAccel, type Accel } from './accelerator.js';
 import type { VmmDriver } from './driver.js';
 import { FIRMWARE_PATHS } from './firmware.js';
 import { readInstalledRelease } from './install/installed-release.js';
@@ -39,7 +40,7 @@ export class VmmRegistry {
   constructor(
     private readonly host: HostRoot,
     private readonly overrides: VmmOverrides,
-    /** Whether KVM can boot standard guests here (the readiness report's verdict on it). */
+    /** Whether KVM can boot standard guests here (from the readiness report's own facts). */
     private readonly kvmBootsGuests: () => Promise<boolean>,
   ) {}
 
@@ -119,13 +120,9 @@ export class VmmRegistry {
     };
   }
 
-  /**
-   * `auto` uses KVM only where it can boot standard guests: a /dev/kvm that opens is not enough
-   * (a paravirtual KVM such as kvm_pvm opens, then crashes every standard kernel).
-   */
-  private async accel(setting: Settings['accel']): Promise<'kvm' | 'tcg'> {
-    if (setting !== 'auto') return setting;
-    return (await this.kvmBootsGuests()) ? 'kvm' : 'tcg';
+  /** The same decision the readiness report describes (accelerator.ts). */
+  private async accel(setting: Settings['accel']): Promise<Accel> {
+    return resolveAccel(setting, setting === 'auto' && (await this.kvmBootsGuests()));
   }
 
   /** The file names VMM processes run as (argv[0], or argv[1] under an interpreter). */
@@ -140,7 +137,7 @@ export class VmmRegistry {
     const wanted = settings.hypervisor;
     if (wanted === 'auto' || wanted === 'cloud-hypervisor') {
       const ch = await this.binary('cloud-hypervisor');
-      if (ch)
+      if (ch && (wanted === 'cloud-hypervisor' || autoTakesCloudHypervisor(await this.kvmBootsGuests())))
         return new CloudHypervisorDriver(ch.path, ch.version, this.doubleEnv(), this.verifier(ch.path), ch.firmware);
       if (wanted === 'cloud-hypervisor')
         throw new DomainError(

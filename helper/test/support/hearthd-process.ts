@@ -46,8 +46,9 @@ export class HearthdProcess {
   }
 
   /**
-   * Starts hearthd without waiting for it (for tests of failing starts). As root it runs the way
-   * the installed unit runs it: only the unit's capabilities, no new privileges, its umask, and
+   * Starts hearthd without waiting for it (for tests of failing starts). It runs with the node
+   * options of the unit's ExecStart; as root, the way the installed unit runs it in every respect:
+   * only the unit's capabilities, no new privileges, its umask, and
    * VMMs as a separate unprivileged user (`nobody` unless the test names one). `launcher`
    * replaces that prefix (a test that sets up the unit's profile itself).
    */
@@ -63,6 +64,7 @@ export class HearthdProcess {
       command,
       [
         ...prefix,
+        ...profile.nodeOptions,
         HEARTHD_BUNDLE,
         '--socket',
         paths.socket,

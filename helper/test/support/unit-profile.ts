@@ -9,6 +9,8 @@ export interface UnitProfile {
   capabilities: string[];
   umask: number;
   noNewPrivileges: boolean;
+  /** The options ExecStart gives node before hearthd.mjs (V8's memory flags, …). */
+  nodeOptions: string[];
 }
 
 /** What the unit gives hearthd, read from the unit file so that tests and unit cannot drift apart. */
@@ -23,7 +25,11 @@ export function unitProfile(text = readFileSync(UNIT_FILE, 'utf8')): UnitProfile
     .filter(Boolean)
     .map((cap) => cap.replace(/^CAP_/, '').toLowerCase());
   if (capabilities.length === 0) throw new Error(`${UNIT_FILE} has no CapabilityBoundingSet`);
+  const execStart = directive('ExecStart')[0]?.split(/\s+/) ?? [];
+  const script = execStart.findIndex((arg) => arg.endsWith('/hearthd.mjs'));
+  if (script < 1) throw new Error(`${UNIT_FILE} has no ExecStart running hearthd.mjs`);
   return {
+    nodeOptions: execStart.slice(1, script),
     capabilities,
     umask: parseInt(directive('UMask')[0] ?? '0022', 8),
     noNewPrivileges: directive('NoNewPrivileges')[0] === 'yes',

@@ -86,7 +86,8 @@ export function trayModel(input: TrayInput): TrayModel {
     status = `${running.length} environment${running.length === 1 ? '' : 's'} running`;
   } else {
     icon = 'idle';
-    status = 'Ready, nothing running';
+    // Degraded runs environments, but not as well (emulated without KVM, for one): the app says how.
+    status = input.verdict === 'degraded' ? 'Ready with limitations, nothing running' : 'Ready, nothing running';
   }
 
   const menu: TrayMenuItem[] = [{ type: 'label', label: status }, { type: 'separator' }];
