@@ -4,14 +4,14 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AGENT_LINE_MAX_BYTES, type AgentMessage } from '../src/guest/agent-messages.js';
+import { AGENT_LINE_MAX_BYTES, type AgentMessage, type AgentStatus } from '../src/guest/agent-messages.js';
 import { GuestChannel } from '../src/guest/channel.js';
 import { LineReader } from '../src/guest/line-reader.js';
 import { createLogger } from '../src/log.js';
 
 const log = createLogger('silent', { write: () => undefined });
 
-const status = (stage: string, cloudInit: AgentMessage['cloudInit'] = 'running'): AgentMessage => ({
+const status = (stage: string, cloudInit: AgentStatus['cloudInit'] = 'running'): AgentStatus => ({
   v: 1,
   type: 'status',
   stage,
@@ -119,7 +119,7 @@ describe('GuestChannel against a hostile writer', () => {
     await new Promise((r) => setTimeout(r, 1_100)); // past the byte budget's second
     guest.write(`\n${line(status('modules-config'))}`);
     await eventually(() => got.length === 2, 8_000);
-    expect(got[1]!.stage).toBe('modules-config');
+    expect((got[1] as AgentStatus).stage).toBe('modules-config');
   });
 
   it('rate-limits a flood: at most the line rate a second gets through', async () => {
@@ -183,7 +183,7 @@ describe('GuestChannel against a hostile writer', () => {
     await new Promise((r) => guest.once('connect', r));
     guest.write(line(status('init-local')));
     await eventually(() => got.length === 1);
-    expect(got[0]!.stage).toBe('init-local');
+    expect((got[0] as AgentStatus).stage).toBe('init-local');
     stale.write(line(status('init')));
     await new Promise((r) => setTimeout(r, 200));
     expect(got).toHaveLength(1);

@@ -8,7 +8,7 @@ import { SeedComponent, SEED_FILE } from '../src/environments/components/seed.js
 import type { ComponentContext } from '../src/environments/components/component.js';
 import { layoutOf } from '../src/environments/layout.js';
 import type { Spec } from '../src/environments/record.js';
-import { AGENT_PATH, AGENT_SCRIPT, AGENT_UNIT_PATH } from '../src/guest/agent-script.js';
+import { AGENT_SCRIPT, AGENT_UNIT_PATH } from '../src/guest/agent-script.js';
 import { generateHostKeys, hostKeyFile } from '../src/guest/host-keys.js';
 import { TEST_FAILURE_TEXT } from '../src/guest/user-data.js';
 import { ImageStore } from '../src/images/image-store.js';
@@ -113,10 +113,17 @@ describe('the NoCloud seed (components/seed.ts) with real mkfs.fat, mtools and s
     expect(Object.keys(keys).sort()).toEqual(['ecdsa_private', 'ecdsa_public', 'ed25519_private', 'ed25519_public']);
     expect(keys.ed25519_public).toBe(spec.hostKeys![0]!.publicKey);
     expect(keys.ed25519_private).toContain('BEGIN OPENSSH PRIVATE KEY');
-    const files = userData.write_files as Array<{ path: string; content: string }>;
-    expect(files.map((f) => f.path)).toEqual([AGENT_PATH, AGENT_UNIT_PATH]);
-    expect(files[0]!.content).toBe(AGENT_SCRIPT);
-    expect(JSON.stringify(userData.runcmd)).not.toContain(TEST_FAILURE_TEXT);
+    // The agent starts from bootcmd (cloud-init's first networked stage), not runcmd (its last):
+    // the script is an argument of its own, never pasted into shell text.
+    const bootcmd = userData.bootcmd as string[][];
+    expect(bootcmd).toHaveLength(1);
+    expect(bootcmd[0]!.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(bootcmd[0]![2]).toContain(`[ -e ${AGENT_UNIT_PATH} ] && exit 0`);
+    expect(bootcmd[0]![2]).toContain(`systemd-run --no-block --unit=hearth-agent.service`);
+    expect(bootcmd[0]![2]).not.toContain('import ');
+    expect(bootcmd[0]![4]).toBe(AGENT_SCRIPT);
+    expect(userData).not.toHaveProperty('write_files');
+    expect(userData).not.toHaveProperty('runcmd');
   });
 
   it('is rebuilt at each prepare with the same instance id, and follows a changed MAC', async () => {
