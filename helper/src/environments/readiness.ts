@@ -186,7 +186,12 @@ class AgentListener {
       return;
     }
     const next = await this.provisioning(message);
-    if (!next) return;
+    const fallback = `the guest agent (version ${this.judge.agentVersion}: it reports no readiness) reports that cloud-init finished`;
+    // Unchanged, yet usable: a hearthd that restarted hears an older agent's `done` again.
+    if (!next) {
+      if (usable) await this.ready(fallback);
+      return;
+    }
     const status = this.entry.record.status;
     const final = next.status === 'done' || next.status === 'error';
     if (final) await this.tellHostKeys(message.hostKeys);
@@ -197,9 +202,7 @@ class AgentListener {
         reason: `cloud-init finished with errors: ${next.error ?? 'unknown'}`,
       });
     } else if (usable) {
-      readied = await this.ready(
-        `the guest agent (version ${this.judge.agentVersion}: it reports no readiness) reports that cloud-init finished`,
-      );
+      readied = await this.ready(fallback);
     } else if (next.status === 'done' && status.state === 'starting' && !this.toldNotUsable) {
       this.toldNotUsable = true;
       await this.d.journal(
