@@ -102,7 +102,9 @@ export const AGENT_BOOT_UNIT = 'hearth-agent.service';
  */
 function agentBootCommand(): string[] {
   const dir = AGENT_PATH.slice(0, AGENT_PATH.lastIndexOf('/'));
+  // set -e: a step that fails fails the bootcmd, and cloud-init's error names it.
   const script = [
+    'set -e',
     `[ -e ${AGENT_UNIT_PATH} ] && exit 0`,
     'umask 022',
     `mkdir -p ${dir}`,
