@@ -10,7 +10,7 @@ import { layoutOf } from '../src/environments/layout.js';
 import type { Spec } from '../src/environments/record.js';
 import { AGENT_SCRIPT, AGENT_UNIT_PATH } from '../src/guest/agent-script.js';
 import { generateHostKeys, hostKeyFile } from '../src/guest/host-keys.js';
-import { TEST_FAILURE_TEXT } from '../src/guest/user-data.js';
+import { SSHD_DROP_IN, SSHD_SETTINGS, TEST_FAILURE_TEXT } from '../src/guest/user-data.js';
 import { ImageStore } from '../src/images/image-store.js';
 import { createLogger } from '../src/log.js';
 import { sampleRecord } from './support/records.js';
@@ -105,7 +105,6 @@ describe('the NoCloud seed (components/seed.ts) with real mkfs.fat, mtools and s
     ]);
     expect(userData).toMatchObject({
       disable_root: true,
-      ssh_pwauth: false,
       ssh_deletekeys: true,
       ssh_genkeytypes: [],
     });
@@ -122,7 +121,12 @@ describe('the NoCloud seed (components/seed.ts) with real mkfs.fat, mtools and s
     expect(bootcmd[0]![2]).toContain(`systemd-run --no-block --unit=hearth-agent.service`);
     expect(bootcmd[0]![2]).not.toContain('import ');
     expect(bootcmd[0]![4]).toBe(AGENT_SCRIPT);
-    expect(userData).not.toHaveProperty('write_files');
+    // No password logins from sshd's first start; never ssh_pwauth, which restarts sshd later.
+    expect(userData.write_files).toEqual([
+      { path: SSHD_DROP_IN, owner: 'root:root', permissions: '0644', content: SSHD_SETTINGS },
+    ]);
+    expect(SSHD_SETTINGS).toMatch(/^PasswordAuthentication no$/m);
+    expect(userData).not.toHaveProperty('ssh_pwauth');
     expect(userData).not.toHaveProperty('runcmd');
   });
 

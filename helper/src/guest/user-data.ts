@@ -23,6 +23,11 @@ export interface SeedInput {
   failingStep?: boolean;
 }
 
+/** sshd reads its drop-ins first (Debian 12, Ubuntu 22.04+), and the first value of a setting wins. */
+export const SSHD_DROP_IN = '/etc/ssh/sshd_config.d/50-hearth.conf';
+export const SSHD_SETTINGS =
+  '# Written by Hearth: keys only.\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n';
+
 /** What the failing test step prints; the test finds it in cloud-init's error. */
 export const TEST_FAILURE_TEXT = 'hearth test: this provisioning step fails on purpose';
 
@@ -73,7 +78,11 @@ function userData({ spec, hostPrivateKeys, failingStep }: SeedInput): Record<str
       },
     ],
     disable_root: true,
-    ssh_pwauth: false,
+    // No password logins, from the first start of sshd: a drop-in written in cloud-init's first
+    // stage (sshd starts after it). Not `ssh_pwauth: false`: that edits sshd_config in the config
+    // stage and restarts sshd — after the agent may have reported it listening, so a client
+    // connecting at `running` could be refused.
+    write_files: [{ path: SSHD_DROP_IN, owner: 'root:root', permissions: '0644', content: SSHD_SETTINGS }],
     // Delete whatever keys the image came with, install hearthd's, and generate no others: the
     // keys the API reports are then the only ones the guest has.
     ssh_deletekeys: true,

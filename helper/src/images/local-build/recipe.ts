@@ -82,8 +82,8 @@ export function aptSources({ mirror, security }: Mirrors): string {
  * cost time and reach for 169.254.169.254), no growpart (no partition table to grow), and host
  * keys from the seed's ssh_keys (none are baked in). Only the modules Hearth's seed uses
  * (guest/user-data.ts) run: under TCG each other one costs up to seconds of Python on the
- * guest's CPU while it boots (the agent is baked in, so write-files is not among them; runcmd and
- * scripts-user stay for the steps that belong in the last stage). The locale is C.UTF-8, baked in
+ * guest's CPU while it boots (runcmd and scripts-user stay for the steps that belong in the
+ * last stage). The locale is C.UTF-8, baked in
  * /etc/default/locale: it is built into libc, where en_US.UTF-8 would need minutes of locale-gen.
  */
 export const CLOUD_CFG = `# Written by Hearth's local image build.
@@ -92,7 +92,7 @@ growpart:
   mode: "off"
 resize_rootfs: true
 ssh_deletekeys: true
-cloud_init_modules: [ migrator, seed_random, bootcmd, growpart, resizefs, set_hostname, update_hostname, update_etc_hosts, users-groups, ssh ]
+cloud_init_modules: [ migrator, seed_random, bootcmd, write-files, growpart, resizefs, set_hostname, update_hostname, update_etc_hosts, users-groups, ssh ]
 cloud_config_modules: [ set-passwords, runcmd ]
 cloud_final_modules: [ scripts-per-once, scripts-per-boot, scripts-per-instance, scripts-user, final-message, power-state-change ]
 `;
