@@ -1,6 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment, HearthEvent } from '#protocol';
 import { SEED_FILE } from '../src/environments/components/seed.js';
@@ -20,20 +21,20 @@ async function eventsLog(client: ReturnType<HearthdProcess['client']>, id: strin
   return (await client.call('getEnvironmentLogs', { params: { id }, query: { tail: 500, source: 'events' } })).lines;
 }
 
-/** `ssh dev@<address> true` from the namespace hearthd's guests live in, checking host keys strictly. */
-async function sshAnswers(ns: string, keyFile: string, env: Environment): Promise<boolean> {
+/** `ssh dev@<address> <command>` from the guests' namespace, checking host keys strictly; its stdout, or null. */
+async function sshRun(ns: string, keyFile: string, env: Environment, command = 'true'): Promise<string | null> {
   const knownHosts = `${keyFile}.known_hosts`;
   await writeFile(knownHosts, env.ssh!.hostKeys.map((k) => `${env.ssh!.hostKeyAlias} ${k.publicKey}\n`).join(''));
-  const ssh = spawnSync(
+  const ssh = await execa(
     'ip',
     [
       ...['netns', 'exec', ns, 'ssh', '-i', keyFile, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10'],
       ...['-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`],
-      ...['-o', `HostKeyAlias=${env.ssh!.hostKeyAlias}`, `dev@${env.network!.address}`, 'true'],
+      ...['-o', `HostKeyAlias=${env.ssh!.hostKeyAlias}`, `dev@${env.network!.address}`, command],
     ],
-    { timeout: 60_000 },
+    { reject: false, timeout: 60_000 },
   );
-  return ssh.status === 0;
+  return ssh.exitCode === 0 ? ssh.stdout : null;
 }
 
 /**
@@ -159,7 +160,7 @@ describe('provisioning over the guest channel', () => {
       expect(running.reason).toBeNull();
       expect(running.state).toBe('running');
       // Usable means usable: the owner logs in at once, checking the host keys hearthd reported.
-      expect(await sshAnswers(ns, keyFile, running)).toBe(true);
+      expect(await sshRun(ns, keyFile, running)).toBe('');
 
       // cloud-init's last stage was still running when the environment turned running...
       const seen = () =>
@@ -175,6 +176,8 @@ describe('provisioning over the guest channel', () => {
       await eventually(() => seen().some((e) => e.provisioning?.status === 'done'), 600_000, 'cloud-init done');
       const now = await client.call('getEnvironment', { params: { id: web.id } });
       expect(now).toMatchObject({ state: 'running', reason: null, provisioning: { status: 'done', error: null } });
+      // sshd refuses passwords (the seed's drop-in; cloud-init's set-passwords restarted nothing).
+      expect(await sshRun(ns, keyFile, now, 'sudo sshd -T')).toMatch(/^passwordauthentication no$/m);
       const stages = new Set(
         seen()
           .map((e) => e.provisioning?.stage)
@@ -206,12 +209,15 @@ describe('provisioning over the guest channel', () => {
         body: { name: 'broken', class: 'debian', image: DEBIAN, sshPublicKey: userKey },
       });
       const failed = await waitForState(client, broken.id, 'failed', 900_000);
-      // Usable first (its failing step is in cloud-init's last stage), then failed by that step.
-      const states = events.flatMap((e) =>
-        e.type === 'environment' && e.environment.id === broken.id ? [e.environment.state] : [],
-      );
-      expect(states.indexOf('running')).toBeGreaterThanOrEqual(0);
-      expect(states.lastIndexOf('failed')).toBeGreaterThan(states.indexOf('running'));
+      // Usable first (its failing step is in cloud-init's last stage), then failed by that step
+      // (the event stream may trail the API a moment).
+      const states = () =>
+        events.flatMap((e) =>
+          e.type === 'environment' && e.environment.id === broken.id ? [e.environment.state] : [],
+        );
+      await eventually(() => states().includes('failed'), 20_000, 'the failed event');
+      expect(states().indexOf('running')).toBeGreaterThanOrEqual(0);
+      expect(states().lastIndexOf('failed')).toBeGreaterThan(states().indexOf('running'));
       expect(failed.reason).toMatch(/^cloud-init finished with errors: .*scripts.user/);
       expect(failed.provisioning).toMatchObject({ status: 'error' });
       expect(failed.provisioning?.error).toMatch(/scripts.user/);
