@@ -4,7 +4,12 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AGENT_LINE_MAX_BYTES, type AgentMessage } from '../src/guest/agent-messages.js';
+import {
+  AGENT_LINE_MAX_BYTES,
+  type AgentMessage,
+  type AgentReadiness,
+  type AgentStatus,
+} from '../src/guest/agent-messages.js';
 import { GuestChannel } from '../src/guest/channel.js';
 import { LineReader } from '../src/guest/line-reader.js';
 import { createLogger } from '../src/log.js';
@@ -12,7 +17,7 @@ import { eventually } from './support/eventually.js';
 
 const log = createLogger('silent', { write: () => undefined });
 
-const status = (stage: string, cloudInit: AgentMessage['cloudInit'] = 'running'): AgentMessage => ({
+const status = (stage: string, cloudInit: AgentStatus['cloudInit'] = 'running'): AgentStatus => ({
   v: 1,
   type: 'status',
   stage,
@@ -20,6 +25,15 @@ const status = (stage: string, cloudInit: AgentMessage['cloudInit'] = 'running')
   errors: [],
   hostKeys: [],
 });
+const readiness: AgentReadiness = {
+  v: 1,
+  type: 'readiness',
+  agent: 2,
+  user: true,
+  authorizedKeys: ['SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s'],
+  sshd: true,
+  hostKeys: [],
+};
 const line = (message: unknown) => `${JSON.stringify(message)}\n`;
 
 describe('LineReader', () => {
@@ -90,10 +104,16 @@ describe('GuestChannel against a hostile writer', () => {
     guest.write(line({ ...status('init'), stage: '../../etc/passwd' })); // stage pattern
     guest.write(line({ ...status('init'), errors: Array(9).fill('e') })); // too many errors
     guest.write(line({ ...status('init'), v: 2 }));
+    // Readiness facts: a verdict the schema does not know, a fingerprint that is none, too many keys.
+    guest.write(line({ ...readiness, ready: true }));
+    guest.write(line({ ...readiness, authorizedKeys: ['SHA256:$(reboot)'] }));
+    guest.write(line({ ...readiness, authorizedKeys: Array(17).fill(readiness.authorizedKeys[0]) }));
+    guest.write(line({ ...readiness, agent: 1 })); // no readiness before version 2
     guest.write(line(status('modules-final', 'done')));
-    await eventually(() => got.length === 1);
-    expect(got[0]).toEqual(status('modules-final', 'done'));
-    expect(channel.drops).toMatchObject({ overlong: 1, notJson: 2, invalid: 4 });
+    guest.write(line(readiness));
+    await eventually(() => got.length === 2);
+    expect(got).toEqual([status('modules-final', 'done'), readiness]);
+    expect(channel.drops).toMatchObject({ overlong: 1, notJson: 2, invalid: 8 });
   });
 
   it('takes a line trickled a byte at a time (slowloris), and a line that never ends costs a bounded buffer', async () => {
@@ -112,7 +132,7 @@ describe('GuestChannel against a hostile writer', () => {
     await new Promise((r) => setTimeout(r, 1_100)); // past the byte budget's second
     guest.write(`\n${line(status('modules-config'))}`);
     await eventually(() => got.length === 2, { timeoutMs: 8_000 });
-    expect(got[1]!.stage).toBe('modules-config');
+    expect((got[1] as AgentStatus).stage).toBe('modules-config');
   });
 
   it('rate-limits a flood: at most the line rate a second gets through', async () => {
@@ -176,7 +196,7 @@ describe('GuestChannel against a hostile writer', () => {
     await new Promise((r) => guest.once('connect', r));
     guest.write(line(status('init-local')));
     await eventually(() => got.length === 1);
-    expect(got[0]!.stage).toBe('init-local');
+    expect((got[0] as AgentStatus).stage).toBe('init-local');
     stale.write(line(status('init')));
     await new Promise((r) => setTimeout(r, 200));
     expect(got).toHaveLength(1);

@@ -115,7 +115,7 @@ const TABLE: Row[] = [
   ...(['running', 'stopping', 'stopped', 'failed', 'deleting'] as const).map((s): Row => [s, 'launch-failed', s, '', '=']),
   ...STATES.map((s): Row => (s === 'starting' ? [s, 'ready', 'running', '', '='] : [s, 'ready', s, '', '='])),
   ...STATES.map((s): Row => [s, 'boot-timeout', s, s === 'starting' ? 'terminate' : '', '=']),
-  ...STATES.map((s): Row => [s, 'provisioning-failed', s, s === 'starting' ? 'terminate' : '', '=']),
+  ...STATES.map((s): Row => [s, 'provisioning-failed', s, s === 'starting' || s === 'running' ? 'terminate' : '', '=']),
   ...STATES.map((s): Row => [s, 'stop-timeout', s, s === 'stopping' ? 'terminate' : '', '=']),
   // What was observed of the VMM. A crash is a failure — and never a relaunch.
   ['creating', 'crash',             'failed',   'release',                     '='],
@@ -245,8 +245,14 @@ describe('details the table does not show', () => {
     expect(t.journal).toEqual({ event: 'provisioning-failed', message: 'cloud-init reported errors: runcmd failed' });
     const exit = expectTransition(transition(at('starting', { failure: t.failure }), EVENTS.crash));
     expect(exit).toMatchObject({ state: 'failed', reason: 'cloud-init reported errors: runcmd failed' });
-    // Once running, a late report changes nothing.
-    expect(expectTransition(transition(at('running'), EVENTS['provisioning-failed'])).effects).toEqual([]);
+    // Running before cloud-init's last stage ended: a late error fails it all the same.
+    const late = expectTransition(transition(at('running'), EVENTS['provisioning-failed']));
+    expect(late).toMatchObject({ state: 'running', failure: 'cloud-init reported errors: runcmd failed' });
+    expect(late.effects).toEqual(['terminate']);
+    const lateExit = expectTransition(transition(at('running', { failure: late.failure }), EVENTS.crash));
+    expect(lateExit).toMatchObject({ state: 'failed', reason: 'cloud-init reported errors: runcmd failed' });
+    // Once it is stopping or gone, a report changes nothing.
+    expect(expectTransition(transition(at('stopping'), EVENTS['provisioning-failed'])).effects).toEqual([]);
   });
 
   it('a create that was asked not to start ends stopped', () => {

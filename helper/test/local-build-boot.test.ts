@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { AgentStatus } from '../src/guest/agent-messages.js';
+import { isAgentMessage, type AgentMessage, type AgentStatus } from '../src/guest/agent-messages.js';
+import { AGENT_VERSION } from '../src/guest/agent-script.js';
+import { fingerprintOf } from '../src/guest/usable.js';
 import { GUEST_CHANNEL_NAME } from '../src/vmm/driver.js';
 import { installDebianImage } from './support/debian-image.js';
-import { Value } from '@sinclair/typebox/value';
 import { eventually } from './support/eventually.js';
 
 // Boots the locally built image ONCE, directly with QEMU TCG (no hearthd: this proves the image,
@@ -27,18 +28,25 @@ let netns: string;
 let qemu: ChildProcess | undefined;
 let console_: string;
 let agentOut: string;
-let booted: { seconds: number; agentLines: AgentStatus[]; console: string };
+let booted: { seconds: number; agentLines: AgentStatus[]; messages: AgentMessage[]; console: string };
+/** The seed's owner key: the agent must find it in dev's authorized_keys. */
+let ownerKey: string;
 
 async function readOrEmpty(file: string): Promise<string> {
   return readFile(file, 'utf8').catch(() => '');
 }
 
-function agentLines(text: string): AgentStatus[] {
+/** Every line the agent wrote, in order, as hearthd would take them (the schema check drops nothing). */
+function agentMessages(text: string): AgentMessage[] {
   return text
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as unknown)
-    .filter((m): m is AgentStatus => Value.Check(AgentStatus, m));
+    .filter((m): m is AgentMessage => isAgentMessage(m));
+}
+
+function agentLines(text: string): AgentStatus[] {
+  return agentMessages(text).filter((m): m is AgentStatus => m.type === 'status');
 }
 
 async function makeSeed(dir: string): Promise<string> {
@@ -47,7 +55,7 @@ async function makeSeed(dir: string): Promise<string> {
     stringify({ 'instance-id': 'local-build-boot', 'local-hostname': 'lb-boot' }),
   );
   const userData = {
-    users: [{ name: 'dev', shell: '/bin/bash', sudo: 'ALL=(ALL) NOPASSWD:ALL' }],
+    users: [{ name: 'dev', shell: '/bin/bash', sudo: 'ALL=(ALL) NOPASSWD:ALL', ssh_authorized_keys: [ownerKey] }],
     runcmd: [['sh', '-c', 'echo "HEARTH-ROOT-BYTES $(df -B1 --output=size / | tail -n 1)" > /dev/ttyS0']],
   };
   await writeFile(join(dir, 'user-data'), `#cloud-config\n${stringify(userData)}`);
@@ -87,6 +95,8 @@ beforeAll(
       overlay,
       `${DISK_BYTES}`,
     ]);
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'owner@lb-boot', '-f', join(work, 'owner')]);
+    ownerKey = (await readFile(join(work, 'owner.pub'), 'utf8')).trim();
     const seed = await makeSeed(work);
     console_ = join(work, 'console.log');
     agentOut = join(work, 'agent.out');
@@ -126,7 +136,7 @@ beforeAll(
       },
       60_000,
     );
-    booted = { seconds, agentLines: lines, console: text };
+    booted = { seconds, agentLines: lines, messages: agentMessages(await readOrEmpty(agentOut)), console: text };
     process.stderr.write(`local image: QEMU start → agent reports cloud-init done in ${seconds} s\n`);
   },
   BOOT_TIMEOUT_MS + 35 * 60_000,
@@ -149,6 +159,24 @@ describe('the local Debian image, booted under QEMU TCG', () => {
     // Earlier lines were sent while cloud-init was still on its way.
     expect(booted.agentLines.some((l) => l.cloudInit !== 'done')).toBe(true);
     expect(booted.console).toMatch(/Cloud-init v\. \S+ finished at .* Datasource DataSourceNoCloud/);
+  });
+
+  it("reports the guest usable — dev, the owner's key, sshd on 22 — while cloud-init's last stage still runs", () => {
+    const usable = booted.messages.findIndex(
+      (m) =>
+        m.type === 'readiness' &&
+        m.agent === AGENT_VERSION &&
+        m.user &&
+        m.sshd &&
+        m.authorizedKeys.includes(fingerprintOf(ownerKey)) &&
+        m.hostKeys.length > 0,
+    );
+    expect(usable).toBeGreaterThanOrEqual(0);
+    // Before it, the agent said the guest was not yet usable (it checks, it does not assume).
+    expect(booted.messages.slice(0, usable).some((m) => m.type === 'readiness' && !m.sshd)).toBe(true);
+    // The status line of the same second: cloud-init had not finished.
+    const status = booted.messages.slice(usable).find((m): m is AgentStatus => m.type === 'status');
+    expect(status?.cloudInit).toBe('running');
   });
 
   it('reports the host keys cloud-init generated (none were baked in)', () => {

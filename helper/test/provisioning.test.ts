@@ -1,17 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment, HearthEvent } from '#protocol';
 import { SEED_FILE } from '../src/environments/components/seed.js';
 import { GUEST_CHANNEL_NAME } from '../src/vmm/driver.js';
 import { DEBIAN_IMAGE_NAME, installDebianImage } from './support/debian-image.js';
 import { addTinyClass, installTestImage, killVmms, processesMentioning, waitForState } from './support/environments.js';
+import { eventually } from './support/eventually.js';
 import { useTunLikeDistributions } from './support/tun.js';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
 import { asUnit, unitProfile } from './support/unit-profile.js';
 import { Namespaces } from './network/support/topology.js';
-import { eventually } from './support/eventually.js';
 
 const BUSYBOX = 'busybox-cloud';
 const DEBIAN = DEBIAN_IMAGE_NAME;
@@ -20,15 +21,33 @@ async function eventsLog(client: ReturnType<HearthdProcess['client']>, id: strin
   return (await client.call('getEnvironmentLogs', { params: { id }, query: { tail: 500, source: 'events' } })).lines;
 }
 
+/** `ssh dev@<address> <command>` from the guests' namespace, checking host keys strictly; its stdout, or null. */
+async function sshRun(ns: string, keyFile: string, env: Environment, command = 'true'): Promise<string | null> {
+  const knownHosts = `${keyFile}.known_hosts`;
+  await writeFile(knownHosts, env.ssh!.hostKeys.map((k) => `${env.ssh!.hostKeyAlias} ${k.publicKey}\n`).join(''));
+  const ssh = await execa(
+    'ip',
+    [
+      ...['netns', 'exec', ns, 'ssh', '-i', keyFile, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10'],
+      ...['-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`],
+      ...['-o', `HostKeyAlias=${env.ssh!.hostKeyAlias}`, `dev@${env.network!.address}`, command],
+    ],
+    { reject: false, timeout: 60_000 },
+  );
+  return ssh.exitCode === 0 ? ssh.stdout : null;
+}
+
 /**
  * Provisioning over the guest channel, on real QEMU TCG guests run by a real hearthd as the unit
- * runs it: `running` only once the guest's agent says cloud-init is done; cloud-init's error is
- * `failed` with that error; a guest that never reports is `failed` at provisionTimeoutSeconds.
+ * runs it: `running` once the guest's agent reports it usable (the user, the owner's key, sshd),
+ * before cloud-init's last stage has ended; cloud-init's error is `failed` with that error, also
+ * when it comes after `running`; a guest that never reports is `failed` at provisionTimeoutSeconds.
  */
 describe('provisioning over the guest channel', () => {
   let daemon: HearthdProcess;
   let daemonArgs: string[];
   let launcher: string[];
+  let ns: string;
   const namespaces = new Namespaces();
   const events: HearthEvent[] = [];
   let abort = new AbortController();
@@ -59,7 +78,8 @@ describe('provisioning over the guest channel', () => {
     await installDebianImage(paths, DEBIAN);
     daemonArgs = ['--hypervisor', 'qemu', '--accel', 'tcg', '--vmm-user', 'nobody', '--test-provision-fail', 'broken'];
     // Its guests get hearth0, nftables and dnsmasq: all of it in a namespace of this test's own.
-    launcher = ['ip', 'netns', 'exec', await namespaces.add('prov'), ...asUnit(unitProfile())];
+    ns = await namespaces.add('prov');
+    launcher = ['ip', 'netns', 'exec', ns, ...asUnit(unitProfile())];
     daemon = await HearthdProcess.start(paths, daemonArgs, launcher);
     const client = daemon.client();
     await addTinyClass(client);
@@ -114,16 +134,18 @@ describe('provisioning over the guest channel', () => {
   describe('a real Debian guest (the local build: hearthd build-image, cached)', () => {
     let web: Environment;
     let userKey: string;
+    let keyFile: string;
 
     beforeAll(async () => {
       const keyDir = join(daemon.paths.dir, 'user-key');
       await mkdir(keyDir, { mode: 0o700 });
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'tester@hearth', '-f', join(keyDir, 'id')]);
+      keyFile = join(keyDir, 'id');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'tester@hearth', '-f', keyFile]);
       userKey = (await readFile(join(keyDir, 'id.pub'), 'utf8')).trim();
       await daemon.client().call('updateConfig', { body: { provisionTimeoutSeconds: 900 } });
     });
 
-    it('is running only after the agent reports cloud-init done — across a kill -9 of hearthd mid-provisioning — with the stages on the way and its own host keys', async () => {
+    it("is running once the agent reports the user, the owner's key and sshd ready — before cloud-init's last stage ends, across a kill -9 of hearthd mid-provisioning — and SSH answers then", async () => {
       let client = daemon.client();
       web = await client.call('createEnvironment', {
         body: { name: 'web', class: 'debian', image: DEBIAN, sshPublicKey: userKey },
@@ -147,44 +169,75 @@ describe('provisioning over the guest channel', () => {
       const running = await waitForState(client, web.id, ['running', 'failed'], 900_000);
       expect(running.reason).toBeNull();
       expect(running.state).toBe('running');
-      expect(running.provisioning).toMatchObject({ status: 'done', error: null });
+      // Usable means usable: the owner logs in at once, checking the host keys hearthd reported.
+      expect(await sshRun(ns, keyFile, running)).toBe('');
 
-      const seen = events.flatMap((e) =>
-        e.type === 'environment' && e.environment.id === web.id ? [e.environment] : [],
-      );
-      // Every announcement of `running` already says cloud-init is done; before it, it was not.
-      for (const env of seen.filter((e) => e.state === 'running')) expect(env.provisioning?.status).toBe('done');
-      const before = seen.filter((e) => e.state === 'starting').map((e) => e.provisioning?.status);
+      // cloud-init's last stage was still running when the environment turned running...
+      const seen = () =>
+        events.flatMap((e) => (e.type === 'environment' && e.environment.id === web.id ? [e.environment] : []));
+      const first = seen().find((e) => e.state === 'running');
+      expect(first?.provisioning?.status).toBe('running');
+      const before = seen()
+        .filter((e) => e.state === 'starting')
+        .map((e) => e.provisioning?.status);
       expect(before).toContain('waiting');
       expect(before).not.toContain('done');
-      const stages = new Set(seen.map((e) => e.provisioning?.stage).filter(Boolean));
-      expect(stages.size).toBeGreaterThan(0);
-
-      // cloud-init's own "finished" line was on the console by the time the guest was running.
+      // ...and the provisioning field goes on showing its stages until it is done, still running.
+      await eventually(() => seen().some((e) => e.provisioning?.status === 'done'), {
+        timeoutMs: 600_000,
+        what: 'cloud-init done',
+      });
+      const now = await client.call('getEnvironment', { params: { id: web.id } });
+      expect(now).toMatchObject({ state: 'running', reason: null, provisioning: { status: 'done', error: null } });
+      // sshd refuses passwords (the seed's drop-in; cloud-init's set-passwords restarted nothing).
+      expect(await sshRun(ns, keyFile, now, 'sudo sshd -T')).toMatch(/^passwordauthentication no$/m);
+      const stages = new Set(
+        seen()
+          .map((e) => e.provisioning?.stage)
+          .filter(Boolean),
+      );
+      expect(stages.size).toBeGreaterThan(1);
+      // cloud-init's own "finished" line is on the console by then.
       const console = await client.call('getEnvironmentLogs', { params: { id: web.id }, query: { tail: 2000 } });
       expect(console.lines.some((l) => /Cloud-init v\. .* finished at/.test(l))).toBe(true);
 
       const log = await eventsLog(client, web.id);
       const reattached = log.findIndex((l) => l.includes('"event":"reattached"'));
       expect(reattached).toBeGreaterThan(0);
-      expect(log.findIndex((l) => l.includes('"event":"ready"'))).toBeGreaterThan(reattached);
+      const ready = log.findIndex((l) => l.includes('"event":"ready"'));
+      expect(ready).toBeGreaterThan(reattached);
+      expect(log[ready]).toContain("reports the user, the owner's key and sshd ready");
+      expect(
+        log.findIndex((l) => l.includes('"event":"provisioning"') && l.includes('cloud-init done')),
+      ).toBeGreaterThan(ready);
       expect(log.some((l) => l.includes('"event":"host-keys"') && l.includes('exactly the 2 host keys'))).toBe(true);
       expect(log.some((l) => l.includes('host-key-mismatch'))).toBe(false);
       await client.close();
     }, 960_000);
 
-    it("a guest whose provisioning fails is failed, with cloud-init's error", async () => {
+    it("a guest whose provisioning fails after it turned running is failed, with cloud-init's error", async () => {
       const client = daemon.client();
       await client.call('deleteEnvironment', { params: { id: web.id } });
       const broken = await client.call('createEnvironment', {
         body: { name: 'broken', class: 'debian', image: DEBIAN, sshPublicKey: userKey },
       });
       const failed = await waitForState(client, broken.id, 'failed', 900_000);
+      // Usable first (its failing step is in cloud-init's last stage), then failed by that step
+      // (the event stream may trail the API a moment).
+      const states = () =>
+        events.flatMap((e) =>
+          e.type === 'environment' && e.environment.id === broken.id ? [e.environment.state] : [],
+        );
+      await eventually(() => states().includes('failed'), { timeoutMs: 20_000, what: 'the failed event' });
+      expect(states().indexOf('running')).toBeGreaterThanOrEqual(0);
+      expect(states().lastIndexOf('failed')).toBeGreaterThan(states().indexOf('running'));
       expect(failed.reason).toMatch(/^cloud-init finished with errors: .*scripts.user/);
       expect(failed.provisioning).toMatchObject({ status: 'error' });
       expect(failed.provisioning?.error).toMatch(/scripts.user/);
       const log = await eventsLog(client, broken.id);
-      expect(log.some((l) => l.includes('"event":"provisioning-failed"'))).toBe(true);
+      const ready = log.findIndex((l) => l.includes('"event":"ready"'));
+      expect(ready).toBeGreaterThanOrEqual(0);
+      expect(log.findIndex((l) => l.includes('"event":"provisioning-failed"'))).toBeGreaterThan(ready);
       await client.call('deleteEnvironment', { params: { id: broken.id } });
       await client.close();
     }, 960_000);

@@ -9,9 +9,9 @@ import { SeedComponent, SEED_FILE } from '../src/environments/components/seed.js
 import type { ComponentContext } from '../src/environments/components/component.js';
 import { layoutOf } from '../src/environments/layout.js';
 import type { ComponentStates, Spec } from '../src/environments/record.js';
-import { AGENT_PATH, AGENT_SCRIPT, AGENT_UNIT_PATH } from '../src/guest/agent-script.js';
+import { AGENT_SCRIPT, AGENT_UNIT_PATH } from '../src/guest/agent-script.js';
 import { hostKeyFile } from '../src/guest/host-keys.js';
-import { TEST_FAILURE_TEXT } from '../src/guest/user-data.js';
+import { SSHD_DROP_IN, SSHD_SETTINGS, TEST_FAILURE_TEXT } from '../src/guest/user-data.js';
 import { ImageStore } from '../src/images/image-store.js';
 import { createLogger } from '../src/log.js';
 import { sampleRecord } from './support/records.js';
@@ -110,7 +110,6 @@ describe('the NoCloud seed (components/seed.ts) with real mkfs.fat, mtools and s
     ]);
     expect(userData).toMatchObject({
       disable_root: true,
-      ssh_pwauth: false,
       ssh_deletekeys: true,
       ssh_genkeytypes: [],
     });
@@ -118,10 +117,22 @@ describe('the NoCloud seed (components/seed.ts) with real mkfs.fat, mtools and s
     expect(Object.keys(keys).sort()).toEqual(['ecdsa_private', 'ecdsa_public', 'ed25519_private', 'ed25519_public']);
     expect(keys.ed25519_public).toBe(state.hostKeys![0]!.publicKey);
     expect(keys.ed25519_private).toContain('BEGIN OPENSSH PRIVATE KEY');
-    const files = userData.write_files as Array<{ path: string; content: string }>;
-    expect(files.map((f) => f.path)).toEqual([AGENT_PATH, AGENT_UNIT_PATH]);
-    expect(files[0]!.content).toBe(AGENT_SCRIPT);
-    expect(JSON.stringify(userData.runcmd)).not.toContain(TEST_FAILURE_TEXT);
+    // The agent starts from bootcmd (cloud-init's first networked stage), not runcmd (its last):
+    // the script is an argument of its own, never pasted into shell text.
+    const bootcmd = userData.bootcmd as string[][];
+    expect(bootcmd).toHaveLength(1);
+    expect(bootcmd[0]!.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(bootcmd[0]![2]).toContain(`[ -e ${AGENT_UNIT_PATH} ] && exit 0`);
+    expect(bootcmd[0]![2]).toContain(`systemd-run --no-block --unit=hearth-agent.service`);
+    expect(bootcmd[0]![2]).not.toContain('import ');
+    expect(bootcmd[0]![4]).toBe(AGENT_SCRIPT);
+    // No password logins from sshd's first start; never ssh_pwauth, which restarts sshd later.
+    expect(userData.write_files).toEqual([
+      { path: SSHD_DROP_IN, owner: 'root:root', permissions: '0644', content: SSHD_SETTINGS },
+    ]);
+    expect(SSHD_SETTINGS).toMatch(/^PasswordAuthentication no$/m);
+    expect(userData).not.toHaveProperty('ssh_pwauth');
+    expect(userData).not.toHaveProperty('runcmd');
   });
 
   it('is rebuilt at each prepare with the same instance id, and follows a changed MAC', async () => {

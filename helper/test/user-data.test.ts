@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { AGENT_SCRIPT } from '../src/guest/agent-script.js';
 import { seedFiles } from '../src/guest/user-data.js';
 import { skipWhen } from './support/skip.js';
 
@@ -34,6 +35,9 @@ describe('the seed as cloud-init reads it (YAML 1.1)', () => {
       expect(asCloudInit(files['meta-data'])).toMatchObject({ 'local-hostname': 'yes' });
       expect(JSON.stringify(asCloudInit(files['user-data']))).toContain(spec.sshPublicKey);
       expect(files['user-data'].startsWith('#cloud-config\n')).toBe(true);
+      // The agent's script reaches bootcmd as one word, byte for byte.
+      const userData = asCloudInit(files['user-data']) as { bootcmd: string[][] };
+      expect(userData.bootcmd[0]![4]).toBe(AGENT_SCRIPT);
     },
   );
 });

@@ -29,7 +29,7 @@ export type LifecycleEvent =
   | { type: 'launch-failed'; reason: string }
   | { type: 'ready' }
   | { type: 'boot-timeout'; reason: string }
-  /** The guest's agent reported that cloud-init finished with errors. */
+  /** The guest's agent reported that cloud-init finished with errors (before `running` or after it). */
   | { type: 'provisioning-failed'; reason: string }
   | { type: 'stop-timeout' }
   // What was observed of the VMM.
@@ -145,12 +145,13 @@ export function transition(s: LifecycleState, event: LifecycleEvent): Transition
     case 'ready':
       return s.state === 'starting' ? { state: 'running', effects: [] } : stay(s);
 
-    // Either way the VMM is ended and its exit reports `failed` with this reason.
+    // Either way the VMM is ended and its exit reports `failed` with this reason. cloud-init's
+    // error can come after `running` too (the guest is usable before cloud-init's last stage ends).
     case 'boot-timeout':
     case 'provisioning-failed':
-      if (s.state !== 'starting') return stay(s);
+      if (s.state !== 'starting' && !(event.type === 'provisioning-failed' && s.state === 'running')) return stay(s);
       return {
-        state: 'starting',
+        state: s.state,
         failure: event.reason,
         effects: ['terminate'],
         journal: { event: event.type, message: event.reason },

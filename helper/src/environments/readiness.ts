@@ -1,5 +1,6 @@
 import type { ProvisioningState, Settings } from '#protocol';
-import type { AgentMessage } from '../guest/agent-messages.js';
+import type { AgentMessage, AgentStatus } from '../guest/agent-messages.js';
+import { UsableJudge } from '../guest/usable.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { Logger } from '../log.js';
 import type { Entry } from './entry.js';
@@ -29,9 +30,10 @@ export function waitingProvisioning(): ProvisioningState {
 /**
  * When a starting environment becomes `running`. Images without provisioning: their ready
  * marker on the serial console (bootTimeoutSeconds). Images with cloud-init: only when the
- * guest's agent reports through the guest session (its first subscriber) that cloud-init is done; an error there is
- * `failed` with cloud-init's own words, and no end within provisionTimeoutSeconds is `failed`
- * with the last stage seen. The console is never trusted for that: any program in the guest can
+ * guest's agent reports through the guest session (its first subscriber) that the guest is
+ * usable (guest/usable.ts); cloud-init's error is `failed` with cloud-init's own words, before
+ * `running` or after it, and nothing usable within provisionTimeoutSeconds is `failed` with what
+ * is missing and the last stage seen. The console is never trusted for that: any program in the guest can
  * write to it.
  */
 export class Readiness {
@@ -72,20 +74,25 @@ export class Readiness {
   }
 
   /**
-   * Keeps `provisioning` current from the agent while the VM lives, without deciding anything:
-   * a running environment whose VMM hearthd reattached to after a restart.
+   * The channel of a running environment whose VMM hearthd reattached to after a restart: keeps
+   * `provisioning` current, and cloud-init's error still fails it.
    */
   watch(entry: Entry): void {
-    this.listen(entry, false);
+    this.listen(entry);
   }
 
   private awaitProvisioning(entry: Entry): void {
     const seconds = this.d.settings().provisionTimeoutSeconds;
-    const heard = this.listen(entry, true);
-    this.deadline(entry, seconds, () => ({
-      type: 'boot-timeout',
-      reason: `cloud-init did not finish within ${seconds} s (provisionTimeoutSeconds); the last stage seen: ${lastStage(entry.record.status.provisioning, heard())}`,
-    }));
+    const { heard, judge } = this.listen(entry);
+    this.deadline(entry, seconds, () => {
+      const stage = lastStage(entry.record.status.provisioning, heard());
+      return {
+        type: 'boot-timeout',
+        reason: judge.reportsReadiness
+          ? `the guest was not usable within ${seconds} s (provisionTimeoutSeconds): missing ${judge.missing().join(', ')}; cloud-init's last stage seen: ${stage}`
+          : `cloud-init did not finish within ${seconds} s (provisionTimeoutSeconds); the last stage seen: ${stage}`,
+      };
+    });
   }
 
   /** The timeout counts from `startedAt`, so a hearthd restart does not give the guest more time. */
@@ -99,42 +106,112 @@ export class Readiness {
     });
   }
 
-  /** Subscribes to this runtime's guest session; returns whether the agent has said anything yet. */
-  private listen(entry: Entry, decides: boolean): () => boolean {
+  /** Subscribes to this runtime's guest session; `heard`: whether the agent has said anything yet. */
+  private listen(entry: Entry): { heard: () => boolean; judge: UsableJudge } {
     const rt = entry.runtime;
     const session = rt.session;
+    const judge = new UsableJudge({
+      sshPublicKey: entry.record.spec.sshPublicKey,
+      hostKeys: entry.record.components.hostKeys,
+    });
     let heard = false;
-    if (!session?.available) return () => heard;
-    const progress = new ProgressSaver(
-      rt,
-      () => this.d.persist(entry),
-      (fn) => void entry.serial(fn),
+    if (!session?.available) return { heard: () => heard, judge };
+    const listener = new AgentListener(
+      entry,
+      judge,
+      this.d,
+      (persist) => new ProgressSaver(rt, persist, (fn) => void entry.serial(fn)),
     );
-    const keys = new HostKeyCheck();
-    let latest: AgentMessage | undefined;
-    // Only the newest message matters: however fast the guest talks, one is queued at a time.
+    // Only the newest message of each kind matters: however fast the guest talks, at most one
+    // of each is queued, in the order they last arrived.
+    const pending = new Map<AgentMessage['type'], AgentMessage>();
     const handle = async () => {
-      const message = latest;
-      latest = undefined;
-      if (!message || entry.runtime !== rt) return;
-      heard = true;
-      const said = keys.check(entry, message);
-      if (said) await this.d.journal(entry, said.event, said.message);
-      await this.report(entry, message, progress, decides);
+      const messages = [...pending.values()];
+      pending.clear();
+      for (const message of messages) {
+        if (entry.runtime !== rt) return;
+        heard = true;
+        await listener.take(message);
+      }
     };
     const onMessage = (message: AgentMessage) => {
-      const queued = latest !== undefined;
-      latest = message;
+      const queued = pending.size > 0;
+      pending.delete(message.type);
+      pending.set(message.type, message);
       if (!queued) void entry.serial(handle);
     };
     rt.own(session.subscribe(onMessage));
-    // Each report is a whole snapshot: one that came before this subscription still counts.
-    if (session.latest) onMessage(session.latest);
-    return () => heard;
+    // Each message is a whole snapshot of its kind: those that came before this subscription count.
+    for (const message of session.newest()) onMessage(message);
+    return { heard: () => heard, judge };
+  }
+}
+
+/**
+ * What one runtime's agent messages do to its environment, under the environment's lock:
+ * `provisioning` kept current from `status`; `running` once the judge finds the guest usable;
+ * `failed` (through `provisioning-failed`) on cloud-init's error, whether it comes before
+ * `running` or after it.
+ */
+class AgentListener {
+  private readonly progress: ProgressSaver;
+  private readonly keys = new HostKeyCheck();
+  private toldNotUsable = false;
+
+  constructor(
+    private readonly entry: Entry,
+    private readonly judge: UsableJudge,
+    private readonly d: ReadinessDeps,
+    saver: (persist: () => Promise<void>) => ProgressSaver,
+  ) {
+    this.progress = saver(() => d.persist(entry));
   }
 
-  private async report(entry: Entry, message: AgentMessage, progress: ProgressSaver, decides: boolean) {
-    const status = entry.record.status;
+  async take(message: AgentMessage): Promise<void> {
+    const usable = this.judge.take(message);
+    if (message.type === 'readiness') {
+      if (!usable) return;
+      await this.tellHostKeys(message.hostKeys);
+      const stage = this.entry.record.status.provisioning?.stage;
+      await this.ready(
+        `the guest agent reports the user, the owner's key and sshd ready (cloud-init ${stage ? `at stage ${stage}` : 'not started'})`,
+      );
+      return;
+    }
+    const next = await this.provisioning(message);
+    const fallback = `the guest agent (version ${this.judge.agentVersion}: it reports no readiness) reports that cloud-init finished`;
+    // Unchanged, yet usable: a hearthd that restarted hears an older agent's `done` again.
+    if (!next) {
+      if (usable) await this.ready(fallback);
+      return;
+    }
+    const status = this.entry.record.status;
+    const final = next.status === 'done' || next.status === 'error';
+    if (final) await this.tellHostKeys(message.hostKeys);
+    let readied = false;
+    if (next.status === 'error' && (status.state === 'starting' || status.state === 'running')) {
+      await this.d.dispatch(this.entry, {
+        type: 'provisioning-failed',
+        reason: `cloud-init finished with errors: ${next.error ?? 'unknown'}`,
+      });
+    } else if (usable) {
+      readied = await this.ready(fallback);
+    } else if (next.status === 'done' && status.state === 'starting' && !this.toldNotUsable) {
+      this.toldNotUsable = true;
+      await this.d.journal(
+        this.entry,
+        'not-usable',
+        `cloud-init finished, but the guest is not usable yet: missing ${this.judge.missing().join(', ')}`,
+      );
+    }
+    // A `ready` saved and announced the new state, provisioning included; anything else (a
+    // failure keeps the state until the VMM is gone) is saved here.
+    if (!readied) await this.progress.save(final);
+  }
+
+  /** cloud-init's progress into `status.provisioning`, journaled; undefined when nothing changed. */
+  private async provisioning(message: AgentStatus): Promise<ProvisioningState | undefined> {
+    const status = this.entry.record.status;
     const before = status.provisioning;
     const next: ProvisioningState = {
       status: message.cloudInit,
@@ -142,31 +219,27 @@ export class Readiness {
       error: message.errors.length ? message.errors.join('; ').slice(0, 2000) : null,
       updatedAt: now(),
     };
-    const changed = before?.status !== next.status || before.stage !== next.stage || before.error !== next.error;
-    if (!changed) return;
+    if (before?.status === next.status && before.stage === next.stage && before.error === next.error) return undefined;
     status.provisioning = next;
     await this.d.journal(
-      entry,
+      this.entry,
       'provisioning',
       `cloud-init ${next.status}${next.stage ? ` (stage ${next.stage})` : ''}${next.error ? `: ${next.error}` : ''}`,
     );
-    const final = next.status === 'done' || next.status === 'error';
-    if (!final || !decides || status.state !== 'starting') {
-      await progress.save(final);
-      return;
-    }
-    if (next.status === 'done') {
-      await this.d.journal(entry, 'ready', 'the guest agent reports that cloud-init finished');
-      await this.d.dispatch(entry, { type: 'ready' });
-    } else {
-      await this.d.dispatch(entry, {
-        type: 'provisioning-failed',
-        reason: `cloud-init finished with errors: ${next.error ?? 'unknown'}`,
-      });
-    }
-    // A `ready` saved and announced the new state, provisioning included; a failure keeps the
-    // state (`starting` until the VMM is gone), so its provisioning is saved here.
-    if (entry.record.status.state === 'starting') await progress.save(true);
+    return next;
+  }
+
+  /** `running`, when it is still starting; true when it was. */
+  private async ready(why: string): Promise<boolean> {
+    if (this.entry.record.status.state !== 'starting') return false;
+    await this.d.journal(this.entry, 'ready', why);
+    await this.d.dispatch(this.entry, { type: 'ready' });
+    return true;
+  }
+
+  private async tellHostKeys(hostKeys: string[]): Promise<void> {
+    const said = this.keys.check(this.entry, hostKeys);
+    if (said) await this.d.journal(this.entry, said.event, said.message);
   }
 }
 
@@ -212,14 +285,17 @@ class ProgressSaver {
 class HostKeyCheck {
   private told = false;
 
-  /** Once, when cloud-init has finished (before that the guest still has the image's keys, or none). */
-  check(entry: Entry, message: AgentMessage): { event: string; message: string } | undefined {
-    if (this.told || (message.cloudInit !== 'done' && message.cloudInit !== 'error')) return undefined;
+  /**
+   * Once, when the guest is usable or cloud-init has finished (before that the guest may still
+   * have the image's keys, or none).
+   */
+  check(entry: Entry, hostKeys: string[]): { event: string; message: string } | undefined {
+    if (this.told) return undefined;
     const ours = new Set((entry.record.components.hostKeys ?? []).map((k) => k.publicKey));
     if (ours.size === 0) return undefined;
     this.told = true;
-    const foreign = message.hostKeys.filter((k) => !ours.has(k));
-    const missing = [...ours].filter((k) => !message.hostKeys.includes(k));
+    const foreign = hostKeys.filter((k) => !ours.has(k));
+    const missing = [...ours].filter((k) => !hostKeys.includes(k));
     if (foreign.length === 0 && missing.length === 0)
       return { event: 'host-keys', message: `the guest has exactly the ${ours.size} host keys hearthd made for it` };
     const types = (keys: string[]) => keys.map((k) => k.split(' ')[0]).join(', ') || 'none';

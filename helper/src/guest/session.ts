@@ -17,15 +17,16 @@ export interface GuestSessionOptions {
  * hearthd's side of one running VM's guest, for as long as this hearthd holds the VMM: opened
  * on launch and on reattach, closed with the environment's runtime. Guest work subscribes here
  * instead of opening channels of its own — readiness first; the two-way protocol's requests and
- * answers next. Today the channel carries the agent's status reports only (one-way), each a
- * whole snapshot, so the newest is kept for a subscriber that comes late.
+ * answers next. Today the channel carries the agent's reports only (one-way: status and
+ * readiness), each a whole snapshot of its kind, so the newest of each is kept for a subscriber
+ * that comes late.
  */
 export class GuestSession {
   private readonly listeners = new Set<GuestListener>();
   private channel: GuestChannel | undefined;
   private closed = false;
-  /** The newest message the guest sent, if any. */
-  latest: AgentMessage | undefined;
+  /** The newest message of each kind the guest sent, in the order they last arrived. */
+  private readonly newestOfKind = new Map<AgentMessage['type'], AgentMessage>();
 
   constructor(private readonly o: GuestSessionOptions) {}
 
@@ -42,11 +43,22 @@ export class GuestSession {
       endpoint: this.o.endpoint,
       log: this.o.log,
       onMessage: (message) => {
-        this.latest = message;
+        this.newestOfKind.delete(message.type);
+        this.newestOfKind.set(message.type, message);
         for (const listener of [...this.listeners]) listener(message);
       },
     }).start();
     return this;
+  }
+
+  /** The newest message of each kind so far (each is a whole snapshot of its kind), oldest first. */
+  newest(): AgentMessage[] {
+    return [...this.newestOfKind.values()];
+  }
+
+  /** The newest message the guest sent, if any. */
+  get latest(): AgentMessage | undefined {
+    return this.newest().at(-1);
   }
 
   /** Every message from now on, in order, until the returned function is called or the session closes. */

@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import type { HostKey } from '#protocol';
 import { GUEST_USER } from './account.js';
-import { AGENT_PATH, AGENT_SCRIPT, AGENT_UNIT, AGENT_UNIT_PATH } from './agent-script.js';
+import { AGENT_PATH, AGENT_SCRIPT, AGENT_UNIT_PATH } from './agent-script.js';
 import { HOST_KEY_TYPES, keyTypeOf, type HostKeyType } from './host-keys.js';
 
 /**
@@ -24,6 +24,11 @@ export interface SeedInput {
   /** Test-only (`--test-provision-fail`): a last step that fails, so cloud-init reports an error. */
   failingStep?: boolean;
 }
+
+/** sshd reads its drop-ins first (Debian 12, Ubuntu 22.04+), and the first value of a setting wins. */
+export const SSHD_DROP_IN = '/etc/ssh/sshd_config.d/50-hearth.conf';
+export const SSHD_SETTINGS =
+  '# Written by Hearth: keys only.\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n';
 
 /** What the failing test step prints; the test finds it in cloud-init's error. */
 export const TEST_FAILURE_TEXT = 'hearth test: this provisioning step fails on purpose';
@@ -61,11 +66,7 @@ function userData({ spec, hostPrivateKeys, failingStep }: SeedInput): Record<str
     sshKeys[`${type}_private`] = secret;
     sshKeys[`${type}_public`] = key.publicKey;
   }
-  // Local builds start the agent they have baked in at boot; a cloud image gets it here (enable
-  // reloads systemd itself: a second reload costs seconds under TCG, in the last stage).
-  const runcmd: string[][] = [
-    ['sh', '-c', 'systemctl is-active --quiet hearth-agent.service || systemctl enable --now hearth-agent.service'],
-  ];
+  const runcmd: string[][] = [];
   if (failingStep) runcmd.push(['sh', '-c', `echo '${TEST_FAILURE_TEXT}' >&2; exit 3`]);
   return {
     users: [
@@ -79,7 +80,11 @@ function userData({ spec, hostPrivateKeys, failingStep }: SeedInput): Record<str
       },
     ],
     disable_root: true,
-    ssh_pwauth: false,
+    // No password logins, from the first start of sshd: a drop-in written in cloud-init's first
+    // stage (sshd starts after it). Not `ssh_pwauth: false`: that edits sshd_config in the config
+    // stage and restarts sshd — after the agent may have reported it listening, so a client
+    // connecting at `running` could be refused.
+    write_files: [{ path: SSHD_DROP_IN, owner: 'root:root', permissions: '0644', content: SSHD_SETTINGS }],
     // Delete whatever keys the image came with, install hearthd's, and generate no others: the
     // keys the API reports are then the only ones the guest has.
     ssh_deletekeys: true,
@@ -88,12 +93,35 @@ function userData({ spec, hostPrivateKeys, failingStep }: SeedInput): Record<str
     // The class's disk is larger than the image's: grow the partition (if any) and the filesystem.
     growpart: { mode: 'auto', devices: ['/'] },
     resize_rootfs: true,
-    // Local builds have the agent baked in at the same path; writing it again is harmless and
-    // keeps one way of provisioning for every image.
-    write_files: [
-      { path: AGENT_PATH, owner: 'root:root', permissions: '0755', content: AGENT_SCRIPT },
-      { path: AGENT_UNIT_PATH, owner: 'root:root', permissions: '0644', content: AGENT_UNIT },
-    ],
-    runcmd,
+    bootcmd: [agentBootCommand()],
+    ...(runcmd.length ? { runcmd } : {}),
   };
+}
+
+/** The transient unit bootcmd starts the agent as, on images that have none baked in. */
+export const AGENT_BOOT_UNIT = 'hearth-agent.service';
+
+/**
+ * bootcmd runs at every boot in cloud-init's first networked stage (before the user, its key and
+ * sshd exist, so the agent sees them appear), where runcmd would wait for the last stage, after
+ * multi-user.target. It runs before write_files, so it writes the agent itself (the script is its
+ * `$1`: cloud-init quotes each word of a list, nothing is pasted into shell text), then starts it
+ * as a transient unit: no unit file, no daemon-reload (seconds under TCG). Without default
+ * dependencies, or the unit would wait for sysinit.target, which waits for this very stage.
+ * An image with the agent baked in (its unit file exists: local builds, and guests a Hearth
+ * before bootcmd provisioned) starts its own at sysinit, and this does nothing.
+ */
+function agentBootCommand(): string[] {
+  const dir = AGENT_PATH.slice(0, AGENT_PATH.lastIndexOf('/'));
+  // set -e: a step that fails fails the bootcmd, and cloud-init's error names it.
+  const script = [
+    'set -e',
+    `[ -e ${AGENT_UNIT_PATH} ] && exit 0`,
+    'umask 022',
+    `mkdir -p ${dir}`,
+    `printf '%s' "$1" > ${AGENT_PATH}.new && chmod 0755 ${AGENT_PATH}.new && mv -f ${AGENT_PATH}.new ${AGENT_PATH}`,
+    `exec systemd-run --no-block --unit=${AGENT_BOOT_UNIT} --description='Hearth guest agent' ` +
+      `-p DefaultDependencies=no -p Restart=always -p RestartSec=2 /usr/bin/python3 ${AGENT_PATH}`,
+  ].join('\n');
+  return ['sh', '-c', script, 'hearth-agent-boot', AGENT_SCRIPT];
 }

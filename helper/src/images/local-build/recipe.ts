@@ -81,8 +81,9 @@ export function aptSources({ mirror, security }: Mirrors): string {
  * cloud-init: NoCloud only (hearthd attaches the seed; probing for cloud metadata services would
  * cost time and reach for 169.254.169.254), no growpart (no partition table to grow), and host
  * keys from the seed's ssh_keys (none are baked in). Only the modules Hearth's seed uses
- * (guest/user-data.ts) run: under TCG each other one costs up to seconds of Python, and an
- * environment is `running` only once the last stage is done. The locale is C.UTF-8, baked in
+ * (guest/user-data.ts) run: under TCG each other one costs up to seconds of Python on the
+ * guest's CPU while it boots (runcmd and scripts-user stay for the steps that belong in the
+ * last stage). The locale is C.UTF-8, baked in
  * /etc/default/locale: it is built into libc, where en_US.UTF-8 would need minutes of locale-gen.
  */
 export const CLOUD_CFG = `# Written by Hearth's local image build.
