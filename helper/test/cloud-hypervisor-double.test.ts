@@ -1,12 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, errors as undiciErrors } from 'undici';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   assertAllRequestsValid,
-  CH_DOUBLE_PATH,
   ChDoubleProcess,
   chSpec,
   eventNames,
@@ -14,155 +11,15 @@ import {
   readEventMonitor,
   readRequestRecord,
 } from './support/cloud-hypervisor-double.js';
+import { useChDoubleSandbox } from './support/ch-double-sandbox.js';
 import { eventually } from './support/eventually.js';
 
 /**
- * Tests of the Cloud Hypervisor contract double itself: a real process spawned by absolute path,
+ * Tests of the Cloud Hypervisor contract double itself, its API: a real process spawned by absolute path,
  * spoken to over its real Unix socket. Driver tests rely on these behaviours matching CH v53.
  */
 
-interface Reply {
-  status: number;
-  body: unknown;
-}
-
-let dir: string;
-let doubles: ChDoubleProcess[];
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ch-double-'));
-  writeFileSync(join(dir, 'vmlinux'), 'not a kernel');
-  writeFileSync(join(dir, 'disk.qcow2'), 'not a disk');
-  doubles = [];
-});
-
-afterEach(async () => {
-  await Promise.all(doubles.map((d) => d.dispose()));
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const paths = () => ({
-  socket: join(dir, 'api.sock'),
-  events: join(dir, 'events.json'),
-  serial: join(dir, 'serial.log'),
-  kernel: join(dir, 'vmlinux'),
-  disk: join(dir, 'disk.qcow2'),
-});
-
-/** The VM config a hearthd-like driver would send. */
-function vmConfig(): Record<string, unknown> {
-  const p = paths();
-  return {
-    payload: { kernel: p.kernel, cmdline: 'console=ttyS0 root=/dev/vda1' },
-    cpus: { boot_vcpus: 2, max_vcpus: 2 },
-    memory: { size: 2 * 2 ** 30 },
-    disks: [{ path: p.disk, image_type: 'Qcow2', backing_files: true }],
-    serial: { mode: 'File', file: p.serial },
-    console: { mode: 'Off' },
-  };
-}
-
-async function start(extraArgs: string[] = [], env: Record<string, string> = {}): Promise<ChDoubleProcess> {
-  const p = paths();
-  const args = ['--api-socket', `path=${p.socket}`, '--event-monitor', `path=${p.events}`, ...extraArgs];
-  const double = ChDoubleProcess.spawn(args, { HEARTH_CH_DOUBLE_GUEST: 'ready-ms=50,shutdown-ms=100', ...env });
-  doubles.push(double);
-  await double.waitForApi();
-  return double;
-}
-
-async function api(method: 'GET' | 'PUT' | 'POST', action: string, body?: unknown): Promise<Reply> {
-  const client = new Client('http://localhost', { socketPath: paths().socket });
-  try {
-    const res = await client.request({
-      method,
-      path: `/api/v1/${action}`,
-      ...(body === undefined
-        ? {}
-        : {
-            body: typeof body === 'string' ? body : JSON.stringify(body),
-            headers: { 'content-type': 'application/json' },
-          }),
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, body: text === '' ? null : (JSON.parse(text) as unknown) };
-  } finally {
-    await client.close();
-  }
-}
-
-async function state(): Promise<string | number> {
-  const info = await api('GET', 'vm.info');
-  return info.status === 200 ? (info.body as { state: string }).state : info.status;
-}
-
-const events = () => eventNames(readEventMonitor(paths().events));
-
-describe('cloud-hypervisor-double command line', () => {
-  const run = (args: string[]) => spawnSync(CH_DOUBLE_PATH, args, { encoding: 'utf8' });
-
-  it('prints its version like CH, named a double', () => {
-    const out = run(['--version']);
-    expect(out.status).toBe(0);
-    expect(out.stdout).toBe('cloud-hypervisor v53.0.0-double\n');
-    expect(run(['-V', '-v']).stdout).toContain('Enabled features: ["io_uring", "kvm"]');
-  });
-
-  it('rejects unknown flags and bad values with clap-style errors and exit 2', () => {
-    const unknown = run(['--api-socket', '/tmp/x.sock', '--bogus']);
-    expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toContain("error: unexpected argument '--bogus' found");
-    const seccomp = run(['--seccomp', 'maybe']);
-    expect(seccomp.status).toBe(2);
-    expect(seccomp.stderr).toContain("invalid value 'maybe' for '--seccomp <seccomp>'");
-    expect(run([]).status).toBe(2);
-  });
-
-  it('refuses VM options such as --serial without a payload, as CH v53 does', () => {
-    const out = run(['--api-socket', `path=${paths().socket}`, '--serial', `file=${paths().serial}`]);
-    expect(out.status).toBe(2);
-    expect(out.stderr).toContain('the following required arguments were not provided');
-    expect(out.stderr).toContain('<--firmware <firmware>|--kernel <kernel>>');
-  });
-
-  it('starts serving its API socket in well under a second', async () => {
-    const begin = Date.now();
-    await start();
-    const elapsed = Date.now() - begin;
-    console.log(`cloud-hypervisor-double served its API ${elapsed} ms after spawn`);
-    expect(elapsed).toBeLessThan(2_500);
-    expect((statSync(paths().socket).mode & 0o777).toString(8)).toBe('700');
-  });
-
-  it('creates and boots a VM given on the command line', async () => {
-    const p = paths();
-    const double = ChDoubleProcess.spawn([
-      '--api-socket',
-      p.socket,
-      '--kernel',
-      p.kernel,
-      '--cpus',
-      'boot=2',
-      '--memory',
-      'size=1G',
-      '--serial',
-      `file=${p.serial}`,
-      '--console',
-      'off',
-      '--disk',
-      `path=${p.disk},image_type=qcow2,backing_files=on`,
-    ]);
-    doubles.push(double);
-    await double.waitForApi();
-    const info = await api('GET', 'vm.info');
-    expect(info.status).toBe(200);
-    const body = info.body as { state: string; config: Record<string, unknown>; memory_actual_size: number };
-    expect(body.state).toBe('Running');
-    expect(body.memory_actual_size).toBe(2 ** 30);
-    expect(body.config.disks).toEqual([{ path: p.disk, image_type: 'Qcow2', backing_files: true }]);
-    await eventually(() => existsSync(p.serial) && readFileSync(p.serial, 'utf8').includes(GUEST_READY_MARKER));
-  });
-});
+const { dir, paths, vmConfig, track, start, api, state, events } = useChDoubleSandbox();
 
 describe('cloud-hypervisor-double API', () => {
   it('runs create → boot → info → power-button → shutdown → vmm.shutdown like CH with --no-shutdown', async () => {
@@ -243,7 +100,7 @@ describe('cloud-hypervisor-double API', () => {
   it('refuses to start on a socket a live VMM serves', async () => {
     await start();
     const second = ChDoubleProcess.spawn(['--api-socket', `path=${paths().socket}`]);
-    doubles.push(second);
+    track(second);
     expect(await second.waitForExit()).toBe(1);
     expect(second.stderr.join('')).toContain('API socket is already in use');
     expect((await api('GET', 'vmm.ping')).status).toBe(200);
@@ -335,7 +192,7 @@ describe('cloud-hypervisor-double API', () => {
 
   it('fails vm.boot when the payload file does not exist, as CH does when it builds the VM', async () => {
     await start();
-    const config = { ...vmConfig(), payload: { kernel: join(dir, 'missing-vmlinux') } };
+    const config = { ...vmConfig(), payload: { kernel: join(dir(), 'missing-vmlinux') } };
     await api('PUT', 'vm.create', config);
     const boot = await api('PUT', 'vm.boot');
     expect(boot.status).toBe(500);
