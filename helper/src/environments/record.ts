@@ -19,6 +19,7 @@ import {
 } from '#protocol';
 import { compileValidator } from '../validate.js';
 import { addressOf, type Subnet } from '../network/subnet.js';
+import { GUEST_DOMAIN, StoredNetwork } from '../network/guest-network.js';
 import { readBounded, UnsafeFileError } from '../fs/safe-read.js';
 
 /**
@@ -34,21 +35,6 @@ const StoredResources = Type.Object(
   { ...Resources.properties, diskGiB: Type.Integer({ minimum: 1, maximum: 16 * 1024 }) },
   { additionalProperties: false },
 );
-
-/**
- * An environment's place on the bridge, fixed at create so it keeps its address and MAC across
- * restarts: `host` is its offset in the subnet (the bridge is 1), so the address follows a
- * changed subnet.
- */
-const StoredNetwork = Type.Object(
-  {
-    host: Type.Integer({ minimum: 2, maximum: 65534 }),
-    mac: Type.String({ pattern: '^52:54:00(:[0-9a-f]{2}){3}$' }),
-    isolated: Type.Boolean(),
-  },
-  { additionalProperties: false },
-);
-export type StoredNetwork = Static<typeof StoredNetwork>;
 
 const Spec = Type.Object(
   {
@@ -252,7 +238,7 @@ export function newRecord(o: {
 
 /** The user the guest is set up with (cloud-init creates it, with sudo and the owner's key). */
 export const GUEST_USER = 'dev';
-export const GUEST_DOMAIN = 'hearth';
+export { GUEST_DOMAIN };
 
 /** `subnet`: the bridge's, from settings: an environment's address is its host number in it. */
 export function toWire(record: EnvironmentRecord, subnet: Subnet): Environment {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { StoredNetwork } from '../environments/record.js';
+import type { StoredNetwork } from './guest-network.js';
 import { DomainError } from '../errors.js';
 import { hostCount, type Subnet } from './subnet.js';
 

@@ -6,7 +6,7 @@ import { isMissing } from '../host/host-root.js';
 import type { Logger } from '../log.js';
 import { findProcesses, processInfo } from '../vmm/process.js';
 import { killProcess } from '../environments/vmm-identity.js';
-import { GUEST_DOMAIN } from '../environments/record.js';
+import { GUEST_DOMAIN } from './guest-network.js';
 import { lookupUser, type VmmUser } from '../environments/vmm-user.js';
 
 export interface Reservation {

@@ -3,18 +3,26 @@ import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { Settings } from '#protocol';
-import type { Spec } from '../environments/record.js';
-import type { VmmUser } from '../environments/vmm-user.js';
 import { isMissing } from '../host/host-root.js';
 import type { Logger } from '../log.js';
 import { compileValidator } from '../validate.js';
 import { Dnsmasq, dnsmasqUser, type DnsmasqConfig } from './dnsmasq.js';
 import { Forwarding } from './forwarding.js';
+import type { GuestAttachment, TapOwner } from './guest-network.js';
 import { Links } from './links.js';
 import { TAP_PATTERN, tapName } from './names.js';
 import { applyRuleset, removeRuleset } from './nft.js';
 import type { Member } from './ruleset.js';
-import { addressOf, bridgeAddress, formatAddress, formatSubnet, hostCount, maskOf, parseSubnet } from './subnet.js';
+import {
+  addressOf,
+  bridgeAddress,
+  formatAddress,
+  formatSubnet,
+  hostCount,
+  maskOf,
+  parseAddress,
+  parseSubnet,
+} from './subnet.js';
 import type { NetworkTools } from './tools.js';
 import { describeRoute, overlappingRoute, readRoutes } from './routes.js';
 import { DomainError, messageOf } from '../errors.js';
@@ -152,27 +160,46 @@ export class NetworkService {
       );
   }
 
-  /** The VM's TAP, made for `owner` (the VMM user), on a bridge with rules that know it. */
-  attach(spec: Spec, vmmUser: VmmUser | undefined): Promise<{ tap: string; mac: string }> {
+  /** A guest's address from its host number in the current subnet (the record keeps the number). */
+  addressFor(host: number): string {
+    return addressOf(parseSubnet(this.o.settings().networkSubnet), host);
+  }
+
+  /** The guest's TAP, made for `tapOwner` (the VMM user), on a bridge with rules that know it. */
+  attach(guest: GuestAttachment, tapOwner: TapOwner | undefined): Promise<{ tap: string; mac: string }> {
     return this.serial(async () => {
-      const network = spec.network;
-      if (!network) throw new Error('the environment has no network');
-      if (spec.owner.uid === null) throw new Error('an environment without an owner gets no network');
-      const tap = tapName(spec.id);
-      this.attached.set(spec.id, { id: spec.id, name: spec.name, owner: spec.owner.uid, ...network });
+      const host = this.hostOf(guest.address);
+      const tap = tapName(guest.id);
+      this.attached.set(guest.id, {
+        id: guest.id,
+        name: guest.name,
+        owner: guest.ownerUid,
+        host,
+        mac: guest.mac,
+        isolated: guest.isolated,
+      });
       await this.save();
-      const uid = vmmUser?.uid ?? process.getuid?.() ?? 0;
-      const gid = vmmUser?.gid ?? process.getgid?.() ?? 0;
+      const uid = tapOwner?.uid ?? process.getuid?.() ?? 0;
+      const gid = tapOwner?.gid ?? process.getgid?.() ?? 0;
       try {
         await this.ensureBridge();
         await this.links.ensureTap(tap, this.o.bridge, uid, gid);
         await this.apply();
       } catch (error) {
-        await this.detachNow(spec.id);
+        await this.detachNow(guest.id);
         throw error;
       }
-      return { tap, mac: network.mac };
+      return { tap, mac: guest.mac };
     });
+  }
+
+  /** The host number of `address` in the subnet; the network, bridge and broadcast addresses are refused. */
+  private hostOf(address: string): number {
+    const subnet = parseSubnet(this.o.settings().networkSubnet);
+    const host = parseAddress(address) - subnet.network;
+    if (host < 2 || host > hostCount(subnet))
+      throw new Error(`${address} is not a guest address in ${formatSubnet(subnet)}`);
+    return host;
   }
 
   /** Removes the VM's TAP; the last one takes the bridge, rules, dnsmasq and forwarding with it. */

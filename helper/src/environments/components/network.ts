@@ -12,8 +12,11 @@ export class NetworkComponent implements Component {
   constructor(private readonly network: NetworkService) {}
 
   async prepare(ctx: ComponentContext): Promise<SpecContribution> {
-    if (!ctx.spec.network) return {};
-    const network = await this.network.attach(ctx.spec, ctx.vmmUser);
+    const { id, name, owner, network: place } = ctx.spec;
+    if (!place) return {};
+    if (owner.uid === null) throw new Error('an environment without an owner gets no network');
+    const guest = { id, name, ownerUid: owner.uid, mac: place.mac, isolated: place.isolated };
+    const network = await this.network.attach({ ...guest, address: this.network.addressFor(place.host) }, ctx.vmmUser);
     await ctx.journal('network-attached', `TAP ${network.tap} on the bridge (MAC ${network.mac})`);
     return { network };
   }
