@@ -50,7 +50,12 @@ export interface NetworkServiceOptions {
   tools: NetworkTools;
   settings: () => Settings;
   log: Logger;
+  /** Test-only: called between the steps whose order keeps the host safe, where a test kills the process. */
+  crashPoint?: (point: NetworkCrashPoint) => void;
 }
+
+/** Where a test may kill the network code, to prove what a crash there leaves. */
+export type NetworkCrashPoint = 'between-rules-and-forwarding';
 
 /**
  * The host side of the guests' network: one bridge, one TAP per running networked VM, hearthd's
@@ -225,6 +230,7 @@ export class NetworkService {
     const subnet = parseSubnet(this.o.settings().networkSubnet);
     await this.ensureBridge();
     const forwardOnlyBridge = await this.forwarding.hold();
+    this.o.crashPoint?.('between-rules-and-forwarding');
     const user = await dnsmasqUser();
     const members: Member[] = [...this.attached.values()].map((a) => ({
       tap: tapName(a.id),
