@@ -40,3 +40,9 @@ export interface TapOwner {
   uid: number;
   gid: number;
 }
+
+/**
+ * Ports of the per-owner DNS answerers on the bridge address: a guest asks port 53, and the
+ * rules send it to its owner's answerer, which knows only that owner's names.
+ */
+export const DNS_PORTS = { first: 15300, last: 16299 } as const;

@@ -54,9 +54,9 @@ export class HarnessProcess {
     );
     process.umask(umask);
     const stderr: Buffer[] = [];
-    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     const attached = new Promise<{ bridge: string; taps: Record<string, string> }>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line) as never));
+      createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line) as never));
       child.once('exit', (code, signal) =>
         reject(new Error(`harness exited (${String(code ?? signal)}): ${Buffer.concat(stderr).toString('utf8')}`)),
       );
@@ -68,6 +68,10 @@ export class HarnessProcess {
   /** Bytes hearthd's log (the harness's stderr) holds so far. */
   logBytes(): number {
     return this.stderr.reduce((n, b) => n + b.length, 0);
+  }
+
+  logText(): string {
+    return Buffer.concat(this.stderr).toString('utf8');
   }
 
   /** Detaches every guest and waits for the harness to end. */

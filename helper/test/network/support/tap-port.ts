@@ -67,11 +67,28 @@ export class TapPort {
     return undefined;
   }
 
-  /** Sends `frame`, then waits for the first answer `match` accepts. */
-  async ask(frame: Buffer, match: (frame: Buffer) => boolean, timeoutMs = 3_000): Promise<Buffer | undefined> {
-    const answer = this.next(match, timeoutMs);
-    this.send(frame);
-    return answer;
+  /**
+   * Sends `frame`, then waits for the first answer `match` accepts; sends it again every
+   * `timeoutMs / attempts`, as a guest's DHCP client or resolver would when one is lost.
+   */
+  async ask(
+    frame: Buffer,
+    match: (frame: Buffer) => boolean,
+    timeoutMs = 3_000,
+    attempts = 3,
+  ): Promise<Buffer | undefined> {
+    const from = this.received.length;
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; attempt < attempts; attempt += 1) {
+      this.send(frame);
+      const until = Math.min(deadline, Date.now() + timeoutMs / attempts);
+      while (Date.now() < until) {
+        const found = this.received.slice(from).find(match);
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    return undefined;
   }
 
   close(): void {
