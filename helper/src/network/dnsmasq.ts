@@ -199,7 +199,7 @@ export class DnsmasqFleet {
       budget = LOG_LINES_PER_WINDOW;
       suppressed = 0;
     }, LOG_WINDOW_MS).unref();
-    createInterface({ input: child.stderr! }).on('line', (line) => {
+    createInterface({ input: child.stderr }).on('line', (line) => {
       said.push(line);
       if (said.length > 3) said.shift();
       if (budget-- > 0) log.info(line.slice(0, 500));
