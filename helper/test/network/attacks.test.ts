@@ -27,7 +27,7 @@ import { inNs, Namespaces } from './support/topology.js';
 
 /**
  * Guests that attack the network: each test opens a guest's TAP as a VMM would and sends the
- * frames a hostile guest would, against the real network code (harness.ts, run as the unit
+ * frames a hostile guest would (the fake guests answer ARP for their own address, nothing else), against the real network code (harness.ts, run as the unit
  * runs hearthd) in a "workstation" namespace with an "internet" (documentation ranges), a "lan"
  * holding the cloud metadata address, and a "vpn" the workstation routes 198.18.0.0/15 and
  * 203.0.113.128/25 to.
@@ -116,9 +116,7 @@ describe.skipIf(!root)('attacks from guests on the network', () => {
     harness = await HarnessProcess.start(ws, dir, guests);
     ({ taps } = await harness.attached);
     for (const g of guests) {
-      ports.set(g.id, await TapPort.open(ws, taps[g.id]!));
-      // The host's neighbour entries, so its answers need no ARP from the fake guests.
-      await inNs(ws, ['ip', 'neigh', 'replace', g.address, 'lladdr', g.mac, 'dev', 'hearth0', 'nud', 'permanent']);
+      ports.set(g.id, await TapPort.open(ws, taps[g.id]!, g));
     }
     bridgeMac = (JSON.parse(await inNs(ws, ['ip', '-j', 'link', 'show', 'hearth0'])) as { address: string }[])[0]!
       .address;
