@@ -135,8 +135,7 @@ export class DnsmasqFleet {
   /** Exactly `wanted` run, with their files written: a live one with the same command line re-reads them. */
   async ensure(wanted: readonly DnsmasqInstance[], user: DnsmasqUser): Promise<void> {
     const binary = await this.binary();
-    for (const [key, run] of this.running)
-      if (!wanted.some((w) => w.key === key)) await this.stopOne(key, run);
+    for (const [key, run] of this.running) if (!wanted.some((w) => w.key === key)) await this.stopOne(key, run);
     await this.endStrays();
     const starting: Promise<void>[] = [];
     for (const instance of wanted) {

@@ -4,7 +4,12 @@ import type { HostRoot } from '../host/host-root.js';
 
 export type NetworkProgram = 'ip' | 'bridge' | 'nft' | 'dnsmasq';
 
-const PACKAGES: Record<NetworkProgram, string> = { ip: 'iproute2', bridge: 'iproute2', nft: 'nftables', dnsmasq: 'dnsmasq-base' };
+const PACKAGES: Record<NetworkProgram, string> = {
+  ip: 'iproute2',
+  bridge: 'iproute2',
+  nft: 'nftables',
+  dnsmasq: 'dnsmasq-base',
+};
 
 /** The programs the network needs, found afresh in the system directories each time (executables.ts). */
 export class NetworkTools {
