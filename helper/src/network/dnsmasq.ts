@@ -198,6 +198,7 @@ export class DnsmasqFleet {
       budget = LOG_LINES_PER_WINDOW;
       suppressed = 0;
     }, LOG_WINDOW_MS).unref();
+    child.stderr.on('error', () => undefined); // its end is seen as the exit
     createInterface({ input: child.stderr }).on('line', (line) => {
       said.push(line);
       if (said.length > 3) said.shift();
@@ -211,7 +212,13 @@ export class DnsmasqFleet {
         resolve(`exit ${String(code ?? signal)}`);
       }),
     );
-    const failed = new Promise<string>((resolve) => child.once('error', (error) => resolve(error.message)));
+    // Every error (one spawning, or a signal that could not be sent) is answered: none may end hearthd.
+    const failed = new Promise<string>((resolve) =>
+      child.on('error', (error) => {
+        log.warn({ err: error }, 'dnsmasq process error');
+        resolve(error.message);
+      }),
+    );
     child.unref();
     (child.stderr as unknown as { unref?: () => void }).unref?.();
     // It binds and drops privileges at once; an early exit means it could not (its words say why).
