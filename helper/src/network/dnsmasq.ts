@@ -132,24 +132,25 @@ export class DnsmasqFleet {
     private readonly log: Logger,
   ) {}
 
-  /** Exactly `wanted` run, with their files written: a live one with the same command line re-reads them. */
+  /**
+   * Exactly `wanted` run, with their files written: a live one with the same command line
+   * re-reads them (SIGHUP). Every one that goes or changes is ended before any starts, so a
+   * port or address one of them held is free for the next.
+   */
   async ensure(wanted: readonly DnsmasqInstance[], user: DnsmasqUser): Promise<void> {
     const binary = await this.binary();
-    for (const [key, run] of this.running) if (!wanted.some((w) => w.key === key)) await this.stopOne(key, run);
-    await this.endStrays();
-    const starting: Promise<void>[] = [];
+    const toStart: { key: string; argv: string[] }[] = [];
     for (const instance of wanted) {
       await this.writeFiles(instance, user);
       const argv = [binary, ...instance.args];
       const run = this.running.get(instance.key);
-      if (run?.alive && sameArgv(run.argv, argv)) {
-        run.child.kill('SIGHUP');
-        continue;
-      }
-      if (run) await this.stopOne(instance.key, run);
-      starting.push(this.start(instance.key, argv));
+      if (run?.alive && sameArgv(run.argv, argv)) run.child.kill('SIGHUP');
+      else toStart.push({ key: instance.key, argv });
     }
-    await Promise.all(starting);
+    for (const [key, run] of this.running)
+      if (!wanted.some((w) => w.key === key) || toStart.some((s) => s.key === key)) await this.stopOne(key, run);
+    await this.endStrays();
+    await Promise.all(toStart.map((s) => this.start(s.key, s.argv)));
   }
 
   /** Whether every dnsmasq started is still running (the supervisor starts the dead again). */

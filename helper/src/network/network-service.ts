@@ -63,6 +63,8 @@ export class NetworkService {
   private readonly dnsmasq: DnsmasqFleet;
   /** The routes the rules were last made from, to notice a VPN or LAN that comes or goes. */
   private appliedRoutes = '';
+  /** Each owner's DNS answerer port while they have guests attached. */
+  private readonly ownerPorts = new Map<number, number>();
 
   constructor(private readonly o: NetworkServiceOptions) {
     this.links = new Links(o.tools);
@@ -226,8 +228,7 @@ export class NetworkService {
     const user = await dnsmasqUser();
     const attached = [...this.attached.values()];
     const owners = [...new Set(attached.map((a) => a.owner))].sort((a, b) => a - b);
-    if (owners.length > DNS_PORTS.last - DNS_PORTS.first + 1) throw new Error('more owners than DNS answerer ports');
-    const dnsPort = (owner: number) => DNS_PORTS.first + owners.indexOf(owner);
+    const dnsPort = this.dnsPorts(owners);
     const members: Member[] = attached.map((a) => ({
       tap: tapName(a.id),
       mac: a.mac,
@@ -250,6 +251,23 @@ export class NetworkService {
     this.o.crashPoint?.('between-rules-and-forwarding');
     await this.forwarding.enable();
     await this.dnsmasq.ensure(this.dnsmasqInstances(subnet, user, owners, dnsPort), user);
+  }
+
+  /**
+   * Each owner's answerer port: kept while the owner has guests attached (so another owner coming
+   * or going restarts no one else's answerer), the lowest free one for a new owner.
+   */
+  private dnsPorts(owners: readonly number[]): (owner: number) => number {
+    for (const owner of this.ownerPorts.keys()) if (!owners.includes(owner)) this.ownerPorts.delete(owner);
+    for (const owner of owners) {
+      if (this.ownerPorts.has(owner)) continue;
+      const used = new Set(this.ownerPorts.values());
+      let port: number = DNS_PORTS.first;
+      while (used.has(port)) port += 1;
+      if (port > DNS_PORTS.last) throw new Error('more owners than DNS answerer ports');
+      this.ownerPorts.set(owner, port);
+    }
+    return (owner) => this.ownerPorts.get(owner)!;
   }
 
   /** One DHCP server for all, and one DNS answerer per owner that knows that owner's guests alone. */

@@ -47,7 +47,9 @@ const alpha = guest(2, 'alpha', 1000);
 const bravo = guest(3, 'bravo', 2000);
 const charlie = guest(4, 'charlie', 1000, true);
 const delta = guest(5, 'delta', 1000);
-const guests = [alpha, bravo, charlie, delta];
+// bravo's owner (2000) is attached first, so alpha's (1000, a lower uid) comes second: a new owner
+// must not take a port an earlier owner's answerer holds.
+const guests = [bravo, alpha, charlie, delta];
 /** One UDP datagram from the host to the address given (python3: the relay needs it anyway). */
 const SEND_UDP = 'import socket,sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", (sys.argv[1], 9))';
 
