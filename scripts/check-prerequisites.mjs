@@ -54,6 +54,8 @@ const PROGRAMS = [
   { bin: 'nft', apt: 'nftables', why: "hearthd's NAT and isolation rules; the network tests read them" },
   { bin: 'dnsmasq', apt: 'dnsmasq-base', why: 'hearthd serves DHCP and DNS to guests with dnsmasq' },
   { bin: 'ip', apt: 'iproute2', why: 'the bridge and TAPs; the network tests build namespaces' },
+  { bin: 'bridge', apt: 'iproute2', why: "hearthd turns learning off on guests' TAPs and pins each guest's MAC" },
+  { bin: 'openssl', apt: 'openssl', why: "the catalog's redirect test makes an https certificate" },
   { bin: 'tar', apt: 'tar', why: "install-cloud-hypervisor extracts CLOUDHV.fd from Debian's package" },
   { bin: 'xz', apt: 'xz-utils', why: 'that package is xz-compressed' },
   { bin: 'dpkg-deb', apt: 'dpkg', why: 'the Cloud Hypervisor install test builds a firmware package' },

@@ -66,7 +66,7 @@ describe('the image catalog against a local image site', { ...skipWhen(NEEDS_ROO
   const partials = async () => (await readdir(downloadsDir())).filter((f) => !f.startsWith('.'));
 
   /** Publishes `entry` on the site: its image, a checksum list naming it, and a detached signature. */
-  async function publish(entry: Site, opts: { signer?: TestSigner; listedBytes?: Buffer } = {}) {
+  async function publish(entry: Site, opts: { signer?: TestSigner; listedBytes?: Buffer; signedAt?: number } = {}) {
     const digest = createHash(entry.hash)
       .update(opts.listedBytes ?? image)
       .digest('hex');
@@ -75,7 +75,7 @@ describe('the image catalog against a local image site', { ...skipWhen(NEEDS_ROO
     const mark = entry.hash === 'sha256' ? ' *' : '  ';
     const sums = Buffer.from(`${other}${mark}other-file.tar.gz\n${digest}${mark}${entry.file}\n`);
     site.put(`/${entry.name}/${entry.sums}`, sums);
-    site.put(`/${entry.name}/${entry.sig}`, await (opts.signer ?? signer).sign(sums));
+    site.put(`/${entry.name}/${entry.sig}`, await (opts.signer ?? signer).sign(sums, opts.signedAt));
     site.put(`/${entry.name}/${entry.file}`, image);
   }
 
@@ -321,6 +321,28 @@ describe('the image catalog against a local image site', { ...skipWhen(NEEDS_ROO
       join(paths.stateDir, 'images', UBUNTU.name, 'disk.qcow2'),
     ]);
     expect(await partials()).toEqual([]);
+  }, 120_000);
+
+  it('refuses a validly signed checksum list older than the last one accepted (a rollback), even after a delete', async () => {
+    expect((await as(0, 'DELETE', `/v1/images/${UBUNTU.name}`)).status).toBe(200);
+    // Signed by the publisher's own key, but before the list Ubuntu was installed from.
+    await publish(UBUNTU, { signedAt: signer.createdAt + 1 });
+    const before = site.requests.length;
+    const seen = imageEvents(UBUNTU.name).length;
+    expect((await as(0, 'POST', `/v1/catalog/${UBUNTU.name}/download`)).status).toBe(202);
+    const end = await waitForEnd(UBUNTU.name, seen);
+    expect(end).toMatchObject({ change: 'failed', progress: { phase: 'failed' } });
+    expect(end.progress!.message).toMatch(
+      /^The signed SHA256SUMS is older \(signed [-0-9T:.]+Z\) than the one hearthd last accepted \(signed [-0-9T:.]+Z\): refused as a rollback/,
+    );
+    expect(site.requests.slice(before).map((r) => r.path)).not.toContain(`/${UBUNTU.name}/${UBUNTU.file}`);
+    expect(await readdir(join(paths.stateDir, 'images'))).not.toContain(UBUNTU.name);
+
+    // The current list installs again.
+    await publish(UBUNTU);
+    const again = imageEvents(UBUNTU.name).length;
+    expect((await as(0, 'POST', `/v1/catalog/${UBUNTU.name}/download`)).status).toBe(202);
+    expect(await waitForEnd(UBUNTU.name, again)).toMatchObject({ change: 'installed' });
   }, 120_000);
 
   it('refuses to delete an image an environment uses, and deletes it once none does', async () => {

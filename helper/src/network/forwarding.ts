@@ -7,7 +7,8 @@ export const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 /**
  * IPv4 forwarding, which NAT for the guests needs. The value found before hearthd set it is
  * kept in a root-only file (`record`), written before the switch, so a crash or restart still
- * knows what to restore; the file exists exactly while hearthd holds forwarding.
+ * knows what to restore; the file exists exactly while hearthd holds forwarding. The switch comes
+ * last, after the rules: a crash in between leaves the host routing nothing new.
  */
 export class Forwarding {
   constructor(
@@ -15,15 +16,22 @@ export class Forwarding {
     private readonly proc = IP_FORWARD,
   ) {}
 
-  /** Turns forwarding on; true when it was off before hearthd (then hearthd forwards for its bridge only). */
-  async hold(): Promise<boolean> {
+  /**
+   * Records the value found before hearthd (once), without changing it; true when it was off
+   * (then hearthd forwards for its bridge only). Rules that say so must be in place before `enable`.
+   */
+  async remember(): Promise<boolean> {
     let previous = await this.previous();
     if (previous === undefined) {
       previous = (await readFile(this.proc, 'utf8')).trim() === '1' ? '1' : '0';
       await writeFileAtomic(this.record, `${previous}\n`, { mode: 0o600 });
     }
-    if ((await readFile(this.proc, 'utf8')).trim() !== '1') await writeFile(this.proc, '1\n');
     return previous === '0';
+  }
+
+  /** Turns forwarding on; call only once the rules that restrict it are in place. */
+  async enable(): Promise<void> {
+    if ((await readFile(this.proc, 'utf8')).trim() !== '1') await writeFile(this.proc, '1\n');
   }
 
   /** Puts back what was there before `hold`; nothing when hearthd holds nothing. */

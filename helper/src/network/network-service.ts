@@ -1,22 +1,21 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { Settings } from '#protocol';
-import type { NetworkAttachment } from './guest-network.js';
-import type { VmmUser } from '../system/passwd.js';
 import { isMissing } from '../system/host-root.js';
 import type { Logger } from '../log.js';
 import { compileValidator } from '../validate.js';
-import { Dnsmasq, dnsmasqUser, type DnsmasqConfig } from './dnsmasq.js';
+import { DnsmasqFleet, dhcpInstance, dnsmasqUser, ownerDnsInstance, type DnsmasqUser } from './dnsmasq.js';
 import { Forwarding } from './forwarding.js';
+import { DNS_PORTS, type GuestAttachment, type TapOwner } from './guest-network.js';
 import { Links } from './links.js';
 import { TAP_PATTERN, tapName } from './names.js';
 import { applyRuleset, removeRuleset } from './nft.js';
 import type { Member } from './ruleset.js';
-import { addressOf, bridgeAddress, formatAddress, formatSubnet, hostCount, maskOf, parseSubnet } from './subnet.js';
+import { addressOf, bridgeAddress, formatSubnet, hostCount, parseAddress, parseSubnet, type Subnet } from './subnet.js';
 import type { NetworkTools } from './tools.js';
-import { describeRoute, overlappingRoute, readRoutes } from './routes.js';
+import { describeRoute, overlappingRoute, readRoutes, routePolicy } from './routes.js';
 import { DomainError, messageOf } from '../errors.js';
 
 const Attached = Type.Object(
@@ -33,7 +32,7 @@ const Attached = Type.Object(
 type Attached = Static<typeof Attached>;
 const isAttachedList = compileValidator(Type.Array(Attached, { maxItems: 65534 }));
 
-/** How often the supervisor looks for dnsmasq (a crash of it is repaired within this). */
+/** How often the supervisor looks at dnsmasq and the host's routes (a crash or a new route is acted on within this). */
 const SUPERVISE_INTERVAL_MS = 2_000;
 
 export interface NetworkServiceOptions {
@@ -42,7 +41,12 @@ export interface NetworkServiceOptions {
   tools: NetworkTools;
   settings: () => Settings;
   log: Logger;
+  /** Test-only: called between the steps whose order keeps the host safe, where a test kills the process. */
+  crashPoint?: (point: NetworkCrashPoint) => void;
 }
+
+/** Where a test may kill the network code, to prove what a crash there leaves. */
+export type NetworkCrashPoint = 'between-rules-and-forwarding';
 
 /**
  * The host side of the guests' network: one bridge, one TAP per running networked VM, hearthd's
@@ -56,25 +60,24 @@ export class NetworkService {
   private timer: NodeJS.Timeout | undefined;
   private readonly links: Links;
   private readonly forwarding: Forwarding;
-  private readonly dnsmasq: Dnsmasq;
+  private readonly dnsmasq: DnsmasqFleet;
+  /** The routes the rules were last made from, to notice a VPN or LAN that comes or goes. */
+  private appliedRoutes = '';
+  /** Each owner's DNS answerer port while they have guests attached. */
+  private readonly ownerPorts = new Map<number, number>();
 
   constructor(private readonly o: NetworkServiceOptions) {
     this.links = new Links(o.tools);
     this.forwarding = new Forwarding(join(this.stateDir, 'ip-forward'));
-    this.dnsmasq = new Dnsmasq(
-      () => o.tools.path('dnsmasq'),
-      this.stateDir,
-      this.dnsmasqDir,
-      o.log.child({ part: 'dnsmasq' }),
-    );
+    this.dnsmasq = new DnsmasqFleet(() => o.tools.path('dnsmasq'), this.dnsmasqDir, o.log.child({ part: 'dnsmasq' }));
   }
 
-  /** `<runtime>/network`: root's alone (the attached list, the forwarding record, dnsmasq's pid and log). */
+  /** `<runtime>/network`: root's alone (the attached list, the forwarding record). */
   get stateDir(): string {
     return join(this.o.runtimeDir, 'network');
   }
 
-  /** `<runtime>/dnsmasq`: the files dnsmasq re-reads after dropping root (its group may read them). */
+  /** `<runtime>/dnsmasq/<dhcp|owner-UID>/`: the files each dnsmasq re-reads after dropping root (its group may read them). */
   private get dnsmasqDir(): string {
     return join(this.o.runtimeDir, 'dnsmasq');
   }
@@ -87,6 +90,8 @@ export class NetworkService {
   async open(): Promise<void> {
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
     await chmod(this.stateDir, 0o700);
+    // An earlier version kept one dnsmasq's pid and an unbounded log here.
+    for (const old of ['dnsmasq.json', 'dnsmasq.log']) await rm(join(this.stateDir, old), { force: true });
     let raw: unknown = [];
     try {
       raw = JSON.parse(await readFile(this.attachedFile, 'utf8'));
@@ -152,27 +157,46 @@ export class NetworkService {
       );
   }
 
-  /** The VM's TAP, made for `owner` (the VMM user), on a bridge with rules that know it. */
-  attach(spec: NetworkAttachment, vmmUser: VmmUser | undefined): Promise<{ tap: string; mac: string }> {
+  /** A guest's address from its host number in the current subnet (the record keeps the number). */
+  addressFor(host: number): string {
+    return addressOf(parseSubnet(this.o.settings().networkSubnet), host);
+  }
+
+  /** The guest's TAP, made for `tapOwner` (the VMM user), on a bridge with rules that know it. */
+  attach(guest: GuestAttachment, tapOwner: TapOwner | undefined): Promise<{ tap: string; mac: string }> {
     return this.serial(async () => {
-      const network = spec.network;
-      if (!network) throw new Error('the environment has no network');
-      if (spec.owner.uid === null) throw new Error('an environment without an owner gets no network');
-      const tap = tapName(spec.id);
-      this.attached.set(spec.id, { id: spec.id, name: spec.name, owner: spec.owner.uid, ...network });
+      const host = this.hostOf(guest.address);
+      const tap = tapName(guest.id);
+      this.attached.set(guest.id, {
+        id: guest.id,
+        name: guest.name,
+        owner: guest.ownerUid,
+        host,
+        mac: guest.mac,
+        isolated: guest.isolated,
+      });
       await this.save();
-      const uid = vmmUser?.uid ?? process.getuid?.() ?? 0;
-      const gid = vmmUser?.gid ?? process.getgid?.() ?? 0;
+      const uid = tapOwner?.uid ?? process.getuid?.() ?? 0;
+      const gid = tapOwner?.gid ?? process.getgid?.() ?? 0;
       try {
         await this.ensureBridge();
-        await this.links.ensureTap(tap, this.o.bridge, uid, gid);
+        await this.links.ensureTap(tap, this.o.bridge, guest.mac, uid, gid);
         await this.apply();
       } catch (error) {
-        await this.detachNow(spec.id);
+        await this.detachNow(guest.id);
         throw error;
       }
-      return { tap, mac: network.mac };
+      return { tap, mac: guest.mac };
     });
+  }
+
+  /** The host number of `address` in the subnet; the network, bridge and broadcast addresses are refused. */
+  private hostOf(address: string): number {
+    const subnet = parseSubnet(this.o.settings().networkSubnet);
+    const host = parseAddress(address) - subnet.network;
+    if (host < 2 || host > hostCount(subnet))
+      throw new Error(`${address} is not a guest address in ${formatSubnet(subnet)}`);
+    return host;
   }
 
   /** Removes the VM's TAP; the last one takes the bridge, rules, dnsmasq and forwarding with it. */
@@ -193,19 +217,27 @@ export class NetworkService {
     await this.links.ensureBridge(this.o.bridge, `${bridgeAddress(subnet)}/${subnet.prefix}`);
   }
 
-  /** Bridge, forwarding, rules and dnsmasq for the attached VMs; each step idempotent. */
+  /**
+   * Bridge, rules, forwarding and dnsmasq for the attached VMs; each step idempotent. Forwarding
+   * is switched on only after the rules that restrict it are in place.
+   */
   private async apply(): Promise<void> {
     const subnet = parseSubnet(this.o.settings().networkSubnet);
     await this.ensureBridge();
-    const forwardOnlyBridge = await this.forwarding.hold();
+    const forwardOnlyBridge = await this.forwarding.remember();
     const user = await dnsmasqUser();
-    const members: Member[] = [...this.attached.values()].map((a) => ({
+    const attached = [...this.attached.values()];
+    const owners = [...new Set(attached.map((a) => a.owner))].sort((a, b) => a - b);
+    const dnsPort = this.dnsPorts(owners);
+    const members: Member[] = attached.map((a) => ({
       tap: tapName(a.id),
       mac: a.mac,
       address: addressOf(subnet, a.host),
       owner: a.owner,
       isolated: a.isolated,
+      dnsPort: dnsPort(a.owner),
     }));
+    const routes = routePolicy(await readRoutes(this.o.tools), this.o.bridge);
     await applyRuleset(this.o.tools, {
       bridge: this.o.bridge,
       subnet: formatSubnet(subnet),
@@ -213,22 +245,42 @@ export class NetworkService {
       members,
       dnsmasqUid: user.uid,
       forwardOnlyBridge,
+      ...routes,
     });
-    await this.dnsmasq.ensure(
-      this.dnsmasqConfig(user),
-      [...this.attached.values()].map((a) => ({ mac: a.mac, address: addressOf(subnet, a.host), name: a.name })),
-    );
+    this.appliedRoutes = JSON.stringify(routes);
+    this.o.crashPoint?.('between-rules-and-forwarding');
+    await this.forwarding.enable();
+    await this.dnsmasq.ensure(this.dnsmasqInstances(subnet, user, owners, dnsPort), user);
   }
 
-  private dnsmasqConfig(user: DnsmasqConfig['user']): DnsmasqConfig {
-    const subnet = parseSubnet(this.o.settings().networkSubnet);
-    return {
-      bridge: this.o.bridge,
-      network: formatAddress(subnet.network),
-      netmask: formatAddress(maskOf(subnet.prefix)),
-      dir: this.dnsmasqDir,
-      user,
-    };
+  /**
+   * Each owner's answerer port: kept while the owner has guests attached (so another owner coming
+   * or going restarts no one else's answerer), the lowest free one for a new owner.
+   */
+  private dnsPorts(owners: readonly number[]): (owner: number) => number {
+    for (const owner of this.ownerPorts.keys()) if (!owners.includes(owner)) this.ownerPorts.delete(owner);
+    for (const owner of owners) {
+      if (this.ownerPorts.has(owner)) continue;
+      const used = new Set(this.ownerPorts.values());
+      let port: number = DNS_PORTS.first;
+      while (used.has(port)) port += 1;
+      if (port > DNS_PORTS.last) throw new Error('more owners than DNS answerer ports');
+      this.ownerPorts.set(owner, port);
+    }
+    return (owner) => this.ownerPorts.get(owner)!;
+  }
+
+  /** One DHCP server for all, and one DNS answerer per owner that knows that owner's guests alone. */
+  private dnsmasqInstances(subnet: Subnet, user: DnsmasqUser, owners: number[], dnsPort: (owner: number) => number) {
+    const common = { subnet, bridgeAddress: bridgeAddress(subnet), dir: this.dnsmasqDir, user };
+    const reservations = (owner?: number) =>
+      [...this.attached.values()]
+        .filter((a) => owner === undefined || a.owner === owner)
+        .map((a) => ({ mac: a.mac, address: addressOf(subnet, a.host), name: a.name }));
+    return [
+      dhcpInstance({ ...common, bridge: this.o.bridge }, reservations()),
+      ...owners.map((owner) => ownerDnsInstance({ ...common, owner, port: dnsPort(owner) }, reservations(owner))),
+    ];
   }
 
   /**
@@ -242,7 +294,7 @@ export class NetworkService {
         () => true,
         () => false,
       ));
-    await this.dnsmasq.stop();
+    await this.dnsmasq.stopAll();
     if (await has('nft')) await removeRuleset(this.o.tools);
     if (await has('ip')) {
       for (const tap of await this.links.matching(TAP_PATTERN)) await this.links.remove(tap);
@@ -251,13 +303,17 @@ export class NetworkService {
     await this.forwarding.release();
   }
 
-  /** dnsmasq is restarted if it died while guests need it. */
+  /** dnsmasq is restarted if it died, and the rules remade when the host's routes changed, while guests need them. */
   private supervise(): Promise<void> {
     return this.serial(async () => {
-      if (!this.attached.size || (await this.dnsmasq.running())) return;
-      this.o.log.warn('dnsmasq is not running; starting it again');
+      if (!this.attached.size) return;
+      const routes = JSON.stringify(routePolicy(await readRoutes(this.o.tools), this.o.bridge));
+      const dnsmasqAlive = this.dnsmasq.allAlive();
+      if (dnsmasqAlive && routes === this.appliedRoutes) return;
+      if (!dnsmasqAlive) this.o.log.warn('dnsmasq is not running; starting it again');
+      else this.o.log.info("the host's routes changed; remaking the isolation rules");
       await this.apply();
-    }).catch((error: unknown) => this.o.log.error({ err: error }, 'could not restart dnsmasq'));
+    }).catch((error: unknown) => this.o.log.error({ err: error }, 'could not repair the guest network'));
   }
 
   private async save(): Promise<void> {

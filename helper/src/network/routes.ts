@@ -57,3 +57,34 @@ export function describeRoute(route: Route): string {
     .filter(Boolean)
     .join(' ');
 }
+
+/** Interface names as `ip` may print them that nft reads plainly inside quotes. */
+const DEVICE_NAME = /^[A-Za-z0-9_.@-]{1,15}$/;
+
+/** What isolation is built from: where the default routes leave, and everything routed otherwise. */
+export interface RoutePolicy {
+  defaultDevices: string[];
+  /** Normalised `a.b.c.d/n`, sorted. */
+  routedElsewhere: string[];
+}
+
+/**
+ * From the host's routes (every table): the interfaces its default routes leave by, and every
+ * other unicast prefix it routes (a LAN, a VPN, a container network), except the bridge's own.
+ * An isolated guest may leave only by the former and never reach the latter.
+ */
+export function routePolicy(routes: readonly Route[], bridge: string): RoutePolicy {
+  const unicast = routes.filter((r) => r.type === undefined || r.type === 'unicast');
+  const defaultDevices = new Set<string>();
+  const elsewhere = new Set<string>();
+  for (const route of unicast) {
+    if (route.dst === 'default') {
+      if (route.dev && DEVICE_NAME.test(route.dev)) defaultDevices.add(route.dev);
+      continue;
+    }
+    if (route.dev === bridge) continue;
+    const dst = routeSubnet(route.dst);
+    if (dst) elsewhere.add(`${formatAddress(dst.network)}/${dst.prefix}`);
+  }
+  return { defaultDevices: [...defaultDevices].sort(), routedElsewhere: [...elsewhere].sort() };
+}

@@ -5,9 +5,10 @@
  * - `bridge hearth`: what a TAP may send (its MAC and address only) and which TAPs may talk to
  *   each other (one owner's non-isolated guests), at layer 2, where bridged frames are seen
  *   whether or not br_netfilter is loaded;
- * - `inet hearth`: NAT out, forwarding, what guests may reach on the host, and which local users
- *   may reach a guest (`meta skuid`).
+ * - `inet hearth`: NAT out, forwarding, what guests may reach on the host, which local users may
+ *   reach a guest (`meta skuid`), and which DNS answerer (their owner's) a guest's questions go to.
  */
+import { DNS_PORTS } from './guest-network.js';
 
 export interface Member {
   tap: string;
@@ -16,6 +17,8 @@ export interface Member {
   /** The owner's uid: only they (and root) reach the guest from the host; their guests reach each other. */
   owner: number;
   isolated: boolean;
+  /** The port of its owner's DNS answerer on the bridge address (one of DNS_PORTS). */
+  dnsPort: number;
 }
 
 export interface RulesetInput {
@@ -28,29 +31,40 @@ export interface RulesetInput {
   dnsmasqUid: number;
   /** hearthd turned IPv4 forwarding on: then it forwards for hearth0 only, nothing else. */
   forwardOnlyBridge: boolean;
+  /** Interfaces the host's default routes leave by: an isolated guest's traffic leaves by one of them or not at all. */
+  defaultDevices: readonly string[];
+  /** Every prefix the host routes other than by a default route (a LAN, a VPN): refused to isolated guests. */
+  routedElsewhere: readonly string[];
 }
 
 export const TABLE_INET = 'inet hearth';
 export const TABLE_BRIDGE = 'bridge hearth';
 
+/** Link-local space, cloud metadata (169.254.169.254) included: no guest reaches it, isolated or not. */
+export const LINK_LOCAL = '169.254.0.0/16';
+
 /**
- * What an isolated guest may not reach: private, shared (CGNAT), loopback, link-local (cloud
- * metadata at 169.254.169.254) and multicast/reserved space. The host's own addresses are
- * refused in `input`, whatever they are.
+ * What an isolated guest never reaches, whatever the routes say: this network, private, shared
+ * (CGNAT), loopback, link-local, benchmarking, multicast and reserved space. The host's own
+ * addresses are refused in `input`, whatever they are.
  */
-export const NON_INTERNET = [
+export const REFUSED_FOR_ISOLATED = [
   '0.0.0.0/8',
   '10.0.0.0/8',
   '100.64.0.0/10',
   '127.0.0.0/8',
-  '169.254.0.0/16',
+  LINK_LOCAL,
   '172.16.0.0/12',
   '192.168.0.0/16',
-  '224.0.0.0/3',
+  '198.18.0.0/15',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
 ] as const;
 
 const q = (name: string) => `"${name}"`;
 const set = (items: readonly string[]) => `{ ${items.join(', ')} }`;
+const hex = (bytes: number[]) => `0x${bytes.map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+const DNS_RANGE = `${DNS_PORTS.first}-${DNS_PORTS.last}`;
 
 /**
  * `table X` then `delete table X` then the table: one `nft -f` transaction that replaces it
@@ -83,6 +97,12 @@ export function renderBridgeTable({ subnet, bridgeAddress, members }: RulesetInp
       `    ${port} arp saddr ether != ${m.mac} drop`,
       // 0.0.0.0: ARP probes before an address is taken, and DHCP before it is given.
       `    ${port} arp saddr ip != { 0.0.0.0, ${m.address} } drop`,
+      // dnsmasq believes the DHCP message, not the frame: it must speak for this guest alone
+      // (Ethernet, its MAC as chaddr, no address or its own as ciaddr), or a DECLINE or RELEASE
+      // in another's name takes that guest's reservation.
+      `    ${port} udp dport 67 @th,72,16 != 0x0106 drop`,
+      `    ${port} udp dport 67 @th,288,48 != ${hex(m.mac.split(':').map((h) => parseInt(h, 16)))} drop`,
+      `    ${port} udp dport 67 @th,160,32 != 0 @th,160,32 != ${hex(m.address.split('.').map(Number))} drop`,
       `    ${port} ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept`,
       // Only dnsmasq answers DHCP: a guest's offers would reach its owner's other guests.
       `    ${port} udp sport 67 drop`,
@@ -119,17 +139,37 @@ export function renderInetTable(input: RulesetInput): string {
   const br = q(bridge);
   const isolated = members.filter((m) => m.isolated).map((m) => m.address);
   const reach = members.map((m) => `    oifname ${br} ip daddr ${m.address} meta skuid ${m.owner} accept`);
+  const dns = 'meta l4proto { tcp, udp } th dport';
+  const toOwnersDns = members.map(
+    (m) => `    iifname ${br} ip saddr ${m.address} ip daddr ${bridgeAddress} ${dns} 53 redirect to :${m.dnsPort}`,
+  );
+  const refused = [...input.routedElsewhere, ...REFUSED_FOR_ISOLATED];
+  const leaves = input.defaultDevices.length
+    ? [`    iifname ${br} ip saddr @isolated oifname != ${set(input.defaultDevices.map(q))} drop`]
+    : [`    iifname ${br} ip saddr @isolated drop`];
   return replace(TABLE_INET, [
     '  set isolated {',
     '    type ipv4_addr;',
     ...(isolated.length ? [`    elements = ${set(isolated)}`] : []),
     '  }',
+    '  set refused {',
+    '    type ipv4_addr; flags interval; auto-merge;',
+    `    elements = ${set(refused)}`,
+    '  }',
+    '  chain prerouting {',
+    '    type nat hook prerouting priority dstnat; policy accept;',
+    ...toOwnersDns,
+    '  }',
     '  chain input {',
     '    type filter hook input priority filter; policy accept;',
     `    iifname ${br} udp sport 68 udp dport 67 accept`,
+    `    iifname ${br} ip daddr ${LINK_LOCAL} drop`,
+    // An answerer is reached only through the redirect above, which picks the owner's.
+    `    iifname ${br} ${dns} ${DNS_RANGE} ct status & dnat != dnat drop`,
+    // Nor do the host's users ask them: each knows one owner's guests.
+    `    iifname != ${br} ip daddr ${bridgeAddress} ${dns} ${DNS_RANGE} drop`,
     `    iifname ${br} ip saddr @isolated ct state established,related accept`,
-    `    iifname ${br} ip saddr @isolated ip daddr ${bridgeAddress} udp dport 53 accept`,
-    `    iifname ${br} ip saddr @isolated ip daddr ${bridgeAddress} tcp dport 53 accept`,
+    `    iifname ${br} ip saddr @isolated ip daddr ${bridgeAddress} ${dns} ${DNS_RANGE} accept`,
     `    iifname ${br} ip saddr @isolated drop`,
     '  }',
     '  chain forward {',
@@ -138,7 +178,10 @@ export function renderInetTable(input: RulesetInput): string {
     // Seen here only with br_netfilter; the bridge table has already decided.
     `    iifname ${br} oifname ${br} accept`,
     `    oifname ${br} drop`,
-    `    iifname ${br} ip saddr @isolated ip daddr ${set(NON_INTERNET)} drop`,
+    `    iifname ${br} ip daddr ${LINK_LOCAL} drop`,
+    // Isolation is an allow-list: out of a default route, and to nothing refused or routed elsewhere.
+    `    iifname ${br} ip saddr @isolated ip daddr @refused drop`,
+    ...leaves,
     `    iifname ${br} ip saddr ${subnet} accept`,
     `    iifname ${br} drop`,
     ...(forwardOnlyBridge ? ['    meta nfproto ipv4 drop'] : []),

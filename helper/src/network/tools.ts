@@ -2,9 +2,14 @@ import { execa } from 'execa';
 import { findExecutable } from '../system/executables.js';
 import type { HostRoot } from '../system/host-root.js';
 
-export type NetworkProgram = 'ip' | 'nft' | 'dnsmasq';
+export type NetworkProgram = 'ip' | 'bridge' | 'nft' | 'dnsmasq';
 
-const PACKAGES: Record<NetworkProgram, string> = { ip: 'iproute2', nft: 'nftables', dnsmasq: 'dnsmasq-base' };
+const PACKAGES: Record<NetworkProgram, string> = {
+  ip: 'iproute2',
+  bridge: 'iproute2',
+  nft: 'nftables',
+  dnsmasq: 'dnsmasq-base',
+};
 
 /** The programs the network needs, found afresh in the system directories each time (executables.ts). */
 export class NetworkTools {

@@ -167,24 +167,25 @@ describe('a real Debian environment on a NAT network, with SSH', skipWhen(NEEDS_
   );
 
   it(
-    'adds nothing that listens in the workstation but dnsmasq on hearth0 (53, 67)',
+    'adds nothing that listens in the workstation but dnsmasq: DHCP on hearth0, one DNS answerer per owner',
     async () => {
-      // The test's own HTTP server (busybox) aside, everything listening is dnsmasq: DNS on the
-      // bridge's addresses (IPv4 and hearth0's link-local IPv6), DHCP bound to hearth0, and the
-      // unconnected UDP sockets it sends its upstream queries from (ephemeral ports; only answers
-      // to its own queries are read).
+      // The test's own HTTP server (busybox) aside, everything listening is dnsmasq: DHCP bound to
+      // hearth0, each owner's DNS answerer on the bridge's address (15300 on; guests ask port 53
+      // and the rules send them to their owner's), and the unconnected UDP sockets the answerers
+      // send their upstream queries from (ephemeral ports; only answers to their own are read).
       const listening = (await inNs(world.ws, ['ss', '-Hltnup']))
         .split('\n')
         .filter((line) => line && !line.includes('"busybox"'));
       const bridge = '10.131.0.1';
-      expect(listening.some((l) => l.includes(`${bridge}:53 `) && l.startsWith('tcp'))).toBe(true);
-      expect(listening.some((l) => l.includes(`${bridge}:53 `) && l.startsWith('udp'))).toBe(true);
+      const answerer = (l: string) => new RegExp(`${bridge.replaceAll('.', '\\.')}:153\\d\\d `).test(l);
+      expect(listening.filter((l) => answerer(l) && l.startsWith('tcp'))).toHaveLength(2); // two owners
+      expect(listening.filter((l) => answerer(l) && l.startsWith('udp'))).toHaveLength(2);
       expect(listening.some((l) => /%hearth0:67 /.test(l))).toBe(true);
       for (const line of listening) {
         expect(line, line).toMatch(/"dnsmasq"/);
         const [proto, state, , , local] = line.split(/\s+/);
         const port = Number(local?.split(':').at(-1));
-        const served = local === `${bridge}:53` || /%hearth0:(53|67)$/.test(local ?? '');
+        const served = answerer(`${local} `) || /%hearth0:67$/.test(local ?? '');
         const upstream = proto === 'udp' && state === 'UNCONN' && port >= 32768;
         expect(served || upstream, line).toBe(true);
       }
@@ -198,7 +199,10 @@ describe('a real Debian environment on a NAT network, with SSH', skipWhen(NEEDS_
       const web = envs.get('web')!.network!.address;
       const db = envs.get('db')!.network!.address;
       const probe = (target: string) => `curl -sS --max-time 3 http://${target}:${WORLD.port}/`;
-      const targets = [WORLD.lanHost, WORLD.uplink, '10.131.0.1', WORLD.metadata];
+      const targets = [WORLD.lanHost, WORLD.uplink, '10.131.0.1'];
+      // Link-local space (cloud metadata) is no guest's, isolated or not.
+      for (const env of ['web.hearth', 'db.hearth'])
+        expect((await ssh(alice, env, probe(WORLD.metadata))).exitCode, `${env} reached the metadata`).not.toBe(0);
       expect(await sshOk(alice, 'db.hearth', probe(WORLD.internetHost))).toBe(GREETING.internet);
       for (const target of targets) {
         // The same request from the environment that is not isolated is the control: it gets through.

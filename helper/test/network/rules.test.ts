@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { allocateNetwork } from '../../src/network/allocate.js';
-import { dnsmasqArgs, dnsmasqFiles } from '../../src/network/dnsmasq.js';
+import { dhcpInstance, ownerDnsInstance, reverseZone } from '../../src/network/dnsmasq.js';
 import { forwardDropsOf, remedyCommand } from '../../src/network/host-firewall.js';
 import { tapName } from '../../src/network/names.js';
-import { overlappingRoute } from '../../src/network/routes.js';
+import { overlappingRoute, routePolicy } from '../../src/network/routes.js';
 import { removalText, renderRuleset, type Member } from '../../src/network/ruleset.js';
 import { parseSubnet } from '../../src/network/subnet.js';
 
@@ -14,6 +14,7 @@ const member = (n: number, owner: number, isolated = false): Member => ({
   address: `10.131.0.${n + 1}`,
   owner,
   isolated,
+  dnsPort: owner === 1000 ? 15300 : 15301,
 });
 const input = (members: Member[], forwardOnlyBridge = false) => ({
   bridge: 'hearth0',
@@ -22,6 +23,8 @@ const input = (members: Member[], forwardOnlyBridge = false) => ({
   members,
   dnsmasqUid: 999,
   forwardOnlyBridge,
+  defaultDevices: ['eth0'],
+  routedElsewhere: ['192.168.1.0/24', '203.0.113.128/25'],
 });
 const lines = (text: string) => text.split('\n').map((l) => l.trim());
 
@@ -49,6 +52,9 @@ describe('the ruleset', () => {
       'iifname "hth000000000001" ether type != { ip, arp } drop',
       'iifname "hth000000000001" arp saddr ether != 52:54:00:00:00:01 drop',
       'iifname "hth000000000001" arp saddr ip != { 0.0.0.0, 10.131.0.2 } drop',
+      'iifname "hth000000000001" udp dport 67 @th,72,16 != 0x0106 drop',
+      'iifname "hth000000000001" udp dport 67 @th,288,48 != 0x525400000001 drop',
+      'iifname "hth000000000001" udp dport 67 @th,160,32 != 0 @th,160,32 != 0x0a830002 drop',
       'iifname "hth000000000001" ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept',
       'iifname "hth000000000001" udp sport 67 drop',
       'iifname "hth000000000001" ip saddr != 10.131.0.2 drop',
@@ -65,13 +71,36 @@ describe('the ruleset', () => {
     expect(lines(text)).toContain('iifname "hth*" oifname "hth*" drop');
   });
 
-  it('keeps isolated guests to the internet, DHCP and DNS', () => {
+  it('keeps isolated guests to what lies out of a default route, and DNS; no guest reaches link-local space', () => {
     expect(lines(text)).toContain('elements = { 10.131.0.5 }');
     expect(lines(text)).toContain(
-      'iifname "hearth0" ip saddr @isolated ip daddr { 0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12, 192.168.0.0/16, 224.0.0.0/3 } drop',
+      'elements = { 192.168.1.0/24, 203.0.113.128/25, 0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12, 192.168.0.0/16, 198.18.0.0/15, 224.0.0.0/4, 240.0.0.0/4 }',
     );
-    expect(lines(text)).toContain('iifname "hearth0" ip saddr @isolated ip daddr 10.131.0.1 udp dport 53 accept');
+    const forward = lines(text.slice(text.indexOf('chain forward {', text.indexOf('table inet hearth {'))));
+    expect(forward.slice(5, 9)).toEqual([
+      'iifname "hearth0" ip daddr 169.254.0.0/16 drop',
+      'iifname "hearth0" ip saddr @isolated ip daddr @refused drop',
+      'iifname "hearth0" ip saddr @isolated oifname != { "eth0" } drop',
+      'iifname "hearth0" ip saddr 10.131.0.0/24 accept',
+    ]);
+    expect(lines(renderRuleset({ ...input([member(4, 1000, true)]), defaultDevices: [] }))).toContain(
+      'iifname "hearth0" ip saddr @isolated drop',
+    );
+    expect(lines(text)).toContain(
+      'iifname "hearth0" ip saddr @isolated ip daddr 10.131.0.1 meta l4proto { tcp, udp } th dport 15300-16299 accept',
+    );
     expect(lines(text)).toContain('iifname "hearth0" ip saddr @isolated drop');
+  });
+
+  it("sends each guest's DNS questions to its owner's answerer, and nobody to an answerer directly", () => {
+    expect(lines(text)).toEqual(
+      expect.arrayContaining([
+        'iifname "hearth0" ip saddr 10.131.0.2 ip daddr 10.131.0.1 meta l4proto { tcp, udp } th dport 53 redirect to :15300',
+        'iifname "hearth0" ip saddr 10.131.0.4 ip daddr 10.131.0.1 meta l4proto { tcp, udp } th dport 53 redirect to :15301',
+        'iifname "hearth0" meta l4proto { tcp, udp } th dport 15300-16299 ct status & dnat != dnat drop',
+        'iifname != "hearth0" ip daddr 10.131.0.1 meta l4proto { tcp, udp } th dport 15300-16299 drop',
+      ]),
+    );
   });
 
   it("lets only the owner (and root, and dnsmasq's DHCP) reach a guest from the host", () => {
@@ -125,39 +154,51 @@ describe('network allocation and names', () => {
 
 describe('dnsmasq', () => {
   const user = { name: 'dnsmasq', uid: 999, gid: 65534, group: 'nogroup' };
-  const args = dnsmasqArgs({
-    bridge: 'hearth0',
-    network: '10.131.0.0',
-    netmask: '255.255.255.0',
-    dir: '/run/hearth/dnsmasq',
-    user,
-  });
+  const subnet = parseSubnet('10.131.0.0/24');
+  const common = { subnet, bridgeAddress: '10.131.0.1', dir: '/run/hearth/dnsmasq', user };
+  const web = { mac: '52:54:00:00:00:01', address: '10.131.0.2', name: 'web' };
+  const dhcp = dhcpInstance({ ...common, bridge: 'hearth0' }, [web]);
+  const dns = ownerDnsInstance({ ...common, owner: 1000, port: 15300 }, [web]);
 
-  it('serves the bridge only, static reservations only, with no lease file, script or ping', () => {
-    expect(args).toEqual(
+  it('serves DHCP on the bridge only: static reservations, no DNS, no lease file, script, ping or line per packet', () => {
+    expect(dhcp.args).toEqual(
       expect.arrayContaining([
         '--conf-file=/dev/null',
+        '--port=0',
         '--bind-interfaces',
         '--interface=hearth0',
         '--except-interface=lo',
+        '--dhcp-hostsfile=/run/hearth/dnsmasq/dhcp/dhcp-hosts',
         '--dhcp-range=10.131.0.0,static,255.255.255.0,12h',
+        '--dhcp-option=option:dns-server,10.131.0.1',
         '--dhcp-ignore-names',
         '--leasefile-ro',
         '--no-ping',
+        '--quiet-dhcp',
+        '--log-facility=-',
         '--user=dnsmasq',
         '--group=nogroup',
-        '--domain=hearth',
-        '--local=/hearth/',
       ]),
     );
-    expect(args.some((a) => a.startsWith('--dhcp-script'))).toBe(false);
+    expect(dhcp.args.some((a) => a.startsWith('--dhcp-script') || a.startsWith('--log-dhcp'))).toBe(false);
+    expect(dhcp.files).toEqual({ 'dhcp-hosts': '52:54:00:00:00:01,10.131.0.2,web\n' });
   });
 
-  it('writes one reservation and one name per environment', () => {
-    expect(dnsmasqFiles([{ mac: '52:54:00:00:00:01', address: '10.131.0.2', name: 'web' }])).toEqual({
-      dhcpHosts: '52:54:00:00:00:01,10.131.0.2,web\n',
-      hosts: '10.131.0.2 web.hearth web\n',
-    });
+  it("answers one owner's names, forward and reverse, and keeps the rest of .hearth and the subnet local", () => {
+    expect(dns.key).toBe('owner-1000');
+    expect(dns.args).toEqual(
+      expect.arrayContaining([
+        '--port=15300',
+        '--listen-address=10.131.0.1',
+        '--no-hosts',
+        '--addn-hosts=/run/hearth/dnsmasq/owner-1000/hosts',
+        '--local=/hearth/',
+        '--local=/0.131.10.in-addr.arpa/',
+      ]),
+    );
+    expect(dns.args.some((a) => a.startsWith('--dhcp'))).toBe(false);
+    expect(dns.files).toEqual({ hosts: '10.131.0.2 web.hearth web\n' });
+    expect(reverseZone(parseSubnet('10.131.0.0/20'))).toBe('131.10.in-addr.arpa');
   });
 });
 
@@ -202,5 +243,21 @@ describe('host firewall and routes', () => {
     expect(overlappingRoute(subnet, routes, 'hearth0')).toEqual({ dst: '10.0.0.0/8', dev: 'tun0' });
     expect(overlappingRoute(subnet, routes.slice(0, 3), 'hearth0')).toBeUndefined();
     expect(overlappingRoute(subnet, [{ dst: '10.131.0.77', dev: 'wg0' }], 'hearth0')).toMatchObject({ dev: 'wg0' });
+  });
+
+  it('isolates by the routes: default routes give the way out, every other route a prefix refused', () => {
+    const routes = [
+      { dst: 'default', dev: 'eth0', gateway: '192.0.2.1' },
+      { dst: 'default', dev: 'wg0', table: '51820' },
+      { dst: '192.0.2.0/24', dev: 'eth0' },
+      { dst: '198.51.100.7', dev: 'tun0' },
+      { dst: '10.131.0.0/24', dev: 'hearth0' },
+      { dst: '10.131.0.1', dev: 'hearth0', type: 'local', table: 'local' },
+      { dst: 'default', dev: 'bad"name' },
+    ];
+    expect(routePolicy(routes, 'hearth0')).toEqual({
+      defaultDevices: ['eth0', 'wg0'],
+      routedElsewhere: ['192.0.2.0/24', '198.51.100.7/32'],
+    });
   });
 });

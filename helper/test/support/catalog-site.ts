@@ -13,6 +13,8 @@ export class TestSigner {
   private constructor(
     readonly home: string,
     readonly uid: string,
+    /** Seconds since the epoch, at or after the key's creation: a signature may be dated from here on. */
+    readonly createdAt: number,
   ) {}
 
   static async create(home: string, uid: string): Promise<TestSigner> {
@@ -29,7 +31,7 @@ export class TestSigner {
       'sign',
       'never',
     ]);
-    return new TestSigner(home, uid);
+    return new TestSigner(home, uid, Math.ceil(Date.now() / 1000));
   }
 
   /** The public key as a binary keyring, the format the shipped keyrings have. */
@@ -40,8 +42,8 @@ export class TestSigner {
     await writeFile(file, stdout);
   }
 
-  /** A detached signature, armored like Debian's .sign and Ubuntu's .gpg files. */
-  async sign(data: Buffer): Promise<Buffer> {
+  /** A detached signature, armored like Debian's .sign and Ubuntu's .gpg files; `at` backdates it (seconds). */
+  async sign(data: Buffer, at?: number): Promise<Buffer> {
     const file = join(this.home, `data-${Date.now()}`);
     await writeFile(file, data);
     await run('gpg', [
@@ -50,6 +52,7 @@ export class TestSigner {
       '--batch',
       '--yes',
       '--armor',
+      ...(at === undefined ? [] : ['--faked-system-time', `${at}!`]),
       '--detach-sign',
       '--output',
       `${file}.sig`,

@@ -33,7 +33,13 @@ export class NetworkComponent implements Component {
   async prepare(ctx: ComponentContext): Promise<SpecContribution> {
     const place = ctx.state.network;
     if (!place) return {};
-    const network = await this.d.network.attach({ ...ctx.spec, network: place }, ctx.vmmUser);
+    const { id, name, owner } = ctx.spec;
+    if (owner.uid === null) throw new Error('an environment without an owner gets no network');
+    const guest = { id, name, ownerUid: owner.uid, mac: place.mac, isolated: place.isolated };
+    const network = await this.d.network.attach(
+      { ...guest, address: this.d.network.addressFor(place.host) },
+      ctx.vmmUser,
+    );
     await ctx.journal('network-attached', `TAP ${network.tap} on the bridge (MAC ${network.mac})`);
     return { devices: [{ kind: 'nic', ...network }] };
   }

@@ -12,6 +12,7 @@ import { runDownload, partialFiles, readPartialMeta, DownloadRejected } from './
 import type { CatalogEntryDefinition } from './entries.js';
 import { catalogDispatcher } from './fetcher.js';
 import { shippedKeyring } from './keyrings.js';
+import { SignedTimes } from './signed-times.js';
 
 /** At most four progress events a second per download; phase changes and the last one always go out. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -45,11 +46,13 @@ export class ImageCatalogService {
   private readonly running = new Map<string, Promise<void>>();
   private readonly stopping = new AbortController();
   private readonly dispatcher: Dispatcher;
+  private readonly signedTimes: SignedTimes;
   readonly downloadsDir: string;
 
   constructor(private readonly options: CatalogOptions) {
     this.downloadsDir = join(options.images.dir, '.downloads');
     this.dispatcher = options.dispatcher ?? catalogDispatcher();
+    this.signedTimes = new SignedTimes(join(options.images.dir, '.catalog', 'signed-times.json'));
   }
 
   /**
@@ -174,6 +177,7 @@ export class ImageCatalogService {
         dispatcher: this.dispatcher,
         ...tools,
         images: this.options.images,
+        signedTimes: this.signedTimes,
         signal,
         report,
       });

@@ -14,6 +14,7 @@ import { checksumFor } from './checksums.js';
 import type { CatalogEntryDefinition } from './entries.js';
 import { downloadResumable, fetchBounded } from './fetcher.js';
 import { SignatureError, verifyDetached } from './signature.js';
+import type { SignedTimes } from './signed-times.js';
 
 /** A checksum list is a few lines per image; anything near this is not one. */
 export const MAX_SUMS_BYTES = 1 << 20;
@@ -43,6 +44,8 @@ export interface JobContext {
   qemuImg: string;
   keyring: Buffer;
   images: ImageStore;
+  /** When the newest list accepted for each entry was signed: an older one is a rollback. */
+  signedTimes: SignedTimes;
   signal: AbortSignal;
   report: (phase: DownloadPhase, message: string, received?: number, total?: number | null) => void;
 }
@@ -67,6 +70,8 @@ async function digestOf(file: string, hash: 'sha256' | 'sha512', signal: AbortSi
   return digest.digest('hex');
 }
 
+const isoTime = (seconds: number) => new Date(seconds * 1000).toISOString();
+
 /** Fetches the signed checksum list, checks its signature, and returns the image's checksum. */
 async function resolve(job: JobContext): Promise<string> {
   const { entry } = job;
@@ -76,14 +81,23 @@ async function resolve(job: JobContext): Promise<string> {
     fetchBounded(job.dispatcher, url(entry.sumsFile), MAX_SUMS_BYTES, job.signal),
     fetchBounded(job.dispatcher, url(entry.signatureFile), MAX_SIGNATURE_BYTES, job.signal),
   ]);
+  let signedAt: number;
   try {
-    await verifyDetached(job.gpgv, job.downloadsDir, job.keyring, sums, signature);
+    ({ signedAt } = await verifyDetached(job.gpgv, job.downloadsDir, job.keyring, sums, signature));
   } catch (error) {
     if (!(error instanceof SignatureError)) throw error;
     throw new DownloadRejected(
       `The signature on ${entry.sumsFile} is not valid: ${error.message}. Nothing was downloaded or installed`,
     );
   }
+  const newest = await job.signedTimes.get(entry.name);
+  if (newest !== undefined && signedAt < newest)
+    throw new DownloadRejected(
+      `The signed ${entry.sumsFile} is older (signed ${isoTime(signedAt)}) than the one hearthd last accepted ` +
+        `(signed ${isoTime(newest)}): refused as a rollback to a replaced build. Nothing was downloaded or installed`,
+    );
+  // Recorded before any byte of the image: from now on nothing older is accepted, whatever follows.
+  await job.signedTimes.record(entry.name, signedAt);
   // Only the bytes gpgv just accepted are read for the checksum.
   const checksum = checksumFor(sums.toString('utf8'), entry.imageFile, entry.hash);
   if (checksum === undefined)

@@ -3,7 +3,7 @@ import { open, stat, truncate } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { isMissing } from '../../system/host-root.js';
 
 /** `retry: false`: asking again will not help (a 404, a file over the cap). */
@@ -16,11 +16,46 @@ export class FetchError extends Error {
   }
 }
 
-/** Image sites redirect to mirrors; a slow mirror is waited for, a silent one is not. */
-export function catalogDispatcher(): Dispatcher {
-  return new Agent({ headersTimeout: 30_000, bodyTimeout: 60_000 }).compose(
-    interceptors.redirect({ maxRedirections: 5 }),
-  );
+/**
+ * A slow mirror is waited for, a silent one is not. Redirects are followed by `follow` below,
+ * not by undici, so each hop can be judged. `connect`: test-only TLS options (a test CA).
+ */
+export function catalogDispatcher(connect?: Agent.Options['connect']): Dispatcher {
+  return new Agent({ headersTimeout: 30_000, bodyTimeout: 60_000, ...(connect && { connect }) });
+}
+
+const MAX_REDIRECTS = 5;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Where a redirect from `from` to `location` leads, if it may be followed: image sites redirect
+ * to mirrors, but a redirect never leaves https once there (a downgrade would let anyone on the
+ * path answer), and never leaves http(s).
+ */
+export function redirectTarget(from: string, location: string): string {
+  const next = new URL(location, from);
+  if (new URL(from).protocol === 'https:' && next.protocol !== 'https:')
+    throw new FetchError(`${from} redirects to ${next.href}: a redirect from https must stay on https`, false);
+  if (next.protocol !== 'https:' && next.protocol !== 'http:')
+    throw new FetchError(`${from} redirects to ${next.href}, which is not http(s)`, false);
+  return next.href;
+}
+
+/** A request that follows redirects (at most five) by `redirectTarget`'s rule; the answer and where it came from. */
+async function follow(
+  dispatcher: Dispatcher,
+  url: string,
+  options: { signal: AbortSignal; headers?: Record<string, string> },
+): Promise<Dispatcher.ResponseData> {
+  let current = url;
+  for (let hop = 0; ; hop += 1) {
+    const response = await request(current, { dispatcher, ...options });
+    const location = response.headers.location;
+    if (!REDIRECTS.has(response.statusCode) || typeof location !== 'string') return response;
+    await response.body.dump();
+    if (hop === MAX_REDIRECTS) throw new FetchError(`${url} redirects more than ${MAX_REDIRECTS} times`, false);
+    current = redirectTarget(current, location);
+  }
 }
 
 /** Counts bytes as they pass and stops the stream past `limit`. */
@@ -46,7 +81,7 @@ export async function fetchBounded(
   maxBytes: number,
   signal: AbortSignal,
 ): Promise<Buffer> {
-  const response = await request(url, { dispatcher, signal });
+  const response = await follow(dispatcher, url, { signal });
   if (response.statusCode !== 200) {
     await response.body.dump();
     throw new FetchError(`${url} answered HTTP ${response.statusCode}`, response.statusCode >= 500);
@@ -118,7 +153,7 @@ export async function downloadResumable(dispatcher: Dispatcher, job: ResumableDo
     }
     let total: number | null = null;
     try {
-      const response = await request(job.url, { dispatcher, signal: job.signal, headers });
+      const response = await follow(dispatcher, job.url, { signal: job.signal, headers });
       const { statusCode } = response;
       if (statusCode === 416) {
         await response.body.dump();

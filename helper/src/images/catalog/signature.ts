@@ -26,7 +26,7 @@ export async function verifyDetached(
   keyring: Buffer,
   data: Buffer,
   signature: Buffer,
-): Promise<{ fingerprint: string }> {
+): Promise<{ fingerprint: string; signedAt: number }> {
   const dir = await mkdtemp(join(workDir, '.gpgv-'));
   try {
     const files = { keyring: join(dir, 'keyring.gpg'), data: join(dir, 'data'), signature: join(dir, 'data.sig') };
@@ -42,10 +42,11 @@ export async function verifyDetached(
     );
     const status = result.stdout;
     // Exit 0 alone is not enough: gpgv must also name the key that made a valid signature.
-    const valid = /^\[GNUPG:\] VALIDSIG ([0-9A-F]{40})/m.exec(status);
+    // VALIDSIG <fingerprint> <creation date> <creation time, seconds since the epoch> ...
+    const valid = /^\[GNUPG:\] VALIDSIG ([0-9A-F]{40}) \S+ (\d+) /m.exec(status);
     if (result.exitCode !== 0 || !valid || !/^\[GNUPG:\] GOODSIG /m.test(status))
       throw new SignatureError(explain(status));
-    return { fingerprint: valid[1]! };
+    return { fingerprint: valid[1]!, signedAt: Number(valid[2]) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -8,8 +8,9 @@ import { inNs, Namespaces } from '../../network/support/topology.js';
  * The world of the whole scenario, made of network namespaces this test creates and deletes, so
  * no packet leaves them:
  *
- *   internet: 203.0.113.1 (uplink) and 198.18.0.1 (uplink2); serves on 192.0.2.1 and on the
- *             metadata address 169.254.169.254, reachable only through the default route
+ *   internet: 203.0.113.1 (uplink) and 203.0.113.129 (uplink2), documentation ranges that an
+ *             isolated guest may reach; serves on 192.0.2.1 and on the metadata address
+ *             169.254.169.254, reachable only through the default route (and by no guest)
  *   lan:      192.168.77.1, serves; routes 198.51.100.0/24 through the workstation
  *   third:    198.51.100.1, serves; the workstation must not forward lan's packets to it
  *   workstation: hearthd, hearth0, the guests' TAPs; serves too (a service of the host's own)
@@ -18,8 +19,8 @@ export const WORLD = {
   internetHost: '192.0.2.1',
   uplinkGateway: '203.0.113.1',
   uplink: '203.0.113.2',
-  uplink2Gateway: '198.18.0.1',
-  uplink2: '198.18.0.2',
+  uplink2Gateway: '203.0.113.129',
+  uplink2: '203.0.113.130',
   lanHost: '192.168.77.1',
   lanSide: '192.168.77.2',
   thirdHost: '198.51.100.1',
@@ -54,8 +55,8 @@ export async function makeWorld(): Promise<World> {
     const internet = await nss.add('inet');
     const lan = await nss.add('lan');
     const third = await nss.add('third');
-    await nss.link(ws, 'uplink', `${WORLD.uplink}/24`, internet, 'ws0', `${WORLD.uplinkGateway}/24`);
-    await nss.link(ws, 'uplink2', `${WORLD.uplink2}/24`, internet, 'ws1', `${WORLD.uplink2Gateway}/24`);
+    await nss.link(ws, 'uplink', `${WORLD.uplink}/25`, internet, 'ws0', `${WORLD.uplinkGateway}/25`);
+    await nss.link(ws, 'uplink2', `${WORLD.uplink2}/25`, internet, 'ws1', `${WORLD.uplink2Gateway}/25`);
     await nss.link(ws, 'lan0', `${WORLD.lanSide}/24`, lan, 'ws0', `${WORLD.lanHost}/24`);
     await nss.link(ws, 'third0', `${WORLD.thirdSide}/24`, third, 'ws0', `${WORLD.thirdHost}/24`);
     await inNs(internet, ['ip', 'addr', 'add', `${WORLD.internetHost}/32`, 'dev', 'lo']);
