@@ -394,15 +394,15 @@ do_uninstall() {
   step network "Remove Hearth's network devices and firewall rules"
   if [ $live = 1 ]; then
     changed=0
-    # hearthd's dnsmasq outlives it like the VMs do; only the process its pid record names, and
-    # only if it is a dnsmasq reading Hearth's files.
-    local dns_pid
-    dns_pid=$(sed -n 's/.*"pid":\([0-9][0-9]*\).*/\1/p' "$RUNDIR/network/dnsmasq.json" 2>/dev/null || true)
-    if [ -n "$dns_pid" ] && [ "$(cat "/proc/$dns_pid/comm" 2>/dev/null)" = dnsmasq ] &&
-      tr '\0' '\n' <"/proc/$dns_pid/cmdline" 2>/dev/null | grep -q "^--dhcp-hostsfile=$RUNDIR/dnsmasq/"; then
-      kill "$dns_pid"
-      mark
-    fi
+    # hearthd's dnsmasqs (the DHCP server and each owner's DNS answerer) outlive it like the VMs
+    # do; only processes that are dnsmasq and read Hearth's files, as hearthd finds its own.
+    local proc
+    for proc in /proc/[0-9]*; do
+      [ "$(cat "$proc/comm" 2>/dev/null)" = dnsmasq ] || continue
+      tr '\0' '\n' <"$proc/cmdline" 2>/dev/null |
+        grep -q -e "^--dhcp-hostsfile=$RUNDIR/dnsmasq/" -e "^--addn-hosts=$RUNDIR/dnsmasq/" || continue
+      kill "${proc#/proc/}" 2>/dev/null && mark
+    done
     if command -v ip >/dev/null; then
       local tap
       for tap in $(ip -o link show | sed -n 's/^[0-9]*: \(hth[0-9a-f]\{12\}\)[@:].*/\1/p'); do
