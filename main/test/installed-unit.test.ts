@@ -258,7 +258,7 @@ describe('the installed hearthd unit, in a machine booted with systemd-nspawn', 
         await inNs(internet, ['ip', 'addr', 'add', '192.0.2.1/32', 'dev', 'lo']);
         const site = await mkdtemp(join(tmpdir(), 'hearth-site-'));
         await writeFile(join(site, 'index.html'), 'hello from the internet\n', { mode: 0o644 });
-        nss.serve(internet, site, 8080);
+        await nss.serve(internet, site, 8080);
         await m().ok(['ip', 'addr', 'add', '203.0.113.2/24', 'dev', 'uplink']);
         await m().ok(['ip', 'link', 'set', 'uplink', 'up']);
         await m().ok(['ip', 'route', 'add', 'default', 'via', '203.0.113.1']);

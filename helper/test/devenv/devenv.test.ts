@@ -11,6 +11,7 @@ import { HearthdProcess, makePaths } from '../support/hearthd-process.js';
 import { requestAs } from '../support/request-as.js';
 import { asUnit, unitProfile } from '../support/unit-profile.js';
 import { asMember, ensureDeveloper, GREETING, makeWorld, WORLD, type Member, type World } from './support/world.js';
+import { eventually } from '../support/eventually.js';
 import { NEEDS_ROOT, skipWhen } from '../support/skip.js';
 
 /**
@@ -124,13 +125,23 @@ describe('a real Debian environment on a NAT network, with SSH', skipWhen(NEEDS_
       const web = envs.get('web')!;
       // Usable (user, key, sshd) usually comes before cloud-init's last stage ends; it ends while running.
       expect(['running', 'done']).toContain(web.provisioning?.status);
-      for (let i = 0; ; i++) {
-        const now = await client.call('getEnvironment', { params: { id: 'web' } });
-        expect(now.state).toBe('running');
-        if (now.provisioning?.status === 'done') break;
-        if (i > 300) throw new Error(`cloud-init did not finish: ${JSON.stringify(now.provisioning)}`);
-        await new Promise((r) => setTimeout(r, 1_000));
-      }
+      let left: string | undefined;
+      let last: unknown;
+      await eventually(
+        async () => {
+          const now = await client.call('getEnvironment', { params: { id: 'web' } });
+          last = now.provisioning;
+          if (now.state !== 'running') left = `it left running for ${now.state}`;
+          return now.provisioning?.status === 'done';
+        },
+        {
+          what: 'cloud-init to finish while web runs',
+          timeoutMs: 300_000,
+          intervalMs: 1_000,
+          giveUp: () => left,
+          context: () => `provisioning: ${JSON.stringify(last)}`,
+        },
+      );
       expect(web.network).toMatchObject({ hostname: 'web.hearth', isolated: false });
       const events = (
         await client.call('getEnvironmentLogs', { params: { id: 'web' }, query: { source: 'events', tail: 500 } })

@@ -5,15 +5,14 @@ import { HearthdProcess, makePaths } from '../support/hearthd-process.js';
 import { addTinyClass, installTestImage, TEST_IMAGE } from '../support/environments.js';
 import { asUnit } from '../support/unit-profile.js';
 import { Namespaces } from './support/topology.js';
+import { NEEDS_ROOT, skipWhen } from '../support/skip.js';
 
 /**
  * Which environments get a network, through a real hearthd: an image with cloud-init
  * provisioning gives each one a stable address, MAC and `<name>.hearth`, unique among them;
  * the busybox test guest (no provisioning) gets none. Created stopped: no VM boots here.
  */
-const root = process.getuid?.() === 0;
-
-describe.skipIf(!root)('network allocation at create', () => {
+describe('network allocation at create', skipWhen(NEEDS_ROOT), () => {
   const nss = new Namespaces();
   let daemon: HearthdProcess | undefined;
 

@@ -24,6 +24,7 @@ import {
 import { HarnessProcess } from './support/harness-process.js';
 import { TapPort } from './support/tap-port.js';
 import { inNs, Namespaces } from './support/topology.js';
+import { NEEDS_ROOT, skipWhen } from '../support/skip.js';
 
 /**
  * Guests that attack the network: each test opens a guest's TAP as a VMM would and sends the
@@ -32,7 +33,6 @@ import { inNs, Namespaces } from './support/topology.js';
  * holding the cloud metadata address, and a "vpn" the workstation routes 198.18.0.0/15 and
  * 203.0.113.128/25 to.
  */
-const root = process.getuid?.() === 0;
 const BRIDGE_ADDRESS = '10.131.0.1';
 
 const guest = (n: number, name: string, ownerUid: number, isolated = false): FakeGuest => ({
@@ -60,7 +60,7 @@ interface FdbEntry {
   state?: string;
 }
 
-describe.skipIf(!root)('attacks from guests on the network', () => {
+describe('attacks from guests on the network', skipWhen(NEEDS_ROOT), () => {
   const nss = new Namespaces();
   let dir: string;
   let ws: string;
@@ -93,6 +93,16 @@ describe.skipIf(!root)('attacks from guests on the network', () => {
     const frame = ethernet(bridgeMac, g.mac, ETH_IP, ipv4(g.address, BRIDGE_ADDRESS, 17, query));
     const answer = await port(g).ask(frame, (f) => dnsAnswer(f)?.id === id, 3_000);
     return answer && dnsAnswer(answer)!.answers;
+  };
+  /**
+   * Returns once the bridge has taken every frame `g` sent before: the host answers a ping sent
+   * after them, and a TAP's frames are taken in order (the bridge learns, or not, as each arrives).
+   */
+  const bridgeTook = async (g: FakeGuest): Promise<void> => {
+    const id = randomBytes(2).readUInt16BE();
+    const frame = ethernet(bridgeMac, g.mac, ETH_IP, ipv4(g.address, BRIDGE_ADDRESS, 1, icmpEcho(id, 1)));
+    const reply = await port(g).ask(frame, (f) => isEchoReply(f, BRIDGE_ADDRESS), 10_000, 10);
+    if (!reply) throw new Error(`the bridge did not answer ${g.name}'s ping: cannot tell it took the frames before`);
   };
   const reverse = (address: string) => `${address.split('.').reverse().join('.')}.in-addr.arpa`;
 
@@ -141,7 +151,7 @@ describe.skipIf(!root)('attacks from guests on the network', () => {
   ] as const)
     it(`keeps another guest's MAC where it is when a guest sends ${what} from it`, async () => {
       await port(alpha).sendAll([linkLocal(group, bravo.mac)]);
-      await new Promise((r) => setTimeout(r, 300)); // the bridge learns (or not) as the frame arrives
+      await bridgeTook(alpha);
       const entries = (await fdb()).filter((e) => e.mac === bravo.mac);
       expect(entries.map((e) => e.ifname)).not.toContain(taps[alpha.id]);
       // Traffic for bravo still goes to bravo's TAP, not to alpha's.
@@ -160,7 +170,7 @@ describe.skipIf(!root)('attacks from guests on the network', () => {
       return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
     });
     await port(alpha).sendAll(macs.map((m) => linkLocal(LLDP_GROUP, m)));
-    await new Promise((r) => setTimeout(r, 500));
+    await bridgeTook(alpha);
     const random = new Set(macs);
     expect((await fdb()).filter((e) => random.has(e.mac))).toHaveLength(0);
   });
@@ -171,7 +181,13 @@ describe.skipIf(!root)('attacks from guests on the network', () => {
       dhcpFrame(alpha.mac, { type: DHCP.DECLINE, ...forged }),
       dhcpFrame(alpha.mac, { type: DHCP.RELEASE, ...forged, ciaddr: bravo.address }),
     ]);
-    await new Promise((r) => setTimeout(r, 300));
+    // dnsmasq has handled (or never got) the forged messages once it answers alpha's own, sent after them.
+    const own = await port(alpha).ask(
+      dhcpFrame(alpha.mac, { type: DHCP.DISCOVER, chaddr: alpha.mac, xid: randomBytes(4).readUInt32BE() }),
+      (f) => dhcpReply(f)?.type === DHCP.OFFER && dhcpReply(f)!.chaddr === alpha.mac,
+      5_000,
+    );
+    expect(own).toBeDefined();
     const xid = randomBytes(4).readUInt32BE();
     const offer = await port(bravo).ask(
       dhcpFrame(bravo.mac, { type: DHCP.DISCOVER, chaddr: bravo.mac, xid }),
@@ -229,7 +245,7 @@ describe.skipIf(!root)('attacks from guests on the network', () => {
   });
 });
 
-describe.skipIf(!root)('a crash while the network comes up', () => {
+describe('a crash while the network comes up', skipWhen(NEEDS_ROOT), () => {
   const nss = new Namespaces();
   let dir: string;
 

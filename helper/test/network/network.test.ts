@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dnsmasqUser } from '../../src/network/dnsmasq.js';
 import { NetworkProcess, type HarnessSpec as Spec } from './support/network-process.js';
 import { inNs, Namespaces, succeeds } from './support/topology.js';
+import { NEEDS_ROOT, skipWhen } from '../support/skip.js';
 
 /**
  * The host side of guests' networking, for real: bridge, TAPs, nftables, forwarding and dnsmasq
@@ -12,7 +13,6 @@ import { inNs, Namespaces, succeeds } from './support/topology.js';
  * with "internet", "lan" and "third" namespaces around it and fake guests (namespaces on the
  * bridge in place of a VM's TAP, with its MAC) that use real DHCP, DNS and HTTP.
  */
-const root = process.getuid?.() === 0;
 const OWNER = 1000;
 const OTHER_OWNER = 2000;
 const STRANGER = 4343;
@@ -39,7 +39,7 @@ const web4 = specOf(4, 'web4', OWNER);
 const all = [web1, web2, locked, web4];
 const address = (spec: Spec) => `10.131.0.${spec.network!.host}`;
 
-describe.skipIf(!root)('the guests network in a workstation namespace', () => {
+describe('the guests network in a workstation namespace', skipWhen(NEEDS_ROOT), () => {
   const nss = new Namespaces();
   let dir: string;
   let ws: string;
@@ -144,10 +144,10 @@ describe.skipIf(!root)('the guests network in a workstation namespace', () => {
     await inNs(ws, ['ip', 'route', 'add', '169.254.169.254/32', 'via', '192.168.50.2']);
     await nss.link(ws, 'third0', '172.31.9.1/24', third, 'eth0', '172.31.9.2/24');
     await inNs(third, ['ip', 'route', 'add', 'default', 'via', '172.31.9.1']);
-    nss.serve(inet, join(dir, 'www', 'inet'), 8080);
-    nss.serve(lan, join(dir, 'www', 'lan'), 8080);
-    nss.serve(third, join(dir, 'www', 'third'), 8080);
-    nss.serve(ws, join(dir, 'www', 'ws'), 8081);
+    await nss.serve(inet, join(dir, 'www', 'inet'), 8080);
+    await nss.serve(lan, join(dir, 'www', 'lan'), 8080);
+    await nss.serve(third, join(dir, 'www', 'third'), 8080);
+    await nss.serve(ws, join(dir, 'www', 'ws'), 8081);
     await startNet();
   }, 60_000);
 
@@ -213,7 +213,7 @@ describe.skipIf(!root)('the guests network in a workstation namespace', () => {
   it("lets only the owner's guests and the owner (and root) on the host reach a guest", async () => {
     await mkdir(join(dir, 'www', 'web1'), { recursive: true });
     await writeFile(join(dir, 'www', 'web1', 'index.html'), 'web1\n');
-    nss.serve(guests.get('web1')!, join(dir, 'www', 'web1'), 8000);
+    await nss.serve(guests.get('web1')!, join(dir, 'www', 'web1'), 8000);
     const url = `http://${address(web1)}:8000/`;
     await expect.poll(() => get(ws, url), { timeout: 5_000 }).toBe(true);
     expect(await get(guests.get('web4')!, url)).toBe(true);

@@ -4,15 +4,14 @@ import { HearthdError } from '#protocol/client';
 import { HearthdProcess, makePaths } from '../support/hearthd-process.js';
 import { asUnit } from '../support/unit-profile.js';
 import { inNs, Namespaces } from './support/topology.js';
+import { NEEDS_ROOT, skipWhen } from '../support/skip.js';
 
 /**
  * The network checks of a real hearthd (the built bundle, as the unit runs it) inside a
  * "workstation" namespace whose firewall and routes the test sets: what hearthd reports is what
  * it measured there, not what a fixture says.
  */
-const root = process.getuid?.() === 0;
-
-describe.skipIf(!root)('network readiness in a workstation namespace', () => {
+describe('network readiness in a workstation namespace', skipWhen(NEEDS_ROOT), () => {
   const nss = new Namespaces();
   let ws: string;
   let daemon: HearthdProcess | undefined;

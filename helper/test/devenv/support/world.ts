@@ -75,7 +75,7 @@ export async function makeWorld(): Promise<World> {
       const dir = await mkdtemp(join(tmpdir(), 'hearth-world-'));
       dirs.push(dir);
       await writeFile(join(dir, 'index.html'), `${greeting}\n`, { mode: 0o644 });
-      nss.serve(ns, dir, WORLD.port);
+      await nss.serve(ns, dir, WORLD.port);
     }
     return {
       nss,

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { ethernet, ipBytes, macBytes } from './frames.js';
 
@@ -12,6 +13,8 @@ const RELAY = join(import.meta.dirname, 'tap-relay.py');
  */
 export class TapPort {
   readonly received: Buffer[] = [];
+  /** Told of every frame as it arrives: what `next` and `ask` wait on. */
+  private readonly arrivals = new EventEmitter();
   private buffered = Buffer.alloc(0);
   private readonly opened: Promise<void>;
 
@@ -37,8 +40,10 @@ export class TapPort {
         this.buffered = this.buffered.subarray(2 + length);
         if (length === 0) ready();
         else {
-          this.received.push(Buffer.from(frame));
+          const kept = Buffer.from(frame);
+          this.received.push(kept);
           this.answerArp(frame);
+          this.arrivals.emit('frame', kept);
         }
       }
     });
@@ -82,14 +87,7 @@ export class TapPort {
 
   /** The first frame from now on that `match` accepts, or undefined after `timeoutMs`. */
   async next(match: (frame: Buffer) => boolean, timeoutMs = 3_000): Promise<Buffer | undefined> {
-    const from = this.received.length;
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const found = this.received.slice(from).find(match);
-      if (found) return found;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return undefined;
+    return this.firstSince(this.received.length, match, timeoutMs);
   }
 
   /**
@@ -107,13 +105,28 @@ export class TapPort {
     for (let attempt = 0; attempt < attempts; attempt += 1) {
       this.send(frame);
       const until = Math.min(deadline, Date.now() + timeoutMs / attempts);
-      while (Date.now() < until) {
-        const found = this.received.slice(from).find(match);
-        if (found) return found;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const found = await this.firstSince(from, match, until - Date.now());
+      if (found) return found;
     }
     return undefined;
+  }
+
+  /** The first frame `match` accepts among those received since index `from`, as soon as it arrives. */
+  private firstSince(from: number, match: (frame: Buffer) => boolean, timeoutMs: number): Promise<Buffer | undefined> {
+    const already = this.received.slice(from).find(match);
+    if (already || timeoutMs <= 0) return Promise.resolve(already);
+    return new Promise((resolve) => {
+      const done = (found: Buffer | undefined) => {
+        clearTimeout(timer);
+        this.arrivals.off('frame', onFrame);
+        resolve(found);
+      };
+      const onFrame = (arrived: Buffer) => {
+        if (match(arrived)) done(arrived);
+      };
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      this.arrivals.on('frame', onFrame);
+    });
   }
 
   close(): void {

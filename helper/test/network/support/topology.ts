@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
+import { eventually } from '../../support/eventually.js';
 
 /** Runs a command in namespace `ns` (root); its stdout, or throws with its stderr. */
 export async function inNs(ns: string, args: string[], options: { timeout?: number } = {}): Promise<string> {
@@ -58,12 +59,28 @@ export class Namespaces {
     }
   }
 
-  /** busybox httpd serving `dir` on `port` in `ns`, until destroy. */
-  serve(ns: string, dir: string, port: number): void {
+  /**
+   * busybox httpd serving `dir` on `port` in `ns`, until destroy; resolves once it answers HTTP
+   * there, and throws with the reason (busybox missing, the port taken) when it cannot, so a test
+   * never goes on against a server that is not there.
+   */
+  async serve(ns: string, dir: string, port: number): Promise<void> {
     const child = execa('ip', ['netns', 'exec', ns, 'busybox', 'httpd', '-f', '-p', String(port), '-h', dir], {
       reject: false,
     });
     this.servers.push({ kill: () => child.kill('SIGKILL') });
+    let ended: string | undefined;
+    void child.then((result) => {
+      ended = `it exited (${String(result.exitCode ?? result.signal)}): ${result.stderr || result.stdout}`;
+    });
+    // Any HTTP answer (even a 404) says it listens: curl without --fail exits 0 on one.
+    const answers = ['curl', '-sS', '-o', '/dev/null', '--max-time', '1', `http://127.0.0.1:${port}/`];
+    await eventually(() => succeeds(ns, answers, 2_000), {
+      what: `busybox httpd on port ${port} in ${ns}`,
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      giveUp: () => ended,
+    });
   }
 
   async destroy(): Promise<void> {
