@@ -49,7 +49,13 @@ export function Dialog(props: {
       className="dialog"
       aria-labelledby={titleId}
       data-testid={props.testId}
-      // Escape fires `cancel` then `close`; report it so the owner's state follows.
+      // Escape fires `cancel`, and `close` only a task later: the owner's state must follow at
+      // once, or an opener pressed in between finds it still open and its key is lost. So the
+      // owner closes it (the effect above); `close` still reports any other way it closes.
+      onCancel={(event) => {
+        event.preventDefault();
+        props.onClose();
+      }}
       onClose={props.onClose}
       onKeyDown={wrapTab}
     >
