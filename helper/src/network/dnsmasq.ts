@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import writeFileAtomic from 'write-file-atomic';
 import type { Logger } from '../log.js';
-import { findProcesses, killProcess, processInfo } from '../system/process.js';
+import { findProcesses, killProcess, waitForExit } from '../system/process.js';
 import { GUEST_DOMAIN } from './guest-network.js';
 import { lookupUser, type VmmUser } from '../system/passwd.js';
 import { formatAddress, maskOf, type Subnet } from './subnet.js';
@@ -256,9 +256,7 @@ async function endProcess(pid: number): Promise<void> {
   } catch {
     return; // already gone
   }
-  const deadline = Date.now() + 2_000;
-  while (Date.now() < deadline && (await processInfo(pid))) await new Promise((r) => setTimeout(r, 20));
-  await killProcess(pid);
+  if (!(await waitForExit(pid, 2_000))) await killProcess(pid);
 }
 
 /** dnsmasq's own account if the system has one (Debian's dnsmasq package), else nobody. */

@@ -46,8 +46,33 @@ export async function killProcess(pid: number): Promise<void> {
   } catch {
     return;
   }
-  const deadline = Date.now() + 2_000;
-  while (Date.now() < deadline && (await processInfo(pid))) await new Promise((r) => setTimeout(r, 20));
+  await waitForExit(pid, 2_000);
+}
+
+/**
+ * Whether `pid` has let go of everything it held: gone, or a zombie. Not "its cmdline is empty":
+ * the kernel releases a dying process's memory (and so its cmdline) before its files, so a
+ * listening socket or a TAP can still be held after processInfo() stops seeing it.
+ */
+export async function hasExited(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state === 'Z' || state === 'X';
+  } catch (error) {
+    if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ESRCH') return true;
+    throw error;
+  }
+}
+
+/** Polls until `pid` has exited (hasExited) or `ms` have passed; true when it has. */
+export async function waitForExit(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!(await hasExited(pid))) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
 }
 
 export interface ExitStatus {

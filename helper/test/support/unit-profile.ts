@@ -1,7 +1,9 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The installed unit file: the one source of hearthd's privileges in tests too. */
+const REPO = join(import.meta.dirname, '..', '..', '..');
 export const UNIT_FILE = join(import.meta.dirname, '..', '..', '..', 'assets', 'linux', 'hearthd.service');
 
 export interface UnitProfile {
@@ -49,4 +51,28 @@ export function asUnit(profile = unitProfile()): string[] {
     ...(profile.noNewPrivileges ? ['--no-new-privs'] : []),
     '--',
   ];
+}
+
+/**
+ * A TypeScript `script` run by this Node (tsx) inside network namespace `netns` with the unit's
+ * privileges (`asUnit`) and umask: what the code it drives can do there is what hearthd can do
+ * installed. stdio is piped.
+ */
+export function spawnAsUnitInNetns(
+  netns: string,
+  script: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): ChildProcessWithoutNullStreams {
+  const profile = unitProfile();
+  const umask = process.umask(profile.umask);
+  try {
+    return spawn(
+      'ip',
+      ['netns', 'exec', netns, ...asUnit(profile), process.execPath, '--import', 'tsx', script, ...args],
+      { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'], env },
+    );
+  } finally {
+    process.umask(umask);
+  }
 }

@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { FakeGuest } from '../harness.js';
-import { asUnit, unitProfile } from '../../support/unit-profile.js';
+import { spawnAsUnitInNetns } from '../../support/unit-profile.js';
 
-const REPO = join(import.meta.dirname, '..', '..', '..', '..');
 const HARNESS = join(import.meta.dirname, '..', 'harness.ts');
 
 /**
@@ -32,27 +31,10 @@ export class HarnessProcess {
   ): Promise<HarnessProcess> {
     const file = join(dir, 'guests.json');
     await writeFile(file, JSON.stringify(guests));
-    const profile = unitProfile();
-    const umask = process.umask(profile.umask);
-    const child = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        ns,
-        ...asUnit(profile),
-        process.execPath,
-        '--import',
-        'tsx',
-        HARNESS,
-        '--guests',
-        file,
-        '--runtime',
-        join(dir, 'run'),
-      ],
-      { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } },
-    );
-    process.umask(umask);
+    const child = spawnAsUnitInNetns(ns, HARNESS, ['--guests', file, '--runtime', join(dir, 'run')], {
+      ...process.env,
+      ...env,
+    });
     const stderr: Buffer[] = [];
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     const attached = new Promise<{ bridge: string; taps: Record<string, string> }>((resolve, reject) => {

@@ -1,14 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Spec } from '../../../src/environments/record.js';
 import type { StoredNetwork } from '../../../src/network/guest-network.js';
+import { spawnAsUnitInNetns } from '../../support/unit-profile.js';
 
 /** An environment's spec with its network component's stored state, as the harness takes it. */
 export type HarnessSpec = Spec & { network?: StoredNetwork };
-import { asUnit, unitProfile } from '../../support/unit-profile.js';
 
-const REPO = join(import.meta.dirname, '..', '..', '..', '..');
 const HARNESS = join(import.meta.dirname, 'network-harness.ts');
 
 /**
@@ -28,26 +27,7 @@ export class NetworkProcess {
   }
 
   static start(netns: string, runtimeDir: string, stateDir: string, subnet = '10.131.0.0/24'): NetworkProcess {
-    const profile = unitProfile();
-    const umask = process.umask(profile.umask);
-    const child = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        netns,
-        ...asUnit(profile),
-        process.execPath,
-        '--import',
-        'tsx',
-        HARNESS,
-        runtimeDir,
-        stateDir,
-        subnet,
-      ],
-      { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-    process.umask(umask);
+    const child = spawnAsUnitInNetns(netns, HARNESS, [runtimeDir, stateDir, subnet]);
     return new NetworkProcess(child);
   }
 
