@@ -54,7 +54,14 @@ describe('the dashboard with the keyboard only', skipWhen(skip), () => {
   /** Every stop visited, for the report when one lacks a ring. */
   const visited: Focus[] = [];
 
+  /**
+   * Two animation frames: the page has finished what the last key started (React's effects, the
+   * dialog's `close` event) before the next key, as it has for a person, however loaded the machine.
+   */
+  const settled = () =>
+    page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
   const press = async (key: string): Promise<Focus> => {
+    await settled();
     await page.keyboard.press(key);
     const now = await focus(page);
     visited.push(now);
