@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTunLikeDistributions } from '../helper/test/support/tun.js';
 import { addTinyClass, installTestImage, TEST_IMAGE } from '../helper/test/support/environments.js';
 import { HearthdProcess, makePaths } from '../helper/test/support/hearthd-process.js';
 import { requestAs } from '../helper/test/support/request-as.js';
@@ -68,6 +69,9 @@ describe('setup wizard and settings against a real hearthd', skipWhen(skip), () 
     // Two images: one an environment uses (so deleting it is refused), one free to delete.
     await installTestImage(paths);
     await installTestImage(paths, { name: 'spare-image' });
+    // The wizard's report is compared with a fresh one: hold tun at the distributions' mode so
+    // another test file releasing it cannot change the report between the two.
+    cleanup.push(await useTunLikeDistributions());
     daemon = await HearthdProcess.start(paths);
     // The daemon the spec ends with: the last test restarts it.
     cleanup.push(() => daemon.dispose());
