@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_SPEC_PATH } from './doubles/cloud-hypervisor/spec.js';
@@ -16,29 +15,14 @@ import { compareWithOfficial, type OpenApiDocument } from './support/openapi-sub
 
 const REPO = resolve(import.meta.dirname, '..', '..');
 
-/** `<repo>/../shared/specs/`, or beside the main checkout when this clone is a git worktree. */
-function officialSpecDir(): string | undefined {
-  const candidates = [resolve(REPO, '..', 'shared', 'specs')];
-  try {
-    const common = execFileSync('git', ['rev-parse', '--path-format=absolute', '--git-common-dir'], {
-      cwd: REPO,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-    candidates.push(resolve(dirname(common), '..', 'shared', 'specs'));
-  } catch {
-    // Not a git checkout (an unpacked tarball): only the directory beside it counts.
-  }
-  return candidates.find((dir) => existsSync(dir));
-}
+/** Where CI keeps CH's official document, beside the clone. */
+const OFFICIAL_DIR = resolve(REPO, '..', 'shared', 'specs');
 
 function officialSpec(): { path: string; doc: OpenApiDocument } | string {
-  const dir = officialSpecDir();
-  if (dir === undefined)
-    return `CH's official API document is not beside this clone (${resolve(REPO, '..', 'shared', 'specs')})`;
-  const file = readdirSync(dir).find((name) => /^cloud-hypervisor-.*\.ya?ml$/.test(name));
-  if (file === undefined) return `${dir} holds no cloud-hypervisor-*.yaml`;
-  const path = join(dir, file);
+  if (!existsSync(OFFICIAL_DIR)) return `CH's official API document is not beside this clone (${OFFICIAL_DIR})`;
+  const file = readdirSync(OFFICIAL_DIR).find((name) => /^cloud-hypervisor-.*\.ya?ml$/.test(name));
+  if (file === undefined) return `${OFFICIAL_DIR} holds no cloud-hypervisor-*.yaml`;
+  const path = join(OFFICIAL_DIR, file);
   return { path, doc: parseYaml(readFileSync(path, 'utf8')) as OpenApiDocument };
 }
 
