@@ -18,6 +18,17 @@ import {
 import { Catalog, CatalogEntry, CatalogParams, ImageList, ImageParams } from './schemas/images.js';
 import { HearthdLog, HearthdLogEntriesEvent, HearthdLogQuery } from './schemas/hearthd-log.js';
 import { HostQuery, HostReport } from './schemas/host.js';
+import {
+  AccessCheck,
+  AddCredential,
+  CheckAccess,
+  ConfirmGitHostKey,
+  Credential,
+  CredentialList,
+  CredentialParams,
+  GitHostKeyList,
+  Profile,
+} from './schemas/repositories.js';
 import { CallerInfo, ConfigView, SettingsPatch, VersionInfo } from './schemas/system.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -211,6 +222,63 @@ export const endpoints = {
     summary: 'Remove an environment class no environment uses',
     params: ClassParams,
     response: ClassList,
+  },
+  getProfile: {
+    method: 'GET',
+    path: '/v1/me/profile',
+    summary: "The caller's own settings: the git name and email commits in their environments are made with",
+    response: Profile,
+  },
+  putProfile: {
+    method: 'PUT',
+    path: '/v1/me/profile',
+    summary: "Replace the caller's own settings (environments created afterwards use them)",
+    body: Profile,
+    response: Profile,
+  },
+  listCredentials: {
+    method: 'GET',
+    path: '/v1/credentials',
+    summary: "The caller's own repository credentials, per Git host: never a secret, only what identifies them",
+    response: CredentialList,
+  },
+  addCredential: {
+    method: 'POST',
+    path: '/v1/credentials',
+    summary:
+      'Add a credential for a Git host: a personal access token (HTTPS), or a key pair hearthd generates (SSH) whose public half you add to the host; replaces the caller’s credential of that kind for that host',
+    body: AddCredential,
+    response: Credential,
+    status: 201,
+  },
+  deleteCredential: {
+    method: 'DELETE',
+    path: '/v1/credentials/{id}',
+    summary: 'Remove one of the caller’s credentials; environments stop receiving it at once',
+    params: CredentialParams,
+    response: CredentialList,
+  },
+  checkAccess: {
+    method: 'POST',
+    path: '/v1/repositories/check',
+    summary:
+      "Check that the caller's credential for the repository's host reaches it (git ls-remote, unprivileged, with a timeout): branches, the default branch and the ref's commit, or why not",
+    body: CheckAccess,
+    response: AccessCheck,
+  },
+  listGitHostKeys: {
+    method: 'GET',
+    path: '/v1/git-host-keys',
+    summary: 'SSH Git hosts’ keys the caller trusts: preloaded (github.com, gitlab.com, bitbucket.org) and confirmed',
+    response: GitHostKeyList,
+  },
+  confirmGitHostKey: {
+    method: 'POST',
+    path: '/v1/git-host-keys',
+    summary:
+      'Trust the key an SSH Git host offered in a check (after comparing its fingerprint); strict checking applies from then on',
+    body: ConfirmGitHostKey,
+    response: GitHostKeyList,
   },
   getHearthdLog: {
     method: 'GET',

@@ -10,3 +10,4 @@ export * from './schemas/system.js';
 export * from './version.js';
 export * from './ipc.js';
 export * from './schemas/images.js';
+export * from './schemas/repositories.js';

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { OneOf, Timestamp } from './common.js';
 import { VmmKind } from './system.js';
+import { EnvironmentRepository, GitRef, RepositoryUrl } from './repositories.js';
 
 /**
  * A name people give an environment; it becomes a host name (`<name>.hearth`), so it is a DNS
@@ -152,6 +153,9 @@ export const Environment = Type.Object(
       description:
         'cloud-init, as the guest agent reports it over its private channel; null for images without provisioning',
     }),
+    repository: Type.Union([EnvironmentRepository, Type.Null()], {
+      description: 'The repository cloned into /workspace, its ref and commit, and how the clone goes; null: none',
+    }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
     startedAt: Type.Union([Timestamp, Type.Null()]),
@@ -178,6 +182,8 @@ export const CreateEnvironment = Type.Object(
     isolated: Type.Optional(
       Type.Boolean({ description: 'Internet only: no LAN, host, metadata address or other guests (default false)' }),
     ),
+    repository: Type.Optional(RepositoryUrl),
+    ref: Type.Optional(GitRef),
   },
   { additionalProperties: false },
 );

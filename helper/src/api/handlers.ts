@@ -20,6 +20,7 @@ import { followRing, tailOf, type LogRing } from '../log-ring.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { ApiError } from './api-error.js';
+import { createRepositoryHandlers } from './repository-handlers.js';
 import type { SseConnection } from './sse.js';
 
 /** What a handler may ask about the request beyond its contents. */
@@ -93,6 +94,7 @@ async function requireAdmin(context: RequestContext): Promise<void> {
 export function createHandlers(services: Services): Handlers {
   const { environments, classes, bus } = services;
   return {
+    ...createRepositoryHandlers(),
     getVersion: async () => ({
       hearthd: HEARTHD_VERSION,
       api: API_VERSION,

@@ -322,5 +322,6 @@ export function toWire(record: EnvironmentRecord, subnet: Subnet): Environment {
           }
         : null,
     provisioning: status.provisioning ?? null,
+    repository: null,
   };
 }

@@ -5,6 +5,7 @@ export function statsOf(id: string, at: number, cpuPercent = 5, rssBytes = 100 *
     id,
     name: 'web',
     owner: { uid: 1000 },
+    repository: null,
     state: 'running',
     sampledAt: new Date(at).toISOString(),
     vmm: { pid: 4242, cpuPercent, rssBytes },
