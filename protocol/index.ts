@@ -11,3 +11,4 @@ export * from './version.js';
 export * from './ipc.js';
 export * from './schemas/images.js';
 export * from './schemas/repositories.js';
+export * from './repository-url.js';
