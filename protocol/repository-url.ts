@@ -160,11 +160,20 @@ function parseHost(text: string): HostCheck {
   return { ok: true, host };
 }
 
-/** The WHATWG URL parser (node and browsers alike) knows IPv6 better than a regular expression. */
+/** An IPv6 literal in brackets: hex groups, at most one `::`, optionally ending in dotted IPv4. */
 function isIpv6Literal(bracketed: string): boolean {
-  try {
-    return new URL(`https://${bracketed}/`).hostname.length > 2;
-  } catch {
-    return false;
+  let text = bracketed.slice(1, -1).toLowerCase();
+  let groups = 8;
+  const v4 = /:(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    if (!IPV4.test(v4[1]!)) return false;
+    text = text.slice(0, v4.index + 1) + '0';
+    groups = 7;
   }
+  const halves = text.split('::');
+  if (halves.length > 2) return false;
+  const parts = halves.map((half) => (half === '' ? [] : half.split(':')));
+  if (!parts.every((list) => list.every((group) => /^[0-9a-f]{1,4}$/.test(group)))) return false;
+  const count = parts.reduce((sum, list) => sum + list.length, 0);
+  return halves.length === 2 ? count < groups : count === groups;
 }

@@ -41,6 +41,7 @@ describe('repository URLs', () => {
     expect(location('https://192.0.2.1:443/x/y.git').credentialHost).toBe('192.0.2.1');
     expect(location('https://192.0.2.1:8443/x/y.git').credentialHost).toBe('192.0.2.1:8443');
     expect(location('https://[2001:db8::1]/x/y').host).toBe('[2001:db8::1]');
+    expect(location('https://[::ffff:192.0.2.1]:8443/x/y').credentialHost).toBe('[::ffff:192.0.2.1]:8443');
     expect(location('https://GitHub.COM/Org/Repo').host).toBe('github.com');
     // Azure DevOps puts the organisation in userinfo (no secret), and _git in the path.
     expect(location('https://org@dev.azure.com/org/project/_git/repo')).toMatchObject({
@@ -76,6 +77,8 @@ describe('repository URLs', () => {
     ['https://example..com/a/b', /valid host name/],
     ['https://999.1.1.1/a/b', /IPv4/],
     ['https://[zz::1]/a/b', /IPv6/],
+    ['https://[1::2::3]/a/b', /IPv6/],
+    ['https://[1:2:3:4:5:6:7:8:9]/a/b', /IPv6/],
     ['https://github.com:0/a/b', /outside 1–65535/],
     ['https://github.com:65536/a/b', /outside 1–65535/],
     ['https://github.com', /no repository path/],
