@@ -1,0 +1,3 @@
+export { generateSshKey, loadSshKey, fingerprintOf, type AgentKey, type GeneratedSshKey } from './keys.js';
+export { serveSshAgent, AGENT_LIMITS } from './serve.js';
+export type { AgentPolicy } from './session.js';
