@@ -54,6 +54,8 @@ export function serveSshAgent(stream: Duplex, policy: AgentPolicy, log: Logger):
       if (outcome.refused) {
         refusals += 1;
         log.warn({ reason: outcome.refused, ...outcome.detail }, 'ssh agent: request refused');
+      } else if (outcome.granted) {
+        log.info({ ...outcome.detail }, `ssh agent: ${outcome.granted}`);
       }
       const frame = Buffer.alloc(4 + outcome.reply.length);
       frame.writeUInt32BE(outcome.reply.length);

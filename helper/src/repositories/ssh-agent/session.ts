@@ -15,6 +15,8 @@ export interface AgentPolicy {
 export interface Outcome {
   reply: Buffer;
   refused: string | null;
+  /** What was granted, for an info line: a bind or a signature (an audit trail of the key's use). */
+  granted?: string;
   /** Fields that help the log say what was refused: fingerprints only, never data. */
   detail?: Record<string, string>;
 }
@@ -97,7 +99,7 @@ export class AgentSession {
     if (!verifyHostSignature(hostKey, signature, sessionId))
       return failure('the host key’s signature over the session identifier does not verify', detail);
     this.bound = { hostKey: Buffer.from(hostKey), sessionId: Buffer.from(sessionId) };
-    return success();
+    return { ...success(), granted: 'bound to a session with the repository host', detail };
   }
 
   private signRequest(keyBlob: Buffer, data: Buffer): Outcome {
@@ -122,6 +124,8 @@ export class AgentSession {
         .string(new SshWriter().string(ED25519).string(signature).toBuffer())
         .toBuffer(),
       refused: null,
+      granted: 'signed a login to the repository host',
+      detail: { ...detail, hostKey: safeFingerprint(this.bound.hostKey) },
     };
   }
 }
