@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generateSshKey, loadSshKey, type AgentPolicy } from '../src/repositories/ssh-agent/index.js';
+import { generateSshKey, hostKeyBlob, loadSshKey, type AgentPolicy } from '../src/repositories/ssh-agent/index.js';
 import { eventually } from './support/eventually.js';
 import { AgentHarness } from './support/ssh-agent-harness.js';
 
@@ -39,7 +39,9 @@ async function hostKey(name: string, ...args: string[]): Promise<void> {
   const file = join(dir, `host_${name}`);
   await execa('ssh-keygen', ['-q', ...args, '-N', '', '-C', '', '-f', file]);
   const line = (await readFile(`${file}.pub`, 'utf8')).trim();
-  hostKeys[name] = { blob: Buffer.from(line.split(' ')[1]!, 'base64'), line: line.split(' ').slice(0, 2).join(' ') };
+  // As the API keeps a pinned key: "<type> <base64>", read back with the helper the lead uses.
+  const known = line.split(' ').slice(0, 2).join(' ');
+  hostKeys[name] = { blob: hostKeyBlob(known).blob, line: known };
 }
 
 beforeAll(async () => {

@@ -8,6 +8,7 @@ import { verifyHostSignature } from '../src/repositories/ssh-agent/host-signatur
 import {
   AGENT_LIMITS,
   generateSshKey,
+  hostKeyBlob,
   loadSshKey,
   type AgentKey,
   type AgentPolicy,
@@ -143,6 +144,16 @@ describe('keys', () => {
     const signature = ed25519Signature(loaded.privateKey, data);
     expect(verifyHostSignature(loaded.publicKeyBlob, signature, data)).toBe(true);
     expect(verifyHostSignature(loaded.publicKeyBlob, signature, Buffer.from('other'))).toBe(false);
+  });
+
+  it('reads a pinned host key line, and refuses one whose named type is not the blob’s', async () => {
+    const line = (await readFile(join(dir, 'host.pub'), 'utf8')).trim();
+    const { blob, fingerprint } = hostKeyBlob(line);
+    expect(blob.equals(host.blob)).toBe(true);
+    expect(fingerprint).toBe((await execa('ssh-keygen', ['-l', '-f', join(dir, 'host.pub')])).stdout.split(' ')[1]);
+    expect(() => hostKeyBlob(line.replace('ssh-ed25519', 'ssh-rsa'))).toThrow(/does not match/);
+    expect(() => hostKeyBlob('ssh-dss AAAAB3NzaC1kc3M=')).toThrow(/supported type/);
+    expect(() => hostKeyBlob('ssh-ed25519 AAAA')).toThrow(/supported type/);
   });
 
   it('refuses comments that are not one printable line', () => {

@@ -11,7 +11,7 @@ export function matchesRepository(
   repo: { /** host[:port], lower-case, no port when 443 */ host: string; path: string },
 ): boolean {
   if (request.protocol !== 'https' || request.path === null) return false;
-  if (normalHost(request.host) !== repo.host) return false;
+  if (normalHost(request.host) !== normalHost(repo.host)) return false;
   const wanted = repositoryPath(repo.path);
   return wanted !== '' && repositoryPath(request.path) === wanted;
 }

@@ -90,9 +90,9 @@ export function serveGitCredential(stream: Duplex, answer: CredentialAnswerer, l
     );
   }
 
-  stream.on('data', (chunk: Buffer) => {
+  stream.on('data', (chunk: Buffer | string) => {
     if (settled) return;
-    received = Buffer.concat([received, chunk]);
+    received = Buffer.concat([received, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
     const blank = received.indexOf(BLANK_LINE);
     if (blank !== -1 && blank < CREDENTIAL_LIMITS.maxInputBytes) {
       decide(received.subarray(0, blank + 1));

@@ -26,18 +26,22 @@ export function serveSshAgent(stream: Duplex, policy: AgentPolicy, log: Logger):
   let refusals = 0;
   let waiting = false;
   let ended = false;
+  let closing = false;
 
-  const close = (reason: string) => {
+  /** Closes at once (malformed input: nothing more is answered) or after the answers already written. */
+  const close = (reason: string, how: 'abort' | 'after-replies') => {
     log.warn({ reason }, 'ssh agent: connection closed');
+    closing = true;
     pending = Buffer.alloc(0);
-    stream.destroy();
+    if (how === 'abort') stream.destroy();
+    else stream.end();
   };
 
   const pump = () => {
-    while (!waiting && !stream.destroyed && pending.length >= 4) {
+    while (!waiting && !closing && pending.length >= 4) {
       const length = pending.readUInt32BE(0);
       if (length === 0 || length > AGENT_LIMITS.maxMessageBytes) {
-        close(`a message of ${length} bytes (at most ${AGENT_LIMITS.maxMessageBytes})`);
+        close(`a message of ${length} bytes (at most ${AGENT_LIMITS.maxMessageBytes})`, 'abort');
         return;
       }
       if (pending.length < 4 + length) return;
@@ -48,7 +52,7 @@ export function serveSshAgent(stream: Duplex, policy: AgentPolicy, log: Logger):
         outcome = session.handle(message);
       } catch (error) {
         if (!(error instanceof WireError)) throw error;
-        close(`a malformed message: ${error.message}`);
+        close(`a malformed message: ${error.message}`, 'abort');
         return;
       }
       if (outcome.refused) {
@@ -70,19 +74,26 @@ export function serveSshAgent(stream: Duplex, policy: AgentPolicy, log: Logger):
         });
       }
       if (refusals >= AGENT_LIMITS.maxRefusals) {
-        close(`${refusals} requests refused on one connection`);
+        close(`${refusals} requests refused on one connection`, 'after-replies');
         return;
       }
     }
     // The client is done asking: once every answer due is out, the connection closes.
-    if (ended && !waiting && !stream.destroyed) stream.end();
+    if (ended && !waiting && !closing && !stream.destroyed) stream.end();
   };
 
-  stream.on('data', (chunk: Buffer) => {
-    // A paused stream can still hand over the chunk it was delivering; it waits in `pending`.
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+  stream.on('data', (chunk: Buffer | string) => {
+    if (closing) return;
+    // A paused stream may still hand over the chunk it was delivering; it waits in `pending`.
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    pending = pending.length === 0 ? bytes : Buffer.concat([pending, bytes]);
     if (pending.length >= 4 && pending.readUInt32BE(0) > AGENT_LIMITS.maxMessageBytes) {
-      close(`a message of ${pending.readUInt32BE(0)} bytes (at most ${AGENT_LIMITS.maxMessageBytes})`);
+      close(`a message of ${pending.readUInt32BE(0)} bytes (at most ${AGENT_LIMITS.maxMessageBytes})`, 'abort');
+      return;
+    }
+    // A stream that goes on delivering while paused is not waiting for its answers either.
+    if (pending.length > 2 * (4 + AGENT_LIMITS.maxMessageBytes)) {
+      close('a client that sends on without reading its answers', 'abort');
       return;
     }
     pump();
