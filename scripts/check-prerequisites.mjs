@@ -48,6 +48,11 @@ const PROGRAMS = [
   },
   { bin: 'mtools', apt: 'mtools', why: 'hearthd copies the seed files into that FAT image without mounting it' },
   { bin: 'ssh-keygen', apt: 'openssh-client', why: "hearthd generates each guest's SSH host keys" },
+  {
+    bin: 'sshd',
+    apt: 'openssh-server',
+    why: "the SSH agent's test logs in through it to a real sshd (its own config and keys, on 127.0.0.1)",
+  },
   { bin: 'blkid', apt: 'util-linux', why: "the seed tests read the seed's label" },
   { bin: 'systemd-nspawn', apt: 'systemd-container', why: 'the installed-unit test boots real systemd in a container' },
   { bin: 'nsenter', apt: 'util-linux', why: 'the installed-unit test runs commands inside that container' },
