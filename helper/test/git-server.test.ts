@@ -203,6 +203,7 @@ describe('the test Git server over HTTPS', () => {
       withToken(server.https.movedUrl('app'), server.https.token),
     ]);
     expect(listed.exitCode).not.toBe(0);
+    expect(listed.stderr).toMatch(/returned error: 302/);
     expect(listed.stdout).toBe('');
   });
 
@@ -284,8 +285,10 @@ describe('the test Git server over SSH', () => {
         env: { PATH: '/usr/bin:/bin', HOME: work },
       },
     );
+    // Logged in (the key is good), but the login shell is git-shell, which runs only git's commands.
     expect(shell.exitCode).not.toBe(0);
-    expect(`${shell.stdout}${shell.stderr}`).not.toMatch(/uid=/);
+    expect(shell.stderr).toMatch(/unrecognized command 'id'/);
+    expect(shell.stdout).toBe('');
     const forward = await execa(
       'ip',
       [
@@ -381,6 +384,16 @@ describe('the test Git server outside a namespace, and its end', () => {
     } finally {
       if (!stopped) await local.stop();
     }
+  });
+});
+
+describe('the test Git server’s directory', () => {
+  it('is refused below a world-writable directory, which sshd’s StrictModes would refuse, and nothing is made', async () => {
+    const dir = join(tmpdir(), `gitsrv-refused-${process.pid}`);
+    await expect(startGitServer({ dir })).rejects.toThrow(
+      /must be a root-owned directory, not group- or world-writable/,
+    );
+    expect(existsSync(dir)).toBe(false);
   });
 });
 

@@ -5,6 +5,7 @@
  * real commits. See docs/changes/gitsrv15.md.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { appendFile, chmod, chown, lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, isIPv6, type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -91,7 +92,8 @@ async function freePort(): Promise<number> {
 /** sshd's StrictModes rule for the directories above its files, checked up front for a clear error. */
 async function checkParents(dir: string): Promise<void> {
   for (let at = dirname(dir); ; at = dirname(at)) {
-    const stat = await lstat(at);
+    const stat = await lstat(at).catch(() => undefined);
+    if (!stat) throw new Error(`${at} (above the git server's directory ${dir}) does not exist`);
     if (stat.uid !== 0 || (stat.mode & 0o022) !== 0 || stat.isSymbolicLink())
       throw new Error(
         `${at} (above the git server's directory ${dir}) must be a root-owned directory, not group- or world-writable: sshd's StrictModes checks it`,
@@ -111,9 +113,13 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
     made.push(dir);
   } else {
     dir = resolve(options.dir);
-    await mkdir(dir, { recursive: true });
+    await checkParents(dir);
+    // Made here (and so removed by stop) only if it was missing; its parents must exist.
+    if (!existsSync(dir)) {
+      await mkdir(dir);
+      made.push(dir);
+    }
   }
-  await checkParents(dir);
   await chmod(dir, 0o755);
   const sub = async (name: string, mode: number, owner?: { uid: number; gid: number }): Promise<string> => {
     const path = join(dir, name);
@@ -139,7 +145,7 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
       user,
       GIT_USER_HOME,
     );
-    const tls = await makeTestTls(await sub('tls', 0o700), address, hostName);
+    const tls = await makeTestTls(await sub('tls', 0o755), address, hostName);
     const sshd = sshdFiles(await sub('sshd', 0o755));
     const token = `hgt_${randomBytes(20).toString('hex')}`;
     const inNamespace = options.netns !== undefined;

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -14,11 +14,12 @@ export interface TestTls {
 /**
  * A CA of the test's own and a server certificate it signs for `address` (an IP literal) and
  * `hostName`, both as subjectAltNames (clients match names against SANs only), with openssl. Keys
- * are P-256, valid for two days; the CA's key stays in `dir` (0700).
+ * are P-256, valid for two days. The keys are root's alone (0600); the certificates are
+ * world-readable, so a test may run its client as an unprivileged user with GIT_SSL_CAINFO.
  */
 export async function makeTestTls(dir: string, address: string, hostName: string): Promise<TestTls> {
   if (isIP(address) === 0) throw new Error(`not an IP literal: ${address}`);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { recursive: true, mode: 0o755 });
   const file = (name: string): string => join(dir, name);
   const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   await execa('openssl', [
@@ -75,6 +76,8 @@ export async function makeTestTls(dir: string, address: string, hostName: string
     '-out',
     file('server.pem'),
   ]);
+  for (const key of ['ca.key', 'server.key']) await chmod(file(key), 0o600);
+  for (const cert of ['ca.pem', 'server.pem']) await chmod(file(cert), 0o644);
   return {
     caPem: await readFile(file('ca.pem'), 'utf8'),
     caFile: file('ca.pem'),
