@@ -1,13 +1,11 @@
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCgiHead } from './support/git-server/cgi.js';
+import { cleanGitEnv, sshCommand, withToken } from './support/git-server/client.js';
 import { onlyOnBranch, startGitServer, type GitServer } from './support/git-server/index.js';
 import { inNs, Namespaces } from './network/support/topology.js';
 
@@ -27,23 +25,10 @@ let authorizedKey: string;
 let strangerKey: string;
 let knownHosts: string;
 
-/** git's environment, built from nothing: this machine exports GIT_SSL_CAINFO, which beats http.sslCAInfo. */
 function gitEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    PATH: '/usr/bin:/bin',
-    HOME: work,
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_AUTHOR_NAME: 'Client',
-    GIT_AUTHOR_EMAIL: 'client@hearth.invalid',
-    GIT_COMMITTER_NAME: 'Client',
-    GIT_COMMITTER_EMAIL: 'client@hearth.invalid',
-    ...extra,
-  };
+  return cleanGitEnv(work, extra);
 }
 
-/** The real git client, run inside the server's namespace. */
 async function git(args: string[], extra: Record<string, string> = {}, cwd?: string) {
   const result = await execa('ip', ['netns', 'exec', ns, 'git', ...args], {
     env: gitEnv(extra),
@@ -53,22 +38,6 @@ async function git(args: string[], extra: Record<string, string> = {}, cwd?: str
     ...(cwd && { cwd }),
   });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
-
-function withToken(url: string, token: string): string {
-  return url.replace('https://', `https://anyone:${token}@`);
-}
-
-function sshCommand(key: string, hosts: string): string {
-  return [
-    'ssh -F /dev/null',
-    `-i ${key}`,
-    '-o IdentitiesOnly=yes',
-    '-o BatchMode=yes',
-    '-o StrictHostKeyChecking=yes',
-    `-o UserKnownHostsFile=${hosts}`,
-    '-o GlobalKnownHostsFile=/dev/null',
-  ].join(' ');
 }
 
 async function newKey(name: string): Promise<string> {
@@ -272,6 +241,11 @@ describe('the test Git server over SSH', () => {
     });
     expect(refused.exitCode).not.toBe(0);
     expect(refused.stderr).toMatch(/Permission denied \(publickey\)/);
+    // sshd saw the key and refused it (not, say, a connection that never got that far).
+    const fingerprint = (await execa('ssh-keygen', ['-l', '-f', `${strangerKey}.pub`])).stdout.split(' ')[1];
+    expect(fingerprint).toMatch(/^SHA256:/);
+    expect(server.logs().sshd).toContain(`Failed publickey for hearth-test-gitsrv from ${ADDRESS}`);
+    expect(server.logs().sshd).toContain(`ED25519 ${fingerprint}`);
   });
 
   it('gives an authorized key no shell and no forwarding', async () => {
@@ -348,70 +322,5 @@ describe('the test Git server over SSH', () => {
     });
     expect(accepted.exitCode).toBe(0);
     expect(accepted.stdout).toBe(`${await server.head('app', 'main')}\trefs/heads/main`);
-  });
-});
-
-describe('the test Git server outside a namespace, and its end', () => {
-  it('serves on 127.0.0.1 in the caller’s namespace, and stop() leaves nothing behind', async () => {
-    const local = await startGitServer();
-    let stopped = false;
-    try {
-      expect(local.address).toBe('127.0.0.1');
-      await local.createRepository('solo', { branches: ['trunk'] });
-      const listed = await execa(
-        'git',
-        [
-          '-c',
-          `http.sslCAInfo=${local.https.caFile}`,
-          'ls-remote',
-          '--symref',
-          withToken(local.https.url('solo'), local.https.token),
-          'HEAD',
-        ],
-        { env: gitEnv(), extendEnv: false, reject: false },
-      );
-      expect(listed.stdout).toContain('ref: refs/heads/trunk\tHEAD');
-      expect(listed.stdout).toContain(await local.head('solo', 'trunk'));
-      await local.stop();
-      stopped = true;
-      await local.stop(); // idempotent
-      expect(existsSync(local.dir)).toBe(false);
-      const refs = `${local.https.url('solo')}/info/refs`;
-      expect((await execa('curl', ['-sS', '-k', '--max-time', '2', refs], { reject: false })).exitCode).not.toBe(0);
-      const ssh = connect(local.ssh.port, '127.0.0.1');
-      const [error] = (await once(ssh, 'error')) as [NodeJS.ErrnoException];
-      expect(error.code).toBe('ECONNREFUSED');
-    } finally {
-      if (!stopped) await local.stop();
-    }
-  });
-});
-
-describe('the test Git server’s directory', () => {
-  it('is refused below a world-writable directory, which sshd’s StrictModes would refuse, and nothing is made', async () => {
-    const dir = join(tmpdir(), `gitsrv-refused-${process.pid}`);
-    await expect(startGitServer({ dir })).rejects.toThrow(
-      /must be a root-owned directory, not group- or world-writable/,
-    );
-    expect(existsSync(dir)).toBe(false);
-  });
-});
-
-describe('CGI answers', () => {
-  it('reads the header block with LF or CRLF, a Status header, and keeps the body after it', () => {
-    const lf = parseCgiHead(Buffer.from('Status: 404 Not Found\nContent-Type: text/plain\n\nbody'));
-    expect(lf).toEqual({ status: 404, headers: [['Content-Type', 'text/plain']], rest: Buffer.from('body') });
-    const crlf = parseCgiHead(Buffer.from('Content-Type: x\r\nExpires: 0\r\n\r\n\n\nrest'));
-    expect(crlf).toEqual({
-      status: 200,
-      headers: [
-        ['Content-Type', 'x'],
-        ['Expires', '0'],
-      ],
-      rest: Buffer.from('\n\nrest'),
-    });
-    expect(parseCgiHead(Buffer.from('Content-Type: x\r\n'))).toBeUndefined();
-    expect(() => parseCgiHead(Buffer.from('garbage\n\n'))).toThrow(/not a CGI header/);
-    expect(() => parseCgiHead(Buffer.from('Status: x\n\n'))).toThrow(/bad CGI status/);
   });
 });

@@ -77,6 +77,11 @@ export interface GitServer {
   createRepository(name: string, options?: { branches?: readonly string[] }): Promise<void>;
   head(repo: string, branch: string): Promise<string>;
   log(repo: string, branch: string): Promise<LogEntry[]>;
+  /**
+   * The servers' recent output (sshd at LogLevel VERBOSE: which key was accepted or refused; the
+   * HTTPS backend: git http-backend's stderr), for assertions and failure messages.
+   */
+  logs(): { https: string; sshd: string };
   /** Ends both servers and removes everything the fixture made (not the system user). Idempotent. */
   stop(): Promise<void>;
 }
@@ -241,6 +246,7 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
       createRepository: (name, o) => repositories.create(name, o?.branches),
       head: (repo, branch) => repositories.head(repo, branch),
       log: (repo, branch) => repositories.log(repo, branch),
+      logs: () => ({ https: https.process.log(500), sshd: sshdProcess.log(500) }),
       stop,
     };
   } catch (error) {

@@ -42,6 +42,8 @@ export class ServerProcess {
       for (const stream of [child.stdout, child.stderr])
         createInterface({ input: stream }).on('line', (line) => {
           server.output.push(line);
+          // sshd logs every connection at VERBOSE: keep what a failure message needs, not a day's worth.
+          if (server.output.length > 500) server.output.splice(0, server.output.length - 500);
           const value = ready(line);
           if (value !== undefined) {
             clearTimeout(timer);
@@ -66,9 +68,9 @@ export class ServerProcess {
     }
   }
 
-  /** What it printed so far (its last 50 lines), for error messages. */
-  log(): string {
-    return this.output.slice(-50).join('\n');
+  /** What it printed lately (the last `lines`), for error messages and tests that read its log. */
+  log(lines = 50): string {
+    return this.output.slice(-lines).join('\n');
   }
 
   get running(): boolean {
