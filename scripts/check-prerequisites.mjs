@@ -50,7 +50,7 @@ const PROGRAMS = [
   {
     bin: 'sshd',
     apt: 'openssh-server',
-    why: 'the test Git server (helper/test/support/git-server) serves SSH clones with a real sshd',
+    why: "the test Git server (helper/test/support/git-server) serves SSH clones with a real sshd; the SSH agent's test logs in through one",
   },
   {
     bin: 'git',
@@ -58,11 +58,6 @@ const PROGRAMS = [
     why: 'the test Git server runs git http-backend and git-shell; the repository tests clone with git',
   },
   { bin: 'ssh-keygen', apt: 'openssh-client', why: "hearthd generates each guest's SSH host keys" },
-  {
-    bin: 'sshd',
-    apt: 'openssh-server',
-    why: "the SSH agent's test logs in through it to a real sshd (its own config and keys, on 127.0.0.1)",
-  },
   { bin: 'blkid', apt: 'util-linux', why: "the seed tests read the seed's label" },
   { bin: 'systemd-nspawn', apt: 'systemd-container', why: 'the installed-unit test boots real systemd in a container' },
   { bin: 'nsenter', apt: 'util-linux', why: 'the installed-unit test runs commands inside that container' },
