@@ -24,8 +24,20 @@ dialogStandIn();
 const openDialog = () => screen.getAllByTestId<HTMLDialogElement>('confirm').find((d) => d.open)!;
 const SECRET = 'ghp_S3cretTokenThatMustNeverShowAgain0001';
 
+const github = {
+  host: 'github.com',
+  publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',
+  fingerprint: 'SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU',
+  source: 'preloaded' as const,
+  confirmedAt: null,
+};
+
 function renderSection(answers: Record<string, Answer>) {
-  const main = fakeMain({ listCredentials: { credentials: [token, sshKey] }, ...answers });
+  const main = fakeMain({
+    listCredentials: { credentials: [token, sshKey] },
+    listGitHostKeys: { hostKeys: [github] },
+    ...answers,
+  });
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   render(
     <QueryClientProvider client={client}>
@@ -190,9 +202,11 @@ describe('Settings → Repository access', () => {
         trusted
           ? okCheck()
           : failedCheck('host-key-unknown', 'git.example.com:2222 offered a key Hearth does not know yet', offered),
-      confirmGitHostKey: () => {
+      confirmGitHostKey: (r: unknown) => {
         trusted = true;
-        return { hostKeys: [] };
+        const { host, publicKey } = (r as { body: { host: string; publicKey: string } }).body;
+        const confirmed = { host, publicKey, fingerprint: offered.fingerprint, source: 'confirmed' as const };
+        return { hostKeys: [github, { ...confirmed, confirmedAt: '2026-12-07T10:00:00.000Z' }] };
       },
       getProfile: { gitName: null, gitEmail: null },
     });
@@ -216,6 +230,10 @@ describe('Settings → Repository access', () => {
       { body: { host: 'git.example.com:2222', publicKey: offered.publicKey } },
     ]);
     await waitFor(() => expect(within(form).getByTestId('access-check').getAttribute('data-code')).toBe('ok'));
+    // The trusted keys now include it, beside the preloaded ones.
+    const keys = screen.getByTestId('git-host-keys');
+    expect(keys.querySelector('[data-host-key="github.com"]')?.textContent).toContain('Preloaded');
+    expect(keys.querySelector('[data-host-key="git.example.com:2222"]')?.textContent).toContain(offered.fingerprint);
   });
 
   it('a changed host key is refused with no way to trust it here', async () => {

@@ -38,6 +38,7 @@ function fakeMain(admin: boolean, putAnswer?: IpcResult<unknown>) {
     listImages: { images: [] },
     getCatalog: { entries: [] },
     listCredentials: { credentials: [] },
+    listGitHostKeys: { hostKeys: [] },
     getProfile: { gitName: null, gitEmail: null },
     getSshSetup: {
       publicKey: null,

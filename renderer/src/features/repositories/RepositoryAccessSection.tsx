@@ -4,6 +4,7 @@ import { ConfirmDialog } from '../../ui/Dialog.js';
 import { AddCredentialForm } from './AddCredentialForm.js';
 import { CheckAccessForm } from './CheckAccessForm.js';
 import { CredentialList } from './CredentialList.js';
+import { HostKeyList } from './HostKeyList.js';
 import { useCredentials, useDeleteCredential } from './queries.js';
 import './repositories.css';
 
@@ -48,6 +49,7 @@ export function RepositoryAccessSection({ connected }: { connected: boolean }) {
             user, and says what it found.
           </p>
           <CheckAccessForm />
+          <HostKeyList connected={connected} />
         </>
       )}
       <ConfirmDialog

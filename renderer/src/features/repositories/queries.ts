@@ -54,6 +54,14 @@ export function useCheckAccess() {
   });
 }
 
+export function useGitHostKeys(enabled: boolean) {
+  return useQuery({
+    queryKey: repoKeys.hostKeys,
+    queryFn: async () => (await call('listGitHostKeys', {})).hostKeys,
+    enabled,
+  });
+}
+
 /** Trust the key an SSH host offered (the user compared its fingerprint). */
 export function useConfirmHostKey() {
   const client = useQueryClient();
