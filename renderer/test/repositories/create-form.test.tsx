@@ -113,6 +113,16 @@ describe('create form: a repository to clone', () => {
     await waitFor(() => expect(main.of('createEnvironment')).toHaveLength(1));
   });
 
+  it('drops the suggestions of the URL before as soon as another is typed', async () => {
+    const main = renderForm({ checkAccess: okCheck() });
+    fireEvent.change(url(), { target: { value: 'https://github.com/ada/site.git' } });
+    await waitFor(() => expect(ref().placeholder).toBe('main'), { timeout: 3000 });
+    fireEvent.change(url(), { target: { value: 'https://gitlab.com/ada/other.git' } });
+    expect(ref().placeholder).toBe('default branch');
+    expect(screen.getByTestId('branch-suggestions').querySelectorAll('option')).toHaveLength(0);
+    await waitFor(() => expect(main.of('checkAccess')).toHaveLength(2), { timeout: 3000 });
+  });
+
   it("puts hearthd's refusal naming repository or ref on that field", async () => {
     renderForm({
       checkAccess: okCheck(),

@@ -38,7 +38,8 @@ export function RepositoryFields(props: {
   const refRule = refProblem(props.gitRef.trim());
   const checkable = useDebounced(urlField.state === 'ok' ? urlField.location.url : null, SUGGEST_DELAY_MS);
   const suggestions = useBranchSuggestions(urlField.state === 'ok' ? checkable : null);
-  const check = suggestions.data;
+  // Only what was found for the URL in the field now (not the one before it, while typing pauses).
+  const check = urlField.state === 'ok' && checkable === urlField.location.url ? suggestions.data : undefined;
   const branches = check?.ok ? check.branches : [];
   const urlError = urlField.state === 'bad' ? urlField.reason : props.errors.repository;
   const refError = refRule ?? props.errors.ref;
