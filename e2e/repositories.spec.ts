@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRepositoryUrl } from '#protocol';
 import type { HearthdProcess } from '../helper/test/support/hearthd-process.js';
+import { startGitServer, type GitServer } from '../helper/test/support/git-server/index.js';
 import { requestAs } from '../helper/test/support/request-as.js';
 import { skipWhen } from '../helper/test/support/skip.js';
 import { shootAndCheck } from './support/axe.js';
@@ -32,6 +34,8 @@ describe('repository access in the app against a real hearthd', skipWhen(skip), 
   let page: Page;
   /** Why hearthd cannot serve repository access (a build without the handlers), or undefined. */
   let handlersMissing: string | undefined;
+  /** The test Git server (HTTPS with its own CA and a token; key-only sshd), started when needed. */
+  let git: GitServer | undefined;
 
   const asMember = (method: string, path: string) =>
     requestAs(daemon.paths.socket, stack.bridge.member.uid, method, path, undefined, [stack.bridge.member.socketGid]);
@@ -49,8 +53,25 @@ describe('repository access in the app against a real hearthd', skipWhen(skip), 
   }, 180_000);
 
   afterAll(async () => {
+    await git?.stop();
     await (stack as GuiStack | undefined)?.dispose();
   });
+
+  const settingsSection = async () => {
+    await page.evaluate(() => {
+      location.hash = '#/settings/repositories';
+    });
+    const section = page.getByTestId('repository-access');
+    await section.waitFor();
+    return section;
+  };
+  const gitServer = async (): Promise<GitServer> => {
+    if (!git) {
+      git = await startGitServer();
+      await git.createRepository('site');
+    }
+    return git;
+  };
 
   it('the create form judges a repository URL as it is typed, and sends none it refuses', async () => {
     await page.getByTestId('empty-state').waitFor({ timeout: 10_000 });
@@ -180,6 +201,86 @@ describe('repository access in the app against a real hearthd', skipWhen(skip), 
       gitName: 'Ada Lovelace',
       gitEmail: 'ada@example.com',
     });
+  });
+
+  it('a token with the CA of a self-hosted server: checked, then branches suggested in the create form', async (ctx) => {
+    if (handlersMissing !== undefined) ctx.skip(`needs hearthd's repository handlers: ${handlersMissing}`);
+    const server = await gitServer();
+    const host = `${server.address}:${server.https.port}`;
+    const section = await settingsSection();
+    const form = section.getByTestId('token-form');
+    await form.getByLabel('Git host').fill(server.https.url('site'));
+    await form.getByLabel('Token', { exact: true }).fill(server.https.token);
+    await form.getByText('Self-hosted server with its own certificate authority').click();
+    await form.getByLabel('CA certificate (PEM, optional)').fill(server.https.caPem);
+    await form.getByRole('button', { name: 'Add token' }).click();
+    await form.getByTestId('credential-added').waitFor();
+    const row = section.locator(`[data-credential="${host}"]`);
+    expect(await row.getByTestId('credential-ca').textContent()).toBe('Yes, for this host only');
+    expect(await page.content()).not.toContain(server.https.token);
+
+    const check = section.getByTestId('check-access');
+    await check.getByLabel('Repository URL').fill(server.https.url('site'));
+    await check.getByLabel('Ref (optional)').fill('feature');
+    await check.getByRole('button', { name: 'Check access' }).click();
+    const result = check.locator('[data-testid="access-check"][data-code="ok"]');
+    await result.waitFor({ timeout: 60_000 });
+    expect(await result.getByTestId('access-check-commit').getAttribute('title')).toBe(
+      await server.head('site', 'feature'),
+    );
+    await shootAndCheck(page, 'settings-repositories-check-ok');
+
+    // The create form: one check once the URL is typed, its branches as the ref's suggestions.
+    await page.evaluate(() => {
+      location.hash = '#/';
+    });
+    await page.getByTestId('empty-state').getByRole('button', { name: 'Create environment' }).click();
+    const dialog = page.getByTestId('create-dialog');
+    await dialog.getByLabel('Repository URL (optional)').fill(server.https.url('site'));
+    await dialog.locator('[data-testid="repo-check"][data-state="ok"]').waitFor({ timeout: 60_000 });
+    expect(await dialog.getByLabel('Ref (optional)').getAttribute('placeholder')).toBe('main');
+    expect(
+      await dialog
+        .getByTestId('branch-suggestions')
+        .locator('option')
+        .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value).sort()),
+    ).toEqual(['feature', 'main']);
+    await shootAndCheck(page, 'create-repository-suggestions');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  it('an SSH key made by Hearth: added to the host, its unknown host key trusted after comparing', async (ctx) => {
+    if (handlersMissing !== undefined) ctx.skip(`needs hearthd's repository handlers: ${handlersMissing}`);
+    const server = await gitServer();
+    const host = `${server.address}:${server.ssh.port}`;
+    const section = await settingsSection();
+    await section.getByLabel('SSH key made by Hearth').check();
+    const form = section.getByTestId('ssh-key-form');
+    await form.getByLabel('Git host').fill(host);
+    await form.getByRole('button', { name: 'Make SSH key' }).click();
+    const made = form.getByTestId('ssh-key-made');
+    await made.waitFor({ timeout: 30_000 });
+    expect(await made.textContent()).toContain(`Add it to ${host} as a deploy key or user key`);
+    await server.ssh.authorize((await made.getByTestId('public-key-text').textContent())!);
+
+    const check = section.getByTestId('check-access');
+    await check.getByLabel('Repository URL').fill(server.ssh.url('site'));
+    await check.getByLabel('Ref (optional)').fill('');
+    await check.getByRole('button', { name: 'Check access' }).click();
+    const unknown = check.locator('[data-testid="access-check"][data-code="host-key-unknown"]');
+    await unknown.waitFor({ timeout: 60_000 });
+    // What the page offers to trust is the server's real key, as ssh-keygen -l would print it.
+    const blob = Buffer.from(server.ssh.hostKey.split(' ')[1]!, 'base64');
+    const fingerprint = `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+    expect(await unknown.getByTestId('offered-host-key').textContent()).toContain(fingerprint);
+    await shootAndCheck(page, 'settings-repositories-host-key');
+    await unknown.getByRole('button', { name: 'Trust this key…' }).click();
+    const confirm = page.locator('dialog[open][data-testid="confirm"]');
+    expect(await confirm.getByTestId('trust-fingerprint').textContent()).toBe(fingerprint);
+    await confirm.getByRole('button', { name: 'Trust this key' }).click();
+    // Trusted, and the same check again: now it goes through.
+    await check.locator('[data-testid="access-check"][data-code="ok"]').waitFor({ timeout: 60_000 });
+    await section.getByTestId('git-host-keys').locator(`[data-host-key="${host}"]`).waitFor();
   });
 
   it('threw nothing in the page', () => {
