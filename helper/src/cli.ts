@@ -29,6 +29,7 @@ Options:
   --readiness-interval-seconds N override how often the machine is re-checked for this run
   --log-level LEVEL              fatal|error|warn|info|debug|trace (default info)
   --vmm-user NAME                run VMM processes as this user (default: hearth-vmm when it exists)
+  --git-user NAME                run access checks' git and ssh as this user (default: hearth-git when it exists)
   --host-root DIR                read machine facts below DIR instead of / (tests only)
   --cloud-hypervisor-binary PATH run PATH as Cloud Hypervisor (tests only: the contract double)
   --catalog-base-url URL         read catalog images from URL/<name>/ instead of the image sites
@@ -161,6 +162,7 @@ export function parseCli(argv: string[]): CliResult {
     'log-level': { type: 'string', default: 'info' },
     'host-root': { type: 'string', default: '/' },
     'vmm-user': { type: 'string' },
+    'git-user': { type: 'string' },
     'cloud-hypervisor-binary': { type: 'string' },
     'catalog-base-url': { type: 'string' },
     'test-catalog-keyring': { type: 'string' },
@@ -211,6 +213,7 @@ export function parseCli(argv: string[]): CliResult {
       socketGroup: values['socket-group'],
       settingsFlags,
       vmmUser: values['vmm-user'],
+      gitUser: values['git-user'],
       cloudHypervisorBinary:
         values['cloud-hypervisor-binary'] === undefined ? undefined : resolve(values['cloud-hypervisor-binary']),
       crashAt: crashAt as CrashPoint | undefined,
