@@ -10,5 +10,7 @@ export async function keyComment(uid: number, host: string): Promise<string> {
     .find((fields) => fields[2] === String(uid))?.[0];
   // Only ordinary characters: the comment travels in a one-line key.
   const clean = (text: string) => text.replace(/[^A-Za-z0-9._@+-]/g, '') || 'unknown';
-  return `hearth ${clean(login ?? `uid${uid}`)}@${clean(hostname())} ${clean(host)}`;
+  // The host as credentials key it (host[:port], IPv6 in brackets): GitHost's own characters.
+  const cleanHost = host.replace(/[^a-z0-9.:[\]-]/g, '') || 'unknown';
+  return `hearth ${clean(login ?? `uid${uid}`)}@${clean(hostname())} ${cleanHost}`;
 }
