@@ -52,6 +52,8 @@ export interface DaemonOptions {
    * root without it refuses checks. An explicit name must exist.
    */
   gitUser?: string | undefined;
+  /** Test-only: how long an access check's git may take (default 30 s). */
+  gitCheckTimeoutMs?: number | undefined;
   /** Test-only: a Cloud Hypervisor binary outside the system directories (the contract double). */
   cloudHypervisorBinary?: string | undefined;
   /** Test-only: kill hearthd at this point of a create or delete. */
@@ -173,6 +175,7 @@ export async function startDaemon(
     store: repositories,
     gitUser,
     scratchRoot: join(options.stateDir, 'git-check'),
+    timeoutMs: options.gitCheckTimeoutMs,
     program,
     log: log.child({ part: 'repositories' }),
   });

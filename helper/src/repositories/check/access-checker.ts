@@ -35,7 +35,7 @@ export interface AccessCheckerOptions {
   /** A system program's trusted path (git, ssh-keyscan). */
   program: (name: string) => Promise<string>;
   log: Logger;
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** `https://host[:port]/path` and `https://host[:port]/` of a location: the keys git's per-URL settings match. */

@@ -52,7 +52,9 @@ export function classifyFailure(stderr: string, context: FailureContext): Failur
   if (/SSL certificate problem|server certificate verification failed|certificate verify failed/i.test(stderr))
     return {
       code: 'tls-untrusted',
-      message: `${host}'s HTTPS certificate is not trusted: for a self-hosted server, add its CA certificate to the credential`,
+      message: context.withCredential
+        ? `${host}'s HTTPS certificate is not trusted: for a self-hosted server, add its CA certificate to the credential`
+        : `${host}'s HTTPS certificate is not trusted: for a self-hosted server, add a token for ${host} with its CA certificate`,
     };
   if (
     /Could not resolve host|Could not resolve hostname|Name or service not known|Temporary failure in name resolution/i.test(
