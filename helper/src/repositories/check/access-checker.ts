@@ -24,6 +24,9 @@ export const CREDENTIAL_HELPER = '!f() { if test "$1" = get; then cat <&3; fi; }
 export const PLACEHOLDER_USERNAME = 'oauth2';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** Each check holds a few processes for up to the timeout: a member may run this many at once, all together this many. */
+const MAX_CHECKS_PER_OWNER = 3;
+const MAX_CHECKS = 12;
 const MAX_BRANCHES = 500;
 
 export interface AccessCheckerOptions {
@@ -52,6 +55,8 @@ function httpsUrls(location: RepositoryLocation): { repository: string; base: st
  */
 export class AccessChecker {
   private readonly scratch: ScratchArea;
+  private readonly running = new Map<number, number>();
+  private total = 0;
 
   constructor(private readonly options: AccessCheckerOptions) {
     this.scratch = new ScratchArea(options.scratchRoot, options.gitUser ?? undefined);
@@ -63,13 +68,38 @@ export class AccessChecker {
   }
 
   async check(ownerUid: number, location: RepositoryLocation, ref: string | undefined): Promise<AccessCheck> {
-    const { store, gitUser, log } = this.options;
-    if (gitUser === null)
+    if (this.options.gitUser === null)
       throw new DomainError(
         'unavailable',
         'Access checks run as the hearth-git user, which does not exist on this machine',
         'reinstall the helper (it creates the user), or start hearthd with --git-user NAME',
       );
+    const mine = this.running.get(ownerUid) ?? 0;
+    if (mine >= MAX_CHECKS_PER_OWNER || this.total >= MAX_CHECKS)
+      throw new DomainError(
+        'limit',
+        mine >= MAX_CHECKS_PER_OWNER
+          ? `You have ${mine} access checks running; wait for one to finish`
+          : 'Too many access checks are running on this machine; try again in a moment',
+      );
+    this.running.set(ownerUid, mine + 1);
+    this.total += 1;
+    try {
+      return await this.checkNow(ownerUid, location, ref);
+    } finally {
+      this.total -= 1;
+      const left = (this.running.get(ownerUid) ?? 1) - 1;
+      if (left) this.running.set(ownerUid, left);
+      else this.running.delete(ownerUid);
+    }
+  }
+
+  private async checkNow(
+    ownerUid: number,
+    location: RepositoryLocation,
+    ref: string | undefined,
+  ): Promise<AccessCheck> {
+    const { store, log } = this.options;
     const kind = location.transport === 'https' ? 'token' : 'ssh-key';
     const credential = await store.credentialFor(ownerUid, location.credentialHost, kind);
     const pinned = location.transport === 'ssh' ? await store.pinnedHostKeys(ownerUid, location.credentialHost) : [];
