@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { chmod, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessCheck, Credential, CredentialList, GitHostKeyList, Profile } from '#protocol';
 import { HearthdProcess, makePaths } from './support/hearthd-process.js';
@@ -8,10 +10,10 @@ import { requestAs, type Answer } from './support/request-as.js';
 import { assertMatches } from './support/schema.js';
 import { NEEDS_ROOT, skipWhen } from './support/skip.js';
 
+const run = promisify(execFile);
 const ANN = 4321;
 const BOB = 65534;
 const TOKEN = 'hearth-canary-token-5d1c0e7a9b';
-const CA = '-----BEGIN CERTIFICATE-----\nMIIBdGVzdA==\n-----END CERTIFICATE-----\n';
 
 /**
  * Repository access through the real socket, as two members and root: each sees and changes only
@@ -21,6 +23,7 @@ const CA = '-----BEGIN CERTIFICATE-----\nMIIBdGVzdA==\n-----END CERTIFICATE-----
  */
 describe('repository access', skipWhen(NEEDS_ROOT), () => {
   let daemon: HearthdProcess;
+  let CA: string;
   const answers: Answer[] = [];
   const as = async (uid: number, method: string, path: string, body?: unknown): Promise<Answer> => {
     const answer = await requestAs(daemon.paths.socket, uid, method, path, body);
@@ -29,6 +32,11 @@ describe('repository access', skipWhen(NEEDS_ROOT), () => {
   };
 
   beforeAll(async () => {
+    const { stdout } = await run('sh', [
+      '-c',
+      'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj /CN=test-ca -days 1 2>/dev/null',
+    ]);
+    CA = stdout;
     daemon = await HearthdProcess.start(await makePaths('hearthd-repos-'));
     await chmod(daemon.paths.socket, 0o666); // this daemon serves this test only
   }, 60_000);
@@ -125,11 +133,31 @@ describe('repository access', skipWhen(NEEDS_ROOT), () => {
       { host: 'github.com', kind: 'ssh-key', privateKey: 'mine' },
       { host: 'github.com', kind: 'password', token: 'x' },
       { host: '-oProxyCommand=x', kind: 'ssh-key' },
+      { host: 'github.com', kind: 'token', token: 'x', caCertificate: 'not a certificate' },
     ])
       expect(await as(ANN, 'POST', '/v1/credentials', body), JSON.stringify(body)).toMatchObject({
         status: 400,
         body: { code: 'invalid-request' },
       });
+  });
+
+  it('takes a bundle of CA certificates, and refuses one that does not parse', async () => {
+    const bundle = await as(BOB, 'POST', '/v1/credentials', {
+      host: 'bundle.example',
+      kind: 'token',
+      token: 't',
+      caCertificate: `${CA}${CA}`,
+    });
+    expect(bundle).toMatchObject({ status: 201, body: { caCertificate: true } });
+    const garbage = '-----BEGIN CERTIFICATE-----\nMIIBdGVzdA==\n-----END CERTIFICATE-----\n';
+    expect(
+      await as(ANN, 'POST', '/v1/credentials', {
+        host: 'x.example',
+        kind: 'token',
+        token: 't',
+        caCertificate: garbage,
+      }),
+    ).toMatchObject({ status: 422, body: { code: 'unprocessable' } });
   });
 
   it('keeps the secrets root-only on disk (0700 folders, 0600 files)', async () => {
@@ -244,7 +272,7 @@ describe('repository access', skipWhen(NEEDS_ROOT), () => {
 
   it('never shows a secret: not in any answer, not in its log', () => {
     const everything = JSON.stringify(answers) + daemon.output.join('\n');
-    for (const secret of [TOKEN, 'first-token', 'second-token', 'PRIVATE KEY', 'MIIBdGVzdA'])
+    for (const secret of [TOKEN, 'first-token', 'second-token', 'PRIVATE KEY', CA.split('\n')[1]!])
       expect(everything.includes(secret), secret).toBe(false);
     expect(daemon.logs().some((entry) => entry.msg === 'access check' && typeof entry.code === 'string')).toBe(true);
   });

@@ -42,7 +42,8 @@ export type CredentialKind = Static<typeof CredentialKind>;
 
 /** PEM text of one or more CA certificates (self-hosted servers); used for that host only. */
 export const CaCertificate = Type.String({
-  pattern: '^-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\r\\n-]+-----END CERTIFICATE-----\\s*$',
+  // A space too: between two certificates of a bundle stand "-----END CERTIFICATE-----" and "-----BEGIN CERTIFICATE-----".
+  pattern: '^-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\r\\n -]+-----END CERTIFICATE-----\\s*$',
   maxLength: 32_768,
 });
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import type { AddCredential, Credential, CredentialKind } from '#protocol';
 import { DomainError } from '../../errors.js';
@@ -73,6 +73,17 @@ export function publicView(credential: StoredCredential): Credential {
   };
 }
 
+/** Every certificate in a PEM bundle must parse: a wrong paste is refused now, not as a TLS failure later. */
+function checkCaCertificates(pem: string): void {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  try {
+    if (blocks.length === 0) throw new Error('no certificate');
+    for (const block of blocks) new X509Certificate(block);
+  } catch {
+    throw new DomainError('invalid', 'The CA certificate is not a PEM certificate (or one of them is not)');
+  }
+}
+
 /**
  * Repository credentials per owner: at most one per (host, kind). Only the owner's own are ever
  * read or changed through here (root included: secrets are personal, not the machine's).
@@ -90,6 +101,7 @@ export class CredentialStore {
 
   /** Adds one, replacing the owner's credential of that kind for that host. */
   add(uid: number, input: AddCredential): Promise<Credential> {
+    if (input.kind === 'token' && input.caCertificate !== undefined) checkCaCertificates(input.caCertificate);
     return this.files.exclusive(uid, async () => {
       const common = {
         id: `cred-${randomBytes(6).toString('hex')}`,
