@@ -137,6 +137,9 @@ describe('setup wizard and settings against a real hearthd', skipWhen(skip), () 
       .waitFor({ timeout: 10_000 });
     await page.getByTestId('installed-images').locator(`[data-image="${TEST_IMAGE}"]`).waitFor();
     await shootAndCheck(page, 'wizard-images');
+    // Optional, and skipped here (e2e/repositories.spec.ts fills it in).
+    await page.getByRole('button', { name: 'Next: Repository access' }).click();
+    await page.getByTestId('setup-step-repositories').waitFor();
     await page.getByRole('button', { name: 'Next: Done' }).click();
     await page.getByTestId('setup-summary').waitFor();
     const complete = report.verdict !== 'not-ready';

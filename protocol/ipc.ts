@@ -77,6 +77,14 @@ export const hearthdCalls = [
   'deleteImage',
   'getCatalog',
   'downloadImage',
+  'getProfile',
+  'putProfile',
+  'listCredentials',
+  'addCredential',
+  'deleteCredential',
+  'checkAccess',
+  'listGitHostKeys',
+  'confirmGitHostKey',
 ] as const satisfies readonly CallableName[];
 export type HearthdCallName = (typeof hearthdCalls)[number];
 

@@ -90,7 +90,8 @@ function parseScpForm(url: string): RepositoryUrlCheck {
   if (!USER.test(user)) return refuse(`"${user}" is not a user name Hearth accepts in a URL`);
   const host = parseHost(url.slice(at + 1, colon));
   if (!host.ok) return refuse(host.reason);
-  return withPath(url, 'ssh', host.host, null, user, url.slice(colon + 1));
+  // `user@host:/srv/git/app.git` names an absolute path on the host; its segments are checked the same.
+  return withPath(url, 'ssh', host.host, null, user, url.slice(colon + 1).replace(/^\//, ''));
 }
 
 function withPath(

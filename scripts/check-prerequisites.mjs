@@ -47,6 +47,16 @@ const PROGRAMS = [
     why: "hearthd makes each environment's cloud-init seed (a FAT image); the local image's boot test too",
   },
   { bin: 'mtools', apt: 'mtools', why: 'hearthd copies the seed files into that FAT image without mounting it' },
+  {
+    bin: 'sshd',
+    apt: 'openssh-server',
+    why: "the test Git server (helper/test/support/git-server) serves SSH clones with a real sshd; the SSH agent's test logs in through one",
+  },
+  {
+    bin: 'git',
+    apt: 'git',
+    why: 'the test Git server runs git http-backend and git-shell; the repository tests clone with git',
+  },
   { bin: 'ssh-keygen', apt: 'openssh-client', why: "hearthd generates each guest's SSH host keys" },
   { bin: 'git', apt: 'git', why: 'hearthd checks repository access with git ls-remote (as its git user)' },
   { bin: 'ssh', apt: 'openssh-client', why: 'git reaches SSH repositories through ssh in those checks' },

@@ -31,6 +31,7 @@ describe('repository URLs', () => {
       path: 'group/sub/tool.git',
       directory: 'tool',
     });
+    expect(location('git@192.0.2.1:/srv/git/app.git')).toMatchObject({ host: '192.0.2.1', path: 'srv/git/app.git' });
     expect(location('ssh://git@git.example.org:2222/team/repo')).toMatchObject({
       transport: 'ssh',
       port: 2222,
@@ -89,6 +90,7 @@ describe('repository URLs', () => {
     ['https://github.com/a/b%00', /escapes/],
     ['https://github.com/a/.git', /directory name/],
     ['ssh://github.com/a/b', /names its user/],
+    ['git@github.com://a/b', /path segment|no repository path/],
     ['github.com:a/b', /https:\/\/ URL, or an SSH one/],
     ['', /Enter/],
   ])('refuses %j', (url, why) => {

@@ -20,13 +20,14 @@ describe('hash router', () => {
       { page: 'environment', id: 'a b/c' },
       { page: 'logs' },
       { page: 'settings' },
+      { page: 'settings', section: 'repositories' },
       { page: 'setup' },
     ];
     for (const route of routes) expect(parseHash(hrefOf(route))).toEqual(route);
   });
 
   it('sends unknown hashes to the dashboard', () => {
-    for (const hash of ['', '#', '#/nope', '#/environments/', '#/environments/a/b']) {
+    for (const hash of ['', '#', '#/nope', '#/environments/', '#/environments/a/b', '#/settings/nope']) {
       expect(parseHash(hash)).toEqual({ page: 'dashboard' });
     }
   });

@@ -6,6 +6,7 @@ import {
   type FollowableName,
   type HandlerRequestOf,
   type ResponseOf,
+  parseRepositoryUrl,
 } from '#protocol';
 import type { Caller, PeerIdentity } from '../caller.js';
 import { isAdmin } from '../environments/access.js';
@@ -80,6 +81,15 @@ export async function callerOf(context: Pick<RequestContext, 'caller'>): Promise
   return { uid: peer.uid, admin: await isAdmin(peer.uid, peer.gids) };
 }
 
+/** A repository URL that parseRepositoryUrl refuses is a 400 that names the field and says why. */
+export function refuseRepositoryUrl(url: string): void {
+  const check = parseRepositoryUrl(url);
+  if (check.ok) return;
+  throw new ApiError('invalid-request', `repository: ${check.reason}`, [
+    { path: '/repository', message: check.reason },
+  ]);
+}
+
 /** Settings, classes and images are the machine's: only root and hearth-admin members change them. */
 async function requireAdmin(context: RequestContext): Promise<void> {
   if ((await callerOf(context)).admin) return;
@@ -119,7 +129,15 @@ export function createHandlers(services: Services): Handlers {
     },
 
     listEnvironments: async (_, context) => ({ environments: environments.list(await callerOf(context)) }),
-    createEnvironment: async ({ body }, context) => environments.create(body, await callerOf(context)),
+    createEnvironment: async ({ body }, context) => {
+      // Before anything else (the class, the image, the caller's caps): a hostile URL is refused as such.
+      if (body.repository !== undefined) refuseRepositoryUrl(body.repository);
+      else if (body.ref !== undefined)
+        throw new ApiError('invalid-request', 'ref: a ref needs a repository', [
+          { path: '/ref', message: 'give the repository the ref belongs to' },
+        ]);
+      return environments.create(body, await callerOf(context));
+    },
     getEnvironment: async ({ params }, context) => environments.get(params.id, await callerOf(context)),
     deleteEnvironment: async ({ params }, context) => environments.delete(params.id, await callerOf(context)),
     startEnvironment: async ({ params }, context) => environments.start(params.id, await callerOf(context)),

@@ -1,7 +1,8 @@
-import type { CreateEnvironment, EnvironmentClass, Settings } from '#protocol';
+import { parseRepositoryUrl, type CreateEnvironment, type EnvironmentClass, type Settings } from '#protocol';
 import { DomainError } from '../errors.js';
 import type { Image, ImageStore } from '../images/image-store.js';
 import { checkClassFits } from './caps.js';
+import type { StoredRepository } from './record.js';
 import type { ClassStore } from './class-store.js';
 
 /**
@@ -28,4 +29,13 @@ export async function resolveCreateInputs(
     throw new DomainError('invalid', `There is no image "${imageName}"; installed images: ${installed}`);
   }
   return { cls, image };
+}
+
+/** The repository a create names, as the record keeps it (the API refused a bad URL before this). */
+export function storedRepository(request: CreateEnvironment): StoredRepository | undefined {
+  if (request.repository === undefined) return undefined;
+  const check = parseRepositoryUrl(request.repository);
+  if (!check.ok) throw new DomainError('invalid', `repository: ${check.reason}`);
+  const { url, transport, credentialHost, path, directory } = check.location;
+  return { url, transport, credentialHost, path, directory, ref: request.ref ?? null };
 }

@@ -24,7 +24,7 @@ import { Entry } from './entry.js';
 import { layoutOf } from './layout.js';
 import { isActive } from './lifecycle.js';
 import { checkCounts, checkFreeSpace } from './caps.js';
-import { resolveCreateInputs } from './create-inputs.js';
+import { resolveCreateInputs, storedRepository } from './create-inputs.js';
 import { followLog, readLog, type LogSink, type LogSource } from './environment-logs.js';
 import { rotateIfLarge } from './log-files.js';
 import { sampleRunning, StatsSampler } from './stats.js';
@@ -216,6 +216,12 @@ export class EnvironmentManager {
       images: this.o.images,
       settings: this.o.settings(),
     });
+    const repository = request.repository === undefined ? undefined : storedRepository(request);
+    if (repository && image.manifest.provisioning !== 'cloud-init')
+      throw new DomainError(
+        'invalid',
+        `Image "${image.manifest.name}" has no provisioning, so nothing can clone a repository into it; choose a cloud-init image (Debian 12 or Ubuntu 24.04)`,
+      );
     const start = request.start ?? true;
 
     // Always under the lock: the name and count checks must see every create before this one.
@@ -244,6 +250,7 @@ export class EnvironmentManager {
         autostart: request.autostart ?? false,
         time: new Date().toISOString(),
         ...(request.sshPublicKey !== undefined && { sshPublicKey: request.sshPublicKey }),
+        ...(repository && { repository }),
       });
       await mkdir(layout.stateDir);
       await chmod(layout.stateDir, 0o711);

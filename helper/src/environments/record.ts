@@ -8,7 +8,10 @@ import {
   EnvironmentId,
   EnvironmentName,
   EnvironmentState,
+  EnvironmentRepository,
   EnvironmentVmm,
+  GitHost,
+  GitRef,
   HostKey,
   ImageName,
   ProvisioningState,
@@ -38,6 +41,26 @@ const StoredResources = Type.Object(
   { additionalProperties: false },
 );
 
+/** What a create asked to clone, with the parts of its URL hearthd keys credentials and the clone by. */
+function StoredRepository() {
+  return Type.Object(
+    {
+      url: Type.String({ maxLength: 2048 }),
+      transport: Type.Union([Type.Literal('https'), Type.Literal('ssh')]),
+      credentialHost: GitHost,
+      path: Type.String({ maxLength: 2048 }),
+      directory: Type.String({ pattern: '^[A-Za-z0-9._-]{1,100}$' }),
+      ref: Type.Union([GitRef, Type.Null()]),
+    },
+    { additionalProperties: false },
+  );
+}
+export type StoredRepository = Static<ReturnType<typeof StoredRepository>>;
+
+/** How the clone went: what the API shows of it besides the spec. */
+const RepositoryStatus = Type.Pick(EnvironmentRepository, ['commit', 'clone']);
+export type RepositoryStatus = Static<typeof RepositoryStatus>;
+
 /** Spec fields up to version 2, when the network's place and the host keys were kept in the spec. */
 const HostKeys = Type.Array(HostKey, { maxItems: 4 });
 const V2Only = { network: Type.Optional(StoredNetwork), hostKeys: Type.Optional(HostKeys) };
@@ -59,6 +82,8 @@ const Spec = Type.Object(
     createdAt: Timestamp,
     /** The owner's public key, as given at create; it goes into the seed's authorized_keys. */
     sshPublicKey: Type.Optional(SshPublicKey),
+    /** The repository to clone into /workspace, as given at create (its URL passed parseRepositoryUrl). */
+    repository: Type.Optional(StoredRepository()),
   },
   { additionalProperties: false },
 );
@@ -91,6 +116,8 @@ const Status = Type.Object(
     stoppedAt: Type.Union([Timestamp, Type.Null()]),
     /** What the guest's agent last reported about cloud-init (images with provisioning). */
     provisioning: Type.Optional(ProvisioningState),
+    /** The clone of the spec's repository: its progress, and the commit once cloned. */
+    repository: Type.Optional(RepositoryStatus),
   },
   { additionalProperties: false },
 );
@@ -253,6 +280,7 @@ export function newRecord(o: {
   autostart: boolean;
   time: string;
   sshPublicKey?: string;
+  repository?: StoredRepository;
 }): EnvironmentRecord {
   return {
     version: RECORD_VERSION,
@@ -267,6 +295,7 @@ export function newRecord(o: {
       autostart: o.autostart,
       createdAt: o.time,
       ...(o.sshPublicKey !== undefined && { sshPublicKey: o.sshPublicKey }),
+      ...(o.repository && { repository: o.repository }),
     },
     status: {
       state: 'creating',
@@ -276,6 +305,7 @@ export function newRecord(o: {
       startedAt: null,
       readyAt: null,
       stoppedAt: null,
+      ...(o.repository && { repository: pendingClone() }),
     },
     runtime: null,
     // Filled by the components' `init` before the record is first saved.
@@ -322,6 +352,22 @@ export function toWire(record: EnvironmentRecord, subnet: Subnet): Environment {
           }
         : null,
     provisioning: status.provisioning ?? null,
-    repository: null,
+    repository: spec.repository
+      ? {
+          url: spec.repository.url,
+          host: spec.repository.credentialHost,
+          directory: `${WORKSPACE}/${spec.repository.directory}`,
+          ref: spec.repository.ref,
+          ...(status.repository ?? pendingClone()),
+        }
+      : null,
   };
+}
+
+/** Where repositories are cloned in the guest. */
+export const WORKSPACE = '/workspace';
+
+/** A clone that has not begun (or begins again: a failed one is tried anew at the next start). */
+export function pendingClone(): RepositoryStatus {
+  return { commit: null, clone: { status: 'pending', phase: null, percent: null, error: null } };
 }

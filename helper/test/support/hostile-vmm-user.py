@@ -6,7 +6,7 @@ paths it owns, reach into its own VMM's open fds (pidfd_getfd: same uid, no Yama
 without end, and kill its VMM. It prints one JSON object: what each attempt did (an errno name,
 or "ok"). It never opens the link targets it plants; the kernel refuses the plant first.
 
-  probe '{"paths": [...], "dirs": [...], "sockets": [...], "target": "/etc/shadow", "scratch": DIR, "append_mib": N}'
+  probe '{"paths": [...], "dirs": [...], "sockets": [...], "target": ROOT_ONLY_FILE, "scratch": DIR, "append_mib": N}'
   flood '{"pid": P, "fds_to": ["console.log", ...], "paths": [...], "max_mib": N, "sparse": true}'
   kill  '{"pid": P}'
 """

@@ -26,7 +26,7 @@ function Page({ route }: { route: Route }) {
     case 'environment-log':
       return <EnvironmentLogPage id={route.id} source={route.source} />;
     case 'settings':
-      return <SettingsPage />;
+      return <SettingsPage section={route.section} />;
     case 'setup':
       return <SetupPage step={route.step} />;
     case 'dashboard':

@@ -10,9 +10,12 @@ export type Route =
   /** One of an environment's logs on a page of its own (room for a long console). */
   | { page: 'environment-log'; id: string; source: 'console' | 'events' }
   | { page: 'logs' }
-  | { page: 'settings' }
+  /** `section`: a part of Settings to scroll to (a link from the create form to Repository access). */
+  | { page: 'settings'; section?: SettingsSection }
   | { page: 'setup'; step?: string };
 export type PageName = Route['page'];
+export const SETTINGS_SECTIONS = ['repositories'] as const;
+export type SettingsSection = (typeof SETTINGS_SECTIONS)[number];
 
 /** The pages the top bar links to, in order. */
 export const NAV_PAGES = ['dashboard', 'logs', 'settings', 'setup'] as const satisfies readonly PageName[];
@@ -27,6 +30,8 @@ export function hrefOf(route: Route): string {
       return route.step === undefined ? '#/setup' : `#/setup/${encodeURIComponent(route.step)}`;
     case 'environment-log':
       return `#/environments/${encodeURIComponent(route.id)}/${route.source}`;
+    case 'settings':
+      return route.section === undefined ? '#/settings' : `#/settings/${route.section}`;
     default:
       return `#/${route.page}`;
   }
@@ -44,6 +49,8 @@ export function parseHash(hash: string): Route {
     };
   if (hash === '#/logs') return { page: 'logs' };
   if (hash === '#/settings') return { page: 'settings' };
+  const section = SETTINGS_SECTIONS.find((s) => hash === `#/settings/${s}`);
+  if (section) return { page: 'settings', section };
   if (hash === '#/setup') return { page: 'setup' };
   const setupStep = /^#\/setup\/([a-z0-9-]+)$/.exec(hash);
   if (setupStep) return { page: 'setup', step: setupStep[1]! };

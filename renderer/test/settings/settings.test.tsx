@@ -37,6 +37,9 @@ function fakeMain(admin: boolean, putAnswer?: IpcResult<unknown>) {
     getAppInfo: { version: '0.1.0', shell: 'electron', autostart: false, trayAvailable: true, closeAction: 'tray' },
     listImages: { images: [] },
     getCatalog: { entries: [] },
+    listCredentials: { credentials: [] },
+    listGitHostKeys: { hostKeys: [] },
+    getProfile: { gitName: null, gitEmail: null },
     getSshSetup: {
       publicKey: null,
       keyPath: '/home/u/.config/hearth/id_ed25519',

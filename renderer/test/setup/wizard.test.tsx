@@ -52,7 +52,7 @@ describe('setup step registry', () => {
   });
 
   it('finds the step an address names, else the first', () => {
-    expect(SETUP_STEPS.map((s) => s.id)).toEqual(['welcome', 'machine', 'helper', 'images', 'done']);
+    expect(SETUP_STEPS.map((s) => s.id)).toEqual(['welcome', 'machine', 'helper', 'images', 'repositories', 'done']);
     expect(stepIndex(SETUP_STEPS, 'helper')).toBe(2);
     expect(stepIndex(SETUP_STEPS, 'nope')).toBe(0);
     expect(stepIndex(SETUP_STEPS, undefined)).toBe(0);

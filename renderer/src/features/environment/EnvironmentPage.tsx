@@ -9,6 +9,7 @@ import { Indeterminate } from '../environments/Meter.js';
 import { useEnvironmentAction, useEnvironments, type EnvironmentAction } from '../environments/queries.js';
 import { STATE } from '../environments/states.js';
 import { useLatestStats, useStats, useStatsHistory } from '../environments/stats.js';
+import { RepositoryCard } from '../repositories/EnvironmentRepository.js';
 import { AccessSlots } from './AccessSlots.js';
 import { EnvironmentLogs } from './EnvironmentLogs.js';
 import { useStatsSeed } from './queries.js';
@@ -117,6 +118,7 @@ export function EnvironmentPage({ id }: { id: string }) {
         )}
       </section>
       <AccessSlots env={env} />
+      <RepositoryCard env={env} />
       <Resources env={env} stats={stats} history={history} />
       <StatusTimeline id={env.id} />
       <EnvironmentLogs id={env.id} name={env.name} />

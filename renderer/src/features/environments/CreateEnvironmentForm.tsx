@@ -2,6 +2,8 @@ import { useId, useState, type ReactNode, type SyntheticEvent } from 'react';
 import type { Environment, EnvironmentClass } from '#protocol';
 import { useHearthdConfig, useHostReport } from '../../queries.js';
 import { Button } from '../../ui/Button.js';
+import { RepositoryFields } from '../repositories/RepositoryFields.js';
+import { checkUrl, refProblem } from '../repositories/repositoryForm.js';
 import { useCreateSshKey, useSshSetup } from '../ssh/queries.js';
 import { classFit } from './admission.js';
 import { formErrors, type CreateField } from './fieldErrors.js';
@@ -10,10 +12,11 @@ import { useClasses, useCreateEnvironment, useEnvironments, useImages } from './
 const mib = (n: number) => (n >= 1024 ? `${n / 1024} GiB` : `${n} MiB`);
 
 /**
- * Name, class, image and isolation; the user's SSH public key goes along unasked when they have
- * one (and the form offers to make one when not). The form does not second-guess hearthd's rules
- * (name pattern, uniqueness, admission): it sends what the user chose and shows hearthd's answer
- * on the field it concerns.
+ * Name, class, image, isolation and a repository to clone (URL and ref); the user's SSH public key
+ * goes along unasked when they have one (and the form offers to make one when not). The form does
+ * not second-guess hearthd's rules (name pattern, uniqueness, admission): it sends what the user
+ * chose and shows hearthd's answer on the field it concerns. The repository URL is the exception:
+ * it is judged as it is typed, by the parser hearthd uses, and a refused one is not sent.
  */
 export function CreateEnvironmentForm(props: { onDone: (created: Environment) => void; onCancel: () => void }) {
   const id = useId();
@@ -28,6 +31,8 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
   const [cls, setCls] = useState('');
   const [image, setImage] = useState('');
   const [isolated, setIsolated] = useState(false);
+  const [repository, setRepository] = useState('');
+  const [ref, setRef] = useState('');
   const ssh = useSshSetup();
   const createKey = useCreateSshKey();
   const errors = create.error ? formErrors(create.error) : { fields: {}, form: null };
@@ -48,8 +53,14 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
     return fit.fits ? `It ${fit.note}.` : `It does not fit now: ${fit.why}.`;
   };
 
+  const repo = checkUrl(repository.trim());
   const submit = (event: SyntheticEvent) => {
     event.preventDefault();
+    // Both are said under their fields already; hearthd would refuse them with the same reason.
+    if (repo.state === 'bad' || (repo.state === 'ok' && refProblem(ref.trim()) !== null)) {
+      document.getElementById(`${id}-${repo.state === 'bad' ? 'repository' : 'ref'}`)?.focus();
+      return;
+    }
     create.mutate(
       {
         name: name.trim(),
@@ -57,6 +68,8 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
         ...(chosenImage && { image: chosenImage }),
         ...(networked && publicKey !== null && { sshPublicKey: publicKey }),
         ...(networked && isolated && { isolated: true }),
+        ...(repo.state === 'ok' && { repository: repo.location.url }),
+        ...(repo.state === 'ok' && ref.trim() !== '' && { ref: ref.trim() }),
       },
       { onSuccess: props.onDone },
     );
@@ -129,6 +142,14 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
         options={(images.data ?? []).map((i) => ({ value: i.name, text: `${i.name} — ${i.os.pretty}` }))}
         note={images.data?.length === 0 ? 'No images are installed; hearthd uses its default.' : undefined}
         error={fieldError('image', imageField.message)}
+      />
+      <RepositoryFields
+        idPrefix={id}
+        url={repository}
+        onUrl={setRepository}
+        gitRef={ref}
+        onRef={setRef}
+        errors={{ repository: errors.fields.repository, ref: errors.fields.ref }}
       />
       {networked && (
         <div className="field">

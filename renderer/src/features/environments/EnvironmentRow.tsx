@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { Environment, EnvironmentStats } from '#protocol';
 import { hrefOf } from '../../app/router.js';
 import { StatusBadge } from '../../ui/StatusBadge.js';
+import { RepositoryLine } from '../repositories/EnvironmentRepository.js';
 import { EnvironmentActions } from './EnvironmentActions.js';
 import { ROW_LINK } from './focusAfterChange.js';
 import { formatBytes, formatPercent, formatUptime } from './format.js';
@@ -56,6 +57,7 @@ export function EnvironmentRow(props: {
             )
           </span>
           <span data-testid="env-uptime">{uptimeText(env, now)}</span>
+          <RepositoryLine env={env} />
         </div>
         {state.doing && (
           <div className="env-progress">

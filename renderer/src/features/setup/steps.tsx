@@ -7,6 +7,7 @@ import { ImageSources } from '../images/ImageSources.js';
 import { AdminNote } from '../settings/AdminNote.js';
 import { useIsAdmin } from '../settings/queries.js';
 import { InstalledImages } from '../images/InstalledImages.js';
+import { RepositoryStep } from '../repositories/RepositoryStep.js';
 import { ConnectionPanel } from './ConnectionPanel.js';
 import { InstallPanel, isHelperRun } from './InstallPanel.js';
 import { ReadinessReport } from './ReadinessReport.js';
@@ -186,6 +187,14 @@ export const SETUP_STEPS: readonly SetupStep[] = [
     component: Images,
     isComplete: (c) => c.images !== null && c.images.some((i) => i.provisioning === 'cloud-init'),
     // Optional: a machine with only the test guest works, and an installed app must not be sent back to setup.
+    informational: true,
+  },
+  {
+    id: 'repositories',
+    title: 'Repository access',
+    component: RepositoryStep,
+    // Optional (skippable): public repositories clone without access, and it can be added in Settings.
+    isComplete: () => true,
     informational: true,
   },
   {

@@ -1,0 +1,80 @@
+import { GUEST_USER } from '../../guest/account.js';
+import { WORKSPACE, type StoredRepository } from '../record.js';
+import { mustRunInGuest, type GuestExec } from './guest-exec.js';
+
+/** What the guest's git and ssh are told about the repository's host: public facts only, never a secret. */
+export interface GuestGitSetup {
+  repository: StoredRepository;
+  /** The guest's credential helper (it asks hearthd through the channel; it stores nothing). */
+  credentialHelper: string;
+  /** The guest's relayed SSH agent socket (hearthd answers; nothing of the key is in the guest). */
+  sshAgentSocket: string;
+  /** The owner's pinned keys for an SSH host, "type base64". */
+  hostKeys: string[];
+  /** PEM of the CA the owner gave for this host (self-hosted servers), else null. */
+  caCertificate: string | null;
+  /** The owner's profile: who commits. */
+  gitName: string | null;
+  gitEmail: string | null;
+}
+
+/** Files Hearth writes in the guest (root-owned, world-readable: public facts). */
+export const GUEST_SSH_CONFIG = '/etc/ssh/ssh_config.d/50-hearth-git.conf';
+export const GUEST_KNOWN_HOSTS = '/etc/ssh/hearth_known_hosts';
+export const GUEST_CA_DIR = '/usr/local/share/hearth/git-ca';
+
+/** `host` or `[host]:port` as known_hosts keys a host (a bracketed IPv6 literal keeps its brackets). */
+export function knownHostsName(credentialHost: string): string {
+  const port = /:(\d+)$/.exec(credentialHost.replace(/^\[[^\]]*\]/, ''));
+  if (!port) return credentialHost;
+  const host = credentialHost.slice(0, -port[0].length);
+  return `[${host.replace(/^\[|\]$/g, '')}]:${port[1]}`;
+}
+
+/** The host name alone, for ssh_config's `Host` and git's URL patterns. */
+function hostOnly(credentialHost: string): string {
+  return credentialHost.replace(/:(\d+)$/, '').replace(/^\[|\]$/g, '');
+}
+
+/**
+ * Configures the guest, as root, for the repository's host only: git asks the credential helper
+ * (HTTPS), never follows a redirect, trusts the owner's CA for that host; ssh uses the relayed
+ * agent and the pinned host keys, strictly. Every value goes in as its own argument or as file
+ * content on stdin — nothing is pasted into shell text. Run before every clone; idempotent.
+ */
+export async function configureGuestGit(guest: GuestExec, s: GuestGitSetup): Promise<void> {
+  const root = (argv: string[], what: string, input?: string) =>
+    mustRunInGuest(guest, what, { argv, user: 'root' }, input === undefined ? {} : { input });
+  const gitConfig = (key: string, value: string) =>
+    root(['git', 'config', '--system', '--replace-all', key, value], `git config ${key}`);
+  const { repository } = s;
+  if (repository.transport === 'https') {
+    const origin = `https://${repository.credentialHost}`;
+    await gitConfig(`credential.${origin}.helper`, s.credentialHelper);
+    // The helper is asked with the path, so hearthd answers for this repository and no other.
+    await gitConfig(`credential.${origin}.useHttpPath`, 'true');
+    await gitConfig(`http.${origin}/.followRedirects`, 'false');
+    if (s.caCertificate) {
+      const file = `${GUEST_CA_DIR}/${hostOnly(repository.credentialHost).replace(/[^A-Za-z0-9.-]/g, '_')}.pem`;
+      await root(['install', '-d', '-m', '0755', GUEST_CA_DIR], 'making the CA directory');
+      await root(['tee', file], 'writing the CA certificate', s.caCertificate);
+      await gitConfig(`http.${origin}/.sslCAInfo`, file);
+    }
+  } else {
+    const known = s.hostKeys.map((key) => `${knownHostsName(repository.credentialHost)} ${key}\n`).join('');
+    await root(['tee', GUEST_KNOWN_HOSTS], 'writing the pinned host keys', known);
+    const config = [
+      '# Written by Hearth: the repository host, through the relayed agent and its pinned keys only.',
+      `Host ${hostOnly(repository.credentialHost)}`,
+      `  IdentityAgent ${s.sshAgentSocket}`,
+      '  StrictHostKeyChecking yes',
+      `  UserKnownHostsFile ${GUEST_KNOWN_HOSTS}`,
+      '  ForwardAgent no',
+      '',
+    ].join('\n');
+    await root(['tee', GUEST_SSH_CONFIG], 'writing the ssh configuration', config);
+  }
+  if (s.gitName) await gitConfig('user.name', s.gitName);
+  if (s.gitEmail) await gitConfig('user.email', s.gitEmail);
+  await root(['install', '-d', '-o', GUEST_USER, '-g', GUEST_USER, '-m', '0755', WORKSPACE], `making ${WORKSPACE}`);
+}

@@ -1,0 +1,169 @@
+import { useEffect, useState } from 'react';
+import { hrefOf } from '../../app/router.js';
+import { useBranchSuggestions } from './queries.js';
+import { CHECK_TITLE, checkUrl, refProblem } from './repositoryForm.js';
+import './repositories.css';
+
+/** How long typing must pause before a URL is checked for branches (each check runs git ls-remote). */
+export const SUGGEST_DELAY_MS = 600;
+const SHA = /^[0-9a-f]{40}$/;
+
+export function useDebounced<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
+/**
+ * The create form's repository URL and ref, both optional. The URL is judged as it is typed
+ * (parseRepositoryUrl: the reason under the field); once it is valid and typing pauses, hearthd
+ * checks access and its branches become the ref's suggestions, with the default branch as the
+ * placeholder. A check that fails (no access for the host, say) is said under the fields: the
+ * form can still be sent, and hearthd's own answer decides.
+ */
+export function RepositoryFields(props: {
+  idPrefix: string;
+  url: string;
+  onUrl: (url: string) => void;
+  gitRef: string;
+  onRef: (ref: string) => void;
+  /** hearthd's refusals of the last create, per field. */
+  errors: { repository?: string | undefined; ref?: string | undefined };
+}) {
+  const { idPrefix: id } = props;
+  const urlField = checkUrl(props.url.trim());
+  const refRule = refProblem(props.gitRef.trim());
+  const checkable = useDebounced(urlField.state === 'ok' ? urlField.location.url : null, SUGGEST_DELAY_MS);
+  const suggestions = useBranchSuggestions(urlField.state === 'ok' ? checkable : null);
+  // Only what was found for the URL in the field now (not the one before it, while typing pauses).
+  const check = urlField.state === 'ok' && checkable === urlField.location.url ? suggestions.data : undefined;
+  const branches = check?.ok ? check.branches : [];
+  const urlError = urlField.state === 'bad' ? urlField.reason : props.errors.repository;
+  const refError = refRule ?? props.errors.ref;
+  const ref = props.gitRef.trim();
+  const notABranch = ref !== '' && refRule === null && check?.ok === true && !branches.includes(ref) && !SHA.test(ref);
+
+  const describedBy = (field: string, error: string | undefined, help?: string) =>
+    [help, error !== undefined && `${id}-${field}-error`].filter(Boolean).join(' ') || undefined;
+
+  return (
+    <div className="repo-fields" data-testid="repo-fields">
+      <div className="field">
+        <label htmlFor={`${id}-repository`}>Repository URL (optional)</label>
+        <input
+          id={`${id}-repository`}
+          name="repository"
+          className="input"
+          autoComplete="off"
+          spellCheck={false}
+          placeholder="https://github.com/owner/repo.git"
+          value={props.url}
+          onChange={(e) => props.onUrl(e.target.value)}
+          aria-invalid={urlError !== undefined}
+          aria-describedby={describedBy('repository', urlError, `${id}-repository-help`)}
+        />
+        <p className="muted small" id={`${id}-repository-help`}>
+          {urlField.state === 'ok' ? (
+            <>
+              Cloned into <code>/workspace/{urlField.location.directory}</code>.
+            </>
+          ) : (
+            <>https:// or SSH (git@host:owner/repo.git); cloned into /workspace.</>
+          )}
+        </p>
+        {urlError !== undefined && (
+          <p className="field-error" id={`${id}-repository-error`} data-testid="error-repository">
+            {urlError}
+          </p>
+        )}
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-ref`}>Ref (optional)</label>
+        <input
+          id={`${id}-ref`}
+          name="ref"
+          className="input"
+          autoComplete="off"
+          spellCheck={false}
+          list={`${id}-branches`}
+          placeholder={check?.defaultBranch ?? 'default branch'}
+          value={props.gitRef}
+          onChange={(e) => props.onRef(e.target.value)}
+          disabled={urlField.state !== 'ok'}
+          aria-invalid={refError !== undefined}
+          aria-describedby={describedBy('ref', refError, notABranch ? `${id}-ref-help` : undefined)}
+        />
+        <datalist id={`${id}-branches`} data-testid="branch-suggestions">
+          {branches.map((b) => (
+            <option key={b} value={b} />
+          ))}
+        </datalist>
+        {notABranch && (
+          <p className="muted small" id={`${id}-ref-help`}>
+            Not one of its branches: it is cloned if it names a tag or commit.
+          </p>
+        )}
+        {refError !== undefined && (
+          <p className="field-error" id={`${id}-ref-error`} data-testid="error-ref">
+            {refError}
+          </p>
+        )}
+      </div>
+      {urlField.state === 'ok' && (
+        <SuggestionState
+          url={urlField.location.url}
+          settled={checkable}
+          suggestions={suggestions}
+          host={urlField.location.credentialHost}
+        />
+      )}
+    </div>
+  );
+}
+
+/** What the suggestions check found, under both fields: checking, branches, or why not. */
+function SuggestionState(props: {
+  url: string;
+  settled: string | null;
+  host: string;
+  suggestions: ReturnType<typeof useBranchSuggestions>;
+}) {
+  const { suggestions } = props;
+  const settings = hrefOf({ page: 'settings', section: 'repositories' });
+  if (props.settled !== props.url || suggestions.isFetching)
+    return (
+      <p className="muted small repo-check" role="status" data-testid="repo-check" data-state="checking">
+        Checking access…
+      </p>
+    );
+  if (suggestions.error)
+    return (
+      <p className="muted small repo-check" role="status" data-testid="repo-check" data-state="unavailable">
+        Branches cannot be suggested: {suggestions.error.message}
+      </p>
+    );
+  const check = suggestions.data;
+  if (!check) return null;
+  if (check.ok)
+    return (
+      <p className="muted small repo-check" role="status" data-testid="repo-check" data-state="ok">
+        Access works: {check.branches.length} branch{check.branches.length === 1 ? '' : 'es'}, default{' '}
+        <code>{check.defaultBranch ?? '—'}</code>.
+      </p>
+    );
+  return (
+    <p className="field-error repo-check" role="status" data-testid="repo-check" data-state={check.code}>
+      {CHECK_TITLE[check.code]}: {check.message.replace(/\.$/, '')}.
+      {check.code === 'no-credential' || check.code === 'auth-refused' || check.code.startsWith('host-key') ? (
+        <>
+          {' '}
+          {check.code === 'no-credential' ? `Add one for ${props.host} in ` : 'See '}
+          <a href={settings}>Settings → Repository access</a>.
+        </>
+      ) : null}
+    </p>
+  );
+}
