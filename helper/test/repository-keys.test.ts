@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRELOADED_HOST_KEYS } from '../src/repositories/store/preloaded-host-keys.js';
-import { generateSshKey, parsePublicKeyLine, toOpenSshPrivateKey } from '../src/repositories/store/ssh-key.js';
+import { loadSshKey } from '../src/repositories/ssh-agent/index.js';
+import { parsePublicKeyLine } from '../src/repositories/store/ssh-key.js';
+import { keyComment } from '../src/repositories/store/key-comment.js';
+import { generateSshKey } from '../src/repositories/ssh-agent/index.js';
 import { parseLsRemote, resolveRef } from '../src/repositories/check/remote-refs.js';
 import { classifyFailure } from '../src/repositories/check/classify.js';
 
@@ -38,20 +41,19 @@ describe('repository keys', () => {
     expect(printed).toEqual(PRELOADED_HOST_KEYS.map((k) => k.fingerprint));
   });
 
-  it('generates an ed25519 pair that ssh reads: same public key, same fingerprint', async () => {
-    const key = generateSshKey('hearth ann@box example.com');
-    expect(key.publicKey).toMatch(
-      /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/]{43} hearth ann@box example\.com$/,
-    );
-    expect(key.privateKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+  it('stores a key both ssh (the access check) and the relayed agent read: same public key, same fingerprint', async () => {
+    const comment = await keyComment(0, 'git.example.com:2222');
+    expect(comment).toMatch(/^hearth root@\S+ git\.example\.com:2222$/);
+    const key = generateSshKey(comment);
+    expect(key.publicKey).toMatch(/^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/]{43} hearth root@/);
     const file = join(dir, 'id');
-    await writeFile(file, toOpenSshPrivateKey(key.privateKeyPem, 'c'), { mode: 0o600 });
+    // Exactly what the access check writes into its scratch .ssh/.
+    await writeFile(file, key.privateKeyPem, { mode: 0o600 });
     const derived = (await run('ssh-keygen', ['-y', '-f', file])).stdout.trim();
     expect(derived.split(' ').slice(0, 2)).toEqual(key.publicKey.split(' ').slice(0, 2));
-    const listed = (await run('ssh-keygen', ['-l', '-f', file])).stdout;
-    expect(listed.split(' ')[1]).toBe(key.fingerprint);
-    // Two keys are two keys.
-    expect(generateSshKey('x').fingerprint).not.toBe(key.fingerprint);
+    expect((await run('ssh-keygen', ['-l', '-f', file])).stdout.split(' ')[1]).toBe(key.fingerprint);
+    expect(parsePublicKeyLine(key.publicKey)?.fingerprint).toBe(key.fingerprint);
+    expect(loadSshKey(key.privateKeyPem).publicKeyBlob.toString('base64')).toBe(key.publicKey.split(' ')[1]);
   });
 
   it('takes a public key only when its blob names the type in front of it', () => {

@@ -47,7 +47,9 @@ export function createRepositoryHandlers(services: RepositoryServices): Pick<Han
       // Before anything else, whatever the caller: a URL git could misread never gets further.
       const parsed = parseRepositoryUrl(body.repository);
       if (!parsed.ok)
-        throw new ApiError('invalid-request', parsed.reason, [{ path: '/repository', message: parsed.reason }]);
+        throw new ApiError('invalid-request', `repository: ${parsed.reason}`, [
+          { path: '/repository', message: parsed.reason },
+        ]);
       return accessChecker.check(await ownerOf(context), parsed.location, body.ref);
     },
     listGitHostKeys: async (_, context) => ({ hostKeys: await repositories.hostKeys.list(await ownerOf(context)) }),

@@ -1,6 +1,5 @@
 import type { RepositoryLocation } from '#protocol';
 import type { StoredSshKeyCredential } from '../store/credential-store.js';
-import { toOpenSshPrivateKey } from '../store/ssh-key.js';
 import type { ScratchFile } from './scratch.js';
 
 /**
@@ -23,7 +22,8 @@ const quoted = (path: string) => `"${path}"`;
  * strictly against the owner's pinned keys (nothing else: no system file, no agent, no proxy, no
  * multiplexing), plus those keys and the private key. The key is a 0600 file of the git user for
  * the length of the check: ssh cannot reopen a pipe hearthd (root) made once it runs as another
- * uid (`/dev/fd/N` gives EACCES), so a pipe was tried and does not work.
+ * uid (`/dev/fd/N` gives EACCES), so a pipe was tried and does not work. The stored key is in
+ * OpenSSH's own format already (ssh reads no PKCS#8 ed25519 key).
  */
 export function sshScratchFiles(
   home: string,
@@ -67,7 +67,7 @@ export function sshScratchFiles(
   if (credential)
     files.push({
       path: '.ssh/id_ed25519',
-      content: toOpenSshPrivateKey(credential.privateKeyPem, `hearth ${credential.host}`),
+      content: credential.privateKeyPem,
     });
   return files;
 }

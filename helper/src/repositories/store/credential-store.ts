@@ -4,7 +4,7 @@ import type { AddCredential, Credential, CredentialKind } from '#protocol';
 import { DomainError } from '../../errors.js';
 import type { OwnerFiles } from './owner-files.js';
 import { keyComment } from './key-comment.js';
-import { generateSshKey } from './ssh-key.js';
+import { generateSshKey } from '../ssh-agent/index.js';
 
 const CheckRecord = Type.Object({
   code: Type.String(),
@@ -32,7 +32,7 @@ const StoredCredential = Type.Union([
   Type.Object({
     ...Common,
     kind: Type.Literal('ssh-key'),
-    /** PKCS#8 PEM (node's crypto reads it; check/ converts it for ssh). */
+    /** Unencrypted OpenSSH format (ssh-agent/keys.ts): ssh reads it as it is, the relayed agent with loadSshKey. */
     privateKeyPem: Type.String(),
     publicKey: Type.String(),
     fingerprint: Type.String(),
