@@ -32,7 +32,10 @@ export async function makePaths(prefix = 'hearthd-test-'): Promise<HearthdPaths>
 export const TEST_GIT_USER = 'hearth-test-git';
 
 export function ensureTestGitUser(): void {
-  const exists = () => readFileSync('/etc/passwd', 'utf8').split('\n').some((l) => l.startsWith(`${TEST_GIT_USER}:`));
+  const exists = () =>
+    readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .some((l) => l.startsWith(`${TEST_GIT_USER}:`));
   if (exists()) return;
   try {
     execFileSync(
