@@ -36,6 +36,8 @@ const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns 
  * every folder may use and that import no folder; main.ts and cli.ts, the program's entry, sit
  * above daemon/. Within the third tier, guest/ rides on vmm/ (the guest channel is a VMM device)
  * and images/ on guest/ (a local build bakes the agent in); network/ and vmm/ know neither.
+ * repositories/ (credentials, host keys, access checks, the guest's credential answers) rides on
+ * guest/ (its answers travel the guest channel) and sits below environments/, which use it.
  */
 export const HELPER_LAYERS = {
   system: [],
@@ -46,9 +48,33 @@ export const HELPER_LAYERS = {
   guest: ['system', 'settings', 'events', 'vmm'],
   images: ['system', 'settings', 'events', 'vmm', 'guest'],
   readiness: ['system', 'settings', 'events', 'network', 'vmm', 'guest', 'images'],
-  environments: ['system', 'settings', 'events', 'network', 'vmm', 'guest', 'images', 'readiness'],
-  api: ['system', 'settings', 'events', 'network', 'vmm', 'guest', 'images', 'readiness', 'environments'],
-  daemon: ['system', 'settings', 'events', 'network', 'vmm', 'guest', 'images', 'readiness', 'environments', 'api'],
+  repositories: ['system', 'settings', 'events', 'vmm', 'guest'],
+  environments: ['system', 'settings', 'events', 'network', 'vmm', 'guest', 'images', 'readiness', 'repositories'],
+  api: [
+    'system',
+    'settings',
+    'events',
+    'network',
+    'vmm',
+    'guest',
+    'images',
+    'readiness',
+    'repositories',
+    'environments',
+  ],
+  daemon: [
+    'system',
+    'settings',
+    'events',
+    'network',
+    'vmm',
+    'guest',
+    'images',
+    'readiness',
+    'repositories',
+    'environments',
+    'api',
+  ],
 };
 const helperFolders = Object.keys(HELPER_LAYERS);
 const hearthdOnlyProtocol = {

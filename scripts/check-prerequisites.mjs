@@ -58,6 +58,13 @@ const PROGRAMS = [
     why: 'the test Git server runs git http-backend and git-shell; the repository tests clone with git',
   },
   { bin: 'ssh-keygen', apt: 'openssh-client', why: "hearthd generates each guest's SSH host keys" },
+  { bin: 'git', apt: 'git', why: 'hearthd checks repository access with git ls-remote (as its git user)' },
+  { bin: 'ssh', apt: 'openssh-client', why: 'git reaches SSH repositories through ssh in those checks' },
+  {
+    bin: 'ssh-keyscan',
+    apt: 'openssh-client',
+    why: "an access check shows an SSH Git host's unknown or changed key for confirmation",
+  },
   { bin: 'blkid', apt: 'util-linux', why: "the seed tests read the seed's label" },
   { bin: 'systemd-nspawn', apt: 'systemd-container', why: 'the installed-unit test boots real systemd in a container' },
   { bin: 'nsenter', apt: 'util-linux', why: 'the installed-unit test runs commands inside that container' },

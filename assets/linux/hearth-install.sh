@@ -238,7 +238,7 @@ do_install() {
     created_dirs=${created_dirs# }
   fi
 
-  step users "Create the hearth group and the hearth-vmm user"
+  step users "Create the hearth group and the hearth-vmm and hearth-git users"
   local before after kvm_existed=0
   has_group kvm && kvm_existed=1
   [ -f "$R$STATE" ] && grep -q '^HEARTH_CREATED_KVM=1' "$R$STATE" && kvm_existed=0
@@ -246,7 +246,7 @@ do_install() {
   put "$here/hearth-sysusers.conf" "$SYSUSERS" 0644
   # systemd-sysusers rewrites temporary files in /etc even when nothing is missing: only call it
   # when something is, so a second run leaves /etc untouched.
-  if ! has_group hearth || ! has_user hearth-vmm || ! in_group kvm hearth-vmm; then
+  if ! has_group hearth || ! has_user hearth-vmm || ! has_user hearth-git || ! in_group kvm hearth-vmm; then
     before=$(cat "$R/etc/passwd" "$R/etc/group" 2>/dev/null | md5sum)
     systemd-sysusers $(root_args "--root=$root") "$R$SYSUSERS"
     after=$(cat "$R/etc/passwd" "$R/etc/group" 2>/dev/null | md5sum)
@@ -447,10 +447,12 @@ do_uninstall() {
   if [ -e "$R$RUNDIR" ]; then remove_tree "$RUNDIR"; mark; fi
   [ $changed = 1 ] && result changed || result unchanged
 
-  step users "Remove the hearth group and the hearth-vmm user"
+  step users "Remove the hearth group and the hearth-vmm and hearth-git users"
   changed=0
   if has_user hearth-vmm; then userdel $(root_args -R "$root") hearth-vmm; mark; fi
   if has_group hearth-vmm; then groupdel $(root_args -R "$root") hearth-vmm; mark; fi
+  if has_user hearth-git; then userdel $(root_args -R "$root") hearth-git; mark; fi
+  if has_group hearth-git; then groupdel $(root_args -R "$root") hearth-git; mark; fi
   if has_group hearth; then groupdel $(root_args -R "$root") hearth; mark; fi
   if [ $created_kvm = 1 ] && has_group kvm; then groupdel $(root_args -R "$root") kvm; mark; fi
   if [ -e "$R$SYSUSERS" ]; then rm -f -- "$R$SYSUSERS"; mark; fi

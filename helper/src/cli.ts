@@ -29,6 +29,7 @@ Options:
   --readiness-interval-seconds N override how often the machine is re-checked for this run
   --log-level LEVEL              fatal|error|warn|info|debug|trace (default info)
   --vmm-user NAME                run VMM processes as this user (default: hearth-vmm when it exists)
+  --git-user NAME                run access checks' git and ssh as this user (default: hearth-git when it exists)
   --host-root DIR                read machine facts below DIR instead of / (tests only)
   --cloud-hypervisor-binary PATH run PATH as Cloud Hypervisor (tests only: the contract double)
   --catalog-base-url URL         read catalog images from URL/<name>/ instead of the image sites
@@ -36,6 +37,7 @@ Options:
   --test-catalog-keyring FILE    check catalog signatures against FILE, not the shipped keyrings (tests only)
   --test-crash-at POINT          kill hearthd at ${CRASH_POINTS.join('|')} (tests only)
   --test-provision-fail NAME     environment NAME's cloud-init gets a failing last step (tests only)
+  --test-git-timeout-ms N        end an access check's git after N ms instead of 30 s (tests only)
   --test-api-limits K=N[,K=N]    lower the API limits (${Object.keys(DEFAULT_API_LIMITS).join(', ')}; tests only)
   -h, --help                     show this help
 
@@ -161,11 +163,13 @@ export function parseCli(argv: string[]): CliResult {
     'log-level': { type: 'string', default: 'info' },
     'host-root': { type: 'string', default: '/' },
     'vmm-user': { type: 'string' },
+    'git-user': { type: 'string' },
     'cloud-hypervisor-binary': { type: 'string' },
     'catalog-base-url': { type: 'string' },
     'test-catalog-keyring': { type: 'string' },
     'test-crash-at': { type: 'string' },
     'test-api-limits': { type: 'string' },
+    'test-git-timeout-ms': { type: 'string' },
     'test-provision-fail': { type: 'string' },
   });
   if (parsed.kind !== 'flags') return parsed;
@@ -182,6 +186,10 @@ export function parseCli(argv: string[]): CliResult {
   const catalogBaseUrl = values['catalog-base-url'];
   if (catalogBaseUrl !== undefined && !/^https?:\/\/[^/]/.test(catalogBaseUrl))
     return { kind: 'error', message: '--catalog-base-url must be an http:// or https:// URL' };
+
+  const gitTimeout = values['test-git-timeout-ms'];
+  if (gitTimeout !== undefined && !/^[1-9]\d{0,6}$/.test(gitTimeout))
+    return { kind: 'error', message: '--test-git-timeout-ms must be a number of milliseconds' };
 
   const apiLimits = parseLimits(values['test-api-limits']);
   if (typeof apiLimits === 'string') return { kind: 'error', message: apiLimits };
@@ -211,6 +219,8 @@ export function parseCli(argv: string[]): CliResult {
       socketGroup: values['socket-group'],
       settingsFlags,
       vmmUser: values['vmm-user'],
+      gitUser: values['git-user'],
+      gitCheckTimeoutMs: gitTimeout === undefined ? undefined : Number(gitTimeout),
       cloudHypervisorBinary:
         values['cloud-hypervisor-binary'] === undefined ? undefined : resolve(values['cloud-hypervisor-binary']),
       crashAt: crashAt as CrashPoint | undefined,

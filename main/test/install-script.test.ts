@@ -186,12 +186,14 @@ describe('hearth-install.sh in a scratch root', { ...skipWhen(skipReason), shuff
     expect(await readFile(join(root, 'usr/lib/hearth/installed.env'), 'utf8')).toMatch(/^HEARTH_VERSION=0\.1\.0$/m);
   });
 
-  it('creates the hearth group (with alice) and the hearth-vmm user (in kvm, not in hearth)', async () => {
+  it('creates the hearth group (with alice), the hearth-vmm user (in kvm, not in hearth) and hearth-git (in neither)', async () => {
     const group = await readFile(join(root, 'etc/group'), 'utf8');
     const passwd = await readFile(join(root, 'etc/passwd'), 'utf8');
     expect(group).toMatch(/^hearth:x:\d+:alice$/m);
     expect(group).toMatch(/^kvm:x:992:hearth-vmm$/m);
     expect(passwd).toMatch(/^hearth-vmm:x:\d+:\d+:Hearth VM processes:\/var\/lib\/hearth:\/usr\/sbin\/nologin$/m);
+    expect(passwd).toMatch(/^hearth-git:x:\d+:\d+:Hearth repository access checks:\/:\/usr\/sbin\/nologin$/m);
+    expect(group).not.toMatch(/^(hearth|kvm):.*hearth-git/m);
     const gid = /^hearth:x:(\d+):/m.exec(group)![1];
     const runtime = await lstat(join(root, 'run/hearth'));
     expect({ mode: (runtime.mode & 0o777).toString(8), uid: runtime.uid, gid: String(runtime.gid) }).toEqual({

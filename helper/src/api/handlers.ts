@@ -21,7 +21,7 @@ import { followRing, tailOf, type LogRing } from '../log-ring.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import { HEARTHD_VERSION } from '../version.js';
 import { ApiError } from './api-error.js';
-import { createRepositoryHandlers } from './repository-handlers.js';
+import { createRepositoryHandlers, type RepositoryServices } from './repository-handlers.js';
 import type { SseConnection } from './sse.js';
 
 /** What a handler may ask about the request beyond its contents. */
@@ -48,7 +48,7 @@ export type Followers = {
   ) => Promise<void>;
 };
 
-export interface Services {
+export interface Services extends RepositoryServices {
   bus: EventBus;
   readiness: ReadinessService;
   settings: SettingsStore;
@@ -104,7 +104,7 @@ async function requireAdmin(context: RequestContext): Promise<void> {
 export function createHandlers(services: Services): Handlers {
   const { environments, classes, bus } = services;
   return {
-    ...createRepositoryHandlers(),
+    ...createRepositoryHandlers(services),
     getVersion: async () => ({
       hearthd: HEARTHD_VERSION,
       api: API_VERSION,

@@ -26,6 +26,9 @@ import { VmmRegistry } from '../vmm/registry.js';
 import { NetworkService } from '../network/network-service.js';
 import { NetworkTools } from '../network/tools.js';
 import { DEFAULT_BRIDGE } from '../network/names.js';
+import { AccessChecker } from '../repositories/check/access-checker.js';
+import { resolveGitUser } from '../repositories/check/git-user.js';
+import { RepositoryStore } from '../repositories/store/repository-store.js';
 import { claimSocketPath, secureSocket } from './socket.js';
 
 /** How often running environments' figures go out as a `stats` event. */
@@ -44,6 +47,13 @@ export interface DaemonOptions {
    * running hearthd (logged as a warning). An explicit name must exist.
    */
   vmmUser?: string | undefined;
+  /**
+   * The user access checks run git and ssh as. `undefined`: "hearth-git" when that user exists;
+   * root without it refuses checks. An explicit name must exist.
+   */
+  gitUser?: string | undefined;
+  /** Test-only: how long an access check's git may take (default 30 s). */
+  gitCheckTimeoutMs?: number | undefined;
   /** Test-only: a Cloud Hypervisor binary outside the system directories (the contract double). */
   cloudHypervisorBinary?: string | undefined;
   /** Test-only: kill hearthd at this point of a create or delete. */
@@ -112,6 +122,11 @@ export async function startDaemon(
   const readiness = new ReadinessService(host, options.stateDir, bus, log, () => settings.effective);
   const vmmUser = await resolveVmmUser(options.vmmUser, log);
   if (vmmUser) await letVmmUserTraverse([options.stateDir, options.runtimeDir], log);
+  const gitUser = await resolveGitUser(options.gitUser);
+  if (gitUser === null)
+    log.warn('user "hearth-git" does not exist: repository access checks are refused (install creates it)');
+  // The git user reaches its scratch directories below the state directory.
+  if (gitUser) await letVmmUserTraverse([options.stateDir], log);
   const classes = await ClassStore.open(join(options.stateDir, 'classes.json'));
   const images = new ImageStore(join(options.stateDir, 'images'));
   const vmms = new VmmRegistry(
@@ -122,6 +137,11 @@ export async function startDaemon(
   const qemuImg = async () => {
     const found = await findExecutable(host, 'qemu-img');
     if (!found.found) throw new Error('qemu-img is not installed (Debian/Ubuntu: apt-get install qemu-utils)');
+    return found.executable.hostPath;
+  };
+  const program = async (name: string) => {
+    const found = await findExecutable(host, name);
+    if (!found.found) throw new Error(`${name} is not installed in a system directory (or not root's)`);
     return found.executable.hostPath;
   };
   const network = new NetworkService({
@@ -142,11 +162,7 @@ export async function startDaemon(
     images,
     vmms,
     qemuImg,
-    program: async (name) => {
-      const found = await findExecutable(host, name);
-      if (!found.found) throw new Error(`${name} is not installed in a system directory (or not root's)`);
-      return found.executable.hostPath;
-    },
+    program,
     vmmUser,
     hostMemoryMiB,
     network,
@@ -154,6 +170,16 @@ export async function startDaemon(
     testProvisionFail: options.testProvisionFail,
   });
   await environments.open();
+  const repositories = new RepositoryStore(options.stateDir, log.child({ part: 'repositories' }));
+  const accessChecker = new AccessChecker({
+    store: repositories,
+    gitUser,
+    scratchRoot: join(options.stateDir, 'git-check'),
+    timeoutMs: options.gitCheckTimeoutMs,
+    program,
+    log: log.child({ part: 'repositories' }),
+  });
+  await accessChecker.open();
   const catalog = new ImageCatalogService({
     entries: catalogAt(options.catalogBaseUrl),
     images,
@@ -206,6 +232,8 @@ export async function startDaemon(
     images,
     catalog,
     logRing,
+    repositories,
+    accessChecker,
     detectVmms: () => vmms.detected(),
     applySettings,
     checkNetworkSubnet: (cidr) => network.checkSubnet(cidr, environments.networkHosts()),

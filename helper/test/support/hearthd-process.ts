@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,30 @@ export async function makePaths(prefix = 'hearthd-test-'): Promise<HearthdPaths>
   // The VMM user (not root) reaches its kernel, initrd and base disk below here.
   await chmod(dir, 0o711);
   return { dir, socket: join(dir, 'hearthd.sock'), stateDir: join(dir, 'state'), runtimeDir: join(dir, 'run') };
+}
+
+/**
+ * The user test hearthds run access checks' git and ssh as: a system user of its own, not
+ * `nobody` (the VMM user is separate, and the guest rules must treat it like any local user).
+ * Created once, idempotently (several test files may race to create it: "exists" is fine).
+ */
+export const TEST_GIT_USER = 'hearth-test-git';
+
+export function ensureTestGitUser(): void {
+  const exists = () =>
+    readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .some((l) => l.startsWith(`${TEST_GIT_USER}:`));
+  if (exists()) return;
+  try {
+    execFileSync(
+      'useradd',
+      ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', TEST_GIT_USER],
+      { stdio: 'pipe' },
+    );
+  } catch (error) {
+    if (!exists()) throw error;
+  }
 }
 
 /** A real hearthd process on a temporary socket, with its output kept for assertions. */
@@ -49,7 +73,8 @@ export class HearthdProcess {
    * Starts hearthd without waiting for it (for tests of failing starts). It runs with the node
    * options of the unit's ExecStart; as root, the way the installed unit runs it in every respect:
    * only the unit's capabilities, no new privileges, its umask, and
-   * VMMs as a separate unprivileged user (`nobody` unless the test names one). `launcher`
+   * VMMs as a separate unprivileged user (`nobody` unless the test names one), access checks as
+   * another (TEST_GIT_USER). `launcher`
    * replaces that prefix (a test that sets up the unit's profile itself).
    */
   static spawn(paths: HearthdPaths, extraArgs: string[] = [], launcher?: string[]): HearthdProcess {
@@ -58,6 +83,8 @@ export class HearthdProcess {
     const profile = unitProfile();
     const [command, ...prefix] = [...(launcher ?? (root ? asUnit(profile) : [])), process.execPath];
     const vmmUser = root && !extraArgs.includes('--vmm-user') ? ['--vmm-user', 'nobody'] : [];
+    const gitUser = root && !extraArgs.includes('--git-user') ? ['--git-user', TEST_GIT_USER] : [];
+    if (gitUser.length) ensureTestGitUser();
     // The child inherits the umask in force at spawn(): the unit's, for that one synchronous call.
     const umask = process.umask(root ? profile.umask : 0o022);
     const child = spawn(
@@ -73,6 +100,7 @@ export class HearthdProcess {
         '--runtime-dir',
         paths.runtimeDir,
         ...vmmUser,
+        ...gitUser,
         ...extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },

@@ -26,7 +26,7 @@ export interface InstallPlan {
 const TITLES: Record<InstallStepId, string> = {
   authorize: 'Get administrator rights (your password)',
   preflight: 'Check this machine',
-  users: 'Create the hearth group and the hearth-vmm user',
+  users: 'Create the hearth group and the hearth-vmm and hearth-git users',
   files: 'Install hearthd into /usr/lib/hearth',
   unit: 'Install the hearthd systemd unit',
   runtime: 'Create /run/hearth',
@@ -90,7 +90,7 @@ export function planInstall(request: InstallRequest, facts: InstallFacts): Insta
     const filesStep = steps.find((s) => s.id === 'files')!;
     filesStep.title = 'Remove hearthd and its runtime directory';
     const usersStep = steps.find((s) => s.id === 'users')!;
-    usersStep.title = 'Remove the hearth group and the hearth-vmm user';
+    usersStep.title = 'Remove the hearth group and the hearth-vmm and hearth-git users';
     return {
       kind: 'uninstall',
       steps,
