@@ -89,7 +89,7 @@ class Exec(Stream):
     def update(self):
         for n, f in self.sources.items():
             self.agent.loop.watch(f.fileno(), selectors.EVENT_READ if self.reading() else 0, self.handlers[n])
-        if self.stdin and self.proc.stdin and not self.closed:
+        if self.stdin and not self.proc.stdin.closed and not self.closed:
             self.agent.loop.watch(self.proc.stdin.fileno(), selectors.EVENT_WRITE if self.pending else 0,
                                   lambda mask: self.drain())
 

@@ -21,7 +21,7 @@ export interface MuxCounts {
   overCap: number;
   /** data frames beyond the credit granted (the stream is reset). */
   creditViolations: number;
-  /** frames for a stream that is not open (late after a close: harmless; otherwise a confused guest). */
+  /** frames for a stream that is not open (a late close is not counted: both ends may send one). */
   unknownStream: number;
   /** responses to no request of ours. */
   unknownResponse: number;
@@ -165,7 +165,8 @@ export class Mux {
     }
     const stream = this.streams.get(frame.stream);
     if (!stream) {
-      this.counts.unknownStream += 1;
+      // Both ends send close once both eofs went: the later one finds the stream gone already.
+      if (frame.type !== 'close') this.counts.unknownStream += 1;
       return;
     }
     switch (frame.type) {

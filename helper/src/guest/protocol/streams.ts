@@ -66,9 +66,14 @@ export class ChannelStream extends Duplex {
     });
     this.sendCredit = initialCredit;
     this.ended = new Promise((resolve) => (this.settleEnded = resolve));
+
     this.stderr = options.stderr
-      ? new Readable({ highWaterMark: STREAM_WINDOW_BYTES, read: () => this.grant() })
+      ? new Readable({ highWaterMark: STREAM_WINDOW_BYTES, read: () => process.nextTick(() => this.grant()) })
       : undefined;
+    // An abort is also told by `ended` (and exec's `exit`): a consumer that listens to neither
+    // must not bring hearthd down with an unhandled 'error'.
+    this.on('error', () => undefined);
+    this.stderr?.on('error', () => undefined);
   }
 
   /**
@@ -145,7 +150,9 @@ export class ChannelStream extends Duplex {
   // --- node's side ---
 
   override _read(): void {
-    this.grant();
+    // Node asks before it takes what it will hand the reader out of the buffer: the room shows
+    // once that is done. Node asks no more until a push, which only a grant brings.
+    process.nextTick(() => this.grant());
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
