@@ -73,6 +73,8 @@ export class GuestChannel {
   private resumeTimer: NodeJS.Timeout | undefined;
   /** Lines read but not yet handled: the budget ran out inside a chunk (at most one chunk's worth). */
   private backlog: Buffer[] = [];
+  /** The next backlog line to handle (an index, not shift(): a chunk of short lines is 30,000 of them). */
+  private backlogAt = 0;
   private readonly pausedFor = new Set<'budget' | 'outgoing'>();
   private drained: Array<() => void> = [];
   private readonly maxLine: number;
@@ -191,6 +193,7 @@ export class GuestChannel {
     this.socket = undefined;
     socket.destroy();
     this.backlog = [];
+    this.backlogAt = 0;
     this.pausedFor.clear();
     clearTimeout(this.resumeTimer);
     this.drained = [];
@@ -207,7 +210,7 @@ export class GuestChannel {
     socket.on('data', (chunk: Buffer) => {
       if (this.socket !== socket) return;
       this.budgetWindow.bytes += chunk.length;
-      this.backlog.push(...lines.push(chunk));
+      for (const line of lines.push(chunk)) this.backlog.push(line);
       this.drops.overlong = lines.overlong;
       this.work(socket);
     });
@@ -215,7 +218,7 @@ export class GuestChannel {
 
   /** Handles backlog lines while this tenth's budget lasts; then pauses until the next tenth. */
   private work(socket: Socket): void {
-    while (this.backlog.length > 0 || this.budgetWindow.bytes > this.bytesPerTick) {
+    while (this.backlogAt < this.backlog.length || this.budgetWindow.bytes > this.bytesPerTick) {
       const now = Date.now();
       if (now - this.budgetWindow.start >= BUDGET_TICK_MS) {
         const carried = Math.max(0, this.budgetWindow.bytes - this.bytesPerTick);
@@ -234,14 +237,19 @@ export class GuestChannel {
               bytes: Math.max(0, this.budgetWindow.bytes - this.bytesPerTick),
             };
             this.work(socket);
-            if (this.backlog.length === 0 && this.budgetWindow.bytes <= this.bytesPerTick) this.release('budget');
+            if (this.backlogAt >= this.backlog.length && this.budgetWindow.bytes <= this.bytesPerTick)
+              this.release('budget');
           },
           Math.max(1, BUDGET_TICK_MS - (now - this.budgetWindow.start)),
         );
         return;
       }
-      const line = this.backlog.shift();
+      const line = this.backlog[this.backlogAt++];
       if (!line) break;
+      if (this.backlogAt === this.backlog.length) {
+        this.backlog = [];
+        this.backlogAt = 0;
+      }
       this.budgetWindow.lines += 1;
       this.line(line);
       if (this.socket !== socket) return;

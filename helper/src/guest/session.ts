@@ -3,7 +3,7 @@ import { DomainError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { GuestChannelEndpoint } from '../vmm/driver.js';
 import type { AgentMessage } from './agent-messages.js';
-import { GuestChannel, type GuestChannelOptions } from './channel.js';
+import { GuestChannel, type ChannelDrops, type GuestChannelOptions } from './channel.js';
 import { ExecParams, processOf, type ExecSpec, type GuestProcess } from './protocol/exec.js';
 import { frameLine, PROTOCOL_VERSION, type GuestFrame, type GuestHello } from './protocol/frames.js';
 import type { GuestOpenedKind } from './protocol/kinds.js';
@@ -32,6 +32,26 @@ export interface GuestSessionOptions {
   /** Channel tuning (tests): line size, rates, reconnect backoff. */
   channel?: Omit<GuestChannelOptions, 'endpoint' | 'log' | 'onMessage' | 'onFrame' | 'onConnect' | 'onDisconnect'>;
 }
+
+/** What `GuestSession.stats` reports. */
+export interface GuestChannelStats {
+  openStreams: number;
+  /** Bytes the guest sent on streams that hearthd holds unread (≤ VM_BUFFER_MAX_BYTES). */
+  bufferedBytes: number;
+  refused: MuxCounts;
+  dropped: ChannelDrops;
+  delivered: number;
+  /** Times the read budget paused the channel. */
+  throttled: number;
+}
+const NO_REFUSALS: MuxCounts = {
+  refusedOpens: 0,
+  overCap: 0,
+  creditViolations: 0,
+  unknownStream: 0,
+  unknownResponse: 0,
+};
+const NO_DROPS: ChannelDrops = { overlong: 0, notJson: 0, invalid: 0, rateLimited: 0 };
 
 const isExecParams = compileValidator(ExecParams);
 /** A v1 agent is not asked for its hello more often than this. */
@@ -177,9 +197,16 @@ export class GuestSession {
     };
   }
 
-  /** The streams' state and what the mux refused (tests, diagnostics). */
-  get streams(): { open: number; bufferedBytes: number; counts: MuxCounts | undefined } {
-    return { open: this.mux?.openStreams ?? 0, bufferedBytes: this.mux?.bufferedBytes ?? 0, counts: this.mux?.counts };
+  /** The channel's and the streams' state, and what was dropped or refused (tests, diagnostics). */
+  get stats(): GuestChannelStats {
+    return {
+      openStreams: this.mux?.openStreams ?? 0,
+      bufferedBytes: this.mux?.bufferedBytes ?? 0,
+      refused: { ...(this.mux?.counts ?? NO_REFUSALS) },
+      dropped: { ...(this.channel?.drops ?? NO_DROPS) },
+      delivered: this.channel?.delivered ?? 0,
+      throttled: this.channel?.throttled ?? 0,
+    };
   }
 
   /** Ends the channel and every subscription; what the channel dropped is logged once, here. */
