@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
@@ -323,5 +324,49 @@ describe("hearthd's hello: the agent answers and drops the streams of the previo
     send({ type: 'request', id: 9, method: 'ping' });
     await eventually(() => lines.find((l) => l.type === 'response' && l.id === 9));
     guest!.destroy();
+  });
+});
+
+/**
+ * The virtio-serial case (QEMU): the agent's port is a device it opens read-write, which shows it
+ * nothing of hearthd connecting or leaving (support/serial-bridge.py plays the port with a pty
+ * and QEMU's chardev socket). hearthd attaches after the agent started, and later a new hearthd
+ * attaches again: its hello is what tells the agent.
+ */
+describe('over a serial port (virtio-serial): hearthd attaches late, and again', () => {
+  it('a later hearthd gets a hello with the same session, and the streams of the previous one are dropped', async () => {
+    const port = join(world.dir, 'virtio-port');
+    const chardev = join(world.dir, 'chardev.sock');
+    const bridge = spawn(PYTHON, [join(import.meta.dirname, 'support', 'serial-bridge.py'), port, chardev], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      await once(bridge.stdout, 'data');
+      world.start(port);
+      // The agent's first hello went nowhere: nobody was attached.
+      await new Promise((r) => setTimeout(r, 500));
+      const first = new GuestSession({ endpoint: { connect: chardev }, log }).open();
+      sessions.push(first);
+      const peer = await first.whenPeer();
+      const sleeper = first.exec({ argv: ['sh', '-c', 'echo $$; exec sleep 60'], user: 'root' });
+      sleeper.stderr.resume();
+      const [pid] = (await once(sleeper.stdout, 'data')) as [Buffer];
+      const path = `/proc/${String(pid).trim()}`;
+      expect(existsSync(path)).toBe(true);
+      // hearthd restarts: the old session goes, a new one attaches to the same port.
+      first.close();
+      const second = new GuestSession({ endpoint: { connect: chardev }, log }).open();
+      sessions.push(second);
+      expect((await second.whenPeer()).session).toBe(peer.session);
+      await eventually(() => !existsSync(path), { what: 'the previous connection’s process to end' });
+      const p = second.exec({ argv: ['echo', 'over the port'], user: 'dev' });
+      let out = '';
+      p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      p.stderr.resume();
+      expect(await p.exit).toEqual({ code: 0, signal: null });
+      await eventually(() => out === 'over the port\n');
+    } finally {
+      bridge.kill('SIGKILL');
+    }
   });
 });
