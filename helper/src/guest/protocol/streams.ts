@@ -38,6 +38,7 @@ export class ChannelStream extends Duplex {
   /** Our credit for the guest: what it may still send before another window frame. */
   private granted = 0;
   private pendingWrite: { chunk: Buffer; callback: (error?: Error | null) => void } | undefined;
+  private waitingForDrain = false;
   private eofSent = false;
   private eofReceived = false;
   private closeSent = false;
@@ -199,11 +200,25 @@ export class ChannelStream extends Duplex {
     pending?.callback(error);
   }
 
-  /** Sends as much of the pending write as the guest's credit allows; its callback once all went. */
+  /**
+   * Sends as much of the pending write as the guest's credit allows, and no more while the
+   * channel's outgoing buffer is over its mark (a guest may grant credit it never reads); the
+   * write's callback once all of it went.
+   */
   private pump(): void {
     const pending = this.pendingWrite;
     if (!pending || this.isClosed) return;
     while (pending.chunk.length > 0 && this.sendCredit > 0) {
+      if (this.link.congested()) {
+        if (!this.waitingForDrain) {
+          this.waitingForDrain = true;
+          this.link.whenDrained(() => {
+            this.waitingForDrain = false;
+            this.pump();
+          });
+        }
+        return;
+      }
       const n = Math.min(pending.chunk.length, this.sendCredit, DATA_FRAME_MAX_BYTES);
       this.link.send({ type: 'data', stream: this.id, data: pending.chunk.subarray(0, n).toString('base64') });
       this.sendCredit -= n;
@@ -211,8 +226,7 @@ export class ChannelStream extends Duplex {
     }
     if (pending.chunk.length > 0) return; // the next window frame pumps again
     this.pendingWrite = undefined;
-    if (this.link.congested()) this.link.whenDrained(() => pending.callback());
-    else pending.callback();
+    pending.callback();
   }
 
   /** Grants what room opened up, if enough did: granted + unread never exceeds the window. */
