@@ -6,6 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_STREAMS, STREAM_WINDOW_BYTES, VM_BUFFER_MAX_BYTES } from '../src/guest/protocol/frames.js';
+import { OUTGOING_HIGH_BYTES } from '../src/guest/channel.js';
 import { GuestSession } from '../src/guest/session.js';
 import { createLogger } from '../src/log.js';
 import { AgentWorld } from './support/guest-agent-process.js';
@@ -188,5 +189,63 @@ describe('a hostile guest on VM A', () => {
         `VM B: ${roundTrips.length - tripsBefore} commands, slowest ${Math.max(...roundTrips.slice(tripsBefore)).toFixed(0)} ms; ` +
         `A holds ${after.bufferedBytes} B in ${after.openStreams} streams; rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`,
     );
+  });
+});
+
+describe('a guest that never reads what hearthd sends (VM C)', () => {
+  it('costs about OUTGOING_HIGH_BYTES: writes wait, hearthd stops reading it, and all of it arrives once it reads', async () => {
+    const path = join(world.dir, 'c-chardev.sock');
+    let c!: Socket;
+    const accepted = new Promise<Socket>((resolve) => {
+      const s = createServer(resolve);
+      s.listen(path);
+      afterAll(() => s.close());
+    });
+    const vmC = new GuestSession({ endpoint: { connect: path }, log }).open();
+    try {
+      c = await accepted;
+      c.on('error', () => undefined);
+      c.pause();
+      // Each guest-opened stream grants hearthd a full window, and hearthd's handler fills it at once.
+      let written = 0;
+      vmC.serve('ssh-agent', (stream) => {
+        stream.write(Buffer.alloc(STREAM_WINDOW_BYTES, 0x62), () => (written += 1));
+        stream.resume();
+      });
+      const streams = 200;
+      let opens = line({ type: 'hello', protocol: 2, agent: 3, session: 'cd'.repeat(16), features: [] });
+      for (let i = 0; i < streams; i++)
+        opens += line({ type: 'open', stream: 2 * i + 1, kind: 'ssh-agent', window: STREAM_WINDOW_BYTES });
+      c.write(opens);
+      await eventually(() => vmC.stats.openStreams === streams, { what: 'the opens to be taken' });
+      await new Promise((r) => setTimeout(r, 500));
+      const held = vmC.stats.unsentBytes;
+      // 200 windows would be 8.7 MB of frames; hearthd holds about its mark, and the writes wait.
+      expect(held).toBeGreaterThan(OUTGOING_HIGH_BYTES);
+      expect(held).toBeLessThan(OUTGOING_HIGH_BYTES + 128 * 1024);
+      expect(written).toBeLessThan(streams);
+      // It does not read the guest either, now: a request goes unanswered while the guest reads nothing.
+      const taken = vmC.stats.delivered;
+      c.write(line({ type: 'request', id: 7, method: 'ping' }));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(vmC.stats.delivered).toBe(taken);
+      expect(vmC.stats.unsentBytes).toBe(held);
+      let text = '';
+      c.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      c.resume();
+      await eventually(() => written === streams, { what: 'every write to go out once the guest reads' });
+      await eventually(() => text.includes('"type":"response","id":7'), { what: 'the ping answered' });
+      const frames = text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const bytes = frames
+        .filter((f) => f.type === 'data')
+        .reduce((sum, f) => sum + Buffer.from(f.data as string, 'base64').length, 0);
+      expect(bytes).toBe(streams * STREAM_WINDOW_BYTES);
+    } finally {
+      vmC.close();
+      c.destroy();
+    }
   });
 });

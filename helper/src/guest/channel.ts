@@ -40,7 +40,7 @@ const BUDGET_TICK_MS = 100;
 const BYTES_PER_SECOND = 8 * 1024 * 1024;
 const FRAMES_PER_SECOND = 2_000;
 /** Past this much unsent to the guest, hearthd stops reading from it until the guest reads. */
-const OUTGOING_HIGH_BYTES = 1024 * 1024;
+export const OUTGOING_HIGH_BYTES = 1024 * 1024;
 
 /**
  * hearthd's end of one guest's private channel. The channel is that VM's own device (QEMU's
@@ -114,6 +114,11 @@ export class GuestChannel {
       });
     }
     return true;
+  }
+
+  /** Bytes written to the guest that it has not taken yet (held by hearthd's socket). */
+  get unsentBytes(): number {
+    return this.socket?.writableLength ?? 0;
   }
 
   /** True while the guest has not read what hearthd sent it (past OUTGOING_HIGH_BYTES). */

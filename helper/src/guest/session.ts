@@ -43,6 +43,8 @@ export interface GuestChannelStats {
   delivered: number;
   /** Times the read budget paused the channel. */
   throttled: number;
+  /** What hearthd wrote to the guest and the guest has not read (≈ OUTGOING_HIGH_BYTES at most). */
+  unsentBytes: number;
 }
 const NO_REFUSALS: MuxCounts = {
   refusedOpens: 0,
@@ -206,6 +208,7 @@ export class GuestSession {
       dropped: { ...(this.channel?.drops ?? NO_DROPS) },
       delivered: this.channel?.delivered ?? 0,
       throttled: this.channel?.throttled ?? 0,
+      unsentBytes: this.channel?.unsentBytes ?? 0,
     };
   }
 
