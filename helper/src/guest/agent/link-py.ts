@@ -178,6 +178,8 @@ class Link:
                     self.agent.frame(value)
                 except Exception as e:
                     log('frame %r failed: %r' % (value.get('type'), e))
+
+
 class Agent:
     def __init__(self):
         self.loop = Loop()
@@ -186,6 +188,7 @@ class Agent:
         self.streams = {}
         self.next_id = 1
         self.relays = Relays(self)
+        self.zombies = []  # processes of dropped streams, killed, not yet reaped
 
     def hello(self):
         return frame({'type': 'hello', 'protocol': PROTOCOL, 'agent': VERSION, 'session': self.session,
@@ -279,8 +282,9 @@ class Agent:
             exiting = [s for s in self.streams.values() if isinstance(s, Exec) and s.exiting()]
             for s in exiting:
                 s.reap()
+            self.zombies = [p for p in self.zombies if p.poll() is None]
             wait = max(0, min(next_report - now, 1, self.link.retry_at - now if not self.link.up else 1))
-            self.loop.run_once(0.05 if exiting else wait)
+            self.loop.run_once(0.05 if exiting or self.zombies else wait)
 
 
 def main():

@@ -159,10 +159,8 @@ class Exec(Stream):
                 self.agent.loop.forget(f.fileno())
                 f.close()
         self.sources = {}
-        try:
-            self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            pass
+        if self.proc.poll() is None:
+            self.agent.zombies.append(self.proc)  # reaped by the loop: never wait here
 
 
 class Relay(Stream):

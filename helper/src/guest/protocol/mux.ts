@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { DomainError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import {
   MAX_STREAMS,
@@ -113,7 +114,7 @@ export class Mux {
   /** Opens a stream of a kind hearthd opens; its params go in the open frame. */
   open(kind: StreamKind, params: unknown, options: { stderr?: boolean } = {}): ChannelStream {
     if (this.streams.size >= MAX_STREAMS)
-      throw new StreamClosedError(`this VM has ${MAX_STREAMS} guest streams open already`);
+      throw new DomainError('limit', `this environment has ${MAX_STREAMS} guest streams open already`);
     const id = this.nextStreamId;
     this.nextStreamId += 2;
     const stream = new ChannelStream(id, kind, this.link, 0, options);
