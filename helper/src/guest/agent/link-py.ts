@@ -76,6 +76,8 @@ class Link:
             return
         self.agent.loop.watch(self.fileno(), selectors.EVENT_READ, self.ready)
         self.send(self.agent.hello())
+        if self.sock is not None:  # a connection is hearthd (a port is not): the newest reports at once
+            self.agent.next_report = 0
 
     def open(self):
         if os.path.exists(PORT) and not stat.S_ISSOCK(os.stat(PORT).st_mode):
@@ -189,6 +191,7 @@ class Agent:
         self.next_id = 1
         self.relays = Relays(self)
         self.zombies = []  # processes of dropped streams, killed, not yet reaped
+        self.next_report = 0
 
     def hello(self):
         return frame({'type': 'hello', 'protocol': PROTOCOL, 'agent': VERSION, 'session': self.session,
@@ -216,6 +219,7 @@ class Agent:
             # hearthd (re)attached: what it had of us is gone, so are our streams of then.
             self.drop_streams()
             self.link.send(self.hello())
+            self.next_report = 0  # hearthd is there: the newest reports at once, not in up to 30 s
         elif kind == 'request':
             self.request(f)
         elif kind == 'open':
@@ -269,21 +273,20 @@ class Agent:
             self.send({'type': 'close', 'stream': sid, 'error': ('cannot run: %s' % (e,))[:500]})
 
     def run(self):
-        next_report = 0
         while True:
+            self.link.ensure()
             now = time.monotonic()
-            if now >= next_report:
+            if now >= self.next_report:
                 status, data = messages()
                 if not self.link.congested:
                     self.link.send(data)
                 self.relays.ensure()
-                next_report = now + (30 if status in ('done', 'error') else 1)
-            self.link.ensure()
+                self.next_report = now + (30 if status in ('done', 'error') else 1)
             exiting = [s for s in self.streams.values() if isinstance(s, Exec) and s.exiting()]
             for s in exiting:
                 s.reap()
             self.zombies = [p for p in self.zombies if p.poll() is None]
-            wait = max(0, min(next_report - now, 1, self.link.retry_at - now if not self.link.up else 1))
+            wait = max(0, min(self.next_report - now, 1, self.link.retry_at - now if not self.link.up else 1))
             self.loop.run_once(0.05 if exiting or self.zombies else wait)
 
 
