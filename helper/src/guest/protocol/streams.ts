@@ -67,7 +67,6 @@ export class ChannelStream extends Duplex {
     });
     this.sendCredit = initialCredit;
     this.ended = new Promise((resolve) => (this.settleEnded = resolve));
-
     this.stderr = options.stderr
       ? new Readable({ highWaterMark: STREAM_WINDOW_BYTES, read: () => process.nextTick(() => this.grant()) })
       : undefined;
