@@ -9,6 +9,8 @@ import { isAgentMessage, type AgentMessage } from '../src/guest/agent-messages.j
 import { AGENT_SCRIPT, AGENT_UNIT_PATH, AGENT_VERSION } from '../src/guest/agent-script.js';
 import { UsableJudge, fingerprintOf } from '../src/guest/usable.js';
 import { seedFiles } from '../src/guest/user-data.js';
+import { CREDENTIAL_HELPER_PATH, CREDENTIAL_HELPER_SCRIPT } from '../src/guest/credential-helper-script.js';
+import { bakedFiles, recipeFor, recipeKey } from '../src/images/local-build/recipe.js';
 import { parse } from 'yaml';
 
 const run = promisify(execFile);
@@ -204,7 +206,13 @@ describe('UsableJudge: which agent decides how', () => {
 
 describe("the seed's bootcmd (cloud images: no agent baked in)", () => {
   /** Runs the bootcmd as cloud-init does (its words as argv), with /usr/local/lib and PATH of its own. */
-  async function bootcmd(): Promise<{ agent: string; mode: number; systemdRun: string }> {
+  async function bootcmd(): Promise<{
+    agent: string;
+    mode: number;
+    helper: string;
+    helperMode: number;
+    systemdRun: string;
+  }> {
     const userData = parse(
       seedFiles({ spec: { id: 'env-0123456789ab', name: 'web', hostKeys: [] }, hostPrivateKeys: {} })['user-data'],
     ) as { bootcmd: string[][] };
@@ -227,6 +235,9 @@ describe("the seed's bootcmd (cloud images: no agent baked in)", () => {
     return {
       agent: stdout.slice(0, stdout.trimEnd().lastIndexOf('\n') + 1),
       mode,
+      // Written through the bind mount: the same files, seen from outside the namespace.
+      helper: await readFile(join(local, 'hearth', 'git-credential-hearth'), 'utf8'),
+      helperMode: (await stat(join(local, 'hearth', 'git-credential-hearth'))).mode & 0o7777,
       systemdRun: await readFile(join(dir, 'systemd-run.args'), 'utf8'),
     };
   }
@@ -237,6 +248,10 @@ describe("the seed's bootcmd (cloud images: no agent baked in)", () => {
     const done = await bootcmd();
     expect(done.agent).toBe(AGENT_SCRIPT);
     expect(done.mode).toBe(0o755);
+    // git's credential helper, next to it (its path is what the guest's git config names).
+    expect(CREDENTIAL_HELPER_PATH).toBe('/usr/local/lib/hearth/git-credential-hearth');
+    expect(done.helper).toBe(CREDENTIAL_HELPER_SCRIPT);
+    expect(done.helperMode).toBe(0o755);
     expect(done.systemdRun.split('\n')).toEqual(
       expect.arrayContaining([
         '--no-block',
@@ -247,5 +262,34 @@ describe("the seed's bootcmd (cloud images: no agent baked in)", () => {
         '/usr/local/lib/hearth/hearth-agent',
       ]),
     );
+  });
+});
+
+describe('local images bake the same agent and helper (images/local-build/recipe.ts)', () => {
+  const mirrors = { mirror: 'http://deb.debian.org/debian', security: null };
+
+  it('bakes this agent (protocol v2) and the credential helper, executable', () => {
+    const files = new Map(bakedFiles(mirrors).map((f) => [f.path, f]));
+    expect(files.get('/usr/local/lib/hearth/hearth-agent')).toEqual({
+      path: '/usr/local/lib/hearth/hearth-agent',
+      content: AGENT_SCRIPT,
+      mode: 0o755,
+    });
+    expect(AGENT_SCRIPT).toContain(`VERSION = ${AGENT_VERSION}\nPROTOCOL = 2\n`);
+    expect(files.get(CREDENTIAL_HELPER_PATH)).toEqual({
+      path: CREDENTIAL_HELPER_PATH,
+      content: CREDENTIAL_HELPER_SCRIPT,
+      mode: 0o755,
+    });
+  });
+
+  it("the build cache's key follows the baked files: another agent is another image", () => {
+    const recipe = recipeFor(mirrors);
+    const changed = {
+      ...recipe,
+      files: recipe.files.map((f) => (f.content === AGENT_SCRIPT ? { ...f, content: `${f.content}# v-next\n` } : f)),
+    };
+    expect(recipeKey(changed)).not.toBe(recipeKey(recipe));
+    expect(recipeKey(recipeFor(mirrors))).toBe(recipeKey(recipe));
   });
 });

@@ -48,6 +48,9 @@ describe('GuestSession', () => {
         connections += 1;
         // Writes after hearthd's side closed fail with EPIPE: what a guest would see.
         socket.on('error', () => undefined);
+        // hearthd greets every connection (protocol v2's hello); this v1 guest reads nothing, as
+        // the v1 agent did not — but the socket must flow, or its close never arrives.
+        socket.resume();
         resolve(socket);
       });
     });

@@ -1,14 +1,16 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { compileValidator } from '../validate.js';
+import { FRAME_LINE_MAX_BYTES } from './protocol/frames.js';
 
 /**
- * What a guest's agent may say over its private channel (`agent-script.ts` is the agent). It
- * comes from inside a VM, so it is hostile input: one JSON object per line, at most
- * `AGENT_LINE_MAX_BYTES`, checked against this schema; anything else is dropped and counted.
- * The channel is the VM's own device, so a message can only ever be about that VM.
+ * The agent's reports (protocol v1, which every agent version sends): what a guest's agent says
+ * of its provisioning (`agent-script.ts` is the agent). It comes from inside a VM, so it is
+ * hostile input: one JSON object per line, at most `AGENT_LINE_MAX_BYTES`, checked against this
+ * schema; anything else is dropped and counted. The channel is the VM's own device, so a message
+ * can only ever be about that VM. Protocol v2's frames (protocol/frames.ts) share the lines.
  */
-export const AGENT_LINE_MAX_BYTES = 4096;
-/** Lines beyond this many per second are dropped (a chatty or hostile guest costs hearthd nothing). */
+export const AGENT_LINE_MAX_BYTES = FRAME_LINE_MAX_BYTES;
+/** Reports beyond this many per second are dropped (a chatty or hostile guest costs hearthd nothing). */
 export const AGENT_LINES_PER_SECOND = 20;
 
 /**

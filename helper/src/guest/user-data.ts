@@ -2,6 +2,7 @@ import { stringify } from 'yaml';
 import type { HostKey } from '#protocol';
 import { GUEST_USER } from './account.js';
 import { AGENT_PATH, AGENT_SCRIPT, AGENT_UNIT_PATH } from './agent-script.js';
+import { CREDENTIAL_HELPER_PATH, CREDENTIAL_HELPER_SCRIPT } from './credential-helper-script.js';
 import { HOST_KEY_TYPES, keyTypeOf, type HostKeyType } from './host-keys.js';
 
 /**
@@ -105,7 +106,8 @@ export const AGENT_BOOT_UNIT = 'hearth-agent.service';
  * bootcmd runs at every boot in cloud-init's first networked stage (before the user, its key and
  * sshd exist, so the agent sees them appear), where runcmd would wait for the last stage, after
  * multi-user.target. It runs before write_files, so it writes the agent itself (the script is its
- * `$1`: cloud-init quotes each word of a list, nothing is pasted into shell text), then starts it
+ * `$1`, git's credential helper `$2`: cloud-init quotes each word of a list, nothing is pasted
+ * into shell text), then starts it
  * as a transient unit: no unit file, no daemon-reload (seconds under TCG). Without default
  * dependencies, or the unit would wait for sysinit.target, which waits for this very stage.
  * An image with the agent baked in (its unit file exists: local builds, and guests a Hearth
@@ -120,8 +122,10 @@ function agentBootCommand(): string[] {
     'umask 022',
     `mkdir -p ${dir}`,
     `printf '%s' "$1" > ${AGENT_PATH}.new && chmod 0755 ${AGENT_PATH}.new && mv -f ${AGENT_PATH}.new ${AGENT_PATH}`,
+    `printf '%s' "$2" > ${CREDENTIAL_HELPER_PATH}.new && chmod 0755 ${CREDENTIAL_HELPER_PATH}.new && ` +
+      `mv -f ${CREDENTIAL_HELPER_PATH}.new ${CREDENTIAL_HELPER_PATH}`,
     `exec systemd-run --no-block --unit=${AGENT_BOOT_UNIT} --description='Hearth guest agent' ` +
       `-p DefaultDependencies=no -p Restart=always -p RestartSec=2 /usr/bin/python3 ${AGENT_PATH}`,
   ].join('\n');
-  return ['sh', '-c', script, 'hearth-agent-boot', AGENT_SCRIPT];
+  return ['sh', '-c', script, 'hearth-agent-boot', AGENT_SCRIPT, CREDENTIAL_HELPER_SCRIPT];
 }

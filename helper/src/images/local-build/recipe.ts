@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ImageOs } from '#protocol';
 import { AGENT_PATH, AGENT_SCRIPT, AGENT_UNIT, AGENT_UNIT_PATH } from '../../guest/agent-script.js';
+import { CREDENTIAL_HELPER_PATH, CREDENTIAL_HELPER_SCRIPT } from '../../guest/credential-helper-script.js';
 
 /**
  * What the local Debian image is made of. Everything that shapes the image is in `Recipe`, and
@@ -113,6 +114,7 @@ export function bakedFiles(mirrors: Mirrors): BakedFile[] {
   return [
     { path: AGENT_PATH, content: AGENT_SCRIPT, mode: 0o755 },
     { path: AGENT_UNIT_PATH, content: AGENT_UNIT, mode: 0o644 },
+    { path: CREDENTIAL_HELPER_PATH, content: CREDENTIAL_HELPER_SCRIPT, mode: 0o755 },
     { path: '/etc/cloud/cloud.cfg.d/90-hearth.cfg', content: CLOUD_CFG, mode: 0o644 },
     { path: '/etc/fstab', content: FSTAB, mode: 0o644 },
     { path: '/etc/hostname', content: 'localhost\n', mode: 0o644 },
