@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProgressReader, type CloneProgress } from '../src/environments/repository/clone.js';
 import { lastLines } from '../src/environments/repository/guest-exec.js';
-import { knownHostsName } from '../src/environments/repository/guest-git-config.js';
 
 describe("the clone's parts", () => {
   it("reads git's progress as it comes, split anywhere, each change once", () => {
@@ -30,13 +29,5 @@ describe("the clone's parts", () => {
         "Cloning into 'app'...\nremote: Invalid token\nfatal: Authentication failed for 'https://h/app.git/'\n",
       ),
     ).toBe("Cloning into 'app'... / remote: Invalid token / fatal: Authentication failed for 'https://h/app.git/'");
-  });
-
-  it('names hosts as known_hosts does', () => {
-    expect(knownHostsName('github.com')).toBe('github.com');
-    expect(knownHostsName('git.example.org:2222')).toBe('[git.example.org]:2222');
-    expect(knownHostsName('192.0.2.1:2222')).toBe('[192.0.2.1]:2222');
-    expect(knownHostsName('[2001:db8::1]')).toBe('[2001:db8::1]');
-    expect(knownHostsName('[2001:db8::1]:2222')).toBe('[2001:db8::1]:2222');
   });
 });

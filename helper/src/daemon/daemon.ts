@@ -28,6 +28,8 @@ import { NetworkTools } from '../network/tools.js';
 import { DEFAULT_BRIDGE } from '../network/names.js';
 import { AccessChecker } from '../repositories/check/access-checker.js';
 import { resolveGitUser } from '../repositories/check/git-user.js';
+import { RepositoryAccessService } from '../environments/repository/access-service.js';
+import { CREDENTIAL_HELPER_PATH, SSH_AGENT_SOCKET } from '../guest/relay-paths.js';
 import { RepositoryStore } from '../repositories/store/repository-store.js';
 import { claimSocketPath, secureSocket } from './socket.js';
 
@@ -152,6 +154,7 @@ export async function startDaemon(
     log: log.child({ part: 'network' }),
   });
   await network.open();
+  const repositories = new RepositoryStore(options.stateDir, log.child({ part: 'repositories' }));
   const environments = new EnvironmentManager({
     stateDir: options.stateDir,
     runtimeDir: options.runtimeDir,
@@ -168,9 +171,12 @@ export async function startDaemon(
     network,
     crashAt: options.crashAt,
     testProvisionFail: options.testProvisionFail,
+    repositories: new RepositoryAccessService(repositories, {
+      credentialHelper: CREDENTIAL_HELPER_PATH,
+      sshAgentSocket: SSH_AGENT_SOCKET,
+    }),
   });
   await environments.open();
-  const repositories = new RepositoryStore(options.stateDir, log.child({ part: 'repositories' }));
   const accessChecker = new AccessChecker({
     store: repositories,
     gitUser,

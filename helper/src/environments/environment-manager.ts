@@ -20,6 +20,8 @@ import { RuntimeDirComponent } from './components/runtime-dir.js';
 import { NetworkComponent } from './components/network.js';
 import type { NetworkService } from '../network/network-service.js';
 import { SeedComponent } from './components/seed.js';
+import { RepositoryAccessComponent } from './components/repository-access.js';
+import type { RepositoryAccess } from './repository/access.js';
 import { Entry } from './entry.js';
 import { layoutOf } from './layout.js';
 import { isActive } from './lifecycle.js';
@@ -70,6 +72,8 @@ export interface ManagerOptions {
   crashAt?: CrashPoint | undefined;
   /** Extra components after the built-in ones (tests prove the pipeline with one). */
   extraComponents?: Component[];
+  /** Repository access (the owner's credentials answered to the guest), for environments with a repository. */
+  repositories?: RepositoryAccess;
 }
 
 /**
@@ -103,6 +107,7 @@ export class EnvironmentManager {
         { mkfsFat: () => o.program('mkfs.fat'), mtools: () => o.program('mtools') },
         o.testProvisionFail,
       ),
+      ...(o.repositories ? [new RepositoryAccessComponent(o.repositories)] : []),
       ...(o.extraComponents ?? []),
     ];
     this.components = components;
@@ -128,6 +133,7 @@ export class EnvironmentManager {
         return refusal?.message;
       },
       crashPoint: (point) => this.crashPoint(point),
+      repositories: o.repositories,
     });
   }
 

@@ -7,6 +7,9 @@ import type { Entry } from './entry.js';
 import type { LifecycleEvent } from './lifecycle.js';
 import { followFile } from './log-files.js';
 import type { EnvironmentRuntime } from './runtime.js';
+import type { GuestSession } from '../guest/session.js';
+import type { RepositoryAccess } from './repository/access.js';
+import { CloneStep, needsClone } from './repository/clone-step.js';
 
 /** Provisioning progress is saved and announced at most this often (the end of it at once). */
 const PROGRESS_INTERVAL_MS = 1_000;
@@ -18,6 +21,8 @@ export interface ReadinessDeps {
   journal: (entry: Entry, event: string, message: string) => Promise<void>;
   dispatch: (entry: Entry, event: LifecycleEvent) => Promise<unknown>;
   persist: (entry: Entry) => Promise<void>;
+  /** Repository access (the owner's credentials), for environments created from a repository. */
+  repositories?: RepositoryAccess | undefined;
 }
 
 const now = () => new Date().toISOString();
@@ -121,6 +126,7 @@ export class Readiness {
       judge,
       this.d,
       (persist) => new ProgressSaver(rt, persist, (fn) => void entry.serial(fn)),
+      session,
     );
     // Only the newest message of each kind matters: however fast the guest talks, at most one
     // of each is queued, in the order they last arrived.
@@ -157,14 +163,21 @@ class AgentListener {
   private readonly progress: ProgressSaver;
   private readonly keys = new HostKeyCheck();
   private toldNotUsable = false;
+  private readonly clone: CloneStep | undefined;
 
   constructor(
     private readonly entry: Entry,
     private readonly judge: UsableJudge,
     private readonly d: ReadinessDeps,
     saver: (persist: () => Promise<void>) => ProgressSaver,
+    session: GuestSession,
   ) {
     this.progress = saver(() => d.persist(entry));
+    this.clone =
+      d.repositories &&
+      new CloneStep(entry, session, { ...d, access: d.repositories }, async (why) => {
+        await this.ready(why);
+      });
   }
 
   async take(message: AgentMessage): Promise<void> {
@@ -172,6 +185,7 @@ class AgentListener {
     if (message.type === 'readiness') {
       if (!usable) return;
       await this.tellHostKeys(message.hostKeys);
+      if (await this.cloneFirst()) return;
       const stage = this.entry.record.status.provisioning?.stage;
       await this.ready(
         `the guest agent reports the user, the owner's key and sshd ready (cloud-init ${stage ? `at stage ${stage}` : 'not started'})`,
@@ -182,7 +196,7 @@ class AgentListener {
     const fallback = `the guest agent (version ${this.judge.agentVersion}: it reports no readiness) reports that cloud-init finished`;
     // Unchanged, yet usable: a hearthd that restarted hears an older agent's `done` again.
     if (!next) {
-      if (usable) await this.ready(fallback);
+      if (usable && !(await this.cloneFirst())) await this.ready(fallback);
       return;
     }
     const status = this.entry.record.status;
@@ -194,7 +208,7 @@ class AgentListener {
         type: 'provisioning-failed',
         reason: `cloud-init finished with errors: ${next.error ?? 'unknown'}`,
       });
-    } else if (usable) {
+    } else if (usable && !(await this.cloneFirst())) {
       readied = await this.ready(fallback);
     } else if (next.status === 'done' && status.state === 'starting' && !this.toldNotUsable) {
       this.toldNotUsable = true;
@@ -227,6 +241,23 @@ class AgentListener {
       `cloud-init ${next.status}${next.stage ? ` (stage ${next.stage})` : ''}${next.error ? `: ${next.error}` : ''}`,
     );
     return next;
+  }
+
+  /**
+   * An environment with a repository is usable once it is cloned too: the clone starts (once)
+   * and `running` follows it. True while that is so.
+   */
+  private async cloneFirst(): Promise<boolean> {
+    if (!needsClone(this.entry) || this.entry.record.status.state !== 'starting') return false;
+    if (!this.clone) {
+      await this.d.dispatch(this.entry, {
+        type: 'provisioning-failed',
+        reason: 'this hearthd has no repository access, so it cannot clone the repository',
+      });
+      return true;
+    }
+    this.clone.start();
+    return true;
   }
 
   /** `running`, when it is still starting; true when it was. */

@@ -15,6 +15,7 @@ import { journal } from './journal.js';
 import { lastWords, launch, vmSpec, type LauncherDeps } from './launcher.js';
 import { stamp, transition, type Effect, type LifecycleEvent, type Transition } from './lifecycle.js';
 import { Readiness, waitingProvisioning } from './readiness.js';
+import type { RepositoryAccess } from './repository/access.js';
 import { saveRecord, toWire } from './record.js';
 import { EnvironmentRuntime } from './runtime.js';
 import { isSameProcess, killStrays } from './vmm-identity.js';
@@ -38,6 +39,8 @@ export interface ReconcilerDeps {
   /** May an autostarting environment run now? A refusal's message, or undefined. */
   admitAutostart: (entry: Entry) => Promise<string | undefined>;
   crashPoint: (point: CrashPoint) => void;
+  /** Repository access, for environments created from a repository (readiness clones them). */
+  repositories: RepositoryAccess | undefined;
 }
 
 const now = () => new Date().toISOString();
@@ -58,6 +61,7 @@ export class Reconciler {
       journal: (entry, event, message) => this.journal(entry, event, message),
       dispatch: (entry, event) => this.dispatch(entry, event),
       persist: (entry) => this.persist(entry),
+      repositories: d.repositories,
     });
   }
 

@@ -1,4 +1,5 @@
 import type { GuestSession } from '../../guest/session.js';
+import type { Logger } from '../../log.js';
 import type { StoredRepository } from '../record.js';
 
 /** The public facts about the owner's access to a repository host that the guest is configured with. */
@@ -18,7 +19,7 @@ export interface GuestFacts {
 export interface RepositoryAccess {
   guestFacts(owner: number | null, repository: StoredRepository): Promise<GuestFacts>;
   /** Starts answering the guest's credential and agent streams; returns how to stop. */
-  serve(session: GuestSession, owner: number | null, repository: StoredRepository): () => void;
+  serve(session: GuestSession, owner: number | null, repository: StoredRepository, log: Logger): () => void;
   /** Where the guest's credential helper and agent socket are (the agent puts them there). */
   guestPaths: { credentialHelper: string; sshAgentSocket: string };
 }

@@ -1,27 +1,8 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 
-/**
- * The part of the guest session (guest/session.ts) the repository's work needs: running a
- * program in the guest. Declared here, narrowly, so the clone can be driven by anything that
- * runs programs in a guest the same way (tests drive it with a real guest).
- */
-export interface ExecSpec {
-  argv: string[];
-  /** `root` or the environment's user (guest/account.ts). */
-  user: string;
-  cwd?: string;
-  env?: Record<string, string>;
-  stdin?: boolean;
-}
+import type { ExecSpec, GuestProcess } from '../../guest/protocol/exec.js';
 
-export interface GuestProcess {
-  stdout: Readable;
-  stderr: Readable;
-  stdin: Writable | null;
-  exit: Promise<{ code: number | null; signal: string | null }>;
-  kill(): void;
-}
-
+/** The part of the guest session (guest/session.ts) the repository's work needs: running programs in the guest. */
 export interface GuestExec {
   exec(spec: ExecSpec): GuestProcess;
 }

@@ -1,4 +1,6 @@
+import { parseRepositoryUrl } from '#protocol';
 import { GUEST_USER } from '../../guest/account.js';
+import { knownHostsName } from '../../repositories/check/ssh-setup.js';
 import { WORKSPACE, type StoredRepository } from '../record.js';
 import { mustRunInGuest, type GuestExec } from './guest-exec.js';
 
@@ -23,19 +25,6 @@ export const GUEST_SSH_CONFIG = '/etc/ssh/ssh_config.d/50-hearth-git.conf';
 export const GUEST_KNOWN_HOSTS = '/etc/ssh/hearth_known_hosts';
 export const GUEST_CA_DIR = '/usr/local/share/hearth/git-ca';
 
-/** `host` or `[host]:port` as known_hosts keys a host (a bracketed IPv6 literal keeps its brackets). */
-export function knownHostsName(credentialHost: string): string {
-  const port = /:(\d+)$/.exec(credentialHost.replace(/^\[[^\]]*\]/, ''));
-  if (!port) return credentialHost;
-  const host = credentialHost.slice(0, -port[0].length);
-  return `[${host.replace(/^\[|\]$/g, '')}]:${port[1]}`;
-}
-
-/** The host name alone, for ssh_config's `Host` and git's URL patterns. */
-function hostOnly(credentialHost: string): string {
-  return credentialHost.replace(/:(\d+)$/, '').replace(/^\[|\]$/g, '');
-}
-
 /**
  * Configures the guest, as root, for the repository's host only: git asks the credential helper
  * (HTTPS), never follows a redirect, trusts the owner's CA for that host; ssh uses the relayed
@@ -48,6 +37,9 @@ export async function configureGuestGit(guest: GuestExec, s: GuestGitSetup): Pro
   const gitConfig = (key: string, value: string) =>
     root(['git', 'config', '--system', '--replace-all', key, value], `git config ${key}`);
   const { repository } = s;
+  const parsed = parseRepositoryUrl(repository.url);
+  if (!parsed.ok) throw new Error(`the stored repository URL is refused: ${parsed.reason}`);
+  const { location } = parsed;
   if (repository.transport === 'https') {
     const origin = `https://${repository.credentialHost}`;
     await gitConfig(`credential.${origin}.helper`, s.credentialHelper);
@@ -55,17 +47,17 @@ export async function configureGuestGit(guest: GuestExec, s: GuestGitSetup): Pro
     await gitConfig(`credential.${origin}.useHttpPath`, 'true');
     await gitConfig(`http.${origin}/.followRedirects`, 'false');
     if (s.caCertificate) {
-      const file = `${GUEST_CA_DIR}/${hostOnly(repository.credentialHost).replace(/[^A-Za-z0-9.-]/g, '_')}.pem`;
+      const file = `${GUEST_CA_DIR}/${repository.credentialHost.replace(/[^A-Za-z0-9.-]/g, '_')}.pem`;
       await root(['install', '-d', '-m', '0755', GUEST_CA_DIR], 'making the CA directory');
       await root(['tee', file], 'writing the CA certificate', s.caCertificate);
       await gitConfig(`http.${origin}/.sslCAInfo`, file);
     }
   } else {
-    const known = s.hostKeys.map((key) => `${knownHostsName(repository.credentialHost)} ${key}\n`).join('');
+    const known = s.hostKeys.map((key) => `${knownHostsName(location)} ${key}\n`).join('');
     await root(['tee', GUEST_KNOWN_HOSTS], 'writing the pinned host keys', known);
     const config = [
       '# Written by Hearth: the repository host, through the relayed agent and its pinned keys only.',
-      `Host ${hostOnly(repository.credentialHost)}`,
+      `Host ${location.host.replace(/^\[(.*)\]$/, '$1')}`,
       `  IdentityAgent ${s.sshAgentSocket}`,
       '  StrictHostKeyChecking yes',
       `  UserKnownHostsFile ${GUEST_KNOWN_HOSTS}`,
