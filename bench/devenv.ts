@@ -13,11 +13,12 @@
  *
  * The machines are noisy: compare the ratio, measured in one run, not the seconds. BENCH_N runs
  * each side N times, alternating which goes first (default 1: a Debian boot under TCG takes
- * minutes). BENCH_GUEST_ACCOUNT=1 also prints, after each hearthd run's measurement, where the
+ * minutes). Then (unless BENCH_SKIP_REPO=1) a repository environment: create → cloned → SSH, split
+ * into boot, cloud-init, clone and agent-ready (bench/devenv/repository-run.ts). BENCH_GUEST_ACCOUNT=1 also prints, after each hearthd run's measurement, where the
  * guest's own boot went (systemd-analyze, cloud-init analyze). The last line is exactly
  * `create-to-ssh ratio vs bare qemu: <number>`.
  */
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -36,6 +37,7 @@ import { killVmms, waitForState } from '../helper/test/support/environments.js';
 import { HearthdProcess, makePaths } from '../helper/test/support/hearthd-process.js';
 import { useTunLikeDistributions } from '../helper/test/support/tun.js';
 import { asUnit, unitProfile } from '../helper/test/support/unit-profile.js';
+import { repositoryRun } from './devenv/repository-run.js';
 
 const N = Number(process.env.BENCH_N ?? 1);
 const QEMU = '/usr/bin/qemu-system-x86_64';
@@ -337,6 +339,23 @@ async function main(): Promise<void> {
         await measureBare(i, last);
       }
     }
+    if (process.env.BENCH_SKIP_REPO !== '1') {
+      daemon = await HearthdProcess.start(paths, ['--hypervisor', 'qemu', '--accel', 'tcg'], launcher);
+      const client = daemon.client();
+      await repositoryRun(client, {
+        ns,
+        bridgeAddress: '10.131.0.1',
+        publicKey: keys.publicKey,
+        cls: 'bench',
+        image: IMAGE,
+        sshAnswers: async (address, alias, hostKeys) => {
+          const knownHosts = join(dir, 'known_hosts-repo');
+          await writeFile(knownHosts, hostKeys.map((k) => `${alias} ${k}\n`).join(''));
+          return sshAnswers({ ns, keys, address, alias, knownHosts });
+        },
+      });
+      await client.close();
+    } else console.log('repository environment: skipped (BENCH_SKIP_REPO=1)');
     console.log(`median create → SSH: hearthd ${s(median(hearthd))}, bare qemu ${s(median(bare))}`);
     console.log(`create-to-ssh ratio vs bare qemu: ${(median(hearthd) / median(bare)).toFixed(3)}`);
   } finally {

@@ -255,6 +255,24 @@ describe('details the table does not show', () => {
     expect(expectTransition(transition(at('stopping'), EVENTS['provisioning-failed'])).effects).toEqual([]);
   });
 
+  it('a failed clone powers the sound guest off with the button, and ends it after the stop timeout', () => {
+    const event = {
+      type: 'provisioning-failed',
+      reason: 'the repository could not be cloned: auth',
+      gracefully: true,
+    } as const;
+    const t = expectTransition(transition(at('starting'), event));
+    expect(t).toMatchObject({ state: 'starting', failure: event.reason, effects: ['power-button', 'arm-stop-timer'] });
+    // The guest ignored the button: ended like a stop that timed out.
+    expect(
+      expectTransition(transition(at('starting', { failure: t.failure }), { type: 'stop-timeout' })).effects,
+    ).toEqual(['terminate']);
+    const off = expectTransition(
+      transition(at('starting', { failure: t.failure }), { type: 'vmm-exited', poweredOff: true, text: 'powered off' }),
+    );
+    expect(off).toMatchObject({ state: 'failed', reason: event.reason });
+  });
+
   it('a create that was asked not to start ends stopped', () => {
     const t = expectTransition(transition(at('creating', { desired: 'stopped' }), EVENTS.created));
     expect(t).toMatchObject({ state: 'stopped', effects: [] });

@@ -30,7 +30,12 @@ export type LifecycleEvent =
   | { type: 'ready' }
   | { type: 'boot-timeout'; reason: string }
   /** The guest's agent reported that cloud-init finished with errors (before `running` or after it). */
-  | { type: 'provisioning-failed'; reason: string }
+  /**
+   * Provisioning cannot finish: the environment fails with `reason`. `gracefully`: the guest is
+   * sound (its repository could not be cloned) and is powered off with the button, so its disk is
+   * left clean for the next start; otherwise (cloud-init failed) the VMM is ended at once.
+   */
+  | { type: 'provisioning-failed'; reason: string; gracefully?: boolean }
   | { type: 'stop-timeout' }
   // What was observed of the VMM.
   | { type: 'vmm-exited'; poweredOff: boolean; text: string }
@@ -153,12 +158,13 @@ export function transition(s: LifecycleState, event: LifecycleEvent): Transition
       return {
         state: s.state,
         failure: event.reason,
-        effects: ['terminate'],
+        effects: 'gracefully' in event && event.gracefully ? ['power-button', 'arm-stop-timer'] : ['terminate'],
         journal: { event: event.type, message: event.reason },
       };
 
     case 'stop-timeout':
-      return s.state === 'stopping' ? stay(s, ['terminate']) : stay(s);
+      // A failure powering off gracefully gets the same time as a stop, then it is ended.
+      return s.state === 'stopping' || s.failure !== undefined ? stay(s, ['terminate']) : stay(s);
 
     case 'vmm-exited':
       return exited(s, event.poweredOff, event.text);

@@ -89,6 +89,7 @@ export class CloneStep {
           await this.d.dispatch(this.entry, {
             type: 'provisioning-failed',
             reason: `the repository could not be cloned: ${message}`,
+            gracefully: true,
           });
         });
       }
