@@ -3,7 +3,7 @@ import { compileValidator } from '../../validate.js';
 
 /**
  * Protocol v2 of the guest channel: the frames hearthd and the guest agent exchange, one JSON
- * object per line (see docs/changes/chan15.md for why lines and not length-prefixed binary:
+ * object per line (see docs/guest-channel.md for why lines and not length-prefixed binary:
  * virtio-serial tells neither end when the other (re)attaches, and a newline resynchronises a
  * reader that joined mid-stream — a cut line fails to parse and is dropped). The v1 reports
  * (`status`, `readiness`: agent-messages.ts) stay valid lines beside these frames.

@@ -2,7 +2,7 @@
  * A real Git server for tests: git's own smart HTTP (git http-backend) behind HTTPS with a test CA
  * and a token, and OpenSSH's sshd with a key-only git-shell login, both inside the network
  * namespace the test names (or on 127.0.0.1 in the caller's), serving bare repositories made with
- * real commits. See docs/changes/gitsrv15.md.
+ * real commits. See docs/testing.md, "Repository tests".
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
