@@ -10,7 +10,17 @@ import { useTunLikeDistributions } from '../support/tun.js';
 import { HearthdProcess, makePaths } from '../support/hearthd-process.js';
 import { requestAs } from '../support/request-as.js';
 import { asUnit, unitProfile } from '../support/unit-profile.js';
-import { asMember, ensureDeveloper, GREETING, makeWorld, WORLD, type Member, type World } from './support/world.js';
+import {
+  asMember,
+  ensureDeveloper,
+  sshAs,
+  userSideOfSsh,
+  GREETING,
+  makeWorld,
+  WORLD,
+  type Member,
+  type World,
+} from './support/world.js';
 import { eventually } from '../support/eventually.js';
 import { NEEDS_ROOT, skipWhen } from '../support/skip.js';
 
@@ -21,7 +31,6 @@ import { NEEDS_ROOT, skipWhen } from '../support/skip.js';
  * through the config the user's side writes. Three guests share this file: `web` and `db`
  * (isolated) of one owner, `other` of a second owner.
  */
-const REPO = join(import.meta.dirname, '..', '..', '..');
 const BOOT_MS = 20 * 60_000;
 /** One step over SSH into a TCG guest on a busy machine can take seconds; a few dozen of them, minutes. */
 const STEP_MS = 5 * 60_000;
@@ -37,19 +46,11 @@ describe('a real Debian environment on a NAT network, with SSH', skipWhen(NEEDS_
   const envs = new Map<string, Environment>();
 
   /** `npm run ssh -- <command>` as `member`: the user's side of SSH (key, ssh_config, Include). */
-  const sshSide = async (member: Member, ...command: string[]) => {
-    const run = await asMember(
-      member,
-      world.ws,
-      [process.execPath, '--import', 'tsx', 'main/src/ssh/cli.ts', ...command, '--socket', daemon.paths.socket],
-      { cwd: REPO, timeout: 60_000 },
-    );
-    expect(run.exitCode, `npm run ssh -- ${command.join(' ')}: ${run.stderr}`).toBe(0);
-    return run.stdout.trim();
-  };
+  const sshSide = (member: Member, ...command: string[]) =>
+    userSideOfSsh(member, world.ws, daemon.paths.socket, ...command);
   /** `ssh <host> <command>` as `member` with the config its side wrote (StrictHostKeyChecking=yes). */
   const ssh = (member: Member, host: string, command: string, timeout = 60_000) =>
-    asMember(member, world.ws, ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', host, command], { timeout });
+    sshAs(member, world.ws, host, command, timeout);
   const sshOk = async (member: Member, host: string, command: string) => {
     const run = await ssh(member, host, command);
     expect(run.exitCode, `ssh ${host} ${command}: ${run.stderr}`).toBe(0);

@@ -2,7 +2,7 @@ import { parseRepositoryUrl } from '#protocol';
 import { GUEST_USER } from '../../guest/account.js';
 import { knownHostsName } from '../../repositories/check/ssh-setup.js';
 import { WORKSPACE, type StoredRepository } from '../record.js';
-import { mustRunInGuest, type GuestExec } from './guest-exec.js';
+import { mustRunInGuest, runInGuest, type GuestExec } from './guest-exec.js';
 
 /** What the guest's git and ssh are told about the repository's host: public facts only, never a secret. */
 export interface GuestGitSetup {
@@ -36,6 +36,7 @@ export async function configureGuestGit(guest: GuestExec, s: GuestGitSetup): Pro
     mustRunInGuest(guest, what, { argv, user: 'root' }, input === undefined ? {} : { input });
   const gitConfig = (key: string, value: string) =>
     root(['git', 'config', '--system', '--replace-all', key, value], `git config ${key}`);
+  await ensureGit(guest);
   const { repository } = s;
   const parsed = parseRepositoryUrl(repository.url);
   if (!parsed.ok) throw new Error(`the stored repository URL is refused: ${parsed.reason}`);
@@ -69,4 +70,22 @@ export async function configureGuestGit(guest: GuestExec, s: GuestGitSetup): Pro
   if (s.gitName) await gitConfig('user.name', s.gitName);
   if (s.gitEmail) await gitConfig('user.email', s.gitEmail);
   await root(['install', '-d', '-o', GUEST_USER, '-g', GUEST_USER, '-m', '0755', WORKSPACE], `making ${WORKSPACE}`);
+}
+
+/**
+ * Local images have git; some cloud images (Debian's) do not: then it is installed from the
+ * image's own archive, as root, before anything else needs it.
+ */
+async function ensureGit(guest: GuestExec): Promise<void> {
+  const present = await runInGuest(guest, { argv: ['git', '--version'], user: 'root' }).then(
+    (run) => run.code === 0,
+    () => false,
+  );
+  if (present) return;
+  const apt = { user: 'root', env: { DEBIAN_FRONTEND: 'noninteractive' } };
+  await mustRunInGuest(guest, 'apt-get update', { ...apt, argv: ['apt-get', 'update', '-q'] });
+  await mustRunInGuest(guest, 'installing git', {
+    ...apt,
+    argv: ['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'git', 'ca-certificates'],
+  });
 }

@@ -156,3 +156,25 @@ export async function asMember(
   );
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
+
+const REPO = join(import.meta.dirname, '..', '..', '..', '..');
+
+/**
+ * `npm run ssh -- <command>` as `member` inside `ns`: the user's side of SSH (key, ssh_config,
+ * Include) against the hearthd at `socket`. Returns its stdout; fails with its stderr.
+ */
+export async function userSideOfSsh(member: Member, ns: string, socket: string, ...command: string[]): Promise<string> {
+  const run = await asMember(
+    member,
+    ns,
+    [process.execPath, '--import', 'tsx', 'main/src/ssh/cli.ts', ...command, '--socket', socket],
+    { cwd: REPO, timeout: 60_000 },
+  );
+  if (run.exitCode !== 0) throw new Error(`npm run ssh -- ${command.join(' ')} exited ${run.exitCode}: ${run.stderr}`);
+  return run.stdout.trim();
+}
+
+/** `ssh <host> <command>` as `member` with the config its side of SSH wrote (strict host key checking). */
+export function sshAs(member: Member, ns: string, host: string, command: string, timeout = 60_000) {
+  return asMember(member, ns, ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', host, command], { timeout });
+}
