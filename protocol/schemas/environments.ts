@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { OneOf, Timestamp } from './common.js';
 import { VmmKind } from './system.js';
-import { EnvironmentRepository, GitRef, RepositoryUrl } from './repositories.js';
+import { EnvironmentRepository, GitHost, GitRef, RepositoryUrl } from './repositories.js';
 
 /**
  * A name people give an environment; it becomes a host name (`<name>.hearth`), so it is a DNS
@@ -184,6 +184,14 @@ export const CreateEnvironment = Type.Object(
     ),
     repository: Type.Optional(RepositoryUrl),
     ref: Type.Optional(GitRef),
+    grantHosts: Type.Optional(
+      Type.Array(GitHost, {
+        maxItems: 8,
+        uniqueItems: true,
+        description:
+          "Further Git hosts whose HTTPS token (the owner's) the environment's git may ask for — submodules, dependencies; the repository's own host needs no grant",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -212,6 +212,7 @@ export const EnvironmentRepository = Type.Object(
     host: GitHost,
     directory: Type.String({ description: 'Where it is cloned: /workspace/<repo>' }),
     ref: Type.Union([Type.String(), Type.Null()], { description: 'As asked for; null: the default branch' }),
+    grantHosts: Type.Array(GitHost, { description: 'Further hosts whose HTTPS token the guest may ask for' }),
     commit: Type.Union([Type.String({ pattern: '^[0-9a-f]{40}$' }), Type.Null()], {
       description: 'HEAD of the clone, once cloned',
     }),

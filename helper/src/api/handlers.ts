@@ -132,10 +132,12 @@ export function createHandlers(services: Services): Handlers {
     createEnvironment: async ({ body }, context) => {
       // Before anything else (the class, the image, the caller's caps): a hostile URL is refused as such.
       if (body.repository !== undefined) refuseRepositoryUrl(body.repository);
-      else if (body.ref !== undefined)
-        throw new ApiError('invalid-request', 'ref: a ref needs a repository', [
-          { path: '/ref', message: 'give the repository the ref belongs to' },
+      else if (body.ref !== undefined || body.grantHosts !== undefined) {
+        const field = body.ref !== undefined ? 'ref' : 'grantHosts';
+        throw new ApiError('invalid-request', `${field}: only with a repository`, [
+          { path: `/${field}`, message: 'give the repository it belongs with' },
         ]);
+      }
       return environments.create(body, await callerOf(context));
     },
     getEnvironment: async ({ params }, context) => environments.get(params.id, await callerOf(context)),

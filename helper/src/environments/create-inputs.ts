@@ -37,5 +37,14 @@ export function storedRepository(request: CreateEnvironment): StoredRepository |
   const check = parseRepositoryUrl(request.repository);
   if (!check.ok) throw new DomainError('invalid', `repository: ${check.reason}`);
   const { url, transport, credentialHost, path, directory } = check.location;
-  return { url, transport, credentialHost, path, directory, ref: request.ref ?? null };
+  const grantHosts = (request.grantHosts ?? []).filter((host) => host !== credentialHost);
+  return {
+    url,
+    transport,
+    credentialHost,
+    path,
+    directory,
+    ref: request.ref ?? null,
+    ...(grantHosts.length && { grantHosts }),
+  };
 }

@@ -51,6 +51,8 @@ function StoredRepository() {
       path: Type.String({ maxLength: 2048 }),
       directory: Type.String({ pattern: '^[A-Za-z0-9._-]{1,100}$' }),
       ref: Type.Union([GitRef, Type.Null()]),
+      /** Hosts besides the repository's whose HTTPS token the guest may ask for (the create's grantHosts). */
+      grantHosts: Type.Optional(Type.Array(GitHost, { maxItems: 8 })),
     },
     { additionalProperties: false },
   );
@@ -358,6 +360,7 @@ export function toWire(record: EnvironmentRecord, subnet: Subnet): Environment {
           host: spec.repository.credentialHost,
           directory: `${WORKSPACE}/${spec.repository.directory}`,
           ref: spec.repository.ref,
+          grantHosts: [...(spec.repository.grantHosts ?? [])],
           ...(status.repository ?? pendingClone()),
         }
       : null,

@@ -25,6 +25,7 @@ function withRepository(
       host: 'github.com',
       directory: '/workspace/site',
       ref: 'feature',
+      grantHosts: [],
       commit,
       clone: { status: 'done', phase: null, percent: null, error: null, ...clone },
     },

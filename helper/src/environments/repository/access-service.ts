@@ -6,6 +6,7 @@ import {
   matchesRepository,
   serveGitCredential,
   type CredentialAnswerer,
+  type CredentialRequest,
 } from '../../repositories/git-credential/index.js';
 import { hostKeyBlob, loadSshKey, serveSshAgent, type AgentPolicy } from '../../repositories/ssh-agent/index.js';
 import { PLACEHOLDER_USERNAME } from '../../repositories/check/access-checker.js';
@@ -62,18 +63,32 @@ export class RepositoryAccessService implements RepositoryAccess {
 
   private answerer(owner: number | null, repository: StoredRepository): CredentialAnswerer {
     return async (request) => {
-      if (repository.transport !== 'https') return { refused: 'the repository is not cloned over HTTPS' };
-      if (!matchesRepository(request, { host: repository.credentialHost, path: repository.path }))
-        return { refused: "the request is not for the environment's own repository" };
+      const host = this.hostFor(request, repository);
+      if (!host) return { refused: "the request is not for the environment's repository or a host granted to it" };
       if (owner === null) return { refused: 'the environment has no known owner' };
-      const credential = await this.store.credentialFor(owner, repository.credentialHost, 'token');
-      if (credential?.kind !== 'token') return { refused: `the owner has no token for ${repository.credentialHost}` };
-      const user = parseRepositoryUrl(repository.url);
+      const credential = await this.store.credentialFor(owner, host, 'token');
+      if (credential?.kind !== 'token') return { refused: `the owner has no token for ${host}` };
+      const user = host === repository.credentialHost ? parseRepositoryUrl(repository.url) : undefined;
       return {
-        username: credential.username ?? (user.ok ? user.location.user : null) ?? PLACEHOLDER_USERNAME,
+        username: credential.username ?? (user?.ok ? user.location.user : null) ?? PLACEHOLDER_USERNAME,
         password: credential.token,
       };
     };
+  }
+
+  /**
+   * The host whose token answers `request`: the repository's own (over HTTPS, for its own path),
+   * or a host the create granted (any path on it, HTTPS only); else none.
+   */
+  private hostFor(request: CredentialRequest, repository: StoredRepository): string | undefined {
+    if (
+      repository.transport === 'https' &&
+      matchesRepository(request, { host: repository.credentialHost, path: repository.path })
+    )
+      return repository.credentialHost;
+    if (request.protocol !== 'https') return undefined;
+    const asked = request.host.toLowerCase().replace(/:443$/, '');
+    return repository.grantHosts?.find((granted) => granted === asked);
   }
 
   private async agentPolicy(owner: number | null, repository: StoredRepository): Promise<AgentPolicy> {

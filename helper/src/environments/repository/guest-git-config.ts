@@ -41,12 +41,20 @@ export async function configureGuestGit(guest: GuestExec, s: GuestGitSetup): Pro
   const parsed = parseRepositoryUrl(repository.url);
   if (!parsed.ok) throw new Error(`the stored repository URL is refused: ${parsed.reason}`);
   const { location } = parsed;
-  if (repository.transport === 'https') {
-    const origin = `https://${repository.credentialHost}`;
+  // The helper is asked with the path, so hearthd answers for this repository and no other; the
+  // granted hosts get it too (hearthd answers any path there), and no host follows a redirect.
+  const helped = [
+    ...(repository.transport === 'https' ? [repository.credentialHost] : []),
+    ...(repository.grantHosts ?? []),
+  ];
+  for (const host of helped) {
+    const origin = `https://${host}`;
     await gitConfig(`credential.${origin}.helper`, s.credentialHelper);
-    // The helper is asked with the path, so hearthd answers for this repository and no other.
     await gitConfig(`credential.${origin}.useHttpPath`, 'true');
     await gitConfig(`http.${origin}/.followRedirects`, 'false');
+  }
+  if (repository.transport === 'https') {
+    const origin = `https://${repository.credentialHost}`;
     if (s.caCertificate) {
       const file = `${GUEST_CA_DIR}/${repository.credentialHost.replace(/[^A-Za-z0-9.-]/g, '_')}.pem`;
       await root(['install', '-d', '-m', '0755', GUEST_CA_DIR], 'making the CA directory');
