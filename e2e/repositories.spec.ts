@@ -18,6 +18,19 @@ const TOKEN = 'hearth-e2e-token-7c1f9a2b4d6e8f0a';
  * hearthd's to word (unreachable), and nothing leaves the machine.
  */
 const NOWHERE = 'https://127.0.0.1:9/ada/site.git';
+/**
+ * Waits sized for a loaded 2-core machine (several helpers' tests at once), where a step takes many
+ * times what it takes alone: one access check (hearthd runs git ls-remote as an unprivileged user,
+ * through its askpass or ssh; about a second when idle), and one step of the page (a click, a
+ * re-render, a re-fetch).
+ */
+const CHECK_MS = 60_000;
+const STEP_MS = 15_000;
+/**
+ * Each test's budget, the backstop behind the waits above: the longest (the SSH key's) starts the
+ * Git server, makes a key, and runs three checks, with a dozen page steps and two shots with axe.
+ */
+const TEST_MS = 4 * CHECK_MS + 12 * STEP_MS;
 
 /**
  * Repository access in Chromium (browser mode) against a real hearthd, with the bridge as an
@@ -28,7 +41,7 @@ const NOWHERE = 'https://127.0.0.1:9/ada/site.git';
  * in this build") those tests skip, saying so.
  * Run under the shared VM lock: flock /tmp/hearth-vm.lock npx vitest run e2e/repositories.spec.ts
  */
-describe('repository access in the app against a real hearthd', skipWhen(skip), () => {
+describe('repository access in the app against a real hearthd', { ...skipWhen(skip), timeout: TEST_MS }, () => {
   let stack: GuiStack;
   let daemon: HearthdProcess;
   let page: Page;
@@ -107,7 +120,7 @@ describe('repository access in the app against a real hearthd', skipWhen(skip), 
     await url.fill(NOWHERE);
     expect(await url.getAttribute('aria-invalid')).toBe('false');
     expect(await dialog.getByTestId('repo-fields').textContent()).toContain('/workspace/site');
-    await dialog.locator('[data-testid="repo-check"]:not([data-state="checking"])').waitFor({ timeout: 30_000 });
+    await dialog.locator('[data-testid="repo-check"]:not([data-state="checking"])').waitFor({ timeout: CHECK_MS });
     const state = await dialog.getByTestId('repo-check').getAttribute('data-state');
     if (handlersMissing !== undefined) {
       expect(state).toBe('unavailable');
@@ -164,7 +177,7 @@ describe('repository access in the app against a real hearthd', skipWhen(skip), 
     await check.getByLabel('Repository URL').fill(NOWHERE);
     await check.getByRole('button', { name: 'Check access' }).click();
     const result = check.getByTestId('access-check');
-    await result.waitFor({ timeout: 60_000 });
+    await result.waitFor({ timeout: CHECK_MS });
     // Nothing listens there: whatever hearthd calls it, it is not "ok", and the credential's last
     // check (hearthd's record, re-read by the page) says the same.
     const code = await result.getAttribute('data-code');
@@ -224,7 +237,7 @@ describe('repository access in the app against a real hearthd', skipWhen(skip), 
     await check.getByLabel('Ref (optional)').fill('feature');
     await check.getByRole('button', { name: 'Check access' }).click();
     const result = check.locator('[data-testid="access-check"][data-code="ok"]');
-    await result.waitFor({ timeout: 60_000 });
+    await result.waitFor({ timeout: CHECK_MS });
     expect(await result.getByTestId('access-check-commit').getAttribute('title')).toBe(
       await server.head('site', 'feature'),
     );
@@ -237,7 +250,7 @@ describe('repository access in the app against a real hearthd', skipWhen(skip), 
     await page.getByTestId('empty-state').getByRole('button', { name: 'Create environment' }).click();
     const dialog = page.getByTestId('create-dialog');
     await dialog.getByLabel('Repository URL (optional)').fill(server.https.url('site'));
-    await dialog.locator('[data-testid="repo-check"][data-state="ok"]').waitFor({ timeout: 60_000 });
+    await dialog.locator('[data-testid="repo-check"][data-state="ok"]').waitFor({ timeout: CHECK_MS });
     expect(await dialog.getByLabel('Ref (optional)').getAttribute('placeholder')).toBe('main');
     expect(
       await dialog
@@ -259,7 +272,7 @@ describe('repository access in the app against a real hearthd', skipWhen(skip), 
     await form.getByLabel('Git host').fill(host);
     await form.getByRole('button', { name: 'Make SSH key' }).click();
     const made = form.getByTestId('ssh-key-made');
-    await made.waitFor({ timeout: 30_000 });
+    await made.waitFor({ timeout: CHECK_MS });
     expect(await made.textContent()).toContain(`Add it to ${host} as a deploy key or user key`);
     await server.ssh.authorize((await made.getByTestId('public-key-text').textContent())!);
 
@@ -268,7 +281,7 @@ describe('repository access in the app against a real hearthd', skipWhen(skip), 
     await check.getByLabel('Ref (optional)').fill('');
     await check.getByRole('button', { name: 'Check access' }).click();
     const unknown = check.locator('[data-testid="access-check"][data-code="host-key-unknown"]');
-    await unknown.waitFor({ timeout: 60_000 });
+    await unknown.waitFor({ timeout: CHECK_MS });
     // What the page offers to trust is the server's real key, as ssh-keygen -l would print it.
     const blob = Buffer.from(server.ssh.hostKey.split(' ')[1]!, 'base64');
     const fingerprint = `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
@@ -278,9 +291,24 @@ describe('repository access in the app against a real hearthd', skipWhen(skip), 
     const confirm = page.locator('dialog[open][data-testid="confirm"]');
     expect(await confirm.getByTestId('trust-fingerprint').textContent()).toBe(fingerprint);
     await confirm.getByRole('button', { name: 'Trust this key' }).click();
-    // Trusted, and the same check again: now it goes through.
-    await check.locator('[data-testid="access-check"][data-code="ok"]').waitFor({ timeout: 60_000 });
-    await section.getByTestId('git-host-keys').locator(`[data-host-key="${host}"]`).waitFor();
+    // Trusted, and the same check again: now it goes through, and the credential's last check says so.
+    const ok = check.locator('[data-testid="access-check"][data-code="ok"]');
+    await ok.waitFor({ timeout: CHECK_MS });
+    expect(await ok.getByTestId('offered-host-key').count()).toBe(0);
+    await section
+      .locator(`[data-credential="${host}"] [data-testid="credential-last-check"]`)
+      .filter({ hasText: 'Access works' })
+      .waitFor({ timeout: STEP_MS });
+    // Among the trusted keys now: folded away until the user opens the list, then there with the
+    // fingerprint they compared and who trusted it.
+    const hostKeys = section.getByTestId('git-host-keys');
+    const trusted = hostKeys.locator(`[data-host-key="${host}"]`);
+    await trusted.waitFor({ state: 'attached', timeout: STEP_MS });
+    await hostKeys.locator('summary').click();
+    await trusted.waitFor({ timeout: STEP_MS });
+    expect(await trusted.textContent()).toContain(fingerprint);
+    expect(await trusted.textContent()).toContain('By you');
+    await shootAndCheck(page, 'settings-repositories-host-key-trusted');
   });
 
   it('threw nothing in the page', () => {
