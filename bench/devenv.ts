@@ -344,7 +344,7 @@ async function main(): Promise<void> {
       const client = daemon.client();
       await repositoryRun(client, {
         ns,
-        bridgeAddress: '10.131.0.1',
+        serverAddress: '192.0.2.1',
         publicKey: keys.publicKey,
         cls: 'bench',
         image: IMAGE,

@@ -2,13 +2,14 @@ import type { EnvironmentLogEntry } from '#protocol';
 import type { HearthdClient } from '#protocol/client';
 import { waitForState } from '../../helper/test/support/environments.js';
 import { startGitServer } from '../../helper/test/support/git-server/index.js';
+import { addLocalAddress } from '../../helper/test/network/support/topology.js';
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A repository environment, from create to SSH: a test Git server (HTTPS with a token and its own
- * CA) on the bridge's own address in the bench's namespace, a token credential, and a create
+ * CA) on an address of the bench namespace's own, a token credential, and a create
  * with the repository; where the time goes, from hearthd's own event log: boot (create →
  * kernel), cloud-init (kernel → the agent finds the guest usable and the clone starts), clone,
  * agent-ready (cloned → running), and SSH (running → SSH answers, `sshAnswers`).
@@ -17,7 +18,8 @@ export async function repositoryRun(
   client: HearthdClient,
   o: {
     ns: string;
-    bridgeAddress: string;
+    /** An address of the bench namespace's own (not on hearthd's bridge, which comes and goes with guests). */
+    serverAddress: string;
     publicKey: string;
     cls: string;
     image: string;
@@ -25,11 +27,12 @@ export async function repositoryRun(
     sshAnswers: (address: string, alias: string, hostKeys: string[]) => Promise<number>;
   },
 ): Promise<void> {
-  const git = await startGitServer({ netns: o.ns, address: o.bridgeAddress });
+  await addLocalAddress(o.ns, `${o.serverAddress}/32`);
+  const git = await startGitServer({ netns: o.ns, address: o.serverAddress });
   try {
     await git.createRepository('app', { branches: ['main', 'feature'] });
     await client.call('addCredential', {
-      body: { host: o.bridgeAddress, kind: 'token', token: git.https.token, caCertificate: git.https.caPem },
+      body: { host: o.serverAddress, kind: 'token', token: git.https.token, caCertificate: git.https.caPem },
     });
     const t0 = performance.now();
     const wall0 = Date.now();

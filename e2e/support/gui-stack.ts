@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { addTinyClass, installTestImage, killVmms } from '../../helper/test/support/environments.js';
 import { HearthdProcess, makePaths } from '../../helper/test/support/hearthd-process.js';
+import { installDebianImage } from '../../helper/test/support/debian-image.js';
 import { useTunLikeDistributions } from '../../helper/test/support/tun.js';
+import { asUnit, unitProfile } from '../../helper/test/support/unit-profile.js';
 import { CHROMIUM, launchChromium, openRoute } from './browser.js';
 import { ensureMember, startMemberBridge, type MemberBridge } from './member-bridge.js';
 
@@ -40,7 +42,17 @@ export interface GuiStack {
  * booting QEMU TCG VMs, the test image and the `tiny` class installed by root, the browser bridge
  * as an ordinary `hearth` member in its own process, and Chromium on the app at `route`.
  */
-export async function startGuiStack(prefix: string, route = '#/'): Promise<GuiStack> {
+export interface GuiStackOptions {
+  /**
+   * Run hearthd inside this network namespace (the test's own), where its guests' bridge and
+   * NAT live; the bridge and Chromium still reach it through its Unix socket.
+   */
+  netns?: string;
+  /** Also install the local Debian image (cloud-init, git): for specs whose guests provision. */
+  debianImage?: boolean;
+}
+
+export async function startGuiStack(prefix: string, route = '#/', o: GuiStackOptions = {}): Promise<GuiStack> {
   // First: hearthd gives its socket the hearth group only if the group exists when it starts.
   const member = await ensureMember();
   // The machine a deployed user has, whatever this one had before: tun as udev makes it (the
@@ -49,7 +61,9 @@ export async function startGuiStack(prefix: string, route = '#/'): Promise<GuiSt
   const restoreTun = await useTunLikeDistributions();
   const paths = await makePaths(prefix);
   await installTestImage(paths);
-  const daemon = await HearthdProcess.start(paths, ['--hypervisor', 'qemu', '--accel', 'tcg']);
+  if (o.debianImage) await installDebianImage(paths);
+  const launcher = o.netns === undefined ? undefined : ['ip', 'netns', 'exec', o.netns, ...asUnit(unitProfile())];
+  const daemon = await HearthdProcess.start(paths, ['--hypervisor', 'qemu', '--accel', 'tcg'], launcher);
   const disposers: Array<() => Promise<void>> = [
     restoreTun,
     async () => {

@@ -11,15 +11,7 @@ import { NEEDS_ROOT, skipWhen } from '../support/skip.js';
 import { useTunLikeDistributions } from '../support/tun.js';
 import { asUnit, unitProfile } from '../support/unit-profile.js';
 import { requestAs } from '../support/request-as.js';
-import {
-  ensureDeveloper,
-  sshAs,
-  userSideOfSsh,
-  makeWorld,
-  WORLD,
-  type Member,
-  type World,
-} from './support/world.js';
+import { ensureDeveloper, sshAs, userSideOfSsh, makeWorld, WORLD, type Member, type World } from './support/world.js';
 import { SecretsCanary } from './support/secrets-canary.js';
 
 /**

@@ -23,6 +23,16 @@ export async function succeeds(ns: string, args: string[], timeout = 10_000): Pr
  * Network namespaces a test creates, all named with one random suffix and all deleted by
  * `destroy` (with every process still running in them).
  */
+/**
+ * An address of the namespace's own on a dummy interface (a service of the "host" that its
+ * guests reach through their gateway, whether or not hearthd's bridge exists yet).
+ */
+export async function addLocalAddress(ns: string, cidr: string, name = 'svc0'): Promise<void> {
+  await inNs(ns, ['ip', 'link', 'add', name, 'type', 'dummy']);
+  await inNs(ns, ['ip', 'address', 'add', cidr, 'dev', name]);
+  await inNs(ns, ['ip', 'link', 'set', name, 'up']);
+}
+
 export class Namespaces {
   readonly suffix = randomBytes(3).toString('hex');
   private readonly made: string[] = [];
