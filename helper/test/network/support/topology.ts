@@ -24,13 +24,11 @@ export async function succeeds(ns: string, args: string[], timeout = 10_000): Pr
  * `destroy` (with every process still running in them).
  */
 /**
- * An address of the namespace's own on a dummy interface (a service of the "host" that its
- * guests reach through their gateway, whether or not hearthd's bridge exists yet).
+ * An address of the namespace's own, on its loopback (a service of the "host" that its guests
+ * reach through their gateway, whether or not hearthd's bridge exists yet).
  */
-export async function addLocalAddress(ns: string, cidr: string, name = 'svc0'): Promise<void> {
-  await inNs(ns, ['ip', 'link', 'add', name, 'type', 'dummy']);
-  await inNs(ns, ['ip', 'address', 'add', cidr, 'dev', name]);
-  await inNs(ns, ['ip', 'link', 'set', name, 'up']);
+export async function addLocalAddress(ns: string, cidr: string): Promise<void> {
+  await inNs(ns, ['ip', 'address', 'add', cidr, 'dev', 'lo']);
 }
 
 export class Namespaces {

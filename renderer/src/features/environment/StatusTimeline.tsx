@@ -18,7 +18,8 @@ export function StatusTimeline({ id }: { id: string }) {
       )}
       {timeline.isSuccess && entries.length === 0 && <p className="muted">Nothing has happened to it yet.</p>}
       {entries.length > 0 && (
-        <ol className="timeline" data-testid="timeline">
+        // It scrolls once a guest has said enough (a provisioned one does): focusable, so the keys scroll it too.
+        <ol className="timeline" data-testid="timeline" tabIndex={0} aria-labelledby="timeline-title">
           {entries.map((entry, i) => (
             <li
               key={`${entry.time}-${i}`}
