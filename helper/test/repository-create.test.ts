@@ -67,6 +67,22 @@ describe('creating an environment from a repository: what is refused', () => {
     expect((answer.body as ErrorBody).details?.[0]?.path).toBe('/ref');
   });
 
+  it('refuses granted hosts without a repository, and hosts that are not hosts', async () => {
+    const alone = await create({ name: 'repo', class: 'tiny', grantHosts: ['deps.example.com'] });
+    expect(alone.status).toBe(400);
+    expect((alone.body as ErrorBody).details?.[0]?.path).toBe('/grantHosts');
+    for (const host of ['-oProxyCommand=x', 'a b', 'https://deps.example.com/x']) {
+      const answer = await create({
+        name: 'repo',
+        class: 'tiny',
+        repository: 'https://example.com/app.git',
+        grantHosts: [host],
+      });
+      expect(answer.status, host).toBe(400);
+    }
+    expect(await envDirs()).toBe(0);
+  });
+
   it('refuses a ref that could be an option or is not a ref', async () => {
     for (const ref of ['--upload-pack=x', 'a..b', 'main.lock', 'a b', 'x@{1}']) {
       const answer = await create({ name: 'repo', class: 'tiny', repository: 'https://example.com/app.git', ref });

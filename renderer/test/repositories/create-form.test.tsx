@@ -89,6 +89,34 @@ describe('create form: a repository to clone', () => {
     });
   });
 
+  it('grants further hosts: judged in place as hosts, sent as a list', async () => {
+    const main = renderForm({ checkAccess: okCheck() });
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'web' } });
+    await screen.findByRole('option', { name: /^tiny/ });
+    const grant = () => screen.getByLabelText<HTMLInputElement>('Also use my tokens for (optional)');
+    expect(grant().disabled).toBe(true);
+    fireEvent.change(url(), { target: { value: 'https://github.com/ada/site.git' } });
+    fireEvent.change(grant(), { target: { value: 'deps.example.com, -oProxyCommand=x' } });
+    expect(grant().getAttribute('aria-invalid')).toBe('true');
+    expect(screen.getByTestId('error-grantHosts').textContent).toContain('"-oProxyCommand=x"');
+    fireEvent.submit(screen.getByTestId('create-form'));
+    await settle();
+    expect(main.of('createEnvironment')).toEqual([]);
+    expect(document.activeElement).toBe(grant());
+    fireEvent.change(grant(), { target: { value: 'deps.example.com https://git.example.org:8443/x/y.git' } });
+    expect(screen.queryByTestId('error-grantHosts')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Create' }));
+    await waitFor(() => expect(main.of('createEnvironment')).toHaveLength(1));
+    expect(main.of('createEnvironment')[0]).toEqual({
+      body: {
+        name: 'web',
+        class: 'tiny',
+        repository: 'https://github.com/ada/site.git',
+        grantHosts: ['deps.example.com', 'git.example.org:8443'],
+      },
+    });
+  });
+
   it('says a failed check inline, with the way to add access; the form can still be sent', async () => {
     const main = renderForm({
       checkAccess: failedCheck('no-credential', 'You have no credential for github.com'),

@@ -3,7 +3,7 @@ import type { Environment, EnvironmentClass } from '#protocol';
 import { useHearthdConfig, useHostReport } from '../../queries.js';
 import { Button } from '../../ui/Button.js';
 import { RepositoryFields } from '../repositories/RepositoryFields.js';
-import { checkUrl, refProblem } from '../repositories/repositoryForm.js';
+import { checkUrl, grantHostsOf, refProblem } from '../repositories/repositoryForm.js';
 import { useCreateSshKey, useSshSetup } from '../ssh/queries.js';
 import { classFit } from './admission.js';
 import { formErrors, type CreateField } from './fieldErrors.js';
@@ -33,6 +33,7 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
   const [isolated, setIsolated] = useState(false);
   const [repository, setRepository] = useState('');
   const [ref, setRef] = useState('');
+  const [grantHosts, setGrantHosts] = useState('');
   const ssh = useSshSetup();
   const createKey = useCreateSshKey();
   const errors = create.error ? formErrors(create.error) : { fields: {}, form: null };
@@ -57,8 +58,17 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
   const submit = (event: SyntheticEvent) => {
     event.preventDefault();
     // Both are said under their fields already; hearthd would refuse them with the same reason.
-    if (repo.state === 'bad' || (repo.state === 'ok' && refProblem(ref.trim()) !== null)) {
-      document.getElementById(`${id}-${repo.state === 'bad' ? 'repository' : 'ref'}`)?.focus();
+    const granted = grantHostsOf(grantHosts);
+    const wrong =
+      repo.state === 'bad'
+        ? 'repository'
+        : repo.state === 'ok' && refProblem(ref.trim()) !== null
+          ? 'ref'
+          : repo.state === 'ok' && 'problem' in granted
+            ? 'grantHosts'
+            : undefined;
+    if (wrong !== undefined) {
+      document.getElementById(`${id}-${wrong}`)?.focus();
       return;
     }
     create.mutate(
@@ -70,6 +80,7 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
         ...(networked && isolated && { isolated: true }),
         ...(repo.state === 'ok' && { repository: repo.location.url }),
         ...(repo.state === 'ok' && ref.trim() !== '' && { ref: ref.trim() }),
+        ...(repo.state === 'ok' && 'hosts' in granted && granted.hosts.length > 0 && { grantHosts: granted.hosts }),
       },
       { onSuccess: props.onDone },
     );
@@ -149,7 +160,9 @@ export function CreateEnvironmentForm(props: { onDone: (created: Environment) =>
         onUrl={setRepository}
         gitRef={ref}
         onRef={setRef}
-        errors={{ repository: errors.fields.repository, ref: errors.fields.ref }}
+        grantHosts={grantHosts}
+        onGrantHosts={setGrantHosts}
+        errors={{ repository: errors.fields.repository, ref: errors.fields.ref, grantHosts: errors.fields.grantHosts }}
       />
       {networked && (
         <div className="field">

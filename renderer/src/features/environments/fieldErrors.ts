@@ -1,13 +1,13 @@
 import { HearthCallError } from '../../hearth.js';
 
-export type CreateField = 'name' | 'class' | 'image' | 'repository' | 'ref';
+export type CreateField = 'name' | 'class' | 'image' | 'repository' | 'ref' | 'grantHosts';
 export interface FormErrors {
   fields: Partial<Record<CreateField, string>>;
   /** What belongs to no one field (admission refusal, hearthd offline), with hearthd's hint. */
   form: { message: string; hint?: string } | null;
 }
 
-const FIELDS: readonly CreateField[] = ['name', 'class', 'image', 'repository', 'ref'];
+const FIELDS: readonly CreateField[] = ['name', 'class', 'image', 'repository', 'ref', 'grantHosts'];
 
 /** Schema wording ("Expected string to match '^[a-z]…'") means nothing to a user; say the rule. */
 const NAME_RULE = 'Use lower-case letters, digits and inner hyphens, starting with a letter (at most 63 characters).';

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { hrefOf } from '../../app/router.js';
 import { useBranchSuggestions } from './queries.js';
-import { CHECK_TITLE, checkUrl, refProblem } from './repositoryForm.js';
+import { CHECK_TITLE, checkUrl, grantHostsOf, refProblem } from './repositoryForm.js';
 import './repositories.css';
 
 /** How long typing must pause before a URL is checked for branches (each check runs git ls-remote). */
@@ -30,8 +30,10 @@ export function RepositoryFields(props: {
   onUrl: (url: string) => void;
   gitRef: string;
   onRef: (ref: string) => void;
+  grantHosts: string;
+  onGrantHosts: (hosts: string) => void;
   /** hearthd's refusals of the last create, per field. */
-  errors: { repository?: string | undefined; ref?: string | undefined };
+  errors: { repository?: string | undefined; ref?: string | undefined; grantHosts?: string | undefined };
 }) {
   const { idPrefix: id } = props;
   const urlField = checkUrl(props.url.trim());
@@ -43,6 +45,8 @@ export function RepositoryFields(props: {
   const branches = check?.ok ? check.branches : [];
   const urlError = urlField.state === 'bad' ? urlField.reason : props.errors.repository;
   const refError = refRule ?? props.errors.ref;
+  const granted = grantHostsOf(props.grantHosts);
+  const grantError = 'problem' in granted ? granted.problem : props.errors.grantHosts;
   const ref = props.gitRef.trim();
   const notABranch = ref !== '' && refRule === null && check?.ok === true && !branches.includes(ref) && !SHA.test(ref);
 
@@ -109,6 +113,31 @@ export function RepositoryFields(props: {
         {refError !== undefined && (
           <p className="field-error" id={`${id}-ref-error`} data-testid="error-ref">
             {refError}
+          </p>
+        )}
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-grantHosts`}>Also use my tokens for (optional)</label>
+        <input
+          id={`${id}-grantHosts`}
+          name="grantHosts"
+          className="input"
+          autoComplete="off"
+          spellCheck={false}
+          placeholder="submodules.example.com"
+          value={props.grantHosts}
+          onChange={(e) => props.onGrantHosts(e.target.value)}
+          disabled={urlField.state !== 'ok'}
+          aria-invalid={grantError !== undefined}
+          aria-describedby={describedBy('grantHosts', grantError, `${id}-grantHosts-help`)}
+        />
+        <p className="muted small" id={`${id}-grantHosts-help`}>
+          Hosts besides the repository&apos;s whose HTTPS token git in the environment may ask for (submodules,
+          dependencies), separated by spaces.
+        </p>
+        {grantError !== undefined && (
+          <p className="field-error" id={`${id}-grantHosts-error`} data-testid="error-grantHosts">
+            {grantError}
           </p>
         )}
       </div>

@@ -46,6 +46,21 @@ export function hostOf(text: string): string | null {
   return Value.Check(GitHost, host) ? host : null;
 }
 
+/**
+ * Further hosts whose token the environment's git may ask for (submodules): typed as a list
+ * separated by spaces or commas; each must be a host as credentials are keyed.
+ */
+export function grantHostsOf(text: string): { hosts: string[] } | { problem: string } {
+  const hosts: string[] = [];
+  for (const word of text.split(/[\s,]+/).filter(Boolean)) {
+    const host = hostOf(word);
+    if (host === null) return { problem: `"${word}": ${HOST_RULE}` };
+    if (!hosts.includes(host)) hosts.push(host);
+  }
+  if (hosts.length > 8) return { problem: 'At most 8 hosts.' };
+  return { hosts };
+}
+
 export type TokenField = 'host' | 'token' | 'username' | 'caCertificate';
 export interface TokenDraft {
   host: string;
