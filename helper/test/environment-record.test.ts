@@ -96,7 +96,38 @@ describe('toWire', () => {
     const wire = toWire(record, parseSubnet('10.131.0.0/24'));
     assertMatches(Environment, wire);
     const { spec, status } = record;
-    expect(wire).toEqual({ ...spec, ...status, network: null, ssh: null, provisioning: null });
+    expect(wire).toEqual({ ...spec, ...status, network: null, ssh: null, provisioning: null, repository: null });
+  });
+
+  it('shows a repository as the spec asked for it and as the clone went; a pending clone before it began', () => {
+    const record = sampleRecord();
+    record.spec.repository = {
+      url: 'https://git.example.org/team/app.git',
+      transport: 'https',
+      credentialHost: 'git.example.org',
+      path: 'team/app.git',
+      directory: 'app',
+      ref: 'feature',
+    };
+    const pending = toWire(record, parseSubnet('10.131.0.0/24'));
+    assertMatches(Environment, pending);
+    expect(pending.repository).toEqual({
+      url: 'https://git.example.org/team/app.git',
+      host: 'git.example.org',
+      directory: '/workspace/app',
+      ref: 'feature',
+      grantHosts: [],
+      commit: null,
+      clone: { status: 'pending', phase: null, percent: null, error: null },
+    });
+    record.status.repository = {
+      commit: 'a'.repeat(40),
+      clone: { status: 'done', phase: null, percent: 100, error: null },
+    };
+    expect(toWire(record, parseSubnet('10.131.0.0/24')).repository).toMatchObject({
+      commit: 'a'.repeat(40),
+      clone: { status: 'done' },
+    });
   });
 
   it('gives a networked environment its address in the current subnet, and SSH once it has keys', () => {
