@@ -29,6 +29,18 @@ const nodeBuiltins = [
 ];
 const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
+/** Everything environments/ stands on; the layers above it add themselves. */
+const BELOW_ENVIRONMENTS = [
+  'system',
+  'settings',
+  'events',
+  'network',
+  'vmm',
+  'guest',
+  'images',
+  'readiness',
+  'repositories',
+];
 /**
  * hearthd's layers, bottom to top: each folder of helper/src may import its own files and the
  * folders listed for it, nothing else of helper/src. The files directly in helper/src are the
@@ -49,32 +61,9 @@ export const HELPER_LAYERS = {
   images: ['system', 'settings', 'events', 'vmm', 'guest'],
   readiness: ['system', 'settings', 'events', 'network', 'vmm', 'guest', 'images'],
   repositories: ['system', 'settings', 'events', 'vmm', 'guest'],
-  environments: ['system', 'settings', 'events', 'network', 'vmm', 'guest', 'images', 'readiness', 'repositories'],
-  api: [
-    'system',
-    'settings',
-    'events',
-    'network',
-    'vmm',
-    'guest',
-    'images',
-    'readiness',
-    'repositories',
-    'environments',
-  ],
-  daemon: [
-    'system',
-    'settings',
-    'events',
-    'network',
-    'vmm',
-    'guest',
-    'images',
-    'readiness',
-    'repositories',
-    'environments',
-    'api',
-  ],
+  environments: BELOW_ENVIRONMENTS,
+  api: [...BELOW_ENVIRONMENTS, 'environments'],
+  daemon: [...BELOW_ENVIRONMENTS, 'environments', 'api'],
 };
 const helperFolders = Object.keys(HELPER_LAYERS);
 const hearthdOnlyProtocol = {

@@ -17,6 +17,18 @@ async function violations(filePath: string, code: string): Promise<string[]> {
   return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
 }
 
+/** Everything environments/ stands on; the layers above it add themselves. */
+const BELOW_ENVIRONMENTS = [
+  'system',
+  'settings',
+  'events',
+  'network',
+  'vmm',
+  'guest',
+  'images',
+  'readiness',
+  'repositories',
+];
 /**
  * hearthd's layers as this test expects them, written out again on purpose (not read from the
  * config): the config must implement this order, and a change to either shows here.
@@ -31,32 +43,9 @@ const BELOW: Record<string, string[]> = {
   images: ['system', 'settings', 'events', 'vmm', 'guest'],
   readiness: ['system', 'settings', 'events', 'network', 'vmm', 'guest', 'images'],
   repositories: ['system', 'settings', 'events', 'vmm', 'guest'],
-  environments: ['system', 'settings', 'events', 'network', 'vmm', 'guest', 'images', 'readiness', 'repositories'],
-  api: [
-    'system',
-    'settings',
-    'events',
-    'network',
-    'vmm',
-    'guest',
-    'images',
-    'readiness',
-    'repositories',
-    'environments',
-  ],
-  daemon: [
-    'system',
-    'settings',
-    'events',
-    'network',
-    'vmm',
-    'guest',
-    'images',
-    'readiness',
-    'repositories',
-    'environments',
-    'api',
-  ],
+  environments: BELOW_ENVIRONMENTS,
+  api: [...BELOW_ENVIRONMENTS, 'environments'],
+  daemon: [...BELOW_ENVIRONMENTS, 'environments', 'api'],
 };
 const FOLDERS = Object.keys(BELOW);
 const probe = (target: string, depth: number) =>

@@ -12,15 +12,9 @@ import { mayAct } from './access.js';
 import { AdmissionGate } from './admission-gate.js';
 import type { ClassStore } from './class-store.js';
 import type { Component } from './components/component.js';
-import { ConsoleComponent } from './components/console.js';
-import { DiskComponent } from './components/disk.js';
-import { HostKeysComponent } from './components/host-keys.js';
+import { builtInComponents } from './components/built-in.js';
 import { initAll, runEach } from './components/pipeline.js';
-import { RuntimeDirComponent } from './components/runtime-dir.js';
-import { NetworkComponent } from './components/network.js';
 import type { NetworkService } from '../network/network-service.js';
-import { SeedComponent } from './components/seed.js';
-import { RepositoryAccessComponent } from './components/repository-access.js';
 import type { RepositoryAccess } from './repository/access.js';
 import { Entry } from './entry.js';
 import { layoutOf } from './layout.js';
@@ -90,24 +84,12 @@ export class EnvironmentManager {
   private readonly admission: AdmissionGate;
 
   constructor(private readonly o: ManagerOptions) {
-    // Prepared in this order before each launch, torn down in reverse.
     const components: Component[] = [
-      new DiskComponent(o.images, o.qemuImg),
-      new ConsoleComponent(),
-      new RuntimeDirComponent(),
-      new NetworkComponent({
-        network: o.network,
-        taken: () => [...this.entries.values()].flatMap((e) => e.record.components.network ?? []),
-        subnet: () => parseSubnet(o.settings().networkSubnet),
+      ...builtInComponents({
+        ...o,
+        networkSubnet: () => o.settings().networkSubnet,
+        takenPlaces: () => [...this.entries.values()].flatMap((e) => e.record.components.network ?? []),
       }),
-      new HostKeysComponent(() => o.program('ssh-keygen')),
-      // After the network and host keys: the seed names the NIC the network made and carries the keys.
-      new SeedComponent(
-        o.images,
-        { mkfsFat: () => o.program('mkfs.fat'), mtools: () => o.program('mtools') },
-        o.testProvisionFail,
-      ),
-      ...(o.repositories ? [new RepositoryAccessComponent(o.repositories)] : []),
       ...(o.extraComponents ?? []),
     ];
     this.components = components;

@@ -1,6 +1,6 @@
 import { GUEST_USER } from '../../guest/account.js';
 import { WORKSPACE, type StoredRepository } from '../record.js';
-import { GuestCommandError, mustRunInGuest, type GuestExec } from './guest-exec.js';
+import { mustRunInGuest, type GuestExec } from './guest-exec.js';
 
 /** git's progress: the phase it is in and how far through it. */
 export interface CloneProgress {
@@ -84,4 +84,3 @@ export async function cloneRepository(
   return { commit };
 }
 
-export { GuestCommandError };

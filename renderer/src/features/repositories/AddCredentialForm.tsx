@@ -1,6 +1,7 @@
 import { useId, useState, type SyntheticEvent } from 'react';
 import type { Credential, CredentialKind } from '#protocol';
 import { Button } from '../../ui/Button.js';
+import { TextField } from '../../ui/TextField.js';
 import { PublicKey } from './CredentialList.js';
 import { useAddCredential } from './queries.js';
 import { EMPTY_TOKEN, HOST_RULE, hostOf, validateToken, type TokenDraft, type TokenField } from './repositoryForm.js';
@@ -75,60 +76,53 @@ function TokenForm(props: { onAdded?: (credential: Credential) => void }) {
     id: `${id}-${name}`,
     name,
     value: draft[name],
-    onChange: (e: { target: { value: string } }) => setDraft({ ...draft, [name]: e.target.value }),
-    'aria-invalid': errors[name] !== undefined,
-    'aria-describedby': [`${id}-${name}-help`, errors[name] !== undefined && `${id}-${name}-error`]
-      .filter(Boolean)
-      .join(' '),
+    onValue: (value: string) => setDraft({ ...draft, [name]: value }),
+    error: errors[name],
+    errorTestId: `token-error-${name}`,
   });
-  const error = (name: TokenField) =>
-    errors[name] !== undefined && (
-      <p className="field-error" id={`${id}-${name}-error`} data-testid={`token-error-${name}`}>
-        {errors[name]}
-      </p>
-    );
 
   return (
     <form className="form" onSubmit={submit} noValidate data-testid="token-form">
-      <div className="field">
-        <label htmlFor={`${id}-host`}>Git host</label>
-        <input className="input" autoComplete="off" spellCheck={false} placeholder="github.com" {...field('host')} />
-        <p className="muted small" id={`${id}-host-help`}>
-          As in the repository URL, with its port if it names one; pasting a repository URL works too.
-        </p>
-        {error('host')}
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-token`}>Token</label>
-        <input className="input" type="password" autoComplete="off" spellCheck={false} {...field('token')} />
-        <p className="muted small" id={`${id}-token-help`}>
-          Prefer a fine-grained token limited to the repositories you work on, with read and write access to their
-          contents. Hearth stores it for you only and never shows it again.
-        </p>
-        {error('token')}
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-username`}>User name (optional)</label>
-        <input className="input" autoComplete="off" spellCheck={false} {...field('username')} />
-        <p className="muted small" id={`${id}-username-help`}>
-          Bitbucket and Azure DevOps need one; GitHub and GitLab do not.
-        </p>
-        {error('username')}
-      </div>
+      <TextField
+        label="Git host"
+        placeholder="github.com"
+        help="As in the repository URL, with its port if it names one; pasting a repository URL works too."
+        {...field('host')}
+      />
+      <TextField
+        label="Token"
+        type="password"
+        help="Prefer a fine-grained token limited to the repositories you work on, with read and write access to their contents. Hearth stores it for you only and never shows it again."
+        {...field('token')}
+      />
+      <TextField
+        label="User name (optional)"
+        help="Bitbucket and Azure DevOps need one; GitHub and GitLab do not."
+        {...field('username')}
+      />
       <details className="field" open={draft.caCertificate !== '' || errors.caCertificate !== undefined}>
         <summary>Self-hosted server with its own certificate authority</summary>
         <label htmlFor={`${id}-caCertificate`}>CA certificate (PEM, optional)</label>
         <textarea
+          id={`${id}-caCertificate`}
+          name="caCertificate"
           className="input add-credential-ca"
           rows={4}
           spellCheck={false}
           placeholder="-----BEGIN CERTIFICATE-----"
-          {...field('caCertificate')}
+          value={draft.caCertificate}
+          onChange={(e) => setDraft({ ...draft, caCertificate: e.target.value })}
+          aria-invalid={errors.caCertificate !== undefined}
+          aria-describedby={`${id}-caCertificate-help${errors.caCertificate !== undefined ? ` ${id}-caCertificate-error` : ''}`}
         />
         <p className="muted small" id={`${id}-caCertificate-help`}>
           Trusted for this host only, by Hearth&apos;s checks and by git in your environments.
         </p>
-        {error('caCertificate')}
+        {errors.caCertificate !== undefined && (
+          <p className="field-error" id={`${id}-caCertificate-error`} data-testid="token-error-caCertificate">
+            {errors.caCertificate}
+          </p>
+        )}
       </details>
       {add.error && (
         <div className="banner banner-fail" role="alert" data-testid="add-credential-error">
@@ -175,30 +169,17 @@ function SshKeyForm(props: { onAdded?: (credential: Credential) => void }) {
 
   return (
     <form className="form" onSubmit={submit} noValidate data-testid="ssh-key-form">
-      <div className="field">
-        <label htmlFor={`${id}-host`}>Git host</label>
-        <input
-          id={`${id}-host`}
-          name="host"
-          className="input"
-          autoComplete="off"
-          spellCheck={false}
-          placeholder="github.com"
-          value={host}
-          onChange={(e) => setHost(e.target.value)}
-          aria-invalid={invalid}
-          aria-describedby={`${id}-host-help${invalid ? ` ${id}-host-error` : ''}`}
-        />
-        <p className="muted small" id={`${id}-host-help`}>
-          Hearth makes a key pair for you and this host; its private half never leaves hearthd. Your own SSH keys are
-          never needed. Making one again replaces the key for this host.
-        </p>
-        {invalid && (
-          <p className="field-error" id={`${id}-host-error`} data-testid="ssh-key-error-host">
-            {HOST_RULE}
-          </p>
-        )}
-      </div>
+      <TextField
+        id={`${id}-host`}
+        name="host"
+        label="Git host"
+        placeholder="github.com"
+        value={host}
+        onValue={setHost}
+        help="Hearth makes a key pair for you and this host; its private half never leaves hearthd. Your own SSH keys are never needed. Making one again replaces the key for this host."
+        error={invalid ? HOST_RULE : undefined}
+        errorTestId="ssh-key-error-host"
+      />
       {add.error && (
         <div className="banner banner-fail" role="alert" data-testid="add-credential-error">
           {message(add.error)}

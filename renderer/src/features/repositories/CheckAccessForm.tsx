@@ -1,6 +1,7 @@
 import { useId, useState, type SyntheticEvent } from 'react';
 import type { AccessCheck } from '#protocol';
 import { Button } from '../../ui/Button.js';
+import { TextField } from '../../ui/TextField.js';
 import { ConfirmDialog } from '../../ui/Dialog.js';
 import { StatusBadge } from '../../ui/StatusBadge.js';
 import { useCheckAccess, useConfirmHostKey } from './queries.js';
@@ -41,46 +42,26 @@ export function CheckAccessForm() {
   return (
     <form className="form" onSubmit={submit} noValidate data-testid="check-access">
       <div className="check-access-fields">
-        <div className="field">
-          <label htmlFor={`${id}-url`}>Repository URL</label>
-          <input
-            id={`${id}-url`}
-            name="repository"
-            className="input"
-            autoComplete="off"
-            spellCheck={false}
-            placeholder="https://github.com/owner/repo.git"
-            value={url}
-            onChange={(e) => setUrl(e.target.value)}
-            aria-invalid={urlField.state === 'bad'}
-            aria-describedby={urlField.state === 'bad' ? `${id}-url-error` : undefined}
-          />
-          {urlField.state === 'bad' && (
-            <p className="field-error" id={`${id}-url-error`} data-testid="check-error-repository">
-              {urlField.reason}
-            </p>
-          )}
-        </div>
-        <div className="field">
-          <label htmlFor={`${id}-ref`}>Ref (optional)</label>
-          <input
-            id={`${id}-ref`}
-            name="ref"
-            className="input"
-            autoComplete="off"
-            spellCheck={false}
-            placeholder="default branch"
-            value={ref}
-            onChange={(e) => setRef(e.target.value)}
-            aria-invalid={badRef !== null}
-            aria-describedby={badRef !== null ? `${id}-ref-error` : undefined}
-          />
-          {badRef !== null && (
-            <p className="field-error" id={`${id}-ref-error`} data-testid="check-error-ref">
-              {badRef}
-            </p>
-          )}
-        </div>
+        <TextField
+          id={`${id}-url`}
+          name="repository"
+          label="Repository URL"
+          placeholder="https://github.com/owner/repo.git"
+          value={url}
+          onValue={setUrl}
+          error={urlField.state === 'bad' ? urlField.reason : undefined}
+          errorTestId="check-error-repository"
+        />
+        <TextField
+          id={`${id}-ref`}
+          name="ref"
+          label="Ref (optional)"
+          placeholder="default branch"
+          value={ref}
+          onValue={setRef}
+          error={badRef ?? undefined}
+          errorTestId="check-error-ref"
+        />
       </div>
       <div className="actions">
         <Button type="submit" disabled={check.isPending || urlField.state !== 'ok' || badRef !== null}>

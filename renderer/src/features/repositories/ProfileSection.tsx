@@ -2,6 +2,7 @@ import { Value } from '@sinclair/typebox/value';
 import { useId, useState, type SyntheticEvent } from 'react';
 import { Profile } from '#protocol';
 import { Button } from '../../ui/Button.js';
+import { TextField } from '../../ui/TextField.js';
 import { useProfile, usePutProfile } from './queries.js';
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -51,26 +52,16 @@ function ProfileForm({ saved }: { saved: Profile }) {
   };
 
   const field = (name: Field, label: string, type = 'text') => (
-    <div className="field">
-      <label htmlFor={`${id}-${name}`}>{label}</label>
-      <input
-        id={`${id}-${name}`}
-        name={name}
-        type={type}
-        className="input"
-        autoComplete="off"
-        spellCheck={false}
-        value={draft[name]}
-        onChange={(e) => setDraft({ ...draft, [name]: e.target.value })}
-        aria-invalid={errors[name] !== undefined}
-        aria-describedby={errors[name] !== undefined ? `${id}-${name}-error` : undefined}
-      />
-      {errors[name] !== undefined && (
-        <p className="field-error" id={`${id}-${name}-error`} data-testid={`profile-error-${name}`}>
-          {errors[name]}
-        </p>
-      )}
-    </div>
+    <TextField
+      id={`${id}-${name}`}
+      name={name}
+      type={type}
+      label={label}
+      value={draft[name]}
+      onValue={(value) => setDraft({ ...draft, [name]: value })}
+      error={errors[name]}
+      errorTestId={`profile-error-${name}`}
+    />
   );
 
   return (

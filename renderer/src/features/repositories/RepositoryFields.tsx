@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { hrefOf } from '../../app/router.js';
+import { TextField } from '../../ui/TextField.js';
 import { useBranchSuggestions } from './queries.js';
 import { CHECK_TITLE, checkUrl, grantHostsOf, refProblem } from './repositoryForm.js';
 import './repositories.css';
@@ -50,97 +51,58 @@ export function RepositoryFields(props: {
   const ref = props.gitRef.trim();
   const notABranch = ref !== '' && refRule === null && check?.ok === true && !branches.includes(ref) && !SHA.test(ref);
 
-  const describedBy = (field: string, error: string | undefined, help?: string) =>
-    [help, error !== undefined && `${id}-${field}-error`].filter(Boolean).join(' ') || undefined;
-
   return (
     <div className="repo-fields" data-testid="repo-fields">
-      <div className="field">
-        <label htmlFor={`${id}-repository`}>Repository URL (optional)</label>
-        <input
-          id={`${id}-repository`}
-          name="repository"
-          className="input"
-          autoComplete="off"
-          spellCheck={false}
-          placeholder="https://github.com/owner/repo.git"
-          value={props.url}
-          onChange={(e) => props.onUrl(e.target.value)}
-          aria-invalid={urlError !== undefined}
-          aria-describedby={describedBy('repository', urlError, `${id}-repository-help`)}
-        />
-        <p className="muted small" id={`${id}-repository-help`}>
-          {urlField.state === 'ok' ? (
+      <TextField
+        id={`${id}-repository`}
+        name="repository"
+        label="Repository URL (optional)"
+        placeholder="https://github.com/owner/repo.git"
+        value={props.url}
+        onValue={props.onUrl}
+        help={
+          urlField.state === 'ok' ? (
             <>
               Cloned into <code>/workspace/{urlField.location.directory}</code>.
             </>
           ) : (
             <>https:// or SSH (git@host:owner/repo.git); cloned into /workspace.</>
-          )}
-        </p>
-        {urlError !== undefined && (
-          <p className="field-error" id={`${id}-repository-error`} data-testid="error-repository">
-            {urlError}
-          </p>
-        )}
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-ref`}>Ref (optional)</label>
-        <input
-          id={`${id}-ref`}
-          name="ref"
-          className="input"
-          autoComplete="off"
-          spellCheck={false}
-          list={`${id}-branches`}
-          placeholder={check?.defaultBranch ?? 'default branch'}
-          value={props.gitRef}
-          onChange={(e) => props.onRef(e.target.value)}
-          disabled={urlField.state !== 'ok'}
-          aria-invalid={refError !== undefined}
-          aria-describedby={describedBy('ref', refError, notABranch ? `${id}-ref-help` : undefined)}
-        />
-        <datalist id={`${id}-branches`} data-testid="branch-suggestions">
-          {branches.map((b) => (
-            <option key={b} value={b} />
-          ))}
-        </datalist>
-        {notABranch && (
-          <p className="muted small" id={`${id}-ref-help`}>
-            Not one of its branches: it is cloned if it names a tag or commit.
-          </p>
-        )}
-        {refError !== undefined && (
-          <p className="field-error" id={`${id}-ref-error`} data-testid="error-ref">
-            {refError}
-          </p>
-        )}
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-grantHosts`}>Also use my tokens for (optional)</label>
-        <input
-          id={`${id}-grantHosts`}
-          name="grantHosts"
-          className="input"
-          autoComplete="off"
-          spellCheck={false}
-          placeholder="submodules.example.com"
-          value={props.grantHosts}
-          onChange={(e) => props.onGrantHosts(e.target.value)}
-          disabled={urlField.state !== 'ok'}
-          aria-invalid={grantError !== undefined}
-          aria-describedby={describedBy('grantHosts', grantError, `${id}-grantHosts-help`)}
-        />
-        <p className="muted small" id={`${id}-grantHosts-help`}>
-          Hosts besides the repository&apos;s whose HTTPS token git in the environment may ask for (submodules,
-          dependencies), separated by spaces.
-        </p>
-        {grantError !== undefined && (
-          <p className="field-error" id={`${id}-grantHosts-error`} data-testid="error-grantHosts">
-            {grantError}
-          </p>
-        )}
-      </div>
+          )
+        }
+        error={urlError}
+        errorTestId="error-repository"
+      />
+      <TextField
+        id={`${id}-ref`}
+        name="ref"
+        label="Ref (optional)"
+        list={`${id}-branches`}
+        placeholder={check?.defaultBranch ?? 'default branch'}
+        value={props.gitRef}
+        onValue={props.onRef}
+        disabled={urlField.state !== 'ok'}
+        help={notABranch ? 'Not one of its branches: it is cloned if it names a tag or commit.' : undefined}
+        error={refError}
+        errorTestId="error-ref"
+      />
+      <datalist id={`${id}-branches`} data-testid="branch-suggestions">
+        {branches.map((b) => (
+          <option key={b} value={b} />
+        ))}
+      </datalist>
+      <TextField
+        id={`${id}-grantHosts`}
+        fieldClassName="repo-grant"
+        name="grantHosts"
+        label="Also use my tokens for (optional)"
+        placeholder="submodules.example.com"
+        value={props.grantHosts}
+        onValue={props.onGrantHosts}
+        disabled={urlField.state !== 'ok'}
+        help="Hosts besides the repository's whose HTTPS token git in the environment may ask for (submodules, dependencies), separated by spaces."
+        error={grantError}
+        errorTestId="error-grantHosts"
+      />
       {urlField.state === 'ok' && (
         <SuggestionState
           url={urlField.location.url}
