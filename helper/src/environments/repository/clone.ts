@@ -83,4 +83,3 @@ export async function cloneRepository(
   if (!FULL_SHA.test(commit)) throw new Error(`git rev-parse HEAD printed "${commit.slice(0, 80)}", not a commit`);
   return { commit };
 }
-
