@@ -1,5 +1,5 @@
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { Client, Pool } from 'undici';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import {
   endpoints,
@@ -66,12 +66,16 @@ function buildPath(endpoint: Endpoint, request: { params?: object; query?: objec
  * The typed client for hearthd's API, derived from the same endpoint table hearthd serves:
  * `client.call('getHost', { query: { fresh: true } })` is checked against the contract at
  * compile time.
+ *
+ * It speaks HTTP/1.1 with Node's own `http` module: the `hearth` command starts on every
+ * invocation, and an HTTP library loaded from a bundle costs more than a whole Node start
+ * (bench/cli.ts), while `node:http` is already in the runtime's snapshot.
  */
 export class HearthdClient {
-  private readonly http: Pool;
+  private readonly agent: Agent;
 
   constructor(readonly socketPath: string = DEFAULT_SOCKET) {
-    this.http = new Pool('http://hearthd', { socketPath, connectTimeout: 2_000, connections: 4 });
+    this.agent = new Agent({ keepAlive: true, maxSockets: 4 });
   }
 
   async call<N extends CallableName>(
@@ -80,33 +84,17 @@ export class HearthdClient {
   ): Promise<ResponseOf<N>> {
     const endpoint: Endpoint = endpoints[name];
     const request = (args[0] ?? {}) as { params?: object; query?: object; body?: unknown };
-    let response;
+    const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+    let response: IncomingMessage;
+    let text: string;
     try {
-      response = await this.http.request({
-        method: endpoint.method,
-        path: buildPath(endpoint, request),
-        headers: request.body === undefined ? {} : { 'content-type': 'application/json' },
-        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
-      });
+      response = await this.send(endpoint.method, buildPath(endpoint, request), this.agent, body);
+      text = await readText(response);
     } catch (error) {
       throw this.wrapConnectionError(error);
     }
-    const text = await response.body.text();
-    if (response.statusCode >= 400) {
-      let body: Partial<ErrorBody> = {};
-      try {
-        body = JSON.parse(text) as ErrorBody;
-      } catch {
-        // Not our error shape (a proxy, a crash mid-response): report the status alone.
-      }
-      throw new HearthdError(
-        response.statusCode,
-        body.code ?? 'internal',
-        body.message ?? `HTTP ${response.statusCode}`,
-        body.details,
-        body.hint,
-      );
-    }
+    const status = response.statusCode ?? 0;
+    if (status >= 400) throw errorFrom(status, text, 'internal', `HTTP ${status}`);
     return (text === '' ? undefined : JSON.parse(text)) as ResponseOf<N>;
   }
 
@@ -134,39 +122,20 @@ export class HearthdClient {
   }
 
   private async *sse<T>(path: string, signal?: AbortSignal): AsyncGenerator<T> {
-    // A stream holds its connection for as long as it lives; it gets one of its own so that
-    // calls made meanwhile never queue behind it.
-    const connection = new Client('http://hearthd', { socketPath: this.socketPath, connectTimeout: 2_000 });
-    let response;
+    // A stream holds its connection for as long as it lives; it gets one of its own (no agent)
+    // so that calls made meanwhile never queue behind it.
+    let response: IncomingMessage;
     try {
-      response = await connection.request({
-        method: 'GET',
-        path,
-        headers: { accept: 'text/event-stream' },
-        ...(signal && { signal }),
-      });
+      response = await this.send('GET', path, false, undefined, { accept: 'text/event-stream' }, signal);
     } catch (error) {
-      await connection.destroy();
+      if (signal?.aborted) return;
       throw this.wrapConnectionError(error);
     }
     if (response.statusCode !== 200) {
-      const text = await response.body.text();
-      await connection.destroy();
-      let body: Partial<ErrorBody> = {};
-      try {
-        body = JSON.parse(text) as ErrorBody;
-      } catch {
-        // Not our error shape.
-      }
-      throw new HearthdError(
-        response.statusCode,
-        body.code ?? 'unavailable',
-        body.message ?? `stream refused with HTTP ${response.statusCode}`,
-        body.details,
-        body.hint,
-      );
+      const status = response.statusCode ?? 0;
+      throw errorFrom(status, await readText(response), 'unavailable', `stream refused with HTTP ${status}`);
     }
-    const stream = (Readable.toWeb(response.body) as ReadableStream<Uint8Array>)
+    const stream = (Readable.toWeb(response) as ReadableStream<Uint8Array>)
       .pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>)
       .pipeThrough(new EventSourceParserStream());
     try {
@@ -177,13 +146,46 @@ export class HearthdClient {
       if (signal?.aborted) return;
       throw this.wrapConnectionError(error);
     } finally {
-      response.body.destroy();
-      await connection.destroy();
+      response.destroy();
     }
   }
 
+  private send(
+    method: string,
+    path: string,
+    agent: Agent | false,
+    body?: string,
+    headers: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const request = httpRequest(
+        {
+          socketPath: this.socketPath,
+          method,
+          path,
+          agent,
+          headers: {
+            host: 'hearthd',
+            ...headers,
+            ...(body !== undefined && {
+              'content-type': 'application/json',
+              'content-length': String(Buffer.byteLength(body)),
+            }),
+          },
+          ...(signal && { signal }),
+        },
+        resolve,
+      );
+      request.once('error', reject);
+      request.end(body);
+    });
+  }
+
+  /** Closes the idle connections; a stream that is still being followed ends with its signal. */
   close(): Promise<void> {
-    return this.http.close();
+    this.agent.destroy();
+    return Promise.resolve();
   }
 
   private wrapConnectionError(error: unknown): Error {
@@ -192,4 +194,24 @@ export class HearthdClient {
       return new HearthdUnreachableError(this.socketPath, cause);
     return error as Error;
   }
+}
+
+function readText(response: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    response.once('error', reject);
+  });
+}
+
+/** hearthd's error body, or the status alone when the body is not ours (a crash mid-response). */
+function errorFrom(status: number, text: string, fallback: ErrorCode, fallbackMessage: string): HearthdError {
+  let body: Partial<ErrorBody> = {};
+  try {
+    body = JSON.parse(text) as ErrorBody;
+  } catch {
+    // Not our error shape: report the status alone.
+  }
+  return new HearthdError(status, body.code ?? fallback, body.message ?? fallbackMessage, body.details, body.hint);
 }
