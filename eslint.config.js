@@ -8,7 +8,9 @@ import tseslint from 'typescript-eslint';
  * Dependency direction, enforced here (see ARCHITECTURE.md):
  *   protocol  ← imports nothing of ours and no Node (except protocol/client, the Node client)
  *   helper    → protocol; inside helper/src, layers (HELPER_LAYERS below), bottom to top
- *   main      → protocol (incl. client); never helper
+ *   user      → protocol (incl. client): the user's side shared by the app and the command line
+ *   main      → protocol (incl. client), user; never helper or cli
+ *   cli       → protocol (incl. client), user; never helper, main or renderer
  *   renderer  → protocol types only; never Node, Electron, main, helper or the Node client
  */
 const nodeBuiltins = [
@@ -146,8 +148,28 @@ export default defineConfig(
     ignores: ['main/test/**'],
     rules: restrict([
       {
-        group: ['**/helper/**', '**/renderer/**'],
+        group: ['**/helper/**', '**/renderer/**', '**/cli/**'],
         message: 'main talks to hearthd over its API (#protocol/client), never by importing it.',
+      },
+    ]),
+  },
+  {
+    files: ['cli/**/*.ts'],
+    ignores: ['cli/test/**'],
+    rules: restrict([
+      {
+        group: ['**/helper/**', '**/renderer/**', '**/main/**', 'electron', 'react', 'react-dom'],
+        message: 'hearth talks to hearthd over its API (#protocol/client) and shares only user/ with the app.',
+      },
+    ]),
+  },
+  {
+    files: ['user/**/*.ts'],
+    ignores: ['user/test/**'],
+    rules: restrict([
+      {
+        group: ['**/helper/**', '**/renderer/**', '**/main/**', '**/cli/**', 'electron', 'react', 'react-dom'],
+        message: 'user/ is shared by the app and the command line: it depends on protocol/ only.',
       },
     ]),
   },

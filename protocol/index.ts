@@ -12,3 +12,4 @@ export * from './ipc.js';
 export * from './schemas/images.js';
 export * from './schemas/repositories.js';
 export * from './repository-url.js';
+export * from './schemas/cli.js';

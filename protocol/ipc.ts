@@ -232,7 +232,7 @@ export const ipcInvoke = {
   copyText: { request: CopyText, response: Empty },
   /** Write a log the window holds to a file: Electron asks where; browser mode saves into its directory. */
   saveLog: { request: SaveLogRequest, response: SaveLogResult },
-  /** The user's SSH key, Hearth's ssh_config and whether ~/.ssh/config includes it (main/src/ssh). */
+  /** The user's SSH key, Hearth's ssh_config and whether ~/.ssh/config includes it (user/ssh). */
   getSshSetup: { request: Empty, response: SshSetup },
   /** Make the ed25519 key pair as the user (ssh-keygen), unless one exists. */
   createSshKey: { request: Empty, response: SshSetup },

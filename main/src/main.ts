@@ -17,7 +17,7 @@ import { detectTrayHost } from './core/tray-host.js';
 import { environmentNotices, trayModel, type TrayEnvironment } from './core/tray-model.js';
 import { fitBounds, WindowStateStore } from './core/window-state.js';
 import { TrayView } from './electron/tray.js';
-import { sshPaths } from './ssh/paths.js';
+import { sshPaths } from '../../user/ssh/paths.js';
 
 /**
  * The Electron main process: a thin layer over main/src/core (plain TypeScript, tested without

@@ -1,6 +1,5 @@
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { EventSourceParserStream } from 'eventsource-parser/stream';
 import {
   endpoints,
   type CallableName,
@@ -135,6 +134,9 @@ export class HearthdClient {
       const status = response.statusCode ?? 0;
       throw errorFrom(status, await readText(response), 'unavailable', `stream refused with HTTP ${status}`);
     }
+    // Loaded with the first stream: the web-streams machinery it needs costs every short-lived
+    // client (the `hearth` command) its start otherwise.
+    const { EventSourceParserStream } = await import('eventsource-parser/stream');
     const stream = (Readable.toWeb(response) as ReadableStream<Uint8Array>)
       .pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>)
       .pipeThrough(new EventSourceParserStream());

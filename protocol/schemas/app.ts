@@ -140,7 +140,7 @@ export const AppInfo = Type.Object(
 export type AppInfo = Static<typeof AppInfo>;
 
 // ---------------------------------------------------------------------------------------------
-// SSH on the user's side (main/src/ssh): the key, the Hearth-owned ssh_config, the Include
+// SSH on the user's side (user/ssh): the key, the Hearth-owned ssh_config, the Include
 
 export const SshInclude = OneOf(['present', 'absent', 'inert'], {
   description:

@@ -45,7 +45,7 @@ describe('a real Debian environment on a NAT network, with SSH', skipWhen(NEEDS_
   let restoreTun: (() => Promise<void>) | undefined;
   const envs = new Map<string, Environment>();
 
-  /** `npm run ssh -- <command>` as `member`: the user's side of SSH (key, ssh_config, Include). */
+  /** `hearth ssh-config <command>` as `member`: the user's side of SSH (key, ssh_config, Include). */
   const sshSide = (member: Member, ...command: string[]) =>
     userSideOfSsh(member, world.ws, daemon.paths.socket, ...command);
   /** `ssh <host> <command>` as `member` with the config its side wrote (StrictHostKeyChecking=yes). */
@@ -332,7 +332,7 @@ describe('a real Debian environment on a NAT network, with SSH', skipWhen(NEEDS_
       const oldWeb = envs.get('web')!;
       await client.call('deleteEnvironment', { params: { id: 'web' } });
       envs.delete('web');
-      const key = await sshSide(alice, 'key');
+      const key = await sshSide(alice, 'setup');
       envs.set('web', await create(alice, { name: 'web', class: 'dev', image: oldWeb.image, sshPublicKey: key }));
       const again = await running('web');
       expect(again.id).not.toBe(oldWeb.id);

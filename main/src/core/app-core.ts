@@ -1,5 +1,3 @@
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 import { hearthdCalls, type AppInfo, type HearthdCallName, type IpcEvent, type IpcEventName } from '#protocol';
 import { DEFAULT_APP_SETTINGS, type AppSettingsStore } from './app-settings.js';
 import type { Autostart } from './autostart.js';
@@ -9,8 +7,9 @@ import type { InstallFacts } from './installer-plan.js';
 import { IpcFailure, type IpcHandlers } from './ipc-router.js';
 import { saveLog, type ChooseSavePath } from './save-log.js';
 import { hearthdTopics, SubscriptionHub, type TopicSources } from './subscriptions.js';
-import type { SshPaths } from '../ssh/paths.js';
-import { SshSide } from '../ssh/ssh-side.js';
+import type { SshPaths } from '../../../user/ssh/paths.js';
+import { SshSide } from '../../../user/ssh/ssh-side.js';
+import { isHearthdInstalled } from '../../../user/helper-state.js';
 
 export interface AppCoreOptions {
   shell: AppInfo['shell'];
@@ -41,12 +40,6 @@ export interface AppCoreOptions {
   maxBackoffMs?: number;
 }
 
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
-
 /**
  * Everything the window can ask for, independent of Electron: the connection to hearthd, the
  * installer and the app settings, exposed as the IPC handlers. The Electron main process and the
@@ -64,11 +57,7 @@ export class AppCore {
     this.connection = new ConnectionManager({
       socketPath: options.socketPath,
       bundledVersion: options.appVersion,
-      isInstalled:
-        options.isInstalled ??
-        (async () =>
-          (await exists(join(root, 'etc/systemd/system/hearthd.service'))) ||
-          (await exists(join(root, 'usr/lib/hearth/installed.env')))),
+      isInstalled: options.isInstalled ?? (() => isHearthdInstalled(root)),
       ...(options.initialBackoffMs !== undefined && { initialBackoffMs: options.initialBackoffMs }),
       ...(options.maxBackoffMs !== undefined && { maxBackoffMs: options.maxBackoffMs }),
     });

@@ -7,6 +7,7 @@ import {
   type VersionInfo,
 } from '#protocol';
 import { HearthdClient, HearthdError, HearthdUnreachableError } from '#protocol/client';
+import { HELPER_STATE_MESSAGES, unreachableState } from '../../../user/helper-state.js';
 import { compareVersions } from './versions.js';
 
 export interface ConnectionOptions {
@@ -24,18 +25,6 @@ export interface ConnectionOptions {
 }
 
 type Listener<T> = (value: T) => void;
-
-const MESSAGES: Record<ConnectionState, string> = {
-  connecting: 'Connecting to the Hearth helper…',
-  'not-installed': 'The Hearth helper (hearthd) is not installed on this machine. Install it to run environments.',
-  stopped: 'The Hearth helper is installed but not running. Start it with: sudo systemctl start hearthd',
-  'permission-denied':
-    'You may not use the Hearth helper yet. Re-run "Install helper" to get access, or log out and back in.',
-  connected: 'Connected to the Hearth helper.',
-  'version-mismatch':
-    'The running Hearth helper speaks a different API version than this app. Install the helper again to update it.',
-  unreachable: 'The Hearth helper did not answer.',
-};
 
 /**
  * Keeps one live connection to hearthd: checks its version, follows its event stream, and when
@@ -188,19 +177,8 @@ export class ConnectionManager {
     // hearthd ended the stream (it is stopping or restarting): the next attempt says which.
     if (error instanceof StayError || error instanceof StreamEnded) return;
     if (error instanceof HearthdUnreachableError) {
-      if (error.reason === 'permission-denied') {
-        this.set('permission-denied');
-        return;
-      }
-      if (error.reason === 'refused') {
-        this.set('stopped');
-        return;
-      }
-      if (error.reason === 'no-socket') {
-        this.set((await this.options.isInstalled().catch(() => false)) ? 'stopped' : 'not-installed');
-        return;
-      }
-      this.set('unreachable', { message: `The Hearth helper did not answer: ${error.message}` });
+      const state = await unreachableState(error, this.options.isInstalled);
+      this.set(state, state === 'unreachable' ? { message: `The Hearth helper did not answer: ${error.message}` } : {});
       return;
     }
     if (error instanceof HearthdError) {
@@ -234,7 +212,7 @@ export class ConnectionManager {
     const version = extra.version;
     return {
       state,
-      message: extra.message ?? MESSAGES[state],
+      message: extra.message ?? HELPER_STATE_MESSAGES[state],
       socket: this.options.socketPath,
       bundledVersion: this.options.bundledVersion,
       upgradeAvailable: version !== undefined && compareVersions(this.options.bundledVersion, version.hearthd) > 0,

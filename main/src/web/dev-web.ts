@@ -7,7 +7,7 @@ import { version } from '../../../package.json';
 import { AppCore } from '../core/app-core.js';
 import { IpcFailure, ownerOf } from '../core/ipc-router.js';
 import { saveIntoDirectory } from '../core/save-log.js';
-import { sshPaths } from '../ssh/paths.js';
+import { sshPaths } from '../../../user/ssh/paths.js';
 import { DirectRunner, SudoPromptRunner, type PrivilegedRunner } from '../core/installer.js';
 import { WebBridge } from './bridge-server.js';
 

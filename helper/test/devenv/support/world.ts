@@ -157,21 +157,22 @@ export async function asMember(
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
-const REPO = join(import.meta.dirname, '..', '..', '..', '..');
+/** The bundled `hearth` command that `npm run build` produces: the file the packages ship. */
+export const HEARTH_CLI = join(import.meta.dirname, '..', '..', '..', '..', 'dist', 'cli', 'hearth.cjs');
 
 /**
- * `npm run ssh -- <command>` as `member` inside `ns`: the user's side of SSH (key, ssh_config,
+ * `hearth ssh-config <command>` as `member` inside `ns`: the user's side of SSH (key, ssh_config,
  * Include) against the hearthd at `socket`. Returns its stdout; fails with its stderr.
  */
 export async function userSideOfSsh(member: Member, ns: string, socket: string, ...command: string[]): Promise<string> {
-  const run = await asMember(
-    member,
-    ns,
-    [process.execPath, '--import', 'tsx', 'main/src/ssh/cli.ts', ...command, '--socket', socket],
-    { cwd: REPO, timeout: 60_000 },
-  );
-  if (run.exitCode !== 0) throw new Error(`npm run ssh -- ${command.join(' ')} exited ${run.exitCode}: ${run.stderr}`);
+  const run = await hearthAs(member, ns, socket, ['ssh-config', ...command]);
+  if (run.exitCode !== 0) throw new Error(`hearth ssh-config ${command.join(' ')} exited ${run.exitCode}: ${run.stderr}`);
   return run.stdout.trim();
+}
+
+/** The bundled `hearth` command as `member` inside `ns`, against the hearthd at `socket`. */
+export function hearthAs(member: Member, ns: string, socket: string, args: string[], timeout = 120_000) {
+  return asMember(member, ns, [process.execPath, HEARTH_CLI, '--socket', socket, ...args], { timeout });
 }
 
 /** `ssh <host> <command>` as `member` with the config its side of SSH wrote (strict host key checking). */

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { SshSetup } from '#protocol';
 import { call } from '../../hearth.js';
 
-/** The user's side of SSH, as main keeps it (main/src/ssh): the key, Hearth's ssh_config, the Include. */
+/** The user's side of SSH, as main keeps it (user/ssh): the key, Hearth's ssh_config, the Include. */
 export const sshKeys = { setup: ['ssh-setup'] as const };
 
 export function useSshSetup() {

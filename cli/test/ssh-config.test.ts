@@ -10,13 +10,14 @@ import { HearthdProcess, makePaths, type HearthdPaths } from '../../helper/test/
 import { NEEDS_ROOT, skipWhen } from '../../helper/test/support/skip.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
-const CLI = join(REPO, 'main', 'src', 'ssh', 'cli.ts');
+/** The bundled command, as the packages ship it (npm run build). */
+const CLI = join(REPO, 'dist', 'cli', 'hearth.cjs');
 
 /**
- * `npm run ssh` as a user without the app runs it: a non-root hearth member, against a real
+ * `hearth ssh-config` as a user without the app runs it: a non-root hearth member, against a real
  * hearthd's socket (run as its unit runs it), in a home of the member's own.
  */
-describe('npm run ssh as a hearth member against a real hearthd', skipWhen(NEEDS_ROOT), () => {
+describe('hearth ssh-config as a hearth member against a real hearthd', skipWhen(NEEDS_ROOT), () => {
   let paths: HearthdPaths;
   let daemon: HearthdProcess;
   let member: Member;
@@ -34,16 +35,16 @@ describe('npm run ssh as a hearth member against a real hearthd', skipWhen(NEEDS
     });
   // The options come first so a test's own (a later --socket) wins.
   const asMember = (args: string[]) =>
-    runAsMember(process.execPath, ['--import', 'tsx', CLI, '--socket', paths.socket, '--home', home, ...args]);
+    runAsMember(process.execPath, [CLI, 'ssh-config', '--socket', paths.socket, ...args]);
 
   beforeAll(async () => {
     // The member first: hearthd gives its socket the hearth group only if the group exists.
     member = await ensureMember();
-    paths = await makePaths('hearth-ssh-cli-');
+    paths = await makePaths('hearth-ssh-config-');
     cleanup.push(() => rm(paths.dir, { recursive: true, force: true }));
     daemon = await HearthdProcess.start(paths);
     cleanup.push(() => daemon.dispose());
-    home = await mkdtemp(join(tmpdir(), 'hearth-ssh-cli-home-'));
+    home = await mkdtemp(join(tmpdir(), 'hearth-ssh-config-home-'));
     cleanup.push(() => rm(home, { recursive: true, force: true }));
     await chown(home, member.uid, member.gid);
   }, 60_000);
@@ -66,9 +67,8 @@ describe('npm run ssh as a hearth member against a real hearthd', skipWhen(NEEDS
       expect([s.uid, s.mode & 0o777], file).toEqual([member.uid, mode]);
     }
     expect(setup.stderr).toContain('no environments yet');
-    expect(setup.stderr).toContain('npm run ssh -- include');
-    // `key` prints the same key; a second `setup` keeps it.
-    expect((await asMember(['key'])).stdout.trim()).toBe(key);
+    expect(setup.stderr).toContain('hearth ssh-config include');
+    // A second `setup` keeps the key.
     expect((await asMember(['setup'])).stdout.trim()).toBe(key);
   });
 
@@ -83,14 +83,15 @@ describe('npm run ssh as a hearth member against a real hearthd', skipWhen(NEEDS
     // As the member: ssh refuses an included file owned by anyone but root or whoever runs it.
     const parsed = await runAsMember('ssh', ['-G', '-F', config, 'anything.hearth']);
     expect(parsed.exitCode, parsed.stderr).toBe(0);
-    const removed = await asMember(['include', '--remove']);
+    const removed = await asMember(['remove']);
     expect(removed.exitCode, removed.stderr).toBe(0);
     expect(await readFile(config, 'utf8')).toBe('');
   });
 
-  it('says what is wrong, with a non-zero exit, when hearthd is not there', async () => {
+  it('says what is wrong, with exit code 4, when hearthd is not there', async () => {
     const result = await asMember(['sync', '--socket', join(paths.dir, 'nope.sock')]);
-    expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(/hearth ssh: cannot reach hearthd/);
+    expect(result.exitCode).toBe(4);
+    expect(result.stderr).toContain('hearth: The Hearth helper');
+    expect(result.stderr).toContain(join(paths.dir, 'nope.sock'));
   });
 });

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment } from '#protocol';
-import { includeState } from '../src/ssh/include.js';
-import { sshPaths, type SshPaths } from '../src/ssh/paths.js';
-import { SshSide } from '../src/ssh/ssh-side.js';
+import { includeState } from '../ssh/include.js';
+import { sshPaths, type SshPaths } from '../ssh/paths.js';
+import { SshSide } from '../ssh/ssh-side.js';
 
 const run = promisify(execFile);
 const uid = process.getuid!();

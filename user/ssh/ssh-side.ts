@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import writeFileAtomic from 'write-file-atomic';
 import type { Environment, SshSetup } from '#protocol';
 import { readIncludeState, includeLine, setInclude } from './include.js';
 import { ensureHearthDir, ensureKeyPair, readPublicKey } from './key-pair.js';
 import type { SshPaths } from './paths.js';
 import { renderKnownHosts, renderSshConfig, sshEntries } from './ssh-config.js';
+import { writeAtomic } from './on-demand.js';
 
 export interface SshSideOptions {
   paths: SshPaths;
@@ -27,7 +27,7 @@ async function readOrNull(path: string): Promise<string | null> {
 /** Writes `text` only when it differs, so a sync that changes nothing touches nothing. */
 async function writeIfChanged(path: string, text: string): Promise<boolean> {
   if ((await readOrNull(path)) === text) return false;
-  await writeFileAtomic(path, text, { mode: 0o600 });
+  await writeAtomic(path, text, { mode: 0o600 });
   return true;
 }
 

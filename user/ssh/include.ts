@@ -1,8 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import type { SshInclude } from '#protocol';
 import { configPath, type SshPaths } from './paths.js';
+import { writeAtomic } from './on-demand.js';
 
 /**
  * The one line Hearth adds to the user's ~/.ssh/config, and only with their consent. It goes at
@@ -59,7 +59,7 @@ export async function setInclude(paths: SshPaths, enabled: boolean): Promise<Ssh
     // An inert copy of the line is the user's to keep or delete; ours goes on top regardless.
     await mkdir(dirname(paths.userConfig), { recursive: true, mode: 0o700 });
     const rest = text ?? '';
-    await writeFileAtomic(paths.userConfig, `${MARKER}\n${line}\n\n${rest}`, text === null ? { mode: 0o600 } : {});
+    await writeAtomic(paths.userConfig, `${MARKER}\n${line}\n\n${rest}`, text === null ? { mode: 0o600 } : {});
     return 'present';
   }
   if (text === null) return 'absent';
@@ -69,6 +69,6 @@ export async function setInclude(paths: SshPaths, enabled: boolean): Promise<Ssh
   if (lines[start] !== line) return state;
   // Only the lines we wrote, and the blank line we put after them.
   const end = lines[start + 1] === '' ? start + 2 : start + 1;
-  await writeFileAtomic(paths.userConfig, lines.slice(end).join('\n'));
+  await writeAtomic(paths.userConfig, lines.slice(end).join('\n'));
   return includeState(lines.slice(end).join('\n'), line);
 }

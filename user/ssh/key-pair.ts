@@ -1,7 +1,6 @@
 import { lstat, mkdir, readFile, rename, chmod, rm } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
-import { execa } from 'execa';
-import writeFileAtomic from 'write-file-atomic';
+import { runProgram, writeAtomic } from './on-demand.js';
 import type { SshPaths } from './paths.js';
 
 /**
@@ -56,15 +55,15 @@ export async function ensureKeyPair(paths: SshPaths): Promise<string> {
   if (await exists(paths.key)) {
     // A private key whose public half went missing is still the user's key: never replace it,
     // derive the public line from it again.
-    const { stdout } = await execa('ssh-keygen', ['-y', '-f', paths.key], { stdin: 'ignore' });
-    await writeFileAtomic(paths.publicKey, `${stdout.trim()} ${keyComment()}\n`, { mode: 0o644 });
+    const stdout = await runProgram('ssh-keygen', ['-y', '-f', paths.key]);
+    await writeAtomic(paths.publicKey, `${stdout.trim()} ${keyComment()}\n`, { mode: 0o644 });
     return (await readFile(paths.publicKey, 'utf8')).trim();
   }
   const temp = `${paths.key}.new-${process.pid}`;
   await rm(temp, { force: true });
   await rm(`${temp}.pub`, { force: true });
   try {
-    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', keyComment(), '-f', temp], { stdin: 'ignore' });
+    await runProgram('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', keyComment(), '-f', temp]);
     await rename(`${temp}.pub`, paths.publicKey);
     await rename(temp, paths.key);
   } finally {
