@@ -166,7 +166,8 @@ export const HEARTH_CLI = join(import.meta.dirname, '..', '..', '..', '..', 'dis
  */
 export async function userSideOfSsh(member: Member, ns: string, socket: string, ...command: string[]): Promise<string> {
   const run = await hearthAs(member, ns, socket, ['ssh-config', ...command]);
-  if (run.exitCode !== 0) throw new Error(`hearth ssh-config ${command.join(' ')} exited ${run.exitCode}: ${run.stderr}`);
+  if (run.exitCode !== 0)
+    throw new Error(`hearth ssh-config ${command.join(' ')} exited ${run.exitCode}: ${run.stderr}`);
   return run.stdout.trim();
 }
 
