@@ -63,38 +63,37 @@ export async function createEnvironment(context: CliContext, name: string, optio
     return ExitCode.ok;
   }
 
-  const spinner = yoctoSpinner({ stream: terminal.streams.stderr });
+  // Ctrl-C is perform()'s to answer (it aborts the wait, and the environment keeps going), not the
+  // spinner's, whose own handler would exit at once without a word.
+  const spinner = terminal.progress
+    ? yoctoSpinner({ stream: terminal.streams.stderr, handleSignals: false })
+    : undefined;
   let env: Environment | undefined;
   try {
     env = await untilSettled(context, create, (update) => {
       env = update;
+      if (spinner === undefined) return;
       spinner.text = `${update.name}: ${terminal.guest(progressOf(update), 'stderr')}`;
-      if (terminal.progress && !spinner.isSpinning) spinner.start();
+      if (!spinner.isSpinning) spinner.start();
     });
   } catch (error) {
-    if (context.signal.aborted && env !== undefined) {
-      spinner.stop();
-      terminal.say(
-        `hearth: interrupted; ${env.name} keeps ${env.state === 'creating' ? 'being created' : 'starting'} (hearth ls)`,
-      );
-      return ExitCode.interrupted;
-    }
-    spinner.stop();
-    throw error;
+    if (!context.signal.aborted || env === undefined) throw error;
+    terminal.say(
+      `hearth: interrupted; ${env.name} keeps ${env.state === 'creating' ? 'being created' : 'starting'} (hearth ls)`,
+    );
+    return ExitCode.interrupted;
+  } finally {
+    spinner?.stop();
   }
   await context.ssh.sync();
+  if (terminal.json) terminal.data(env);
   if (env.state === 'running') {
-    spinner.stop();
-    if (terminal.json) terminal.data(env);
     terminal.say(`${terminal.colors.green('✓')} ${env.name} is running`);
     reachOut(context, env);
     return ExitCode.ok;
   }
-  spinner.stop();
-  if (terminal.json) terminal.data(env);
-  terminal.say(
-    `${terminal.colors.red('✗')} ${env.name} is ${env.state}: ${terminal.guest(env.reason ?? 'no reason given', 'stderr')}`,
-  );
+  const reason = terminal.guest(env.reason ?? 'no reason given', 'stderr');
+  terminal.say(`${terminal.colors.red('✗')} ${env.name} is ${env.state}: ${reason}`);
   terminal.say(`  its log: hearth logs ${env.name} --source events`);
   return ExitCode.failed;
 }

@@ -49,6 +49,8 @@ export async function untilSettled(
       const event = next.value;
       if (event.type !== 'environment' || event.environment.id !== current.id) continue;
       if (event.change === 'deleted') throw new Error(`${current.name} was deleted meanwhile`);
+      // The create's own answer can be newer than the events still queued behind it.
+      if (event.environment.updatedAt < current.updatedAt) continue;
       current = event.environment;
       onUpdate(current);
     }
