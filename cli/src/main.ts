@@ -19,6 +19,14 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
+// `hearth ls | head`: the reader has what it wanted; a closed pipe is not an error to report.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(ExitCode.ok);
+    throw error;
+  });
+}
+
 main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`hearth: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = ExitCode.failed;

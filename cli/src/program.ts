@@ -24,13 +24,13 @@ function positiveInteger(value: string): number {
  */
 export function buildProgram(): Command {
   const program = new Command('hearth')
-    .description('Development environments as VMs on your own Linux workstation, driven by hearthd.')
+    .description('Development environments as VMs on your own Linux workstation.')
     .version(CLI_VERSION, '-V, --version', 'print the version of this command')
     .addHelpText('after', EXIT_CODES_HELP);
 
   program
     .command('doctor')
-    .description('check whether this machine can run environments, and how to fix what it cannot')
+    .description('can this machine run environments? each check, and how to fix it')
     .option('--cached', "hearthd's last report instead of probing now")
     .addOption(json())
     .addHelpText('after', examples(['hearth doctor', 'hearth doctor --json | jq .verdict']))
@@ -39,14 +39,14 @@ export function buildProgram(): Command {
   program
     .command('ls')
     .alias('list')
-    .description('list your environments with their state, address and live figures')
+    .description('list your environments: state, address, live figures')
     .addOption(json())
     .addHelpText('after', examples(['hearth ls', 'hearth ls --json | jq -r ".environments[].name"']))
     .action((_options, command) => perform(command, listEnvironments));
 
   program
     .command('create')
-    .description('create an environment (and start it), optionally with a repository cloned into /workspace')
+    .description('create an environment, with a repository in /workspace')
     .argument('<name>', 'a DNS label: a-z, 0-9 and inner hyphens; reached as <name>.hearth')
     .option('--repo <url>', 'a repository to clone (https://… or ssh://…, or git@host:path)')
     .option('--ref <ref>', "a branch, tag or full commit to check out (default: the remote's default branch)")
@@ -68,7 +68,7 @@ export function buildProgram(): Command {
 
   program
     .command('start')
-    .description('start stopped environments')
+    .description('start environments')
     .argument('<env...>', 'environment names (or ids)')
     .addOption(json())
     .addHelpText('after', examples(['hearth start web', 'hearth start web api']))
@@ -76,7 +76,7 @@ export function buildProgram(): Command {
 
   program
     .command('stop')
-    .description('stop environments (the power button: the guest shuts down cleanly)')
+    .description('stop environments (the guest shuts down cleanly)')
     .argument('<env...>', 'environment names (or ids)')
     .option('--force', 'kill the VM at once instead of asking the guest to shut down')
     .addOption(json())
@@ -94,7 +94,7 @@ export function buildProgram(): Command {
   program
     .command('rm')
     .alias('delete')
-    .description('delete environments and their disks (asks first on a terminal)')
+    .description('delete environments and their disks')
     .argument('<env...>', 'environment names (or ids)')
     .option('-y, --yes', 'do not ask')
     .addOption(json())
@@ -103,7 +103,7 @@ export function buildProgram(): Command {
 
   program
     .command('logs')
-    .description("show an environment's console or event log, or hearthd's own")
+    .description("show an environment's console or events, or hearthd's log")
     .argument('[env]', 'environment name (or id)')
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
     .option('-n, --tail <lines>', 'the last N lines (default 200)', positiveInteger)
@@ -123,7 +123,7 @@ export function buildProgram(): Command {
 
   program
     .command('ssh')
-    .description('open a shell in an environment, or run a command there, over OpenSSH')
+    .description('open a shell in an environment, or run a command there')
     .argument('<env>', 'environment name (or id)')
     .argument('[command...]', 'a command to run instead of a shell (after --)')
     .addHelpText('after', examples(['hearth ssh web', 'hearth ssh web -- git -C /workspace/site status']))
@@ -131,7 +131,7 @@ export function buildProgram(): Command {
 
   program
     .command('ssh-config')
-    .description("set up `ssh <name>.hearth`: your key, Hearth's ssh_config and the Include in ~/.ssh/config")
+    .description('set up `ssh <name>.hearth` for your own ssh')
     .addArgument(
       new Argument(
         '<action>',
@@ -148,7 +148,7 @@ export function buildProgram(): Command {
 
   program
     .command('version')
-    .description('print the versions of this command, hearthd and the API')
+    .description('versions of this command, hearthd and the API')
     .addOption(json())
     .addHelpText('after', examples(['hearth version', 'hearth version --json']))
     .action((_options, command) => perform(command, showVersion));
@@ -159,9 +159,9 @@ export function buildProgram(): Command {
 /** The options every verb takes, before or after it (`hearth --socket S ls` = `hearth ls --socket S`). */
 function globalOptions(): Option[] {
   return [
-    new Option('--socket <path>', "hearthd's socket (default: $HEARTH_SOCKET, else /run/hearth/hearthd.sock)"),
-    new Option('--no-color', 'no colours (also when NO_COLOR is set, or output is not a terminal)'),
-    new Option('--raw', "print a guest's text as it is, escape sequences and all"),
+    new Option('--socket <path>', "hearthd's socket (default: $HEARTH_SOCKET or /run/hearth/hearthd.sock)"),
+    new Option('--no-color', 'no colours (nor with NO_COLOR, or on a pipe)'),
+    new Option('--raw', "a guest's text as it is, escape sequences and all"),
   ];
 }
 

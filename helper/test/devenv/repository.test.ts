@@ -11,7 +11,16 @@ import { NEEDS_ROOT, skipWhen } from '../support/skip.js';
 import { useTunLikeDistributions } from '../support/tun.js';
 import { asUnit, unitProfile } from '../support/unit-profile.js';
 import { requestAs } from '../support/request-as.js';
-import { ensureDeveloper, sshAs, userSideOfSsh, makeWorld, WORLD, type Member, type World } from './support/world.js';
+import {
+  ensureDeveloper,
+  hearthAs,
+  sshAs,
+  userSideOfSsh,
+  makeWorld,
+  WORLD,
+  type Member,
+  type World,
+} from './support/world.js';
 import { SecretsCanary } from './support/secrets-canary.js';
 
 /**
@@ -187,6 +196,19 @@ describe('a repository in the environment, over HTTPS and SSH', skipWhen(NEEDS_R
       });
       const only = onlyOnBranch('feature');
       expect(await sshOk('web', `cat /workspace/app/${only.file}`)).toBe(only.content.trim());
+      // The same through the command line: `hearth ssh` with Hearth's own ssh_config, the remote
+      // command's output and exit code passed through.
+      const viaCli = await hearthAs(alice, world.ws, daemon.paths.socket, [
+        'ssh',
+        'web',
+        '--',
+        'cat',
+        `/workspace/app/${only.file}`,
+      ]);
+      expect(viaCli.exitCode, viaCli.stderr).toBe(0);
+      expect(viaCli.stdout.trim()).toBe(only.content.trim());
+      const failing = await hearthAs(alice, world.ws, daemon.paths.socket, ['ssh', 'web', '--', 'sh', '-c', 'exit 7']);
+      expect(failing.exitCode).toBe(7);
       expect(await sshOk('web', 'git -C /workspace/app log -1 --format=%H')).toBe(feature);
       expect(await sshOk('web', 'git -C /workspace/app config user.email')).toBe('alice@example.test');
 
