@@ -11,7 +11,7 @@ import { scanSource, scanTable, TABLES, type Found } from './support/program-sca
  */
 
 const REPO = resolve(import.meta.dirname, '..', '..');
-const SCANNED = ['helper', 'main', 'e2e', 'scripts', 'bench'];
+const SCANNED = ['helper', 'main', 'cli', 'user', 'e2e', 'scripts', 'bench'];
 
 /**
  * Programs executed but deliberately not prerequisites, each with why. Shell builtins and the
