@@ -147,6 +147,17 @@ describe('hearth against a real hearthd', skipWhen(NEEDS_ROOT), () => {
     const start = await run(['start', 'alpha']);
     expect(start.exitCode, start.stderr).toBe(0);
     await waitForState(client, 'alpha', 'running', 120_000);
+    const startedAt = (await client.call('getEnvironment', { params: { id: 'alpha' } })).startedAt;
+    const restart = await run(['restart', 'alpha', '--json']);
+    expect(restart.exitCode, restart.stderr).toBe(0);
+    assertMatches(EnvironmentList, JSON.parse(restart.stdout));
+    await eventually(
+      async () => {
+        const env = await client.call('getEnvironment', { params: { id: 'alpha' } });
+        return env.state === 'running' && env.startedAt !== startedAt;
+      },
+      { what: 'alpha to run again after its restart', timeoutMs: 120_000 },
+    );
     // Without a terminal to ask on, deleting needs --yes: a usage error, nothing deleted.
     const unasked = await run(['rm', 'beta']);
     expect(unasked.exitCode).toBe(2);
@@ -191,6 +202,28 @@ describe('hearth against a real hearthd', skipWhen(NEEDS_ROOT), () => {
       await client.close();
     }
   }, 180_000);
+
+  it('finds hearthd by --socket before or after the verb, else HEARTH_SOCKET', async () => {
+    const env = { HOME: home };
+    expect((await hearth(null, ['ls', '--json', '--socket', paths.socket], { env })).exitCode).toBe(0);
+    expect((await hearth(null, ['--socket', paths.socket, 'ls', '--json'], { env })).exitCode).toBe(0);
+    const fromEnv = await hearth(null, ['version', '--json'], { env: { ...env, HEARTH_SOCKET: paths.socket } });
+    expect(fromEnv.exitCode, fromEnv.stderr).toBe(0);
+    // The flag wins over the variable.
+    const both = await hearth(null, ['ls', '--socket', join(paths.dir, 'absent.sock')], {
+      env: { ...env, HEARTH_SOCKET: paths.socket },
+    });
+    expect(both.exitCode).toBe(4);
+  });
+
+  it("logs --hearthd prints hearthd's own log", async () => {
+    const log = await run(['logs', '--hearthd', '--tail', '20']);
+    expect(log.exitCode, log.stderr).toBe(0);
+    expect(log.stdout.trim().split('\n').length).toBeGreaterThan(0);
+    expect(log.stdout).toMatch(/^\d{4}-\d\d-\d\dT\S+ +(info|warn|debug|error) /m);
+    expect((await run(['logs', 'alpha', '--hearthd'])).exitCode).toBe(2);
+    expect((await run(['logs'])).exitCode).toBe(2);
+  });
 
   it('errors: hearthd words and exit 1, usage 2, unreachable 4 with the app words', async () => {
     const missing = await run(['start', 'nope']);

@@ -34,7 +34,7 @@ async function writeIfChanged(path: string, text: string): Promise<boolean> {
 /**
  * The user's side of SSH as one service: the key pair, the Hearth-owned ssh_config and
  * known_hosts kept in step with the environment list, and the Include consent. The app and the
- * `npm run ssh` command both use it, so the two can never write different files.
+ * `hearth` command (user/ is shared by both) use it, so the two can never write different files.
  */
 export class SshSide {
   private running: Promise<unknown> = Promise.resolve();

@@ -1,4 +1,4 @@
-import type { Environment } from '#protocol';
+import type { Environment, EnvironmentList } from '#protocol';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { describeFailure } from '../failure.js';
@@ -15,15 +15,14 @@ async function eachEnvironment(
   context: CliContext,
   names: readonly string[],
   verb: Verb,
-  act: (name: string) => Promise<Environment | undefined>,
+  act: (name: string) => Promise<Environment>,
 ): Promise<ExitCode> {
   const { terminal } = context;
   let worst: ExitCode = ExitCode.ok;
   const results: Environment[] = [];
   for (const name of names) {
     try {
-      const env = await act(name);
-      if (env !== undefined) results.push(env);
+      results.push(await act(name));
       if (!terminal.json) terminal.say(`${name}: ${DOING[verb]}`);
     } catch (error) {
       const failure = await describeFailure(error);
@@ -34,7 +33,7 @@ async function eachEnvironment(
       worst = failure.exitCode;
     }
   }
-  if (terminal.json && verb !== 'rm') terminal.data({ environments: results });
+  if (terminal.json) terminal.data({ environments: results } satisfies EnvironmentList);
   return worst;
 }
 
@@ -85,8 +84,5 @@ export async function removeEnvironments(
       prompt.close();
     }
   }
-  return eachEnvironment(context, names, 'rm', async (id) => {
-    await context.client.call('deleteEnvironment', { params: { id } });
-    return undefined;
-  });
+  return eachEnvironment(context, names, 'rm', (id) => context.client.call('deleteEnvironment', { params: { id } }));
 }
