@@ -22,9 +22,9 @@ export async function doctor(context: CliContext, options: { fresh?: boolean }):
     warn: c.yellow('!'),
     fail: c.red('✗'),
   };
-  terminal.out(
-    `${report.distro.name}${report.distro.version ? ` ${report.distro.version}` : ''}, kernel ${report.kernel} (${report.arch})`,
-  );
+  const { name, version } = report.distro;
+  const distro = version !== undefined && !name.includes(version) ? `${name} ${version}` : name;
+  terminal.out(`${distro}, kernel ${report.kernel} (${report.arch})`);
   terminal.out();
   for (const check of report.checks) {
     terminal.out(`${mark[check.status]} ${check.title}: ${check.detail}`);
