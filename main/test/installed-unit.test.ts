@@ -202,28 +202,35 @@ describe('the installed hearthd unit, in a machine booted with systemd-nspawn', 
     expect(ls.exitCode, ls.stderr).toBe(0);
     expect(JSON.parse(ls.stdout)).toMatchObject({ environments: [] });
 
-    await m().ok(['systemctl', 'stop', 'hearthd']);
-    try {
-      const stopped = await m().exec(['hearth', 'ls', '--json'], ALICE);
-      expect(stopped.exitCode, `${stopped.stdout}${stopped.stderr}`).toBe(4);
-      expect(stopped.stderr).toContain('installed but not running');
-      expect(stopped.stdout).toBe('');
-    } finally {
-      await m().ok(['systemctl', 'start', 'hearthd']);
-    }
-    await eventually(
-      async () => {
-        const answer = await api(m(), ALICE, 'GET', '/v1/version');
-        if (answer.status !== 200) throw new Error(`hearthd answers ${answer.status}`);
-      },
-      { what: 'hearthd to answer again after a start', timeoutMs: 30_000 },
-    );
     // The package's link goes with the package (before-remove runs unlink-cli; not on upgrade).
     await m().ok(['sh', '/opt/hearth-package-scripts/before-remove.sh', 'upgrade']);
     expect((await m().ok(['readlink', '/usr/bin/hearth'])).trim()).toBe('/usr/lib/hearth/hearth');
     const unlink = await m().exec(['bash', `${PACKAGED}/hearth-install.sh`, 'unlink-cli', '--link', '/usr/bin/hearth']);
     expect(unlink.stdout).toMatch(/^::result unlink changed removed \/usr\/bin\/hearth$/m);
     expect((await m().exec(['hearth', 'version'], ALICE)).exitCode).not.toBe(0);
+
+    await m().ok(['systemctl', 'stop', 'hearthd']);
+    try {
+      const stopped = await m().exec(['/usr/lib/hearth/hearth', 'ls', '--json'], ALICE);
+      expect(stopped.exitCode, `${stopped.stdout}${stopped.stderr}`).toBe(4);
+      expect(stopped.stderr).toContain('installed but not running');
+      expect(stopped.stdout).toBe('');
+    } finally {
+      await m().ok(['systemctl', 'start', 'hearthd']);
+    }
+    let last = '';
+    await eventually(
+      async () => {
+        const answer = await api(m(), ALICE, 'GET', '/v1/version');
+        last = `${answer.status} ${answer.curlError}`;
+        if (answer.status !== 200) throw new Error(`hearthd answers ${last}`);
+      },
+      {
+        what: 'hearthd to answer alice again after a start',
+        timeoutMs: 60_000,
+        context: async () => `${last}\n${await m().ok(['ls', '-la', '/run/hearth'])}\n${await journal(m())}`,
+      },
+    );
   }, 240_000);
 
   it('creates, boots (TCG), stops, starts and deletes a VM for alice through the socket', async () => {

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { access, lstat, readlink, realpath, stat } from 'node:fs/promises';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import type { CliStatus } from '#protocol';
 
 /** Where the install script puts the command (hearth-install.sh install): root-owned, 0755. */
@@ -28,6 +28,21 @@ const exists = (path: string) =>
     () => false,
   );
 
+/**
+ * Follows links as if `root` were /: an absolute link below a scratch root means a path below that
+ * root, not on this machine. Without a root, the system's own resolution.
+ */
+async function resolve(path: string, root: string | undefined): Promise<string> {
+  if (root === undefined) return realpath(path);
+  let current = path;
+  for (let hops = 0; hops < 16; hops += 1) {
+    if (!(await lstat(join(root, current))).isSymbolicLink()) return current;
+    const next = await readlink(join(root, current));
+    current = isAbsolute(next) ? next : join(dirname(current), next);
+  }
+  throw new Error(`too many levels of links at ${path}`);
+}
+
 /** The first executable regular file called `name` in PATH's absolute directories, as a shell finds it. */
 export async function findOnPath(name: string, pathEnv: string, root?: string): Promise<string | null> {
   for (const dir of pathEnv.split(delimiter)) {
@@ -35,7 +50,7 @@ export async function findOnPath(name: string, pathEnv: string, root?: string): 
     if (!isAbsolute(dir)) continue;
     const candidate = join(dir, name);
     try {
-      const file = below(root, candidate);
+      const file = below(root, await resolve(candidate, root));
       if (!(await stat(file)).isFile()) continue;
       await access(file, constants.X_OK);
       return candidate;
@@ -51,16 +66,7 @@ export async function cliStatus(options: CliStatusOptions): Promise<CliStatus> {
   const { root } = options;
   const pathEnv = options.pathEnv ?? (root === undefined ? (process.env.PATH ?? '') : '/usr/local/bin:/usr/bin:/bin');
   const command = await findOnPath('hearth', pathEnv, root);
-  let target: string | null = null;
-  if (command !== null) {
-    // Below a scratch root an absolute link points outside it: read the link, do not follow it.
-    target =
-      root === undefined
-        ? await realpath(command).catch(() => null)
-        : (await lstat(below(root, command))).isSymbolicLink()
-          ? await readlink(below(root, command))
-          : command;
-  }
+  const target = command === null ? null : await resolve(command, root).catch(() => null);
   const installed = await exists(below(root, CLI_INSTALLED_PATH));
   const linkTaken = await exists(below(root, CLI_LINK_PATH));
   return {
