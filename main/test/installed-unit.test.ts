@@ -224,6 +224,7 @@ describe('the installed hearthd unit, in a machine booted with systemd-nspawn', 
         const answer = await api(m(), ALICE, 'GET', '/v1/version');
         last = `${answer.status} ${answer.curlError}`;
         if (answer.status !== 200) throw new Error(`hearthd answers ${last}`);
+        return answer;
       },
       {
         what: 'hearthd to answer alice again after a start',

@@ -24,7 +24,7 @@ export interface AppCoreOptions {
   /** Default: hearthd counts as installed when its unit or installed.env exists. */
   isInstalled?: () => Promise<boolean>;
   autostart: Autostart | null;
-  /** Settings → Command line: whether to offer the /usr/local/bin/hearth link (default: no; root from installOverrides). */
+  /** Settings → Command line: whether to offer the /usr/local/bin/hearth link (default: only into an installOverrides root). */
   cli?: CliStatusOptions;
   trayAvailable: () => boolean;
   /** The app's own preferences (close action); null in browser mode, where there is no window to close. */
@@ -129,10 +129,11 @@ export class AppCore {
       getInstallRun: () => Promise.resolve(this.installer.run),
       getCliStatus: () =>
         cliStatus(
-          options.cli ?? {
-            offerLink: false,
-            ...(options.installOverrides?.root !== undefined && { root: options.installOverrides.root }),
-          },
+          // Development against a scratch root (dev:web --install-root) may link there: nothing outside it changes.
+          options.cli ??
+            (options.installOverrides?.root === undefined
+              ? { offerLink: false }
+              : { offerLink: true, root: options.installOverrides.root }),
         ),
       runInstaller: async (request) => {
         try {
