@@ -104,6 +104,16 @@ describe('the hearth command and the app executable in the packages', () => {
     expect(config.linux.desktop.entry.StartupWMClass).toBe('Hearth');
     const { APP_ICON_NAME } = await import('../src/core/autostart.js');
     expect(APP_ICON_NAME).toBe(config.linux.executableName);
+    // Our after-install stands in for electron-builder's: the AppArmor profile (Ubuntu 24.04+ lets
+    // only profiled programs use user namespaces, which Chromium's sandbox needs) goes where
+    // electron-builder's after-remove template deletes it, under the executable's name.
+    const after = await readFile(join(repo, config.deb.afterInstall), 'utf8');
+    expect(after).toContain(`cp -f "$profile" /etc/apparmor.d/${config.linux.executableName}`);
+    const templates = join(require.resolve('app-builder-lib/package.json'), '..', 'templates', 'linux');
+    expect(await readFile(join(templates, 'after-remove.tpl'), 'utf8')).toContain(
+      "APPARMOR_PROFILE_DEST='/etc/apparmor.d/${executable}'",
+    );
+    expect(after).toMatch(/chmod 4755 "\$app\/chrome-sandbox"/);
   });
 
   it("leaves /usr/bin/hearth to us: electron-builder's own scripts touch only /usr/bin/<executableName>", async () => {
