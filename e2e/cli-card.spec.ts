@@ -6,10 +6,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevWeb } from '../main/src/web/dev-web.js';
 import { seedScratchRoot } from '../main/test/support/scratch-root.js';
-import { expectNoSeriousViolations } from './support/axe.js';
+import { shootAndCheck } from './support/axe.js';
 import { artifactPath, launchChromium, openRoute } from './support/browser.js';
 import { cannotRunGuiSpec, RENDERER } from './support/gui-stack.js';
-import { shoot } from './support/screenshots.js';
 import { skipWhen } from '../helper/test/support/skip.js';
 
 const skip = cannotRunGuiSpec('cli-card');
@@ -90,8 +89,8 @@ describe('Settings → Command line in the browser', skipWhen(skip), () => {
 
     await card.scrollIntoViewIfNeeded();
     await card.screenshot({ path: await artifactPath('settings-cli-linked.png') });
-    await shoot(page, 'settings-cli');
-    await expectNoSeriousViolations(page, 'settings with the command line card');
+    // The whole page in light and dark, each checked with axe.
+    await shootAndCheck(page, 'settings-cli');
     expect(pageErrors).toEqual([]);
   }, 120_000);
 });
