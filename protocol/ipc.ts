@@ -5,7 +5,15 @@ import { HearthEvent } from './events.js';
 import { OneOf } from './schemas/common.js';
 import { EnvironmentParams, LogLinesEvent, LogSource } from './schemas/environments.js';
 import { HearthdLogEntriesEvent, LogLevel } from './schemas/hearthd-log.js';
-import { AppInfo, CloseAction, ConnectionStatus, InstallRequest, InstallRun, SshSetup } from './schemas/app.js';
+import {
+  AppInfo,
+  CliStatus,
+  CloseAction,
+  ConnectionStatus,
+  InstallRequest,
+  InstallRun,
+  SshSetup,
+} from './schemas/app.js';
 
 /**
  * The renderer ↔ main contract (`window.hearth`), declared once. The main process validates every
@@ -228,6 +236,8 @@ export const ipcInvoke = {
   /** Reconnect now instead of waiting for the next backoff step. */
   reconnect: { request: Empty, response: ConnectionStatus },
   getInstallRun: { request: Empty, response: Type.Union([InstallRun, Type.Null()]) },
+  /** Whether `hearth` is on PATH and where; whether the app may offer to link it (runInstaller link-cli). */
+  getCliStatus: { request: Empty, response: CliStatus },
   runInstaller: { request: InstallRequest, response: InstallRun },
   copyText: { request: CopyText, response: Empty },
   /** Write a log the window holds to a file: Electron asks where; browser mode saves into its directory. */

@@ -11,8 +11,8 @@
 #   ::fail <id> <message>    the step failed; the script exits 1
 #
 # Usage:
-#   hearth-install.sh install   [--root DIR] [--user NAME] [--hearthd FILE] [--node FILE] [--version V]
-#                               [--progress FILE] [--no-start]
+#   hearth-install.sh install   [--root DIR] [--user NAME] [--hearthd FILE] [--node FILE] [--cli FILE]
+#                               [--version V] [--progress FILE] [--no-start]
 #   hearth-install.sh uninstall [--root DIR] [--purge] [--progress FILE]
 #   hearth-install.sh build-image [--root DIR] [--progress FILE]
 #                               the local Debian image: runs the installed hearthd's build-image
@@ -23,12 +23,22 @@
 #                    Cloud Hypervisor release and its firmware into /var/lib/hearth/vmm/ (steps
 #                    download, verify-digest, firmware, install-vmm, with ::progress lines)
 #
+#   hearth-install.sh link-cli   [--root DIR] [--link PATH] [--progress FILE]
+#   hearth-install.sh unlink-cli [--root DIR] [--link PATH] [--progress FILE]
+#                    the `hearth` command on PATH: a symbolic link PATH -> /usr/lib/hearth/hearth
+#                    (PATH is /usr/local/bin/hearth, the default, for the AppImage's offer, or
+#                    /usr/bin/hearth for the deb and rpm maintainer scripts). link-cli never replaces
+#                    a file that is not that link; unlink-cli removes only that link
+#
 #   --root DIR       install into DIR instead of / (scratch roots for tests and image builds):
 #                    nothing outside DIR is touched and no service is started
 #   --user NAME      the person to give socket access (default: whoever ran pkexec or sudo)
 #   --hearthd FILE   the bundled hearthd (default: hearthd.mjs next to this script); its native
 #                    module koffi.node is taken from beside it, as hearthd loads it from beside itself
 #   --node FILE      the Node runtime to install for it (default: node next to this script)
+#   --cli FILE       the bundled `hearth` command (default: hearth.cjs next to this script), installed
+#                    as /usr/lib/hearth/hearth; a build without it (development) installs hearthd alone
+#   --link PATH      link-cli/unlink-cli: /usr/local/bin/hearth (default) or /usr/bin/hearth
 #   --version V      the hearthd version being installed (default: VERSION next to this script)
 #   --progress FILE  also append progress lines to FILE, written with the caller's own identity
 #   --no-start       install and enable, but do not start (package builds, image builds)
@@ -47,6 +57,8 @@ root=/
 user=
 hearthd_src=$here/hearthd.mjs
 node_src=$here/node
+cli_src=$here/hearth.cjs
+link=/usr/local/bin/hearth
 version=$(cat -- "$here/VERSION" 2>/dev/null || echo unknown)
 progress=
 start=1
@@ -58,6 +70,8 @@ while [ $# -gt 0 ]; do
     --user) user=$2; shift 2 ;;
     --hearthd) hearthd_src=$2; shift 2 ;;
     --node) node_src=$2; shift 2 ;;
+    --cli) cli_src=$2; shift 2 ;;
+    --link) link=$2; shift 2 ;;
     --version) version=$2; shift 2 ;;
     --progress) progress=$2; shift 2 ;;
     --no-start) start=0; shift ;;
@@ -66,8 +80,13 @@ while [ $# -gt 0 ]; do
     *) echo "hearth-install.sh: unknown option $1" >&2; exit 64 ;;
   esac
 done
-case $action in install | uninstall | build-image | install-cloud-hypervisor) ;; *)
-  echo "usage: hearth-install.sh install|uninstall|build-image|install-cloud-hypervisor [options] (see the header of this file)" >&2
+case $action in install | uninstall | build-image | install-cloud-hypervisor | link-cli | unlink-cli) ;; *)
+  echo "usage: hearth-install.sh install|uninstall|build-image|install-cloud-hypervisor|link-cli|unlink-cli [options] (see the header of this file)" >&2
+  exit 64 ;;
+esac
+# The only places the command's link may go: a constant, never a path from the caller.
+case $link in /usr/local/bin/hearth | /usr/bin/hearth) ;; *)
+  echo "hearth-install.sh: --link must be /usr/local/bin/hearth or /usr/bin/hearth" >&2
   exit 64 ;;
 esac
 [ "$(id -u)" = 0 ] || { echo "hearth-install.sh must run as root (the app asks with pkexec or sudo)" >&2; exit 77; }
@@ -85,6 +104,9 @@ TMPFILES=/etc/tmpfiles.d/hearth.conf
 RUNDIR=/run/hearth
 SOCKET=$RUNDIR/hearthd.sock
 STATE=$LIB/installed.env
+# The `hearth` command: the bundle (its first line is #!/usr/lib/hearth/node), run through links on PATH.
+CLI=$LIB/hearth
+CLI_SHEBANG='#!/usr/lib/hearth/node'
 # Parents we may have to create; uninstall removes the ones this install created (deepest first).
 OWN_DIRS="/etc/systemd/system/multi-user.target.wants /etc/systemd/system /etc/systemd /etc/sysusers.d /etc/tmpfiles.d /usr/lib /run"
 
@@ -208,12 +230,23 @@ signal_vmms() {
   kill "-$1" $pids 2>/dev/null || true
 }
 
+# is_cli_link PATH: PATH (below the root) is this script's link to the command, and nothing else.
+is_cli_link() { [ -L "$R$1" ] && [ "$(readlink -- "$R$1")" = "$CLI" ]; }
+
 # ---------------------------------------------------------------------------------------------
 do_install() {
   step preflight "Check this machine"
   [ -f "$hearthd_src" ] || fail "hearthd bundle not found at $hearthd_src"
   [ -f "$koffi_src" ] || fail "hearthd's native module not found at $koffi_src (it ships next to hearthd.mjs)"
   [ -x "$node_src" ] || fail "Node runtime not found (or not executable) at $node_src"
+  if [ -f "$cli_src" ]; then
+    # The command runs on the runtime installed here, by its first line: any other would run on
+    # whatever node a PATH lookup finds, or nothing.
+    [ "$(head -n 1 -- "$cli_src")" = "$CLI_SHEBANG" ] ||
+      fail "the hearth command at $cli_src does not start with $CLI_SHEBANG"
+  else
+    say "  no hearth command in this build ($cli_src): installing hearthd alone"
+  fi
   "$node_src" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
     fail "the Node runtime at $node_src is older than 20.19"
   for tool in install cmp stat setfacl; do command -v "$tool" >/dev/null || fail "$tool is missing (package: coreutils / acl)"; done
@@ -262,6 +295,7 @@ do_install() {
   put "$node_src" "$LIB/node" 0755
   put "$hearthd_src" "$LIB/hearthd.mjs" 0644
   put "$koffi_src" "$LIB/koffi.node" 0644
+  [ ! -f "$cli_src" ] || put "$cli_src" "$CLI" 0755
   # Builds before koffi shipped sockopt.node; nothing loads it any more.
   if [ -e "$R$LIB/sockopt.node" ]; then rm -f -- "$R$LIB/sockopt.node"; mark; fi
   local tmp
@@ -444,6 +478,9 @@ do_uninstall() {
   step files "Remove hearthd and its runtime directory"
   changed=0
   if [ -e "$R$LIB" ]; then remove_tree "$LIB"; mark; fi
+  # The AppImage's link would point at nothing now. /usr/bin/hearth is the package's: its
+  # maintainer scripts remove it with the package, and a reinstalled helper makes it work again.
+  if is_cli_link /usr/local/bin/hearth; then rm -f -- "$R/usr/local/bin/hearth"; mark; fi
   if [ -e "$R$RUNDIR" ]; then remove_tree "$RUNDIR"; mark; fi
   [ $changed = 1 ] && result changed || result unchanged
 
@@ -494,8 +531,48 @@ do_install_cloud_hypervisor() {
   "$R$LIB/node" "$R$LIB/hearthd.mjs" "${args[@]}"
 }
 
+# ---------------------------------------------------------------------------------------------
+# link-cli / unlink-cli: the command on PATH, as a link to the installed file, so an upgrade of
+# the helper upgrades the command too. A file of someone else's at that path is never replaced.
+do_link_cli() {
+  step link "Link $link to the hearth command"
+  if is_cli_link "$link"; then
+    result unchanged "$link -> $CLI"
+    return 0
+  fi
+  if [ -e "$R$link" ] || [ -L "$R$link" ]; then
+    local what
+    what=$([ -L "$R$link" ] && echo "a link to $(readlink -- "$R$link")" || stat -c '%F' -- "$R$link")
+    fail "$link already exists ($what) and is not Hearth's: refusing to replace it"
+  fi
+  check_root_owned "$(dirname -- "$link")"
+  install -d -m 0755 -o 0 -g 0 -- "$(dirname -- "$R$link")"
+  ln -sfn -- "$CLI" "$R$link.hearth-new"
+  mv -Tf -- "$R$link.hearth-new" "$R$link"
+  say "  linked $link -> $CLI"
+  if [ -f "$R$CLI" ]; then
+    result changed "$link -> $CLI"
+  else
+    result changed "$link -> $CLI (not installed yet: installing the helper installs it)"
+  fi
+}
+
+do_unlink_cli() {
+  step unlink "Remove the $link link"
+  if is_cli_link "$link"; then
+    rm -f -- "$R$link"
+    result changed "removed $link"
+  elif [ -e "$R$link" ] || [ -L "$R$link" ]; then
+    result skipped "$link is not Hearth's link; left alone"
+  else
+    result unchanged "no $link"
+  fi
+}
+
 case $action in
   install) do_install ;;
+  link-cli) do_link_cli ;;
+  unlink-cli) do_unlink_cli ;;
   uninstall) do_uninstall ;;
   build-image) do_build_image ;;
   install-cloud-hypervisor) do_install_cloud_hypervisor ;;

@@ -35,6 +35,10 @@ const NOT_PREREQUISITES: Record<string, string> = {
   mknod: 'coreutils: in every base system',
   rm: 'coreutils: in every base system',
   touch: 'coreutils: in every base system',
+  readlink: 'coreutils: in every base system',
+  stat: 'coreutils: in every base system',
+  hearth:
+    "Hearth's own command (dist/cli/hearth.cjs), installed by the install script; run inside the installed-unit container",
   find: 'findutils: in every base system',
   mount: 'util-linux: in every base system',
   umount: 'util-linux: in every base system',

@@ -55,6 +55,11 @@ if (!app.requestSingleInstanceLock()) {
   let readiness: Readiness | undefined;
   const bounds = new WindowStateStore(join(app.getPath('userData'), 'window-state.json'));
   const appSettings = new AppSettingsStore(join(app.getPath('userData'), 'app-settings.json'));
+  const autostart = new Autostart(autostartPath(), process.env.APPIMAGE ?? process.execPath);
+  // An entry an older build wrote may launch /opt/Hearth/hearth, which is no longer the app.
+  void autostart.refresh().catch((error: unknown) => {
+    process.stderr.write(`hearth: could not update the autostart entry: ${String(error)}\n`);
+  });
 
   const core = new AppCore({
     shell: 'electron',
@@ -67,9 +72,12 @@ if (!app.requestSingleInstanceLock()) {
       installOverrides: {
         hearthd: join(__dirname, '..', 'helper', 'hearthd.mjs'),
         node: process.env.HEARTH_NODE ?? '/usr/bin/node',
+        cli: join(__dirname, '..', 'cli', 'hearth.cjs'),
       },
     }),
-    autostart: new Autostart(autostartPath(), process.env.APPIMAGE ?? process.execPath),
+    autostart,
+    // The deb and rpm provide /usr/bin/hearth; an AppImage user is offered /usr/local/bin/hearth.
+    cli: { offerLink: process.env.APPIMAGE !== undefined },
     trayAvailable: () => trayAvailable,
     appSettings,
     ssh: sshPaths(app.getPath('home')),

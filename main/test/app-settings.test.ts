@@ -37,6 +37,31 @@ describe('autostart (XDG)', () => {
     expect(await autostart.set(false)).toBe(false);
     await expect(stat(autostart.path)).rejects.toThrow();
   });
+
+  it('launches the app (hearth-app, its icon), and rewrites an entry an older build left for /opt/Hearth/hearth', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'autostart', 'hearth.desktop');
+    const app = new Autostart(path, '/opt/Hearth/hearth-app');
+    expect(await app.refresh()).toBe(false); // nothing enabled: nothing written
+    await expect(stat(path)).rejects.toThrow();
+    await app.set(true);
+    const text = await readFile(path, 'utf8');
+    expect(text).toMatch(/^Exec="\/opt\/Hearth\/hearth-app" --hidden$/m);
+    expect(text).toMatch(/^Icon=hearth-app$/m);
+    expect(await app.refresh()).toBe(false);
+    // What the build whose executable was `hearth` wrote: after the upgrade that path is gone.
+    await writeFile(
+      path,
+      text.replace('hearth-app" --hidden', 'hearth" --hidden').replace('Icon=hearth-app', 'Icon=hearth'),
+    );
+    expect(await app.refresh()).toBe(true);
+    expect(await readFile(path, 'utf8')).toBe(text);
+    // Switched off by the user (or the desktop): left as it is.
+    const off = `${text}X-GNOME-Autostart-enabled=false\n`.replace('hearth-app" --hidden', 'hearth" --hidden');
+    await writeFile(path, off);
+    expect(await app.refresh()).toBe(false);
+    expect(await readFile(path, 'utf8')).toBe(off);
+  });
 });
 
 describe('window bounds', () => {

@@ -11,6 +11,7 @@ import {
   readFile,
   readlink,
   rm,
+  symlink,
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,8 @@ const SCRIPT = join(repo, 'assets', 'linux', 'hearth-install.sh');
 const BUNDLE = join(repo, 'dist', 'helper', 'hearthd.mjs');
 /** hearthd's native module: the script takes it from beside the bundle it installs. */
 const KOFFI = join(repo, 'dist', 'helper', 'koffi.node');
+/** The `hearth` command as `npm run build` bundles it (first line #!/usr/lib/hearth/node). */
+const CLI = join(repo, 'dist', 'cli', 'hearth.cjs');
 const run = promisify(execFile);
 
 const isRoot = process.getuid?.() === 0;
@@ -124,6 +127,8 @@ function installWithEnv(
       BUNDLE,
       '--node',
       process.execPath,
+      '--cli',
+      CLI,
       '--version',
       '0.1.0',
       ...extra,
@@ -166,6 +171,7 @@ describe('hearth-install.sh in a scratch root', { ...skipWhen(skipReason), shuff
     expectFile('/usr/lib/hearth/node', '755');
     expectFile('/usr/lib/hearth/hearthd.mjs', '644');
     expectFile('/usr/lib/hearth/koffi.node', '644');
+    expectFile('/usr/lib/hearth/hearth', '755');
     expectFile('/usr/lib/hearth/installed.env', '644');
     expectFile('/etc/systemd/system/hearthd.service', '644');
     expectFile('/etc/sysusers.d/hearth.conf', '644');
@@ -180,6 +186,10 @@ describe('hearth-install.sh in a scratch root', { ...skipWhen(skipReason), shuff
         .digest('hex');
     expect(after.get('/usr/lib/hearth/hearthd.mjs')?.content).toBe(await sha(BUNDLE));
     expect(after.get('/usr/lib/hearth/koffi.node')?.content).toBe(await sha(KOFFI));
+    expect(after.get('/usr/lib/hearth/hearth')?.content).toBe(await sha(CLI));
+    expect((await readFile(join(root, 'usr/lib/hearth/hearth'), 'utf8')).split('\n', 1)[0]).toBe(
+      '#!/usr/lib/hearth/node',
+    );
     expect(after.get('/etc/systemd/system/hearthd.service')?.content).toBe(
       await sha(join(repo, 'assets/linux/hearthd.service')),
     );
@@ -351,6 +361,26 @@ describe('hearth-install.sh in a scratch root', { ...skipWhen(skipReason), shuff
     }
   });
 
+  it('refuses a hearth command that would not run on the installed runtime, changing nothing', async () => {
+    const shipped = `${root}-foreign-cli`;
+    await mkdir(shipped);
+    await writeFile(join(shipped, 'hearth.cjs'), `#!/usr/bin/env node\n${await readFile(CLI, 'utf8')}`);
+    try {
+      const before = await snapshot(root);
+      const failed = await install(root, '--cli', join(shipped, 'hearth.cjs')).then(
+        () => undefined,
+        (error: unknown) => error as { code: number; stdout: string },
+      );
+      expect(failed?.code).toBe(1);
+      expect(failed?.stdout).toMatch(
+        /^::fail preflight the hearth command at .* does not start with #!\/usr\/lib\/hearth\/node/m,
+      );
+      expect(await snapshot(root)).toEqual(before);
+    } finally {
+      await rm(shipped, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to install below a directory others can write', async () => {
     const unsafe = await seedRoot();
     try {
@@ -366,5 +396,91 @@ describe('hearth-install.sh in a scratch root', { ...skipWhen(skipReason), shuff
     } finally {
       await rm(unsafe, { recursive: true, force: true });
     }
+  });
+});
+
+const runScript = (...args: string[]) =>
+  run('/bin/bash', [SCRIPT, ...args]).then(
+    ({ stdout }) => ({ code: 0, stdout }),
+    (error: unknown) => error as { code: number; stdout: string },
+  );
+
+// The `hearth` command on PATH: the AppImage's link (/usr/local/bin, the default) and the
+// packages' (/usr/bin), made and removed by the real script in a root of its own.
+describe('hearth-install.sh link-cli and unlink-cli', { ...skipWhen(skipReason), shuffle: false }, () => {
+  let root: string;
+  const link = () => join(root, 'usr/local/bin/hearth');
+
+  beforeAll(async () => {
+    root = await seedRoot();
+    await mkdir(join(root, 'usr/local/bin'), { recursive: true, mode: 0o755 });
+    await mkdir(join(root, 'usr/bin'), { recursive: true, mode: 0o755 });
+    await install(root);
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('links /usr/local/bin/hearth to the installed command, and a second run changes nothing', async () => {
+    const first = await runScript('link-cli', '--root', root);
+    expect(first.stdout).toMatch(/^::step link /m);
+    expect(first.stdout).toMatch(/^::result link changed \/usr\/local\/bin\/hearth -> \/usr\/lib\/hearth\/hearth$/m);
+    expect(first.stdout).toContain('::done link-cli');
+    const st = await lstat(link());
+    expect({ link: st.isSymbolicLink(), uid: st.uid, target: await readlink(link()) }).toEqual({
+      link: true,
+      uid: 0,
+      target: '/usr/lib/hearth/hearth',
+    });
+    // What the link reaches, inside the root: the command, root-owned 0755.
+    const command = await lstat(join(root, 'usr/lib/hearth/hearth'));
+    expect({ mode: (command.mode & 0o7777).toString(8), uid: command.uid }).toEqual({ mode: '755', uid: 0 });
+    const before = await snapshot(root);
+    expect((await runScript('link-cli', '--root', root)).stdout).toMatch(/^::result link unchanged /m);
+    expect(await snapshot(root)).toEqual(before);
+  });
+
+  it("never replaces a file or link that is not Hearth's, and unlink-cli leaves it alone", async () => {
+    const other = join(root, 'usr/bin/hearth');
+    await writeFile(other, '#!/bin/sh\necho another hearth\n', { mode: 0o755 });
+    const refused = await runScript('link-cli', '--root', root, '--link', '/usr/bin/hearth');
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(
+      /^::fail link \/usr\/bin\/hearth already exists \(regular file\) and is not Hearth's: refusing to replace it$/m,
+    );
+    const kept = await runScript('unlink-cli', '--root', root, '--link', '/usr/bin/hearth');
+    expect(kept.stdout).toMatch(/^::result unlink skipped \/usr\/bin\/hearth is not Hearth's link; left alone$/m);
+    expect(await readFile(other, 'utf8')).toContain('another hearth');
+    await rm(other);
+    await symlink('/opt/elsewhere/hearth', other);
+    expect((await runScript('link-cli', '--root', root, '--link', '/usr/bin/hearth')).stdout).toMatch(
+      /^::fail link .* \(a link to \/opt\/elsewhere\/hearth\) and is not Hearth's/m,
+    );
+    expect(await readlink(other)).toBe('/opt/elsewhere/hearth');
+    await rm(other);
+    // Nowhere but the two places: --link is never a path of the caller's choosing.
+    const elsewhere = await runScript('link-cli', '--root', root, '--link', '/tmp/hearth');
+    expect(elsewhere.code).toBe(64);
+  });
+
+  it('links /usr/bin/hearth for the packages, and unlink-cli removes exactly that link', async () => {
+    await runScript('link-cli', '--root', root, '--link', '/usr/bin/hearth');
+    expect(await readlink(join(root, 'usr/bin/hearth'))).toBe('/usr/lib/hearth/hearth');
+    const removed = await runScript('unlink-cli', '--root', root, '--link', '/usr/bin/hearth');
+    expect(removed.stdout).toMatch(/^::result unlink changed removed \/usr\/bin\/hearth$/m);
+    await expect(lstat(join(root, 'usr/bin/hearth'))).rejects.toThrow();
+    expect(await readlink(link())).toBe('/usr/lib/hearth/hearth');
+    expect((await runScript('unlink-cli', '--root', root, '--link', '/usr/bin/hearth')).stdout).toMatch(
+      /^::result unlink unchanged no \/usr\/bin\/hearth$/m,
+    );
+  });
+
+  it('uninstall removes the command and its /usr/local/bin link, and nothing else there', async () => {
+    await writeFile(join(root, 'usr/local/bin/other-tool'), '#!/bin/sh\n', { mode: 0o755 });
+    const out = await runScript('uninstall', '--root', root);
+    expect(out.stdout).toContain('::done uninstall');
+    await expect(lstat(join(root, 'usr/lib/hearth/hearth'))).rejects.toThrow();
+    await expect(lstat(link())).rejects.toThrow();
+    expect(await readdir(join(root, 'usr/local/bin'))).toEqual(['other-tool']);
   });
 });

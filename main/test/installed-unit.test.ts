@@ -20,6 +20,7 @@ import {
 import { NspawnMachine, stageDir } from './support/nspawn-machine.js';
 import { ensureNodeRuntime, ensureNspawnTree, missingHostTools } from './support/nspawn-tree.js';
 import { skipWhen } from '../../helper/test/support/skip.js';
+import { eventually } from '../../helper/test/support/eventually.js';
 
 /**
  * The installed service, for real: a Debian bookworm machine booted with systemd-nspawn (real
@@ -33,6 +34,10 @@ const ASSETS = join(repo, 'assets', 'linux');
 const UNIT = join(ASSETS, 'hearthd.service');
 const BUNDLE = join(repo, 'dist', 'helper', 'hearthd.mjs');
 const PKG = '/opt/hearth-helper';
+/** Where the deb and rpm put hearth-helper/ (electron-builder.yml extraResources): their maintainer scripts run from here. */
+const PACKAGED = '/opt/Hearth/resources/hearth-helper';
+const MAINTAINER_SCRIPTS = join(repo, 'build-resources', 'linux');
+const CLI = join(repo, 'dist', 'cli', 'hearth.cjs');
 const GUEST = '/opt/test-guest';
 const IMAGE_CACHE = '/opt/image-cache';
 const ALICE = { user: 'alice' };
@@ -86,6 +91,7 @@ describe('the installed hearthd unit, in a machine booted with systemd-nspawn', 
       'hearth-tmpfiles.conf': join(ASSETS, 'hearth-tmpfiles.conf'),
       'hearthd.mjs': hearthd,
       'koffi.node': join(dirname(BUNDLE), 'koffi.node'),
+      'hearth.cjs': CLI,
       node,
     });
     const v1 = await stageDir('hearth-helper-v1-', files(BUNDLE));
@@ -102,6 +108,8 @@ describe('the installed hearthd unit, in a machine booted with systemd-nspawn', 
       binds: [
         { host: v1, container: PKG },
         { host: v2, container: `${PKG}-upgrade` },
+        { host: v1, container: PACKAGED },
+        { host: MAINTAINER_SCRIPTS, container: '/opt/hearth-package-scripts' },
         { host: dirname(guest.kernel), container: GUEST },
         { host: DEBIAN_IMAGE_CACHE, container: IMAGE_CACHE },
       ],
@@ -167,6 +175,64 @@ describe('the installed hearthd unit, in a machine booted with systemd-nspawn', 
     expect(bob.status).toBe(0);
     expect(bob.curlError).toMatch(/Permission denied|Couldn't connect/i);
   }, 60_000);
+
+  it('the hearth command: installed beside hearthd, linked as /usr/bin/hearth by the package, run by a member', async () => {
+    const mode = await m().ok(['stat', '-c', '%a %u %g', '/usr/lib/hearth/hearth']);
+    expect(mode.trim()).toBe('755 0 0');
+    // The deb postinst / rpm %post, as the package manager runs it (hearthd is already installed: unchanged).
+    const postinst = await m().exec(['sh', '/opt/hearth-package-scripts/after-install.sh', 'configure'], {
+      timeoutMs: 120_000,
+    });
+    expect(postinst.exitCode, `${postinst.stdout}${postinst.stderr}`).toBe(0);
+    expect(postinst.stdout).toMatch(/^::result link changed \/usr\/bin\/hearth -> \/usr\/lib\/hearth\/hearth$/m);
+    expect((await m().ok(['readlink', '/usr/bin/hearth'])).trim()).toBe('/usr/lib/hearth/hearth');
+
+    // Its own runtime, by its first line: the machine has no other node.
+    expect((await m().exec(['which', 'node'])).exitCode).not.toBe(0);
+    const version = await m().exec(['/usr/lib/hearth/hearth', 'version'], ALICE);
+    expect(version.exitCode, version.stderr).toBe(0);
+    const { version: appVersion } = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    // The client's line, and hearthd's: it reached the installed hearthd.
+    expect(version.stdout).toMatch(new RegExp(`^hearth +${appVersion.replaceAll('.', '\\.')} `, 'm'));
+    expect(version.stdout).toMatch(/^hearthd +\S+ \(API v1 revision \d+\)$/m);
+    // As a shell finds it (PATH), as alice: her environments, none yet.
+    const ls = await m().exec(['hearth', 'ls', '--json'], ALICE);
+    expect(ls.exitCode, ls.stderr).toBe(0);
+    expect(JSON.parse(ls.stdout)).toMatchObject({ environments: [] });
+
+    // The package's link goes with the package (before-remove runs unlink-cli; not on upgrade).
+    await m().ok(['sh', '/opt/hearth-package-scripts/before-remove.sh', 'upgrade']);
+    expect((await m().ok(['readlink', '/usr/bin/hearth'])).trim()).toBe('/usr/lib/hearth/hearth');
+    const unlink = await m().exec(['bash', `${PACKAGED}/hearth-install.sh`, 'unlink-cli', '--link', '/usr/bin/hearth']);
+    expect(unlink.stdout).toMatch(/^::result unlink changed removed \/usr\/bin\/hearth$/m);
+    expect((await m().exec(['hearth', 'version'], ALICE)).exitCode).not.toBe(0);
+
+    await m().ok(['systemctl', 'stop', 'hearthd']);
+    try {
+      const stopped = await m().exec(['/usr/lib/hearth/hearth', 'ls', '--json'], ALICE);
+      expect(stopped.exitCode, `${stopped.stdout}${stopped.stderr}`).toBe(4);
+      expect(stopped.stderr).toContain('installed but not running');
+      expect(stopped.stdout).toBe('');
+    } finally {
+      await m().ok(['systemctl', 'start', 'hearthd']);
+    }
+    let last = '';
+    await eventually(
+      async () => {
+        const answer = await api(m(), ALICE, 'GET', '/v1/version');
+        last = `${answer.status} ${answer.curlError}`;
+        if (answer.status !== 200) throw new Error(`hearthd answers ${last}`);
+        return answer;
+      },
+      {
+        what: 'hearthd to answer alice again after a start',
+        timeoutMs: 60_000,
+        context: async () => `${last}\n${await m().ok(['ls', '-la', '/run/hearth'])}\n${await journal(m())}`,
+      },
+    );
+  }, 240_000);
 
   it('creates, boots (TCG), stops, starts and deletes a VM for alice through the socket', async () => {
     // An administrator's steps, as root: the image (never through the API), then QEMU with TCG.

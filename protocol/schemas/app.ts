@@ -43,8 +43,17 @@ export type ConnectionStatus = Static<typeof ConnectionStatus>;
  * install/uninstall: hearthd itself. build-image: the local Debian image (debootstrap needs what
  * hearthd's sandbox forbids, so it runs here, under the installer's one prompt; hearthd only
  * imports the result). install-cloud-hypervisor: the pinned, digest-checked release and its firmware.
+ * link-cli/unlink-cli: the `hearth` command on PATH for AppImage users, /usr/local/bin/hearth ->
+ * /usr/lib/hearth/hearth (the deb and rpm provide /usr/bin/hearth themselves).
  */
-export const InstallAction = OneOf(['install', 'uninstall', 'build-image', 'install-cloud-hypervisor']);
+export const InstallAction = OneOf([
+  'install',
+  'uninstall',
+  'build-image',
+  'install-cloud-hypervisor',
+  'link-cli',
+  'unlink-cli',
+]);
 export type InstallAction = Static<typeof InstallAction>;
 
 export const InstallStepId = OneOf([
@@ -72,6 +81,9 @@ export const InstallStepId = OneOf([
   'verify-digest',
   'firmware',
   'install-vmm',
+  // link-cli, unlink-cli
+  'link',
+  'unlink',
 ]);
 export type InstallStepId = Static<typeof InstallStepId>;
 
@@ -138,6 +150,32 @@ export const AppInfo = Type.Object(
   { additionalProperties: false },
 );
 export type AppInfo = Static<typeof AppInfo>;
+
+// ---------------------------------------------------------------------------------------------
+// The `hearth` command line, as the app finds it (Settings → Command line)
+
+export const CliStatus = Type.Object(
+  {
+    /** The `hearth` a shell started by this user finds first on PATH, or null. */
+    command: Type.Union([Type.String(), Type.Null()]),
+    /** What that resolves to (through links): /usr/lib/hearth/hearth when it is Hearth's. */
+    target: Type.Union([Type.String(), Type.Null()]),
+    /** The installed command file (/usr/lib/hearth/hearth), present: the helper install puts it there. */
+    installedPath: Type.String(),
+    installed: Type.Boolean(),
+    /** Where "Install the hearth command" makes the link. */
+    linkPath: Type.String(),
+    /**
+     * The app may offer the link: it runs as an AppImage (the deb and rpm ship /usr/bin/hearth),
+     * the command is installed, no `hearth` is on PATH, and nothing else is at linkPath.
+     */
+    canLink: Type.Boolean(),
+    /** The one line that shows what the command does. */
+    usage: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type CliStatus = Static<typeof CliStatus>;
 
 // ---------------------------------------------------------------------------------------------
 // SSH on the user's side (user/ssh): the key, the Hearth-owned ssh_config, the Include

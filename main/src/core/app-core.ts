@@ -1,6 +1,7 @@
 import { hearthdCalls, type AppInfo, type HearthdCallName, type IpcEvent, type IpcEventName } from '#protocol';
 import { DEFAULT_APP_SETTINGS, type AppSettingsStore } from './app-settings.js';
 import type { Autostart } from './autostart.js';
+import { cliStatus, type CliStatusOptions } from './cli-status.js';
 import { ConnectionManager } from './connection.js';
 import { Installer, readInstalledVersion, type PrivilegedRunner } from './installer.js';
 import type { InstallFacts } from './installer-plan.js';
@@ -23,6 +24,8 @@ export interface AppCoreOptions {
   /** Default: hearthd counts as installed when its unit or installed.env exists. */
   isInstalled?: () => Promise<boolean>;
   autostart: Autostart | null;
+  /** Settings → Command line: whether to offer the /usr/local/bin/hearth link (default: only into an installOverrides root). */
+  cli?: CliStatusOptions;
   trayAvailable: () => boolean;
   /** The app's own preferences (close action); null in browser mode, where there is no window to close. */
   appSettings?: AppSettingsStore | null;
@@ -124,6 +127,14 @@ export class AppCore {
         return Promise.resolve(this.connection.status);
       },
       getInstallRun: () => Promise.resolve(this.installer.run),
+      getCliStatus: () =>
+        cliStatus(
+          // Development against a scratch root (dev:web --install-root) may link there: nothing outside it changes.
+          options.cli ??
+            (options.installOverrides?.root === undefined
+              ? { offerLink: false }
+              : { offerLink: true, root: options.installOverrides.root }),
+        ),
       runInstaller: async (request) => {
         try {
           return await this.installer.start(request);

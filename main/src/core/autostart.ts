@@ -15,8 +15,15 @@ export function autostartPath(env: NodeJS.ProcessEnv = process.env, home = homed
 const quoteExec = (arg: string) => `"${arg.replace(/(["`$\\])/g, '\\$1').replaceAll('%', '%%')}"`;
 
 /**
+ * The icon name the deb and rpm install (hicolor `apps/<name>.png`): electron-builder names it
+ * after linux.executableName, `hearth-app` (`hearth` is the command line's name).
+ */
+export const APP_ICON_NAME = 'hearth-app';
+
+/**
  * The autostart entry. `executable` is what launches this copy of the app: the AppImage file
- * ($APPIMAGE) when run from one, else the installed binary. `--hidden` starts it in the tray.
+ * ($APPIMAGE) when run from one, else the installed binary (/opt/Hearth/hearth-app), never the
+ * `hearth` command. `--hidden` starts it in the tray.
  */
 export function autostartEntry(executable: string): string {
   return [
@@ -25,7 +32,7 @@ export function autostartEntry(executable: string): string {
     'Name=Hearth',
     'Comment=Development environments on your own machine',
     `Exec=${quoteExec(executable)} --hidden`,
-    'Icon=hearth',
+    `Icon=${APP_ICON_NAME}`,
     'Terminal=false',
     'X-GNOME-Autostart-enabled=true',
     '',
@@ -45,6 +52,20 @@ export class Autostart {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * An enabled entry that would launch something else (an AppImage since moved, or a build
+   * before the app's executable became hearth-app, whose /opt/Hearth/hearth is gone or is
+   * not the app) is rewritten to launch this copy. Called at start-up; a disabled entry is
+   * left alone. Returns whether it rewrote the entry.
+   */
+  async refresh(): Promise<boolean> {
+    if (!(await this.isEnabled())) return false;
+    const wanted = autostartEntry(this.executable);
+    if ((await readFile(this.path, 'utf8')) === wanted) return false;
+    await writeFile(this.path, wanted, { mode: 0o644 });
+    return true;
   }
 
   async set(enabled: boolean): Promise<boolean> {

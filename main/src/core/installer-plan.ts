@@ -14,6 +14,8 @@ export interface InstallFacts {
   /** Override the files the script installs (development: the repo's build output). */
   hearthd?: string;
   node?: string;
+  /** The `hearth` command bundle (development: dist/cli/hearth.cjs). */
+  cli?: string;
 }
 
 export interface InstallPlan {
@@ -46,6 +48,8 @@ const TITLES: Record<InstallStepId, string> = {
   'verify-digest': 'Check its SHA-256 digest',
   firmware: 'Install its firmware (CLOUDHV.fd)',
   'install-vmm': 'Install it for hearthd',
+  link: 'Link /usr/local/bin/hearth to the hearth command',
+  unlink: 'Remove the /usr/local/bin/hearth link',
 };
 
 const INSTALL_STEPS: InstallStepId[] = [
@@ -65,6 +69,9 @@ const UNINSTALL_STEPS: InstallStepId[] = ['authorize', 'stop', 'network', 'servi
 const JOB_STEPS: Partial<Record<InstallRequest['action'], InstallStepId[]>> = {
   'build-image': ['authorize', 'bootstrap', 'packages', 'agent', 'disk', 'import'],
   'install-cloud-hypervisor': ['authorize', 'download', 'verify-digest', 'firmware', 'install-vmm'],
+  // The script's default --link, /usr/local/bin/hearth: the AppImage's offer (the packages own /usr/bin/hearth).
+  'link-cli': ['authorize', 'link'],
+  'unlink-cli': ['authorize', 'unlink'],
 };
 
 /** Decides what a run is (install, upgrade, repair, uninstall), its steps and the script's arguments. */
@@ -116,6 +123,7 @@ export function planInstall(request: InstallRequest, facts: InstallFacts): Insta
       ...(facts.user === undefined ? [] : ['--user', facts.user]),
       ...(facts.hearthd === undefined ? [] : ['--hearthd', facts.hearthd]),
       ...(facts.node === undefined ? [] : ['--node', facts.node]),
+      ...(facts.cli === undefined ? [] : ['--cli', facts.cli]),
     ],
   };
 }

@@ -50,6 +50,7 @@ export async function startDevWeb(
     installOverrides: {
       hearthd: join(repo, 'dist', 'helper', 'hearthd.mjs'),
       node: process.execPath,
+      cli: join(repo, 'dist', 'cli', 'hearth.cjs'),
       ...(options.installRoot !== undefined && { root: options.installRoot }),
       ...(options.installUser !== undefined && { user: options.installUser }),
     },

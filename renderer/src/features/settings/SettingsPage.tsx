@@ -8,6 +8,7 @@ import { ProfileSection } from '../repositories/ProfileSection.js';
 import { REPOSITORY_ACCESS_TITLE, RepositoryAccessSection } from '../repositories/RepositoryAccessSection.js';
 import { AppSection } from './AppSection.js';
 import { ClassesSection } from './ClassesSection.js';
+import { CliSection } from './CliSection.js';
 import { HelperSection } from './HelperSection.js';
 import { HypervisorSection } from './HypervisorSection.js';
 import { useIsAdmin } from './queries.js';
@@ -47,6 +48,7 @@ export function SettingsPage({ section }: { section?: SettingsSection | undefine
       <RepositoryAccessSection connected={connected} />
       <ProfileSection connected={connected} />
       {info.data && <AppSection info={info.data} />}
+      <CliSection />
       <HelperSection info={info.data} />
     </main>
   );

@@ -28,6 +28,8 @@ const KIND: Record<InstallRun['kind'], string> = {
 const ACTION: Partial<Record<InstallRun['action'], string>> = {
   'build-image': 'Building the Debian image',
   'install-cloud-hypervisor': 'Installing Cloud Hypervisor',
+  'link-cli': 'Installing the hearth command',
+  'unlink-cli': 'Removing the hearth command',
 };
 
 /** A run of hearthd's own install or uninstall, which the helper panels show (image builds show under Images). */
