@@ -15,7 +15,11 @@ const PROGRAMS = [
     apt: 'gcc',
     why: 'the caller-identity test compiles its setuid-root fixture (a program that becomes uid 0 and calls hearthd)',
   },
-  { bin: 'python3', apt: 'python3', why: 'the caller-identity tests run it; the hearth tests give it a pseudo-terminal' },
+  {
+    bin: 'python3',
+    apt: 'python3',
+    why: 'the caller-identity tests run it; the hearth tests give it a pseudo-terminal',
+  },
   { bin: 'chromium', apt: 'chromium', why: "the e2e specs drive the renderer in Debian's Chromium" },
   { bin: 'systemd-analyze', apt: 'systemd', why: 'the hearthd unit is checked with systemd-analyze verify' },
   { bin: 'systemd-sysusers', apt: 'systemd', why: 'the install script creates the hearth group and user' },
