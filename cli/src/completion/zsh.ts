@@ -116,12 +116,12 @@ _hearth() {
     token=\${token%...}
   fi
   case $token in
-  @files) _files ;;
-  @*)
+  '@files') _files ;;
+  '@'*)
     names=(\${(f)"$(__hearth_names \${token#@})"})
     compadd -a names
     ;;
-  =*)
+  '='*)
     names=(\${(s:,:)\${token#=}})
     compadd -a names
     ;;
