@@ -1,12 +1,14 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { Option } from '@commander-js/extra-typings';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HearthdClient } from '#protocol/client';
 import { HearthdProcess, makePaths, type HearthdPaths } from '../../helper/test/support/hearthd-process.js';
 import { addTinyClass, installTestImage, TEST_IMAGE } from '../../helper/test/support/environments.js';
 import { NEEDS_ROOT, skipWhen } from '../../helper/test/support/skip.js';
+import { completionScript } from '../src/completion/script.js';
 import { buildProgram } from '../src/program.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -73,8 +75,9 @@ async function completeInBash(
   line: string,
   bin: string,
   env: Record<string, string> = {},
+  script = shells.scripts.bash,
 ): Promise<string[]> {
-  const result = await execa('bash', ['--norc', '--noprofile', '-c', DRIVER, 'bash', shells.scripts.bash, line], {
+  const result = await execa('bash', ['--norc', '--noprofile', '-c', DRIVER, 'bash', script, line], {
     reject: false,
     extendEnv: false,
     env: { PATH: `${bin}${delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: shells.dir, ...env },
@@ -153,10 +156,65 @@ describe('hearth completion: verbs and flags from the script alone', () => {
     expect([direct.exitCode, direct.stdout, direct.stderr]).toEqual([0, '', '']);
   });
 
-  it('zsh accepts its script (zsh -n)', async (context) => {
+  it('completes a verb added to the program later, with no change to completion code', async () => {
+    const program = buildProgram();
+    program
+      .command('stats')
+      .argument('<env>', 'environment name')
+      .option('--watch', 'keep updating')
+      .addOption(new Option('--unit <unit>', 'units').choices(['si', 'iec']));
+    program.command('secret', { hidden: true });
+    const script = join(shells.dir, 'with-stats.bash');
+    await writeFile(script, completionScript('bash', program, 'test'));
+    const complete = (line: string) => completeInBash(shells, line, shells.fakeBin, {}, script);
+    expect(await complete('hearth st')).toEqual(['start', 'stats', 'stop']);
+    expect(await complete('hearth s')).not.toContain('secret');
+    expect(await complete('hearth stats --w')).toEqual(['--watch']);
+    expect(await complete('hearth stats --unit ')).toEqual(['iec', 'si']);
+    await expect(readFile(shells.calls, 'utf8'), 'hearth ran').rejects.toThrow(/ENOENT/);
+    // Its <env> asks for environment names, as every <env> does.
+    expect(await complete('hearth stats ')).toEqual([]);
+    expect((await readFile(shells.calls, 'utf8')).trim()).toBe('__complete environments');
+    await rm(shells.calls);
+  });
+
+  it('zsh accepts its script (zsh -n) and its walker picks the same words', async (context) => {
     if (!(await hasProgram('zsh'))) context.skip('zsh is not installed: its script is not checked here');
     const result = await execa('zsh', ['-n', shells.scripts.zsh], { reject: false });
     expect([result.exitCode, result.stderr]).toEqual([0, '']);
+    // Outside a real <TAB> zsh has no completion widgets: _describe and compadd print what they
+    // would offer (zsh filters by prefix itself), so the script's own walking is what is checked.
+    const offered = async (line: string) => {
+      const run = await execa(
+        'zsh',
+        [
+          '-f',
+          '-c',
+          [
+            'source $1',
+            '_describe() { print -l -- ${(P)argv[-1]%%:*} }',
+            'compadd() { print -l -- ${(P)argv[-1]} }',
+            'words=(${(z)2}); [[ $2 == *" " ]] && words+=("")',
+            'CURRENT=$#words',
+            '_hearth',
+          ].join('\n'),
+          'zsh',
+          shells.scripts.zsh,
+          line,
+        ],
+        { reject: false, env: { PATH: `${shells.fakeBin}${delimiter}${process.env.PATH ?? ''}` } },
+      );
+      expect([run.exitCode, run.stderr]).toEqual([0, '']);
+      const prefix = line.slice(line.lastIndexOf(' ') + 1);
+      return run.stdout
+        .split('\n')
+        .filter((w) => w !== '' && w.startsWith(prefix))
+        .sort();
+    };
+    expect(await offered('hearth st')).toEqual(verbsStartingWith('st'));
+    expect(await offered('hearth stop --f')).toEqual(['--force']);
+    expect(await offered('hearth logs web --source ')).toEqual(['console', 'events']);
+    await expect(readFile(shells.calls, 'utf8'), 'hearth ran').rejects.toThrow(/ENOENT/);
   });
 
   it('fish accepts its script (fish --no-execute) and completes from it (complete -C)', async (context) => {
