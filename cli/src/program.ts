@@ -164,7 +164,7 @@ export function buildProgram(): Command {
     .action((shell, _options, command) =>
       perform(command, async (context) => {
         const { completionScript } = await import('./completion/script.js');
-        context.terminal.out(completionScript(shell, program, CLI_VERSION));
+        context.terminal.out(completionScript(shell, program, CLI_VERSION).trimEnd());
         return 0;
       }),
     );

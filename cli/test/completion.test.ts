@@ -164,6 +164,9 @@ describe('hearth completion: verbs and flags from the script alone', () => {
       .option('--watch', 'keep updating')
       .addOption(new Option('--unit <unit>', 'units').choices(['si', 'iec']));
     program.command('secret', { hidden: true });
+    const images = program.command('images').description('images');
+    images.command('ls');
+    images.command('rm').argument('<image...>', 'image names');
     const script = join(shells.dir, 'with-stats.bash');
     await writeFile(script, completionScript('bash', program, 'test'));
     const complete = (line: string) => completeInBash(shells, line, shells.fakeBin, {}, script);
@@ -172,9 +175,17 @@ describe('hearth completion: verbs and flags from the script alone', () => {
     expect(await complete('hearth stats --w')).toEqual(['--watch']);
     expect(await complete('hearth stats --unit ')).toEqual(['iec', 'si']);
     await expect(readFile(shells.calls, 'utf8'), 'hearth ran').rejects.toThrow(/ENOENT/);
-    // Its <env> asks for environment names, as every <env> does.
+    expect(await complete('hearth images ')).toEqual(['help', 'ls', 'rm']);
+    expect(await complete('hearth images rm --j')).toEqual([]);
+    await expect(readFile(shells.calls, 'utf8'), 'hearth ran').rejects.toThrow(/ENOENT/);
+    // Its <env> asks for environment names, as every <env> does; a nested verb's <image...> for images.
     expect(await complete('hearth stats ')).toEqual([]);
-    expect((await readFile(shells.calls, 'utf8')).trim()).toBe('__complete environments');
+    expect(await complete('hearth images rm a ')).toEqual([]);
+    expect((await readFile(shells.calls, 'utf8')).split('\n')).toEqual([
+      '__complete environments',
+      '__complete images',
+      '',
+    ]);
     await rm(shells.calls);
   });
 
@@ -288,6 +299,10 @@ describe('hearth completion: names from a real hearthd', skipWhen(NEEDS_ROOT), (
     const env = { HEARTH_SOCKET: paths.socket };
     expect(await completeInBash(shells, 'hearth logs a', shells.realBin, env)).toEqual(['api']);
     expect(await completeInBash(shells, `hearth rm --socket=${paths.socket} --yes a`, shells.realBin)).toEqual(['api']);
+    // The words bash makes of --socket=PATH when = breaks words (COMP_WORDBREAKS, the default).
+    expect(await completeInBash(shells, `hearth rm --socket = ${paths.socket} --yes a`, shells.realBin)).toEqual([
+      'api',
+    ]);
   });
 
   it('completes --class and --image with the classes and images hearthd lists', async () => {
