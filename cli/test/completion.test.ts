@@ -87,6 +87,51 @@ async function completeInBash(
   return result.stdout.split('\n').filter(Boolean).sort();
 }
 
+/** Lists, in an interactive zsh on a pseudo-terminal, the completions of each line after the script. */
+const ZSH_DRIVER = [
+  'zmodload zsh/zpty || exit 7',
+  "zpty z 'TERM=dumb zsh -f -i'",
+  '# Reads until the output (without carriage returns and escapes) holds $1 $2 times, for 20 s at most.',
+  'wait_for() {',
+  "  local chunk raw=''",
+  '  for i in {1..200}; do',
+  '    while zpty -r -t z chunk; do raw+=$chunk; done',
+  "    buffer=${${raw//$'\\r'/}//$'\\e'\\[[0-9;?]#[a-zA-Z]/}",
+  '    (( ($#buffer - ${#buffer//"$1"/}) / $#1 >= $2 )) && return 0',
+  '    sleep 0.1',
+  '  done',
+  '  return 1',
+  '}',
+  'zpty -w z "unset zle_bracketed_paste; PS1=\'%% \'; autoload -U compinit; compinit -u -D; source ${(q)1}; print READY"',
+  'wait_for READY 2 || { print -r -- "no prompt: $buffer"; exit 6 }',
+  'shift',
+  'integer n=0',
+  'for line in "$@"; do',
+  '  n+=1',
+  '  # ^D lists the completions; keys are handled in order, so the listing is out before the marker.',
+  '  zpty -w -n z "$line"$\'\\x04\\x15\'',
+  '  zpty -w z "print MARK-$n"',
+  '  wait_for "MARK-$n" 2 || { print -r -- "no listing for $line: $buffer"; exit 5 }',
+  '  print -r -- "=== $line"',
+  '  print -r -- "$buffer"',
+  'done',
+  'zpty -d z',
+].join('\n');
+const ZSH_LINES = ['hearth st', 'hearth stop --f', 'hearth logs web --source ', 'hearth ssh-config s'];
+
+/** The words of each listing ZSH_DRIVER printed: `word -- description` rows, or words in columns. */
+function zshListings(output: string): Map<string, string[]> {
+  const listings = new Map<string, string[]>();
+  for (const section of output.split('=== ').slice(1)) {
+    const [line = '', , ...rest] = section.split('\n');
+    const end = rest.findIndex((r) => r.startsWith('% '));
+    const rows = end < 0 ? [] : rest.slice(0, end);
+    const words = rows.flatMap((r) => (r.includes(' -- ') ? [r.split(/\s+/)[0] ?? ''] : r.trim().split(/\s+/)));
+    listings.set(line, words.filter(Boolean).sort());
+  }
+  return listings;
+}
+
 async function hasProgram(name: string): Promise<boolean> {
   return (await execa('sh', ['-c', `command -v ${name}`], { reject: false })).exitCode === 0;
 }
@@ -189,44 +234,26 @@ describe('hearth completion: verbs and flags from the script alone', () => {
     await rm(shells.calls);
   });
 
-  it('zsh accepts its script (zsh -n) and its walker picks the same words', async (context) => {
+  it('zsh accepts its script (zsh -n) and completes from it at a real prompt', async (context) => {
     if (!(await hasProgram('zsh'))) context.skip('zsh is not installed: its script is not checked here');
     const result = await execa('zsh', ['-n', shells.scripts.zsh], { reject: false });
     expect([result.exitCode, result.stderr]).toEqual([0, '']);
-    // Outside a real <TAB> zsh has no completion widgets: _describe and compadd print what they
-    // would offer (zsh filters by prefix itself), so the script's own walking is what is checked.
-    const offered = async (line: string) => {
-      const run = await execa(
-        'zsh',
-        [
-          '-f',
-          '-c',
-          [
-            'source $1',
-            '_describe() { print -l -- ${(P)argv[-1]%%:*} }',
-            'compadd() { print -l -- ${(P)argv[-1]} }',
-            'words=(${(z)2}); [[ $2 == *" " ]] && words+=("")',
-            'CURRENT=$#words',
-            '_hearth',
-          ].join('\n'),
-          'zsh',
-          shells.scripts.zsh,
-          line,
-        ],
-        { reject: false, env: { PATH: `${shells.fakeBin}${delimiter}${process.env.PATH ?? ''}` } },
-      );
-      expect([run.exitCode, run.stderr]).toEqual([0, '']);
-      const prefix = line.slice(line.lastIndexOf(' ') + 1);
-      return run.stdout
-        .split('\n')
-        .filter((w) => w !== '' && w.startsWith(prefix))
-        .sort();
-    };
-    expect(await offered('hearth st')).toEqual(verbsStartingWith('st'));
-    expect(await offered('hearth stop --f')).toEqual(['--force']);
-    expect(await offered('hearth logs web --source ')).toEqual(['console', 'events']);
+    // A real interactive zsh on a pseudo-terminal (zsh's own zpty), compinit and the script loaded:
+    // ^D lists what <TAB> would offer for each line; the words are read back from the listing.
+    const run = await execa('zsh', ['-f', '-c', ZSH_DRIVER, 'zsh', shells.scripts.zsh, ...ZSH_LINES], {
+      reject: false,
+      timeout: 90_000,
+      env: { PATH: `${shells.fakeBin}${delimiter}${process.env.PATH ?? ''}` },
+    });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const listed = zshListings(run.stdout);
+    const offered = (line: string) => listed.get(line);
+    expect(offered('hearth st')).toEqual(verbsStartingWith('st'));
+    expect(offered('hearth stop --f')).toEqual(['--force']);
+    expect(offered('hearth logs web --source ')).toEqual(['console', 'events']);
+    expect(offered('hearth ssh-config s')).toEqual(['setup', 'sync']);
     await expect(readFile(shells.calls, 'utf8'), 'hearth ran').rejects.toThrow(/ENOENT/);
-  });
+  }, 120_000);
 
   it('fish accepts its script (fish --no-execute) and completes from it (complete -C)', async (context) => {
     if (!(await hasProgram('fish'))) context.skip('fish is not installed: its script is not checked here');
