@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Option } from '@commander-js/extra-typings';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HearthdClient } from '#protocol/client';
 import { HearthdProcess, makePaths, type HearthdPaths } from '../../helper/test/support/hearthd-process.js';
 import { addTinyClass, installTestImage, TEST_IMAGE } from '../../helper/test/support/environments.js';
@@ -154,6 +154,8 @@ describe('hearth completion: verbs and flags from the script alone', () => {
   afterAll(async () => {
     await rm(shells.dir, { recursive: true, force: true });
   });
+  // Each test starts with no record of hearth having run, whatever the one before it left.
+  beforeEach(() => rm(shells.calls, { force: true }));
 
   /** Completes with a `hearth` that only records being run, and proves it never ran. */
   const withoutHearth = async (line: string) => {
