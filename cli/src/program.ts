@@ -7,6 +7,7 @@ import { listEnvironments } from './commands/ls.js';
 import { sshInto } from './commands/ssh.js';
 import { sshConfig } from './commands/ssh-config.js';
 import { CLI_VERSION, showVersion } from './commands/version.js';
+import { COMPLETION_HELP, SHELLS } from './completion/shells.js';
 import { examples, EXIT_CODES_HELP } from './help.js';
 import { perform } from './perform.js';
 
@@ -152,6 +153,28 @@ export function buildProgram(): Command {
     .addOption(json())
     .addHelpText('after', examples(['hearth version', 'hearth version --json']))
     .action((_options, command) => perform(command, showVersion));
+
+  // Shell completion, generated from this program (cli/src/completion/): the script embeds the
+  // verbs and flags; the hidden __complete prints hearthd's names for it, and nothing on failure.
+  program
+    .command('completion')
+    .description('print the completion script for bash, zsh or fish (verbs, flags and names from hearthd)')
+    .addArgument(new Argument('<shell>', 'the shell to complete in').choices(SHELLS))
+    .addHelpText('after', COMPLETION_HELP)
+    .action((shell, _options, command) =>
+      perform(command, async (context) => {
+        const { completionScript } = await import('./completion/script.js');
+        context.terminal.out(completionScript(shell, program, CLI_VERSION).trimEnd());
+        return 0;
+      }),
+    );
+  program
+    .command('__complete', { hidden: true })
+    .argument('<kind>')
+    .action(async (kind, _options, command) => {
+      const { printNames } = await import('./completion/names.js');
+      await printNames(kind, (command.optsWithGlobals() as { socket?: string }).socket);
+    });
 
   return finish(program);
 }
