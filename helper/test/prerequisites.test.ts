@@ -39,6 +39,8 @@ const NOT_PREREQUISITES: Record<string, string> = {
   stat: 'coreutils: in every base system',
   hearth:
     "Hearth's own command (dist/cli/hearth.cjs), installed by the install script; run inside the installed-unit container",
+  zsh: "optional: the completion test checks hearth's zsh script where zsh is installed, and says it skipped otherwise",
+  fish: "optional: the completion test checks hearth's fish script where fish is installed, and says it skipped otherwise",
   find: 'findutils: in every base system',
   mount: 'util-linux: in every base system',
   umount: 'util-linux: in every base system',
