@@ -1,0 +1,178 @@
+/**
+ * `npm run bench:cli`: what the `hearth` command costs on top of starting Node.
+ *
+ * A real hearthd (the bundle, started by the tests' HearthdProcess: as root, the installed unit's
+ * profile) on a temporary socket, with the test image, the tiny class and a few environments
+ * created without booting, so `ls` has rows to print. Then, interleaved (bare, ls, version, bare,
+ * ls, version, …) so that the machine's noise falls on every command alike, after a few warm-ups:
+ *
+ *   bare     <node> -e 0
+ *   ls       <node> dist/cli/hearth.cjs --socket S ls --json
+ *   version  <node> dist/cli/hearth.cjs --socket S version
+ *
+ * each timed from spawn to exit (its output read to the end), with the same Node binary:
+ * process.execPath unless `--node PATH` names another (such as the runtime the packages ship,
+ * Node 22: `node scripts/stage-helper.mjs --out DIR` stages it). A run that exits non-zero or
+ * prints the wrong thing stops the bench: a failing run is not a timing. The children get a
+ * minimal environment (no NODE_OPTIONS, no tsx loader), as a person's shell would give them.
+ *
+ * Options: --node PATH, --runs N (per command, at least 20; default 30), --warmup N (default 3).
+ * The machines are shared and noisy: compare ratios measured in one run, not milliseconds. The
+ * last line is exactly `cli ls ratio vs bare node start: <number>` (the goal: at most 1.5).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { addTinyClass, installTestImage, TEST_IMAGE } from '../helper/test/support/environments.js';
+import { HearthdProcess, makePaths } from '../helper/test/support/hearthd-process.js';
+
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'hearth.cjs');
+const ENVIRONMENTS = ['web', 'api', 'docs', 'scratch', 'ci'];
+const MIN_RUNS = 20;
+
+interface Command {
+  name: string;
+  args: string[];
+  /** Throws when a successful exit printed something else than this command must print. */
+  check: (stdout: string) => void;
+}
+
+interface Run {
+  ms: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** One child from spawn to exit, its output read to the end (a CLI is done when its pipe closes). */
+function timeRun(node: string, args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const t0 = performance.now();
+    const child = spawn(node, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8' },
+    });
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.once('error', reject);
+    child.once('close', (code, signal) =>
+      resolve({
+        ms: performance.now() - t0,
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      }),
+    );
+  });
+}
+
+async function timeCommand(node: string, command: Command): Promise<number> {
+  const run = await timeRun(node, command.args);
+  if (run.code !== 0)
+    throw new Error(
+      `${command.name} exited with ${run.code ?? run.signal}: a failing run is not a timing\n${run.stderr}${run.stdout}`,
+    );
+  command.check(run.stdout);
+  return run.ms;
+}
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+function options(): { node: string; runs: number; warmup: number } {
+  const { values } = parseArgs({
+    options: {
+      node: { type: 'string' },
+      runs: { type: 'string', default: '30' },
+      warmup: { type: 'string', default: '3' },
+    },
+  });
+  const runs = Number(values.runs);
+  const warmup = Number(values.warmup);
+  if (!Number.isInteger(runs) || runs < MIN_RUNS) throw new Error(`--runs must be a whole number ≥ ${MIN_RUNS}`);
+  if (!Number.isInteger(warmup) || warmup < 0) throw new Error('--warmup must be a whole number');
+  return { node: values.node ?? process.execPath, runs, warmup };
+}
+
+/** The commands, with what each must print to count: ls every environment, version both sides. */
+function commands(socket: string): Command[] {
+  return [
+    {
+      name: 'bare',
+      args: ['-e', '0'],
+      check: () => undefined,
+    },
+    {
+      name: 'ls',
+      args: [CLI, '--socket', socket, 'ls', '--json'],
+      check: (stdout) => {
+        const names = (JSON.parse(stdout) as { environments: Array<{ name: string }> }).environments.map((e) => e.name);
+        if (names.sort().join() !== [...ENVIRONMENTS].sort().join())
+          throw new Error(`ls --json listed ${names.join(', ')}`);
+      },
+    },
+    {
+      name: 'version',
+      args: [CLI, '--socket', socket, 'version'],
+      check: (stdout) => {
+        if (!/^hearth +\S/m.test(stdout) || !/^hearthd +\S/m.test(stdout))
+          throw new Error(`version printed no hearthd line:\n${stdout}`);
+      },
+    },
+  ];
+}
+
+async function main(): Promise<void> {
+  const { node, runs, warmup } = options();
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  const nodeVersion = (await timeRun(node, ['--version'])).stdout.trim();
+
+  const paths = await makePaths('hearth-bench-cli-');
+  await installTestImage(paths);
+  const daemon = await HearthdProcess.start(paths);
+  const client = daemon.client();
+  try {
+    await addTinyClass(client);
+    for (const name of ENVIRONMENTS)
+      await client.call('createEnvironment', { body: { name, class: 'tiny', image: TEST_IMAGE, start: false } });
+
+    const list = commands(paths.socket);
+    const times = new Map<string, number[]>(list.map((c) => [c.name, []]));
+    console.log(`node ${nodeVersion} (${node}), ${runs} runs each after ${warmup} warm-ups, interleaved`);
+    for (let i = 0; i < warmup + runs; i++) {
+      for (const command of list) {
+        const ms = await timeCommand(node, command);
+        if (i >= warmup) times.get(command.name)!.push(ms);
+      }
+    }
+
+    const bare = median(times.get('bare')!);
+    for (const command of list) {
+      const ms = times.get(command.name)!;
+      const line = `${command.name.padEnd(8)} median ${median(ms).toFixed(1)} ms  p90 ${percentile(ms, 90).toFixed(1)} ms`;
+      const extra =
+        command.name === 'bare'
+          ? ''
+          : `  ratio ${(median(ms) / bare).toFixed(2)}  (its own work: ${(median(ms) - bare).toFixed(1)} ms)`;
+      console.log(line + extra);
+    }
+    console.log(`cli ls ratio vs bare node start: ${(median(times.get('ls')!) / bare).toFixed(2)}`);
+  } finally {
+    await client.close();
+    await daemon.dispose();
+  }
+}
+
+await main();
