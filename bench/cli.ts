@@ -10,7 +10,8 @@
  *   ls       <node> dist/cli/hearth.cjs --socket S ls --json
  *   version  <node> dist/cli/hearth.cjs --socket S version
  *
- * each timed from spawn to exit (its output read to the end), with the same Node binary:
+ * each timed from spawn to exit (its output read to the end; wall time, and the CPU time the
+ * child used, which the machine's other work does not inflate), with the same Node binary:
  * process.execPath unless `--node PATH` names another (such as the runtime the packages ship,
  * Node 22: `node scripts/stage-helper.mjs --out DIR` stages it). A run that exits non-zero or
  * prints the wrong thing stops the bench: a failing run is not a timing. The children get a
@@ -21,7 +22,7 @@
  * last line is exactly `cli ls ratio vs bare node start: <number>` (the goal: at most 1.5).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { addTinyClass, installTestImage, TEST_IMAGE } from '../helper/test/support/environments.js';
@@ -40,10 +41,28 @@ interface Command {
 
 interface Run {
   ms: number;
+  /** The child's user + system CPU time. */
+  cpuMs: number;
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+}
+
+/**
+ * CPU time of this process's waited-for children, from /proc/self/stat (cutime + cstime, in clock
+ * ticks of 10 ms). The machines are shared: wall time includes waiting for a core, CPU time does
+ * not. One run's figure is coarse, but a mean over many runs is not (the kernel counts in ns).
+ */
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  // The fields after the command name, which is in parentheses: cutime and cstime are the 14th and 15th.
+  const [cutime, cstime] = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .slice(13, 15)
+    .map(Number);
+  return (cutime! + cstime!) * 10;
 }
 
 /** One child from spawn to exit, its output read to the end (a CLI is done when its pipe closes). */
@@ -51,6 +70,7 @@ function timeRun(node: string, args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    const cpu0 = childrenCpuMs();
     const t0 = performance.now();
     const child = spawn(node, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,6 +82,7 @@ function timeRun(node: string, args: string[]): Promise<Run> {
     child.once('close', (code, signal) =>
       resolve({
         ms: performance.now() - t0,
+        cpuMs: childrenCpuMs() - cpu0,
         code,
         signal,
         stdout: Buffer.concat(out).toString('utf8'),
@@ -71,14 +92,14 @@ function timeRun(node: string, args: string[]): Promise<Run> {
   });
 }
 
-async function timeCommand(node: string, command: Command): Promise<number> {
+async function timeCommand(node: string, command: Command): Promise<Run> {
   const run = await timeRun(node, command.args);
   if (run.code !== 0)
     throw new Error(
       `${command.name} exited with ${run.code ?? run.signal}: a failing run is not a timing\n${run.stderr}${run.stdout}`,
     );
   command.check(run.stdout);
-  return run.ms;
+  return run;
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -150,23 +171,33 @@ async function main(): Promise<void> {
 
     const list = commands(paths.socket);
     const times = new Map<string, number[]>(list.map((c) => [c.name, []]));
+    const cpu = new Map<string, number>(list.map((c) => [c.name, 0]));
     console.log(`node ${nodeVersion} (${node}), ${runs} runs each after ${warmup} warm-ups, interleaved`);
     for (let i = 0; i < warmup + runs; i++) {
       for (const command of list) {
-        const ms = await timeCommand(node, command);
-        if (i >= warmup) times.get(command.name)!.push(ms);
+        const run = await timeCommand(node, command);
+        if (i < warmup) continue;
+        times.get(command.name)!.push(run.ms);
+        cpu.set(command.name, cpu.get(command.name)! + run.cpuMs);
       }
     }
 
     const bare = median(times.get('bare')!);
+    const bareCpu = cpu.get('bare')! / runs;
+    // Wall time is what the goal is about; CPU time says the same without the machine's noise.
+    console.log('command   wall median      p90  ratio    cpu mean  ratio');
     for (const command of list) {
       const ms = times.get(command.name)!;
-      const line = `${command.name.padEnd(8)} median ${median(ms).toFixed(1)} ms  p90 ${percentile(ms, 90).toFixed(1)} ms`;
-      const extra =
-        command.name === 'bare'
-          ? ''
-          : `  ratio ${(median(ms) / bare).toFixed(2)}  (its own work: ${(median(ms) - bare).toFixed(1)} ms)`;
-      console.log(line + extra);
+      const cpuMs = cpu.get(command.name)! / runs;
+      const columns = [
+        command.name.padEnd(8),
+        `${median(ms).toFixed(1)} ms`.padStart(12),
+        `${percentile(ms, 90).toFixed(1)} ms`.padStart(9),
+        (median(ms) / bare).toFixed(2).padStart(7),
+        `${cpuMs.toFixed(1)} ms`.padStart(12),
+        (cpuMs / bareCpu).toFixed(2).padStart(7),
+      ];
+      console.log(columns.join(''));
     }
     console.log(`cli ls ratio vs bare node start: ${(median(times.get('ls')!) / bare).toFixed(2)}`);
   } finally {
