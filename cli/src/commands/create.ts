@@ -1,4 +1,3 @@
-import yoctoSpinner from 'yocto-spinner';
 import type { CreateEnvironment, Environment } from '#protocol';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -63,6 +62,9 @@ export async function createEnvironment(context: CliContext, name: string, optio
     return ExitCode.ok;
   }
 
+  // Loaded here, where --wait needs it: at the top it cost every `hearth` command's start ~1 ms
+  // of CPU (it loads node:tty and its colours; bench/cli.ts).
+  const { default: yoctoSpinner } = await import('yocto-spinner');
   const spinner = yoctoSpinner({ stream: terminal.streams.stderr });
   let env: Environment | undefined;
   try {
