@@ -17,7 +17,8 @@
  * prints the wrong thing stops the bench: a failing run is not a timing. The children get a
  * minimal environment (no NODE_OPTIONS, no tsx loader), as a person's shell would give them.
  *
- * Options: --node PATH, --runs N (per command, at least 20; default 30), --warmup N (default 3).
+ * Options: --node PATH, --cli PATH (another bundle, such as main's for a before/after), --runs N
+ * (per command, at least 20; default 30), --warmup N (default 3).
  * The machines are shared and noisy: compare ratios measured in one run, not milliseconds. The
  * last line is exactly `cli ls ratio vs bare node start: <number>` (the goal: at most 1.5).
  */
@@ -28,7 +29,8 @@ import { parseArgs } from 'node:util';
 import { addTinyClass, installTestImage, TEST_IMAGE } from '../helper/test/support/environments.js';
 import { HearthdProcess, makePaths } from '../helper/test/support/hearthd-process.js';
 
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'hearth.cjs');
+/** The bundle `npm run build` writes; `--cli PATH` times another (say, one built from main, for a before/after). */
+const BUILT_CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'hearth.cjs');
 const ENVIRONMENTS = ['web', 'api', 'docs', 'scratch', 'ci'];
 const MIN_RUNS = 20;
 
@@ -112,10 +114,11 @@ const median = (values: readonly number[]) => {
   return sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-function options(): { node: string; runs: number; warmup: number } {
+function options(): { node: string; cli: string; runs: number; warmup: number } {
   const { values } = parseArgs({
     options: {
       node: { type: 'string' },
+      cli: { type: 'string' },
       runs: { type: 'string', default: '30' },
       warmup: { type: 'string', default: '3' },
     },
@@ -124,11 +127,11 @@ function options(): { node: string; runs: number; warmup: number } {
   const warmup = Number(values.warmup);
   if (!Number.isInteger(runs) || runs < MIN_RUNS) throw new Error(`--runs must be a whole number ≥ ${MIN_RUNS}`);
   if (!Number.isInteger(warmup) || warmup < 0) throw new Error('--warmup must be a whole number');
-  return { node: values.node ?? process.execPath, runs, warmup };
+  return { node: values.node ?? process.execPath, cli: values.cli ?? BUILT_CLI, runs, warmup };
 }
 
 /** The commands, with what each must print to count: ls every environment, version both sides. */
-function commands(socket: string): Command[] {
+function commands(cli: string, socket: string): Command[] {
   return [
     {
       name: 'bare',
@@ -137,7 +140,7 @@ function commands(socket: string): Command[] {
     },
     {
       name: 'ls',
-      args: [CLI, '--socket', socket, 'ls', '--json'],
+      args: [cli, '--socket', socket, 'ls', '--json'],
       check: (stdout) => {
         const names = (JSON.parse(stdout) as { environments: Array<{ name: string }> }).environments.map((e) => e.name);
         if (names.sort().join() !== [...ENVIRONMENTS].sort().join())
@@ -146,7 +149,7 @@ function commands(socket: string): Command[] {
     },
     {
       name: 'version',
-      args: [CLI, '--socket', socket, 'version'],
+      args: [cli, '--socket', socket, 'version'],
       check: (stdout) => {
         if (!/^hearth +\S/m.test(stdout) || !/^hearthd +\S/m.test(stdout))
           throw new Error(`version printed no hearthd line:\n${stdout}`);
@@ -156,8 +159,8 @@ function commands(socket: string): Command[] {
 }
 
 async function main(): Promise<void> {
-  const { node, runs, warmup } = options();
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  const { node, cli, runs, warmup } = options();
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
   const nodeVersion = (await timeRun(node, ['--version'])).stdout.trim();
 
   const paths = await makePaths('hearth-bench-cli-');
@@ -169,10 +172,10 @@ async function main(): Promise<void> {
     for (const name of ENVIRONMENTS)
       await client.call('createEnvironment', { body: { name, class: 'tiny', image: TEST_IMAGE, start: false } });
 
-    const list = commands(paths.socket);
+    const list = commands(cli, paths.socket);
     const times = new Map<string, number[]>(list.map((c) => [c.name, []]));
     const cpu = new Map<string, number>(list.map((c) => [c.name, 0]));
-    console.log(`node ${nodeVersion} (${node}), ${runs} runs each after ${warmup} warm-ups, interleaved`);
+    console.log(`${cli} on node ${nodeVersion} (${node}), ${runs} runs each after ${warmup} warm-ups, interleaved`);
     for (let i = 0; i < warmup + runs; i++) {
       for (const command of list) {
         const run = await timeCommand(node, command);
