@@ -17,8 +17,10 @@
  * prints the wrong thing stops the bench: a failing run is not a timing. The children get a
  * minimal environment (no NODE_OPTIONS, no tsx loader), as a person's shell would give them.
  *
- * Options: --node PATH, --cli PATH (another bundle, such as main's for a before/after), --runs N
- * (per command, at least 20; default 30), --warmup N (default 3).
+ * Options: --node PATH; --cli PATH (time another bundle); --compare PATH, repeatable (more bundles,
+ * such as one built from main, timed in the same interleaving and listed as ls[1], version[1], …:
+ * a before/after under the same load); --runs N (per command, at least 20; default 30);
+ * --warmup N (default 3).
  * The machines are shared and noisy: compare ratios measured in one run, not milliseconds. The
  * last line is exactly `cli ls ratio vs bare node start: <number>` (the goal: at most 1.5).
  */
@@ -29,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { addTinyClass, installTestImage, TEST_IMAGE } from '../helper/test/support/environments.js';
 import { HearthdProcess, makePaths } from '../helper/test/support/hearthd-process.js';
 
-/** The bundle `npm run build` writes; `--cli PATH` times another (say, one built from main, for a before/after). */
+/** The bundle `npm run build` writes; `--cli PATH` times another. */
 const BUILT_CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'hearth.cjs');
 const ENVIRONMENTS = ['web', 'api', 'docs', 'scratch', 'ci'];
 const MIN_RUNS = 20;
@@ -114,11 +116,21 @@ const median = (values: readonly number[]) => {
   return sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-function options(): { node: string; cli: string; runs: number; warmup: number } {
+interface Options {
+  node: string;
+  cli: string;
+  /** Other bundles timed in the same interleaving, for a before/after under the same load. */
+  compare: string[];
+  runs: number;
+  warmup: number;
+}
+
+function options(): Options {
   const { values } = parseArgs({
     options: {
       node: { type: 'string' },
       cli: { type: 'string' },
+      compare: { type: 'string', multiple: true, default: [] },
       runs: { type: 'string', default: '30' },
       warmup: { type: 'string', default: '3' },
     },
@@ -127,19 +139,14 @@ function options(): { node: string; cli: string; runs: number; warmup: number } 
   const warmup = Number(values.warmup);
   if (!Number.isInteger(runs) || runs < MIN_RUNS) throw new Error(`--runs must be a whole number ≥ ${MIN_RUNS}`);
   if (!Number.isInteger(warmup) || warmup < 0) throw new Error('--warmup must be a whole number');
-  return { node: values.node ?? process.execPath, cli: values.cli ?? BUILT_CLI, runs, warmup };
+  return { node: values.node ?? process.execPath, cli: values.cli ?? BUILT_CLI, compare: values.compare, runs, warmup };
 }
 
-/** The commands, with what each must print to count: ls every environment, version both sides. */
-function commands(cli: string, socket: string): Command[] {
+/** A bundle's commands, with what each must print to count: ls every environment, version both sides. */
+function cliCommands(cli: string, socket: string, label = ''): Command[] {
   return [
     {
-      name: 'bare',
-      args: ['-e', '0'],
-      check: () => undefined,
-    },
-    {
-      name: 'ls',
+      name: `ls${label}`,
       args: [cli, '--socket', socket, 'ls', '--json'],
       check: (stdout) => {
         const names = (JSON.parse(stdout) as { environments: Array<{ name: string }> }).environments.map((e) => e.name);
@@ -148,7 +155,7 @@ function commands(cli: string, socket: string): Command[] {
       },
     },
     {
-      name: 'version',
+      name: `version${label}`,
       args: [cli, '--socket', socket, 'version'],
       check: (stdout) => {
         if (!/^hearth +\S/m.test(stdout) || !/^hearthd +\S/m.test(stdout))
@@ -159,8 +166,10 @@ function commands(cli: string, socket: string): Command[] {
 }
 
 async function main(): Promise<void> {
-  const { node, cli, runs, warmup } = options();
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
+  const { node, cli, compare, runs, warmup } = options();
+  for (const bundle of [cli, ...compare])
+    if (!existsSync(bundle))
+      throw new Error(`${bundle} is missing${bundle === BUILT_CLI ? ': run npm run build first' : ''}`);
   const nodeVersion = (await timeRun(node, ['--version'])).stdout.trim();
 
   const paths = await makePaths('hearth-bench-cli-');
@@ -172,10 +181,15 @@ async function main(): Promise<void> {
     for (const name of ENVIRONMENTS)
       await client.call('createEnvironment', { body: { name, class: 'tiny', image: TEST_IMAGE, start: false } });
 
-    const list = commands(cli, paths.socket);
+    const list: Command[] = [
+      { name: 'bare', args: ['-e', '0'], check: () => undefined },
+      ...cliCommands(cli, paths.socket),
+      ...compare.flatMap((bundle, i) => cliCommands(bundle, paths.socket, `[${i + 1}]`)),
+    ];
     const times = new Map<string, number[]>(list.map((c) => [c.name, []]));
     const cpu = new Map<string, number>(list.map((c) => [c.name, 0]));
     console.log(`${cli} on node ${nodeVersion} (${node}), ${runs} runs each after ${warmup} warm-ups, interleaved`);
+    compare.forEach((bundle, i) => console.log(`  [${i + 1}] ${bundle}`));
     for (let i = 0; i < warmup + runs; i++) {
       for (const command of list) {
         const run = await timeCommand(node, command);
@@ -188,12 +202,12 @@ async function main(): Promise<void> {
     const bare = median(times.get('bare')!);
     const bareCpu = cpu.get('bare')! / runs;
     // Wall time is what the goal is about; CPU time says the same without the machine's noise.
-    console.log('command   wall median      p90  ratio    cpu mean  ratio');
+    console.log('command      wall median      p90  ratio    cpu mean  ratio');
     for (const command of list) {
       const ms = times.get(command.name)!;
       const cpuMs = cpu.get(command.name)! / runs;
       const columns = [
-        command.name.padEnd(8),
+        command.name.padEnd(11),
         `${median(ms).toFixed(1)} ms`.padStart(12),
         `${percentile(ms, 90).toFixed(1)} ms`.padStart(9),
         (median(ms) / bare).toFixed(2).padStart(7),
