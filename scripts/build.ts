@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { KOFFI_FILE, koffiBinary, koffiVersion } from '../helper/src/api/socket-credentials.js';
+import { contractRoutesOnly } from './contract-routes.js';
 
 /**
  * Bundles the Node-side programs. hearthd becomes one self-contained file so the installer can
@@ -87,6 +88,8 @@ await Promise.all([
     minifyWhitespace: true,
     charset: 'ascii',
     sourcemap: false,
+    // The contract's routes without its TypeBox schemas, which only hearthd needs (contract-routes.ts).
+    plugins: [contractRoutesOnly()],
     // The packaged command runs on the Node runtime installed beside hearthd (hearth-install.sh).
     banner: { js: '#!/usr/lib/hearth/node' },
   }),

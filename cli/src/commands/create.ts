@@ -1,4 +1,3 @@
-import yoctoSpinner from 'yocto-spinner';
 import type { CreateEnvironment, Environment } from '#protocol';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -63,10 +62,12 @@ export async function createEnvironment(context: CliContext, name: string, optio
     return ExitCode.ok;
   }
 
-  // Ctrl-C is perform()'s to answer (it aborts the wait, and the environment keeps going), not the
-  // spinner's, whose own handler would exit at once without a word.
+  // Loaded here, where --wait needs it: at the top it cost every `hearth` command's start ~1 ms
+  // of CPU (it loads node:tty and its colours; bench/cli.ts). Ctrl-C is perform()'s to answer (it
+  // aborts the wait, and the environment keeps going), not the spinner's, whose own handler would
+  // exit at once without a word.
   const spinner = terminal.progress
-    ? yoctoSpinner({ stream: terminal.streams.stderr, handleSignals: false })
+    ? (await import('yocto-spinner')).default({ stream: terminal.streams.stderr, handleSignals: false })
     : undefined;
   let env: Environment | undefined;
   try {
