@@ -1,17 +1,18 @@
 import { Agent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Readable } from 'node:stream';
+// The modules themselves, not the barrel: a bundle that loads this client lazily (the `hearth`
+// command's completion) would otherwise evaluate the whole contract, the app's IPC table included.
 import {
   endpoints,
   type CallableName,
   type Endpoint,
-  type ErrorBody,
-  type ErrorCode,
   type FollowableName,
   type FollowEventOf,
-  type HearthEvent,
   type RequestOf,
   type ResponseOf,
-} from '../index.js';
+} from '../endpoints.js';
+import type { ErrorBody, ErrorCode } from '../errors.js';
+import type { HearthEvent } from '../events.js';
 
 export const DEFAULT_SOCKET = '/run/hearth/hearthd.sock';
 
