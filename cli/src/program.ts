@@ -1,4 +1,4 @@
-import { Argument, Command, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { Argument, Command, InvalidArgumentError, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { createEnvironment } from './commands/create.js';
 import { doctor } from './commands/doctor.js';
 import { removeEnvironments, restartEnvironments, startEnvironments, stopEnvironments } from './commands/lifecycle.js';
@@ -21,8 +21,18 @@ const json = () => new Option('--json', "print the result as JSON (the API's own
 
 function positiveInteger(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${JSON.stringify(value)} is not a whole number`);
+  // InvalidArgumentError: commander reports it as a usage error (exit 2), like any other.
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a whole number`);
   return n;
+}
+
+/** A value parser's complaint as commander's usage error (exit 2). */
+function asArgument<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 /**
@@ -184,8 +194,8 @@ export function buildProgram(): Command {
     .description('administrators: add a class, or change some figures of one (running environments keep theirs)')
     .argument('<name>', 'the class name')
     .option('--cpus <n>', 'virtual CPUs', positiveInteger)
-    .option('--memory <size>', 'memory: MiB, or with M/G (4G)', (v) => parseSize(v, 'MiB'))
-    .option('--disk <size>', 'disk: GiB, or with M/G', (v) => parseSize(v, 'GiB'))
+    .option('--memory <size>', 'memory: MiB, or with M/G (4G)', (v) => asArgument(() => parseSize(v, 'MiB')))
+    .option('--disk <size>', 'disk: GiB, or with M/G', (v) => asArgument(() => parseSize(v, 'GiB')))
     .option('--description <text>', 'one line shown beside it')
     .addOption(json())
     .addHelpText(
@@ -225,7 +235,7 @@ export function buildProgram(): Command {
     .option('--available', 'also the catalog: what hearthd can download and verify')
     .addOption(json())
     .addHelpText('after', examples(['hearth images ls --available --json']))
-    .action((options, command) => perform(command, (context) => listImages(context, options)));
+    .action((_options, command) => perform(command, (context) => listImages(context, command.optsWithGlobals())));
   images
     .command('download')
     .description('administrators: download, verify and install a catalog image, with its progress')

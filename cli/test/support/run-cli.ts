@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { FormatRegistry, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { execa } from 'execa';
+import { expect } from 'vitest';
+import type { Member } from '../../../e2e/support/member-bridge.js';
+
+const REPO = join(import.meta.dirname, '..', '..', '..');
+/** The bundled command, as the packages ship it (npm run build). */
+export const CLI = join(REPO, 'dist', 'cli', 'hearth.cjs');
+
+/** What a test may add: stdin kept open for it to write, or given whole. */
+export interface RunOptions {
+  stdin?: 'pipe';
+  input?: string;
+}
+
+/** What a test reads of a run: the process while it runs, its outcome once it ended (never a rejection). */
+export type Run = Promise<{ exitCode?: number | undefined; stdout: string; stderr: string }> & {
+  pid?: number | undefined;
+  stdin: Writable | null;
+};
+
+/** What a login gives a person, and nothing of the test runner's environment. */
+function loginEnv(home: string, user: string): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, USER: user, LANG: 'C.UTF-8' };
+}
+
+/** `hearth <args> --socket <socket>` as root (an administrator). */
+export function hearthAsRoot(socket: string, args: readonly string[], options: RunOptions = {}): Run {
+  return execa(process.execPath, [CLI, ...args, '--socket', socket], {
+    cwd: REPO,
+    extendEnv: false,
+    env: loginEnv('/root', 'root'),
+    reject: false,
+    ...options,
+  });
+}
+
+/** The same as a non-root hearth member (setpriv to their uid, groups from /etc/group). */
+export function hearthAsMember(member: Member, socket: string, args: readonly string[], options: RunOptions = {}): Run {
+  const identity = [`--reuid=${member.uid}`, `--regid=${member.gid}`, '--init-groups', '--'];
+  return execa('setpriv', [...identity, process.execPath, CLI, ...args, '--socket', socket], {
+    cwd: REPO,
+    extendEnv: false,
+    env: loginEnv(member.home, member.name),
+    reject: false,
+    ...options,
+  });
+}
+
+/**
+ * The argv under a pseudo-terminal (Python's pty module: stdout and stderr are a terminal, as
+ * for a person), its output as the terminal received it.
+ */
+export function underPty(argv: readonly string[], env: Record<string, string> = {}): Run {
+  const script = 'import pty, sys\nstatus = pty.spawn(sys.argv[1:])\nsys.exit(status >> 8)';
+  return execa('python3', ['-c', script, ...argv], {
+    cwd: REPO,
+    extendEnv: false,
+    env: { ...loginEnv('/root', 'root'), TERM: 'xterm', ...env },
+    reject: false,
+    stdin: 'ignore',
+  });
+}
+
+// TypeBox checks a `format` only when one is registered: the contract's timestamps are RFC 3339.
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+if (!FormatRegistry.Has('date-time'))
+  FormatRegistry.Set('date-time', (value) => RFC3339.test(value) && !Number.isNaN(Date.parse(value)));
+
+/** `Value.Check(schema, value)`, failing with TypeBox's first complaint (path and message). */
+export function expectValid(schema: TSchema, value: unknown): void {
+  const first = Value.Errors(schema, value).First();
+  expect(first === undefined ? 'valid' : `${first.path}: ${first.message}`).toBe('valid');
+  expect(Value.Check(schema, value)).toBe(true);
+}
