@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { execa } from 'execa';
@@ -20,7 +20,27 @@ export interface RunOptions {
 export type Run = Promise<{ exitCode?: number | undefined; stdout: string; stderr: string }> & {
   pid?: number | undefined;
   stdin: Writable | null;
+  stdout: Readable | null;
+  kill(signal?: NodeJS.Signals): boolean;
 };
+
+/** Resolves with the output once `pattern` appears on the run's stdout (a follower has started). */
+export function untilStdout(run: Run, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(
+      () => reject(new Error(`no ${String(pattern)} on stdout in ${timeoutMs} ms: ${seen}`)),
+      timeoutMs,
+    );
+    run.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString('utf8');
+      if (pattern.test(seen)) {
+        clearTimeout(timer);
+        resolve(seen);
+      }
+    });
+  });
+}
 
 /** What a login gives a person, and nothing of the test runner's environment. */
 function loginEnv(home: string, user: string): Record<string, string> {
