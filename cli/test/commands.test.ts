@@ -16,7 +16,7 @@ import {
 import { ensureMember, type Member } from '../../e2e/support/member-bridge.js';
 import { HearthdProcess, makePaths, type HearthdPaths } from '../../helper/test/support/hearthd-process.js';
 import { NEEDS_ROOT, skipWhen } from '../../helper/test/support/skip.js';
-import { expectValid, hearthAsMember, hearthAsRoot } from './support/run-cli.js';
+import { CLI, expectValid, hearthAsMember, hearthAsRoot, typeAtPrompt } from './support/run-cli.js';
 
 /**
  * `hearth classes`, `config`, `profile`, `access` and `images` as people use them: the bundled
@@ -211,6 +211,19 @@ describe('hearth classes, config, profile, access and images against a real hear
       expect((await asMember('access', 'ls')).stdout).toMatch(/^cred-[0-9a-f]{12} +github\.com +token /m);
       // The member's credentials are not root's.
       expect((json((await asRoot('access', 'ls', '--json')).stdout) as CredentialList).credentials).toEqual([]);
+    });
+
+    it('asks for the token on a terminal without showing what is typed', async () => {
+      const argv = [process.execPath, CLI, 'access', 'add', 'git.example.com', '--socket', paths.socket];
+      const session = await typeAtPrompt(argv, '(not shown): ', TOKEN);
+      expect(session.exitCode, session.stdout).toBe(0);
+      expect(session.stdout).toContain('Personal access token for git.example.com (not shown): ');
+      expect(session.stdout).toContain('git.example.com: token saved');
+      expect(session.stdout).not.toContain(TOKEN);
+      expect(session.stdout).not.toContain(TOKEN.slice(0, 8));
+      const saved = await daemon.client().call('listCredentials');
+      expect(saved.credentials.map((c) => [c.host, c.kind])).toEqual([['git.example.com', 'token']]);
+      expect((await asRoot('access', 'rm', 'git.example.com')).exitCode).toBe(0);
     });
 
     it('asks for no token without a terminal: usage (2) with the way to give it', async () => {

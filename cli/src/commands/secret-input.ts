@@ -24,7 +24,6 @@ async function readAll(stream: NodeJS.ReadStream): Promise<string> {
  */
 function hiddenPrompt(prompt: string, signal: AbortSignal): Promise<string> {
   const input = process.stdin;
-  process.stderr.write(prompt);
   return new Promise((resolve, reject) => {
     // Code points, so Backspace takes back a whole character (a token is ASCII; a typo may not be).
     const typed: string[] = [];
@@ -58,7 +57,9 @@ function hiddenPrompt(prompt: string, signal: AbortSignal): Promise<string> {
       }
     };
     signal.addEventListener('abort', onAbort, { once: true });
+    // Echo off before the prompt shows: nothing typed after it can reach the screen.
     input.setRawMode(true);
+    process.stderr.write(prompt);
     input.resume();
     input.on('data', onData);
   });

@@ -96,3 +96,45 @@ export function expectValid(schema: TSchema, value: unknown): void {
   expect(first === undefined ? 'valid' : `${first.path}: ${first.message}`).toBe('valid');
   expect(Value.Check(schema, value)).toBe(true);
 }
+
+/**
+ * A person typing at a terminal: runs argv under a pseudo-terminal, and once `prompt` has shown,
+ * types what the driver reads from its own stdin (so it is in no argv or environment), then
+ * Enter. Resolves with the transcript: everything the terminal showed.
+ */
+export function typeAtPrompt(argv: readonly string[], prompt: string, typed: string): Run {
+  const driver = `
+import os, pty, select, sys, time
+typed = sys.stdin.buffer.readline().rstrip(b'\\n')
+prompt = sys.argv[1].encode()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+out, sent = b'', False
+while True:
+    ready, _, _ = select.select([fd], [], [], 20)
+    if not ready:
+        break
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+    if not sent and prompt in out:
+        time.sleep(0.2)
+        os.write(fd, typed + b'\\r')
+        sent = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+  return execa('python3', ['-c', driver, prompt, ...argv], {
+    cwd: REPO,
+    extendEnv: false,
+    env: { ...loginEnv('/root', 'root'), TERM: 'xterm' },
+    reject: false,
+    input: `${typed}\n`,
+  });
+}
