@@ -1,3 +1,4 @@
+import type { TSchema } from '@sinclair/typebox';
 import { Settings } from '#protocol';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -11,6 +12,17 @@ function keyOf(name: string): Key {
     `there is no setting ${JSON.stringify(name)}; the settings are: ${KEYS.join(', ')}`,
     ExitCode.usage,
   );
+}
+
+/**
+ * The command line's string as the type the schema gives the setting, as TypeBox's Value.Convert
+ * would for the kinds Settings has (integers; strings and string choices stay as they are).
+ * TypeBox's value module would add 150 KB to the bundle every invocation parses, for this one call.
+ */
+function convert(schema: TSchema, raw: string): unknown {
+  if (schema.type !== 'integer' && schema.type !== 'number') return raw;
+  const n = Number(raw.trim());
+  return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
 }
 
 /** `hearth config get [key]`: hearthd's settings, or one of them (--json: its value as the schema types it). */
@@ -44,12 +56,10 @@ export async function setConfig(context: CliContext, name: string, raw: string):
   const { terminal } = context;
   const key = keyOf(name);
   const schema = Settings.properties[key];
-  // Loaded only here: TypeBox's value module is not needed by any other command.
-  const { Value } = await import('@sinclair/typebox/value');
-  const value: unknown = Value.Convert(schema, raw);
+  const value = convert(schema, raw);
   // Only the type is judged here (a word where a number belongs is a usage error); ranges and
   // choices are hearthd's to judge, so its own message, with its hint, is what the person reads.
-  if ((schema as { type?: unknown }).type === 'integer' && !Number.isInteger(value))
+  if (schema.type === 'integer' && !Number.isInteger(value))
     throw new CliError(`${key} takes a whole number, not ${JSON.stringify(raw)}`, ExitCode.usage, schema.description);
   const view = await context.client.call('updateConfig', { body: { [key]: value } });
   if (terminal.json) terminal.data(view);
