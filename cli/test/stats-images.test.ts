@@ -11,7 +11,15 @@ import { CatalogSite, TestSigner } from '../../helper/test/support/catalog-site.
 import { addTinyClass, installTestImage, TEST_IMAGE } from '../../helper/test/support/environments.js';
 import { HearthdProcess, makePaths, type HearthdPaths } from '../../helper/test/support/hearthd-process.js';
 import { NEEDS_ROOT, skipWhen } from '../../helper/test/support/skip.js';
-import { CLI, expectValid, hearthAsMember, hearthAsRoot, underPty, untilStdout } from './support/run-cli.js';
+import {
+  CLI,
+  expectValid,
+  hearthAsMember,
+  hearthAsRoot,
+  underPty,
+  untilOutput,
+  untilStdout,
+} from './support/run-cli.js';
 
 const run = promisify(execFile);
 /** The escape character colour codes start with. */
@@ -157,6 +165,19 @@ describe('hearth stats and images download against a real hearthd', skipWhen(NEE
       const again = await asRoot('images', 'download', DEBIAN.name);
       expect(again.exitCode).toBe(1);
       expect(again.stderr).toMatch(/^hearth: Image "debian-12" is installed/m);
+    });
+
+    it('stops watching on Ctrl-C with 130 while hearthd carries on with the download', async () => {
+      expect((await asRoot('images', 'rm', DEBIAN.name)).exitCode).toBe(0);
+      site.stallAfter.set(`/${DEBIAN.name}/${DEBIAN.file}`, 1024 * 1024);
+      const download = hearthAsRoot(paths.socket, ['images', 'download', DEBIAN.name]);
+      await untilOutput(download, 'stderr', /^debian-12: downloading/m);
+      download.kill('SIGINT');
+      const result = await download;
+      expect(result.exitCode).toBe(130);
+      expect(result.stderr).toContain('hearthd carries on with debian-12');
+      const entry = (await daemon.client().call('getCatalog')).entries.find((e) => e.name === DEBIAN.name);
+      expect(entry?.download?.phase).toBe('downloading');
     });
   });
 });

@@ -120,14 +120,15 @@ export async function removeAccess(context: CliContext, which: string): Promise<
 function describeCheck(context: CliContext, check: AccessCheck): void {
   const { terminal } = context;
   if (check.ok) {
-    terminal.out(`ok        ${check.message}`);
+    terminal.out(`ok        ${terminal.guest(check.message)}`);
     terminal.out(`default   ${check.defaultBranch ?? NONE}`);
     terminal.out(`ref       ${check.ref ?? NONE}`);
     terminal.out(`commit    ${check.commit ?? NONE}`);
     terminal.out(`branches  ${check.branches.join(' ') || NONE}`);
     return;
   }
-  terminal.say(`hearth: ${check.code}: ${check.message}`);
+  // The message may quote the Git server's own words: cleaned like a guest's text on a terminal.
+  terminal.say(`hearth: ${check.code}: ${terminal.guest(check.message, 'stderr')}`);
   if (check.hostKey !== null) {
     terminal.say(`  the host offered ${check.hostKey.fingerprint}`);
     if (check.code === 'host-key-unknown')
@@ -166,7 +167,7 @@ export async function trustHost(
   const offered = check.hostKey;
   if (offered === null || (check.code !== 'host-key-unknown' && check.code !== 'host-key-changed')) {
     if (terminal.json) terminal.data(await client.call('listGitHostKeys'));
-    else terminal.say(`Nothing to trust: the check says ${check.code}: ${check.message}`);
+    else terminal.say(`Nothing to trust: the check says ${check.code}: ${terminal.guest(check.message, 'stderr')}`);
     return check.code === 'ok' ? ExitCode.ok : ExitCode.failed;
   }
   const parsed = parseRepositoryUrl(repository);

@@ -121,7 +121,8 @@ export async function downloadImage(context: CliContext, name: string): Promise<
     return ExitCode.ok;
   }
   const why = last?.progress?.message ?? entry?.download?.message ?? 'hearthd ended its event stream';
-  terminal.say(`${terminal.colors.red('✗')} ${name} was not installed: ${why}`);
+  // The reason may quote the image site's answer: cleaned like a guest's text on a terminal.
+  terminal.say(`${terminal.colors.red('✗')} ${name} was not installed: ${terminal.guest(why, 'stderr')}`);
   return ExitCode.failed;
 }
 

@@ -21,18 +21,29 @@ export type Run = Promise<{ exitCode?: number | undefined; stdout: string; stder
   pid?: number | undefined;
   stdin: Writable | null;
   stdout: Readable | null;
+  stderr: Readable | null;
   kill(signal?: NodeJS.Signals): boolean;
 };
 
 /** Resolves with the output once `pattern` appears on the run's stdout (a follower has started). */
 export function untilStdout(run: Run, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+  return untilOutput(run, 'stdout', pattern, timeoutMs);
+}
+
+/** The same on stdout or stderr. */
+export function untilOutput(
+  run: Run,
+  stream: 'stdout' | 'stderr',
+  pattern: RegExp,
+  timeoutMs = 20_000,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(
-      () => reject(new Error(`no ${String(pattern)} on stdout in ${timeoutMs} ms: ${seen}`)),
+      () => reject(new Error(`no ${String(pattern)} on ${stream} in ${timeoutMs} ms: ${seen}`)),
       timeoutMs,
     );
-    run.stdout?.on('data', (chunk: Buffer) => {
+    run[stream]?.on('data', (chunk: Buffer) => {
       seen += chunk.toString('utf8');
       if (pattern.test(seen)) {
         clearTimeout(timer);
