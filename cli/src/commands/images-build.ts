@@ -9,28 +9,33 @@ import { CliError, ExitCode } from '../exit-codes.js';
 export const INSTALL_SCRIPT_PATHS: readonly string[] = ['/opt/Hearth/resources/hearth-helper/hearth-install.sh'];
 
 /**
- * A file root may run: it and every directory above it (after resolving links) belong to root
- * and nobody else may write them, so no user can swap what sudo will execute.
+ * The real path of a file root may run, or null: it and every directory above it (after
+ * resolving links) belong to root and nobody else may write them, so no user can swap what sudo
+ * will execute. The real path is what runs: a link on the way, even in a root-owned directory,
+ * is not looked up again.
  */
-export async function trustedForRoot(path: string): Promise<boolean> {
+export async function trustedForRoot(path: string): Promise<string | null> {
   const fs = await import('node:fs/promises');
   const { posix } = await import('node:path');
   let real: string;
   try {
     real = await fs.realpath(path);
   } catch {
-    return false;
+    return null;
   }
   for (let at = real; ; at = posix.dirname(at)) {
     const s = await fs.stat(at);
-    if (s.uid !== 0 || (s.mode & 0o022) !== 0) return false;
-    if (at === posix.dirname(at)) return true;
+    if (s.uid !== 0 || (s.mode & 0o022) !== 0) return null;
+    if (at === posix.dirname(at)) return real;
   }
 }
 
-/** The first installed, root-owned install script, or null (not installed, or an AppImage). */
+/** The first installed, root-owned install script (its real path), or null: not installed, or an AppImage. */
 export async function findInstallScript(candidates: readonly string[] = INSTALL_SCRIPT_PATHS): Promise<string | null> {
-  for (const path of candidates) if (await trustedForRoot(path)) return path;
+  for (const path of candidates) {
+    const real = await trustedForRoot(path);
+    if (real !== null) return real;
+  }
   return null;
 }
 
