@@ -1,5 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
-import { execa } from 'execa';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AccessCheck,
@@ -17,6 +16,16 @@ import { ensureMember, type Member } from '../../e2e/support/member-bridge.js';
 import { HearthdProcess, makePaths, type HearthdPaths } from '../../helper/test/support/hearthd-process.js';
 import { NEEDS_ROOT, skipWhen } from '../../helper/test/support/skip.js';
 import { CLI, expectValid, hearthAsMember, hearthAsRoot, typeAtPrompt } from './support/run-cli.js';
+
+/** What `ps -eo args` shows, read from /proc as ps does: every process's command line. */
+async function everyCommandLine(): Promise<string> {
+  const lines: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    const argv = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''); // gone meanwhile
+    if (argv !== '') lines.push(`${pid} ${argv.split('\0').join(' ')}`);
+  }
+  return lines.join('\n');
+}
 
 /**
  * `hearth classes`, `config`, `profile`, `access` and `images` as people use them: the bundled
@@ -188,8 +197,8 @@ describe('hearth classes, config, profile, access and images against a real hear
       const pid = child.pid ?? 0;
       const argv = await readFile(`/proc/${pid}/cmdline`, 'utf8');
       expect(argv).toContain('--token-stdin');
-      const ps = await execa('ps', ['-eo', 'pid,args', '--no-headers']);
-      expect(ps.stdout).toContain('--token-stdin');
+      const ps = await everyCommandLine();
+      expect(ps).toContain('--token-stdin');
       child.stdin?.end(`${TOKEN}\n`);
       const result = await child;
       expect(result.exitCode, result.stderr).toBe(0);
@@ -197,7 +206,7 @@ describe('hearth classes, config, profile, access and images against a real hear
       expectValid(Credential, credential);
       expect(credential).toMatchObject({ host: 'github.com', kind: 'token' });
       expect(argv).not.toContain(TOKEN);
-      expect(ps.stdout).not.toContain(TOKEN);
+      expect(ps).not.toContain(TOKEN);
       expect(`${result.stdout}${result.stderr}`).not.toContain(TOKEN);
       for (const args of [['access', 'ls'], ['access', 'ls', '--json'], ['access']]) {
         const listed = await asMember(...args);
