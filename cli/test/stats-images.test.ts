@@ -140,6 +140,8 @@ describe('hearth stats and images download against a real hearthd', skipWhen(NEE
 
       const lines = await asRoot('images', 'download', DEBIAN.name);
       expect(lines.exitCode, lines.stderr).toBe(0);
+      // A new download, not the one that ended before the image was removed.
+      expect(lines.stderr.split('\n')[0]).toMatch(/^debian-12: (starting|resolving|downloading)/);
       expect(lines.stderr).toMatch(/^debian-12: downloading/m);
       expect(lines.stderr).toMatch(/^debian-12: verifying$/m);
       expect(lines.stderr).toMatch(/✓ debian-12 is installed/);

@@ -5,6 +5,8 @@ import { NONE, formatBytes } from '../terminal/format.js';
 import { renderTable } from '../terminal/table.js';
 import { progressBar } from './progress-bar.js';
 
+const ENDED = new Set<DownloadProgress['phase']>(['installed', 'failed', 'cancelled']);
+
 export interface ImagesOptions {
   available?: boolean;
 }
@@ -83,9 +85,10 @@ export async function downloadImage(context: CliContext, name: string): Promise<
   try {
     await events.next(); // the hello: subscribed before the download starts, so no event is missed
     const started = await client.call('downloadImage', { params: { name } });
-    let phase = started.download?.phase;
-    if (!terminal.json)
-      terminal.say(`${name}: ${started.download === null ? 'starting' : progressText(started.download)}`);
+    // The entry keeps the last download of this run: one that ended before is not this one.
+    const current = started.download !== null && !ENDED.has(started.download.phase) ? started.download : null;
+    let phase = current?.phase;
+    if (!terminal.json) terminal.say(`${name}: ${current === null ? 'starting' : progressText(current)}`);
     while (!started.installed) {
       const next = await events.next();
       if (next.done === true) break;
