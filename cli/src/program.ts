@@ -1,4 +1,4 @@
-import { Argument, Command, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { Argument, Command, InvalidArgumentError, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { createEnvironment } from './commands/create.js';
 import { doctor } from './commands/doctor.js';
 import { removeEnvironments, restartEnvironments, startEnvironments, stopEnvironments } from './commands/lifecycle.js';
@@ -10,12 +10,14 @@ import { CLI_VERSION, showVersion } from './commands/version.js';
 import { COMPLETION_HELP, SHELLS } from './completion/shells.js';
 import { examples, EXIT_CODES_HELP } from './help.js';
 import { perform } from './perform.js';
+import { addManagementVerbs } from './program-manage.js';
 
 const json = () => new Option('--json', "print the result as JSON (the API's own schema)");
 
 function positiveInteger(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${JSON.stringify(value)} is not a whole number`);
+  // InvalidArgumentError: commander reports it as a usage error (exit 2), like any other.
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a whole number`);
   return n;
 }
 
@@ -146,6 +148,9 @@ export function buildProgram(): Command {
     .addOption(json())
     .addHelpText('after', examples(['hearth ssh-config setup', 'hearth ssh-config include', 'ssh web.hearth']))
     .action((action, _options, command) => perform(command, (context) => sshConfig(context, action)));
+
+  // stats, classes, images, access, profile, config: cli/src/program-manage.ts
+  addManagementVerbs(program);
 
   program
     .command('version')

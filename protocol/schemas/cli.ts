@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { CatalogEntry, ImageInfo } from './images.js';
 import { VersionInfo } from './system.js';
 
 /**
@@ -25,3 +26,10 @@ export const CliSshSync = Type.Object(
   { additionalProperties: false },
 );
 export type CliSshSync = Static<typeof CliSshSync>;
+
+/** `hearth images --available --json`: the installed images and the catalog, each as the API lists it. */
+export const CliImages = Type.Object(
+  { images: Type.Array(ImageInfo), catalog: Type.Array(CatalogEntry) },
+  { additionalProperties: false },
+);
+export type CliImages = Static<typeof CliImages>;
