@@ -169,8 +169,7 @@ describe('hearth completion: verbs and flags from the script alone', () => {
     expect(reply).toEqual(verbsStartingWith('st'));
     expect(reply).toContain('start');
     expect(reply).toContain('stop');
-    // MERGE(stats): enable once the `stats` verb is in the program: `hearth st` → start stats stop.
-    // expect(reply).toEqual(['start', 'stats', 'stop']);
+    expect(reply).toEqual(['start', 'stats', 'stop']);
   });
 
   it("completes a verb's flags, aliases and choices, without running hearth", async () => {
