@@ -128,6 +128,14 @@ export function addManagementVerbs(program: Command): void {
     .command('access')
     .description('your repository access: tokens and SSH keys per Git host, and checks that they work (alone: ls)')
     .addOption(json())
+    .addHelpText(
+      'after',
+      examples([
+        'hearth access',
+        'printf %s "$TOKEN" | hearth access add github.com --token-stdin',
+        'hearth access check https://github.com/acme/site',
+      ]),
+    )
     .action((_options, command) => perform(command, listAccess));
   access
     .command('ls')
@@ -211,6 +219,7 @@ export function addManagementVerbs(program: Command): void {
     .command('config')
     .description("hearthd's settings (administrators change them; alone: get)")
     .addOption(json())
+    .addHelpText('after', examples(['hearth config', 'sudo hearth config set maxEnvironments 4']))
     .action((_options, command) => perform(command, (context) => getConfig(context, undefined)));
   config
     .command('get')

@@ -205,28 +205,28 @@ describe('hearth completion: verbs and flags from the script alone', () => {
   it('completes a verb added to the program later, with no change to completion code', async () => {
     const program = buildProgram();
     program
-      .command('stats')
+      .command('snapshot')
       .argument('<env>', 'environment name')
       .option('--watch', 'keep updating')
       .addOption(new Option('--unit <unit>', 'units').choices(['si', 'iec']));
     program.command('secret', { hidden: true });
-    const images = program.command('images').description('images');
-    images.command('ls');
-    images.command('rm').argument('<image...>', 'image names');
-    const script = join(shells.dir, 'with-stats.bash');
+    const bundles = program.command('bundles').description('bundles');
+    bundles.command('ls');
+    bundles.command('rm').argument('<image...>', 'image names');
+    const script = join(shells.dir, 'with-more.bash');
     await writeFile(script, completionScript('bash', program, 'test'));
     const complete = (line: string) => completeInBash(shells, line, shells.fakeBin, {}, script);
-    expect(await complete('hearth st')).toEqual(['start', 'stats', 'stop']);
+    expect(await complete('hearth sn')).toEqual(['snapshot']);
     expect(await complete('hearth s')).not.toContain('secret');
-    expect(await complete('hearth stats --w')).toEqual(['--watch']);
-    expect(await complete('hearth stats --unit ')).toEqual(['iec', 'si']);
+    expect(await complete('hearth snapshot --w')).toEqual(['--watch']);
+    expect(await complete('hearth snapshot --unit ')).toEqual(['iec', 'si']);
     await expect(readFile(shells.calls, 'utf8'), 'hearth ran').rejects.toThrow(/ENOENT/);
-    expect(await complete('hearth images ')).toEqual(['help', 'ls', 'rm']);
-    expect(await complete('hearth images rm --j')).toEqual([]);
+    expect(await complete('hearth bundles ')).toEqual(['help', 'ls', 'rm']);
+    expect(await complete('hearth bundles rm --j')).toEqual([]);
     await expect(readFile(shells.calls, 'utf8'), 'hearth ran').rejects.toThrow(/ENOENT/);
     // Its <env> asks for environment names, as every <env> does; a nested verb's <image...> for images.
-    expect(await complete('hearth stats ')).toEqual([]);
-    expect(await complete('hearth images rm a ')).toEqual([]);
+    expect(await complete('hearth snapshot ')).toEqual([]);
+    expect(await complete('hearth bundles rm a ')).toEqual([]);
     expect((await readFile(shells.calls, 'utf8')).split('\n')).toEqual([
       '__complete environments',
       '__complete images',
