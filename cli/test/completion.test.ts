@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Option } from '@commander-js/extra-typings';
 import { execa } from 'execa';
+import { HEARTH_CLI as CLI } from './support/hearth-cli.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HearthdClient } from '#protocol/client';
 import { HearthdProcess, makePaths, type HearthdPaths } from '../../helper/test/support/hearthd-process.js';
@@ -10,10 +11,6 @@ import { addTinyClass, installTestImage, TEST_IMAGE } from '../../helper/test/su
 import { NEEDS_ROOT, skipWhen } from '../../helper/test/support/skip.js';
 import { completionScript } from '../src/completion/script.js';
 import { buildProgram } from '../src/program.js';
-
-const REPO = join(import.meta.dirname, '..', '..');
-/** The bundled command, as the packages ship it (npm run build). */
-const CLI = join(REPO, 'dist', 'cli', 'hearth.cjs');
 
 /**
  * Runs the completion function the script registered for `hearth` in a real, bare bash, as bash

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { execa } from 'execa';
+import { HEARTH_CLI as CLI } from './support/hearth-cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshPublicKey } from '#protocol';
 import { ensureMember, type Member } from '../../e2e/support/member-bridge.js';
@@ -10,8 +11,6 @@ import { HearthdProcess, makePaths, type HearthdPaths } from '../../helper/test/
 import { NEEDS_ROOT, skipWhen } from '../../helper/test/support/skip.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
-/** The bundled command, as the packages ship it (npm run build). */
-const CLI = join(REPO, 'dist', 'cli', 'hearth.cjs');
 
 /**
  * `hearth ssh-config` as a user without the app runs it: a non-root hearth member, against a real

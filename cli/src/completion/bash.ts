@@ -1,5 +1,5 @@
 import type { CommandSpec } from './spec.js';
-import { allFlags, argumentTokens, key, quote, valuedFlags } from './tables.js';
+import { allFlags, argumentTokens, key, quote, valueArms, valuedFlags, verbArms } from './tables.js';
 
 /** One `case` arm per command: its verbs, flags, the flags that take a value, and its arguments. */
 function commandArms(rows: readonly CommandSpec[]): string {
@@ -14,22 +14,6 @@ function commandArms(rows: readonly CommandSpec[]): string {
       ];
       return `  ${quote(key(row.path))}) ${fields.join(' ')} ;;`;
     })
-    .join('\n');
-}
-
-/** `path/verb` → the path of the command that verb (or alias) names. */
-function verbArms(rows: readonly CommandSpec[]): string {
-  return rows
-    .flatMap((row) => row.verbs.map((v) => `  ${quote(`${key(row.path)}/${v.word}`)}) REPLY=${quote(key(v.path))} ;;`))
-    .join('\n');
-}
-
-/** `path flag` → what the flag's value completes to. */
-function valueArms(rows: readonly CommandSpec[]): string {
-  return rows
-    .flatMap((row) =>
-      valuedFlags(row).map(([flag, token]) => `  ${quote(`${key(row.path)} ${flag}`)}) REPLY=${quote(token)} ;;`),
-    )
     .join('\n');
 }
 

@@ -47,3 +47,19 @@ export function summary(description: string): string {
   const line = description.split('\n')[0] ?? '';
   return line.length > 80 ? `${line.slice(0, 77)}...` : line;
 }
+
+/** Both shells' `case` syntax: `path/verb`  → the path of the command that verb (or alias) names. */
+export function verbArms(rows: readonly CommandSpec[]): string {
+  return rows
+    .flatMap((row) => row.verbs.map((v) => `  ${quote(`${key(row.path)}/${v.word}`)}) REPLY=${quote(key(v.path))} ;;`))
+    .join('\n');
+}
+
+/** Both shells' `case` syntax: `path flag` → what the flag's value completes to. */
+export function valueArms(rows: readonly CommandSpec[]): string {
+  return rows
+    .flatMap((row) =>
+      valuedFlags(row).map(([flag, token]) => `  ${quote(`${key(row.path)} ${flag}`)}) REPLY=${quote(token)} ;;`),
+    )
+    .join('\n');
+}

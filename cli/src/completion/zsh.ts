@@ -1,5 +1,5 @@
 import type { CommandSpec } from './spec.js';
-import { allFlags, argumentTokens, key, quote, summary, valuedFlags } from './tables.js';
+import { allFlags, argumentTokens, key, quote, summary, valueArms, valuedFlags, verbArms } from './tables.js';
 
 /** `word:description`, as _describe lists it (the words are plain: no colon to escape). */
 function described(items: ReadonlyArray<{ word: string; description: string }>): string {
@@ -19,20 +19,6 @@ function commandArms(rows: readonly CommandSpec[]): string {
       ];
       return `  ${quote(key(row.path))}) ${fields.join(' ')} ;;`;
     })
-    .join('\n');
-}
-
-function verbArms(rows: readonly CommandSpec[]): string {
-  return rows
-    .flatMap((row) => row.verbs.map((v) => `  ${quote(`${key(row.path)}/${v.word}`)}) REPLY=${quote(key(v.path))} ;;`))
-    .join('\n');
-}
-
-function valueArms(rows: readonly CommandSpec[]): string {
-  return rows
-    .flatMap((row) =>
-      valuedFlags(row).map(([flag, token]) => `  ${quote(`${key(row.path)} ${flag}`)}) REPLY=${quote(token)} ;;`),
-    )
     .join('\n');
 }
 

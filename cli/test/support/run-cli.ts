@@ -6,9 +6,11 @@ import { execa } from 'execa';
 import { expect } from 'vitest';
 import type { Member } from '../../../e2e/support/member-bridge.js';
 
+import { HEARTH_CLI as CLI } from './hearth-cli.js';
+
 const REPO = join(import.meta.dirname, '..', '..', '..');
-/** The bundled command, as the packages ship it (npm run build). */
-export const CLI = join(REPO, 'dist', 'cli', 'hearth.cjs');
+
+export { CLI };
 
 /** What a test may add: stdin kept open for it to write, or given whole. */
 export interface RunOptions {
