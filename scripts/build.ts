@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { KOFFI_FILE, koffiBinary, koffiVersion } from '../helper/src/api/socket-credentials.js';
 import { contractRoutesOnly } from './contract-routes.js';
+import { lazyChildProcessForCommander } from './lazy-builtins.js';
 
 /**
  * Bundles the Node-side programs. hearthd becomes one self-contained file so the installer can
@@ -89,7 +90,7 @@ await Promise.all([
     charset: 'ascii',
     sourcemap: false,
     // The contract's routes without its TypeBox schemas, which only hearthd needs (contract-routes.ts).
-    plugins: [contractRoutesOnly()],
+    plugins: [contractRoutesOnly(), lazyChildProcessForCommander()],
     // The packaged command runs on the Node runtime installed beside hearthd (hearth-install.sh).
     banner: { js: '#!/usr/lib/hearth/node' },
   }),

@@ -1,7 +1,6 @@
 import { homedir } from 'node:os';
 import { DEFAULT_SOCKET, HearthdClient } from '#protocol/client';
-import { sshPaths } from '../../user/ssh/paths.js';
-import { SshSide } from '../../user/ssh/ssh-side.js';
+import type { SshSide } from '../../user/ssh/ssh-side.js';
 import { Terminal } from './terminal/terminal.js';
 
 /** The options every command takes, before or after its verb. */
@@ -45,13 +44,22 @@ export class CliContext {
     return this.clientInstance;
   }
 
-  /** The user's side of SSH: the same key, ssh_config and known_hosts the app keeps. */
-  get ssh(): SshSide {
-    this.sshInstance ??= new SshSide({
-      paths: sshPaths(this.env.HOME ?? homedir()),
-      listEnvironments: async () => (await this.client.call('listEnvironments')).environments,
-      uid: process.getuid?.() ?? null,
-    });
+  /**
+   * The user's side of SSH: the same key, ssh_config and known_hosts the app keeps. Loaded on first
+   * use (its file-system modules cost every start ~1 ms, and most verbs never touch SSH).
+   */
+  async ssh(): Promise<SshSide> {
+    if (this.sshInstance === undefined) {
+      const [{ SshSide }, { sshPaths }] = await Promise.all([
+        import('../../user/ssh/ssh-side.js'),
+        import('../../user/ssh/paths.js'),
+      ]);
+      this.sshInstance = new SshSide({
+        paths: sshPaths(this.env.HOME ?? homedir()),
+        listEnvironments: async () => (await this.client.call('listEnvironments')).environments,
+        uid: process.getuid?.() ?? null,
+      });
+    }
     return this.sshInstance;
   }
 

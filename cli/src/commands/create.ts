@@ -41,7 +41,8 @@ function reachOut(context: CliContext, env: Environment): void {
  */
 export async function createEnvironment(context: CliContext, name: string, options: CreateOptions): Promise<ExitCode> {
   const { terminal } = context;
-  const setup = await context.ssh.createKey();
+  const ssh = await context.ssh();
+  const setup = await ssh.createKey();
   const request: CreateEnvironment = {
     name,
     class: options.class ?? (await defaultClass(context)),
@@ -56,7 +57,7 @@ export async function createEnvironment(context: CliContext, name: string, optio
 
   if (options.wait !== true || !options.start) {
     const env = await create();
-    await context.ssh.sync();
+    await ssh.sync();
     if (terminal.json) terminal.data(env);
     else terminal.say(`${env.name}: ${env.state}${options.start ? ' (hearth ls shows how it goes)' : ''}`);
     return ExitCode.ok;
@@ -86,7 +87,7 @@ export async function createEnvironment(context: CliContext, name: string, optio
   } finally {
     spinner?.stop();
   }
-  await context.ssh.sync();
+  await ssh.sync();
   if (terminal.json) terminal.data(env);
   if (env.state === 'running') {
     terminal.say(`${terminal.colors.green('✓')} ${env.name} is running`);

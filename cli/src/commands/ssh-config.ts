@@ -10,7 +10,8 @@ export async function sshConfig(
   context: CliContext,
   action: 'setup' | 'include' | 'remove' | 'sync',
 ): Promise<ExitCode> {
-  const { ssh, terminal } = context;
+  const { terminal } = context;
+  const ssh = await context.ssh();
   switch (action) {
     case 'setup': {
       const setup = await ssh.createKey();

@@ -18,7 +18,7 @@ export function shellWord(arg: string): string {
  * says, and host keys are checked strictly. The exit code is ssh's, which is the remote command's.
  */
 export async function sshInto(context: CliContext, name: string, command: readonly string[]): Promise<number> {
-  const { ssh } = context;
+  const ssh = await context.ssh();
   const { publicKey } = await ssh.setup();
   if (publicKey === null)
     throw new CliError('you have no Hearth SSH key yet', ExitCode.failed, 'make one: hearth ssh-config setup');
