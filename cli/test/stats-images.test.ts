@@ -153,13 +153,13 @@ describe('hearth stats and images download against a real hearthd', skipWhen(NEE
       const argv = [process.execPath, CLI, 'images', 'download', DEBIAN.name, '--socket', paths.socket];
       const tty = await underPty(argv);
       expect(tty.exitCode, tty.stdout).toBe(0);
-      // Redrawn in place (\r), filling up to 100%.
-      expect(tty.stdout).toMatch(new RegExp(`\r${ESC}\\[36m\\[#+\\.*\\] +\\d+(\\.\\d)?%`));
-      expect(tty.stdout).toMatch(/\[#{30}\] +100%/);
+      // Redrawn in place (back to the first column: ESC[1G), filling up to 100%.
+      expect(tty.stdout).toMatch(new RegExp(`${ESC}\\[1G${ESC}\\[36m\\[#*\\.*\\]${ESC}\\[39m \\d+%`));
+      expect(tty.stdout).toMatch(new RegExp(`\\[#{30}\\]${ESC}\\[39m 100%`));
       expect((await asRoot('images', 'rm', DEBIAN.name)).exitCode).toBe(0);
       const plain = await underPty(argv, { NO_COLOR: '1' });
       expect(plain.exitCode, plain.stdout).toBe(0);
-      expect(plain.stdout).toMatch(/\r\[#+\.*\]/);
+      expect(plain.stdout).toMatch(new RegExp(`${ESC}\\[1G\\[#*\\.*\\] \\d+%`));
       expect(plain.stdout).not.toMatch(new RegExp(`${ESC}\\[3\\dm`));
     });
 

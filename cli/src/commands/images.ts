@@ -79,7 +79,7 @@ function progressText(progress: DownloadProgress | null): string {
  */
 export async function downloadImage(context: CliContext, name: string): Promise<ExitCode> {
   const { terminal, client, signal } = context;
-  const bar = progressBar(terminal);
+  const bar = await progressBar(terminal);
   const events = client.events(signal)[Symbol.asyncIterator]();
   let last: HearthEventOf<'image'> | undefined;
   try {

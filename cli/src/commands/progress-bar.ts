@@ -1,5 +1,4 @@
 import type { Terminal } from '../terminal/terminal.js';
-import { formatPercent } from '../terminal/format.js';
 
 export interface ProgressBar {
   /** Whether the bar draws (a person at a terminal, no --json): otherwise the caller prints lines. */
@@ -9,31 +8,36 @@ export interface ProgressBar {
   done(): void;
 }
 
-const WIDTH = 30;
-
 /**
- * One line on stderr redrawn in place: `[#########.........]  45%  downloading 12 MiB of 27 MiB`.
- * Twenty lines of code do what a progress library would, without its weight on every start.
+ * One line on stderr redrawn in place, `[#########.........]  45% | downloading 12 MiB of 27 MiB`,
+ * drawn by cli-progress. Loaded only where a bar is drawn: most invocations never draw one, and
+ * every invocation pays for what it loads at start (bench/cli.ts).
  */
-export function progressBar(terminal: Terminal): ProgressBar {
-  const live = terminal.progress;
-  let drawn = false;
+export async function progressBar(terminal: Terminal): Promise<ProgressBar> {
+  if (!terminal.progress) return { live: false, update: () => undefined, done: () => undefined };
+  const { SingleBar } = (await import('cli-progress')).default;
+  const bar = new SingleBar({
+    stream: terminal.streams.stderr,
+    format: `${terminal.colors.cyan('[{bar}]')} {percentage}% | {text}`,
+    barCompleteChar: '#',
+    barIncompleteChar: '.',
+    barsize: 30,
+    hideCursor: true,
+    // The terminal is decided by Terminal (TTY, NO_COLOR, --json), not by the library again.
+    noTTYOutput: true,
+  });
+  let started = false;
   return {
-    live,
+    live: true,
     update(done, total, text) {
-      if (!live) return;
-      const fraction = total ? Math.min(1, done / total) : 0;
-      const filled = Math.round(fraction * WIDTH);
-      const bar = total
-        ? `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${formatPercent(fraction * 100).padStart(5)}  `
-        : '';
-      // \r back to the start, \x1b[K clear what a longer line left.
-      terminal.streams.stderr.write(`\r${terminal.colors.cyan(bar)}${text}\u001b[K`);
-      drawn = true;
+      if (!started) bar.start(total ?? 0, done, { text });
+      else bar.update(done, { text });
+      if (total !== null && total !== bar.getTotal()) bar.setTotal(total);
+      started = true;
     },
     done() {
-      if (drawn) terminal.streams.stderr.write('\n');
-      drawn = false;
+      if (started) bar.stop();
+      started = false;
     },
   };
 }
