@@ -1,5 +1,5 @@
 import type { CommandSpec } from './spec.js';
-import { allFlags, argumentTokens, key, quote, valueArms, valuedFlags, verbArms } from './tables.js';
+import { allFlags, argumentTokens, key, quote, lookupFunctions, valuedFlags } from './tables.js';
 
 /** One `case` arm per command: its verbs, flags, the flags that take a value, and its arguments. */
 function commandArms(rows: readonly CommandSpec[]): string {
@@ -32,19 +32,7 @@ ${commandArms(rows)}
   esac
 }
 
-__hearth_verb() {
-  case $1/$2 in
-${verbArms(rows)}
-  *) return 1 ;;
-  esac
-}
-
-__hearth_value() {
-  case "$1 $2" in
-${valueArms(rows)}
-  *) REPLY=- ;;
-  esac
-}
+${lookupFunctions(rows)}
 
 # Names from hearthd, through the hearth being completed; nothing (and no message) when it is not there.
 __hearth_names() {

@@ -49,17 +49,38 @@ export function summary(description: string): string {
 }
 
 /** Both shells' `case` syntax: `path/verb`  → the path of the command that verb (or alias) names. */
-export function verbArms(rows: readonly CommandSpec[]): string {
+function verbArms(rows: readonly CommandSpec[]): string {
   return rows
     .flatMap((row) => row.verbs.map((v) => `  ${quote(`${key(row.path)}/${v.word}`)}) REPLY=${quote(key(v.path))} ;;`))
     .join('\n');
 }
 
 /** Both shells' `case` syntax: `path flag` → what the flag's value completes to. */
-export function valueArms(rows: readonly CommandSpec[]): string {
+function valueArms(rows: readonly CommandSpec[]): string {
   return rows
     .flatMap((row) =>
       valuedFlags(row).map(([flag, token]) => `  ${quote(`${key(row.path)} ${flag}`)}) REPLY=${quote(token)} ;;`),
     )
     .join('\n');
+}
+
+/**
+ * The two lookups bash and zsh share word for word: which command a verb leads to, and what a
+ * flag's value completes to (their `case` syntax is the same in both shells).
+ */
+export function lookupFunctions(rows: readonly CommandSpec[]): string {
+  return `__hearth_verb() {
+  case $1/$2 in
+${verbArms(rows)}
+  *) return 1 ;;
+  esac
+}
+
+__hearth_value() {
+  case "$1 $2" in
+${valueArms(rows)}
+  *) REPLY=- ;;
+  esac
+}
+`;
 }

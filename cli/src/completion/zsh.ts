@@ -1,5 +1,5 @@
 import type { CommandSpec } from './spec.js';
-import { allFlags, argumentTokens, key, quote, summary, valueArms, valuedFlags, verbArms } from './tables.js';
+import { allFlags, argumentTokens, key, quote, summary, lookupFunctions, valuedFlags } from './tables.js';
 
 /** `word:description`, as _describe lists it (the words are plain: no colon to escape). */
 function described(items: ReadonlyArray<{ word: string; description: string }>): string {
@@ -35,19 +35,7 @@ ${commandArms(rows)}
   esac
 }
 
-__hearth_verb() {
-  case $1/$2 in
-${verbArms(rows)}
-  *) return 1 ;;
-  esac
-}
-
-__hearth_value() {
-  case "$1 $2" in
-${valueArms(rows)}
-  *) REPLY=- ;;
-  esac
-}
+${lookupFunctions(rows)}
 
 __hearth_names() {
   local hearth=\${words[1]/#\\~/$HOME}
